@@ -1,0 +1,65 @@
+// pipemux's configuration: built-in defaults, then a TOML file, then command-line flags.
+// Parsing is here; the TOML library stays inside src/config.cpp.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "pipemux/program.hpp"
+#include "pipemux/run_options.hpp"
+
+namespace pipemux {
+
+/// The built-in producer (`pipemux spam`), run when no program is configured.
+struct spam_options {
+  std::uint64_t count = 0;     ///< messages per child; 0 = for ever
+  double interval = 0.5;       ///< seconds between messages
+  std::size_t payload = 0;     ///< pad each message to at least this many bytes
+  bool sequence = false;       ///< tag each message with the child's index and a sequence number
+};
+
+struct log_options {
+  std::string pattern;  ///< spdlog pattern with pipemux's flags; empty = default_log_pattern
+  std::string output;   ///< a file to append to; empty or "-" = standard output
+};
+
+struct config {
+  run_options run;
+  std::size_t children = 1;             ///< instances of each program that does not say
+  /// Empty: run `children` built-in spam producers. An `instances` of 0 means "not set".
+  std::vector<program_spec> programs;
+  spam_options spam;
+  log_options log;
+
+  /// `programs` with every unset instance count replaced by `children`.
+  std::vector<program_spec> resolved_programs() const;
+};
+
+/// A config problem, located: "pipemux.toml:3:13: read_size: must be between 1 and 16777216".
+class config_error : public std::runtime_error {
+ public:
+  config_error(std::string source, std::size_t line, std::size_t column, std::string key,
+               std::string problem);
+  const std::string& source() const noexcept { return source_; }
+  std::size_t line() const noexcept { return line_; }
+  std::size_t column() const noexcept { return column_; }
+  const std::string& key() const noexcept { return key_; }
+  const std::string& problem() const noexcept { return problem_; }
+
+ private:
+  std::string source_;
+  std::size_t line_, column_;
+  std::string key_, problem_;
+};
+
+/// Applies the TOML document `text` on top of `base`; `source` names it in errors.
+/// Unknown keys, wrong types and values out of range throw config_error.
+config parse_config(std::string_view text, const std::string& source, config base = {});
+
+/// Reads and applies a TOML file; an unreadable file is a config_error too.
+config load_config_file(const std::filesystem::path& path, config base = {});
+
+}  // namespace pipemux

@@ -1,0 +1,23 @@
+// How child output that is not printable text is shown in a text log: escaped, reversibly,
+// so a terminal is never garbled and the original bytes can be recovered from the log.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace pipemux {
+
+/// True when `text` would be changed by escape_into: it holds a control byte, a backslash,
+/// a C1 control or bytes that are not well-formed UTF-8.
+bool needs_escape(std::string_view text) noexcept;
+
+/// Appends `text` to `out` with: '\\' as "\\\\"; tab, newline and carriage return as "\\t",
+/// "\\n", "\\r"; every other C0/C1 control, DEL and every byte that is not part of well-formed
+/// UTF-8 as "\\xHH". Printable ASCII and well-formed UTF-8 pass through unchanged.
+void escape_into(std::string_view text, std::string& out);
+
+/// The inverse of escape_into; nullopt when `escaped` is not something escape_into writes.
+std::optional<std::string> unescape(std::string_view escaped);
+
+}  // namespace pipemux

@@ -1,0 +1,58 @@
+// What happens to children besides their output: lifecycle events and the end-of-run summary.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pipemux/exit_status.hpp"
+#include "pipemux/message.hpp"
+
+namespace pipemux {
+
+enum class child_event_kind : unsigned char {
+  started,           ///< forked and exec'd; child.pid is set
+  spawn_failed,      ///< could not be started; `detail` says why; no process is left
+  output_abandoned,  ///< exited, but its pipe stayed open past the grace period: closed
+  stop_escalated,    ///< still running after the grace period: sent SIGKILL
+  exited,            ///< reaped and its output fully read; `status` and `run_time` are set
+};
+
+struct child_event {
+  child_event_kind kind;
+  const child_info& child;
+  std::optional<exit_status> status;
+  std::chrono::nanoseconds run_time{0};
+  std::string detail;
+};
+
+/// One line for a log: "started: /usr/bin/sleep 1", "exited with code 3 after 1.204 s".
+std::string describe(const child_event& event);
+
+struct child_summary {
+  child_info child;
+  std::uint64_t messages = 0;
+  std::uint64_t bytes = 0;
+  std::optional<exit_status> status;  ///< empty when it never started
+  std::string spawn_error;            ///< why it never started
+};
+
+struct run_summary {
+  std::vector<child_summary> children;
+  bool stopped = false;  ///< stop() was called before every child had finished
+
+  bool all_succeeded() const noexcept {
+    for (const auto& c : children)
+      if (!c.status || !c.status->success()) return false;
+    return true;
+  }
+  bool any_spawn_failed() const noexcept {
+    for (const auto& c : children)
+      if (!c.spawn_error.empty()) return true;
+    return false;
+  }
+};
+
+}  // namespace pipemux

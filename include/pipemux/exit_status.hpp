@@ -1,0 +1,24 @@
+// How a child ended, decoded from its wait status.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace pipemux {
+
+struct exit_status {
+  int code = 0;    ///< exit code, when !signaled
+  int signal = 0;  ///< the signal that killed it, when signaled
+  bool signaled = false;
+
+  static exit_status from_wait_status(int wait_status) noexcept;
+  bool success() const noexcept { return !signaled && code == 0; }
+};
+
+/// "SIGKILL" for 9, "signal 77" for a number without a name.
+std::string signal_name(int sig);
+
+/// "exited with code 3", "killed by SIGKILL".
+std::string describe(const exit_status& status);
+
+}  // namespace pipemux

@@ -1,0 +1,46 @@
+// A spdlog sink that writes to a file descriptor through a buffer of its own: one write(2) per
+// flush (or per full buffer) instead of spdlog's one fwrite + fflush per line.
+#pragma once
+
+#include <spdlog/details/null_mutex.h>
+#include <spdlog/sinks/base_sink.h>
+
+#include <functional>
+#include <mutex>
+#include <string>
+#include <system_error>
+
+namespace pipemux {
+
+template <class Mutex>
+class basic_fd_sink final : public spdlog::sinks::base_sink<Mutex> {
+ public:
+  /// Writes to `fd`; closes it on destruction when `owns_fd`.
+  explicit basic_fd_sink(int fd, bool owns_fd = false, std::size_t buffer_size = 1 << 16);
+  ~basic_fd_sink() override;
+
+  /// Called once, with the first write error (EPIPE, ENOSPC, ...). After it, output is
+  /// dropped: the owner decides whether to stop.
+  void on_write_error(std::function<void(std::error_code)> handler);
+  std::error_code write_error();
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override;
+  void flush_() override;
+
+ private:
+  void write_out();
+
+  int fd_;
+  bool owns_fd_;
+  std::size_t buffer_size_;
+  std::string buffer_;
+  spdlog::memory_buf_t formatted_;
+  std::error_code error_;
+  std::function<void(std::error_code)> on_error_;
+};
+
+using fd_sink_mt = basic_fd_sink<std::mutex>;
+using fd_sink_st = basic_fd_sink<spdlog::details::null_mutex>;
+
+}  // namespace pipemux

@@ -1,0 +1,58 @@
+// Sends what a supervisor reports to a spdlog::logger: each message logged with its arrival
+// time, non-printable bytes escaped, and pattern flags that name the child.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <spdlog/formatter.h>
+#include <spdlog/logger.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "pipemux/events.hpp"
+#include "pipemux/message.hpp"
+
+namespace pipemux {
+
+/// The default line: "2026-11-29 14:31:02.123456 spam.0[48213] | Spam 0".
+inline constexpr const char* default_log_pattern = "%Y-%m-%d %H:%M:%S.%f %L[%w] %Z %v";
+
+/// A spdlog pattern formatter with pipemux's flags added to spdlog's own:
+///   %L child label ("name.index")   %N child name   %k child index   %w child pid
+///   %J stream ("out"/"err")
+///   %Z what the line is: '|' a whole line, '+' a piece of a longer line (no newline follows),
+///      '%' a last line that had no newline, '~' a raw chunk, '*' pipemux's own report.
+/// Joining a child's '|', '+', '%' and '~' lines, unescaped, with a newline after each '|',
+/// gives back exactly the bytes it wrote. On lines that are not about a child, %L and %N print
+/// "pipemux", %w this process's pid, and %k and %J print "-".
+std::unique_ptr<spdlog::formatter> make_log_formatter(const std::string& pattern);
+
+/// A message and event handler for a supervisor that logs through `logger` (which should use
+/// make_log_formatter). Call it from one strand at a time. With an executor, it asks the
+/// logger to flush once the executor has run what was ready: output is written in batches,
+/// yet never held back while the loop waits. The adapter must outlive those flushes.
+class spdlog_adapter {
+ public:
+  explicit spdlog_adapter(std::shared_ptr<spdlog::logger> logger,
+                          boost::asio::any_io_executor flush_executor = {});
+
+  void operator()(const message& m);
+  void operator()(const child_event& e);
+  /// A line of pipemux's own (not about a child), marked '*'.
+  void note(spdlog::level::level_enum level, std::string_view text);
+
+  const std::shared_ptr<spdlog::logger>& logger() const noexcept { return logger_; }
+
+ private:
+  void log(const child_info* child, stream_kind stream, char mark, log_clock::time_point when,
+           spdlog::level::level_enum level, std::string_view text);
+  void schedule_flush();
+
+  std::shared_ptr<spdlog::logger> logger_;
+  boost::asio::any_io_executor flush_executor_;
+  bool flush_scheduled_ = false;
+  std::string escaped_;  // reused: escaping allocates only while lines grow
+};
+
+}  // namespace pipemux

@@ -1,0 +1,106 @@
+#include "command_line.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+namespace pipemux::cli {
+namespace {
+
+void add_spam_options(CLI::App& app, spam_options& spam) {
+  app.add_option("--count", spam.count, "Messages per child; 0 = for ever");
+  app.add_option("--interval", spam.interval, "Seconds between messages")
+      ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--payload", spam.payload, "Pad each message to at least this many bytes")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20));
+  app.add_flag("--sequence", spam.sequence,
+               "Tag each message with the child's index and a sequence number");
+}
+
+}  // namespace
+
+command parse_command_line(int argc, const char* const* argv) {
+  CLI::App app{
+      "pipemux: runs child processes and streams their output into one timestamped log.\n"
+      "With no COMMAND and no [[program]] in the config, runs the built-in spam producer."};
+  app.set_version_flag("--version", std::string("pipemux ") + PIPEMUX_VERSION);
+
+  std::string config_path;
+  std::size_t children = 0;
+  std::size_t read_size = 0;
+  std::string framing;
+  std::size_t max_line = 0;
+  std::string output;
+  std::string pattern;
+  double stop_grace = 0;
+  std::vector<std::string> child_command;
+
+  app.add_option("-c,--config", config_path, "TOML config file (see config/pipemux.toml)")
+      ->check(CLI::ExistingFile);
+  auto* children_opt = app.add_option("-n,--children", children, "Children per program")
+      ->check(CLI::Range(std::size_t{1}, limits::max_children));
+  auto* read_size_opt = app.add_option("-r,--read-size", read_size, "Bytes per read of each pipe")
+      ->check(CLI::Range(std::size_t{1}, limits::max_read_size));
+  auto* framing_opt = app.add_option("--framing", framing, "line: one message per line; raw: one per read")
+      ->check(CLI::IsMember({"line", "raw"}));
+  auto* max_line_opt = app.add_option("--max-line", max_line, "Longer lines are logged in pieces of this size")
+      ->check(CLI::Range(std::size_t{1}, limits::max_line));
+  auto* output_opt = app.add_option("-o,--output", output, "Append the log to FILE instead of standard output");
+  auto* pattern_opt = app.add_option("--log-pattern", pattern, "spdlog pattern; see README for %L %N %k %w %J %Z");
+  auto* grace_opt = app.add_option("--stop-grace", stop_grace, "Seconds a child gets after the stop signal before SIGKILL")
+      ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("command", child_command, "Run COMMAND (after --) instead of the configured programs");
+
+  spam_request spam;
+  auto* spam_app = app.add_subcommand("spam", "The built-in producer: writes \"Spam 0\" ... \"Spam 4\", cycling");
+  add_spam_options(*spam_app, spam.options);
+  spam_app->add_option("--index", spam.index, "Child index shown in --sequence mode (default: $PIPEMUX_CHILD_INDEX)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "pipemux: error: " << e.what() << " (see pipemux --help)\n";
+    return exit_code::usage;
+  }
+  if (spam_app->parsed()) return spam;
+
+  supervise_request request;
+  try {
+    if (!config_path.empty()) request.cfg = load_config_file(config_path);
+  } catch (const config_error& e) {
+    std::cerr << "pipemux: error: " << e.what() << "\n";
+    return exit_code::usage;
+  }
+  config& cfg = request.cfg;
+  if (*read_size_opt) cfg.run.read_size = read_size;
+  if (*framing_opt) cfg.run.framing = framing == "raw" ? framing_mode::raw : framing_mode::line;
+  if (*max_line_opt) cfg.run.max_line = max_line;
+  if (*output_opt) cfg.log.output = output;
+  if (*pattern_opt) cfg.log.pattern = pattern;
+  if (*grace_opt) cfg.run.stop_grace = std::chrono::milliseconds(static_cast<long long>(stop_grace * 1000));
+  if (!child_command.empty()) {
+    program_spec spec;
+    spec.name = std::filesystem::path(child_command.front()).filename().string();
+    spec.argv = std::move(child_command);
+    spec.instances = 0;
+    cfg.programs = {std::move(spec)};
+  }
+  if (*children_opt) {  // the flag wins over every instance count in the file
+    cfg.children = children;
+    for (auto& spec : cfg.programs) spec.instances = 0;
+  }
+  std::size_t total = 0;
+  for (const auto& spec : cfg.resolved_programs()) total += spec.instances;
+  if (total > limits::max_children) {
+    std::cerr << "pipemux: error: " << total << " children in all; at most "
+              << limits::max_children << " are supported\n";
+    return exit_code::usage;
+  }
+  return request;
+}
+
+}  // namespace pipemux::cli

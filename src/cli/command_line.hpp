@@ -1,0 +1,37 @@
+// The command line: flags on top of the config file on top of built-in defaults.
+#pragma once
+
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "pipemux/config.hpp"
+
+namespace pipemux::cli {
+
+/// Documented exit codes (README, "Exit codes").
+namespace exit_code {
+inline constexpr int ok = 0;
+inline constexpr int child_failed = 1;
+inline constexpr int usage = 2;           // bad flag, bad config, unopenable output
+inline constexpr int spawn_failed = 3;    // a program could not be started
+inline constexpr int output_failed = 4;   // our output could not be written
+inline constexpr int output_closed = 141; // our stdout was closed (| head): 128 + SIGPIPE
+}  // namespace exit_code
+
+struct supervise_request {
+  config cfg;  ///< programs resolved: a `-- COMMAND` replaces the configured ones
+};
+
+struct spam_request {
+  spam_options options;
+  long long index = -1;  ///< -1: from PIPEMUX_CHILD_INDEX
+};
+
+/// What to do, or the exit code when there is nothing left to do (--help, --version, an
+/// error, each already printed).
+using command = std::variant<supervise_request, spam_request, int>;
+
+command parse_command_line(int argc, const char* const* argv);
+
+}  // namespace pipemux::cli

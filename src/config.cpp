@@ -1,0 +1,222 @@
+#include "pipemux/config.hpp"
+
+#include <toml++/toml.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <initializer_list>
+#include <sstream>
+
+namespace pipemux {
+
+config_error::config_error(std::string source, std::size_t line, std::size_t column,
+                           std::string key, std::string problem)
+    : std::runtime_error(source + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                         ": " + (key.empty() ? "" : key + ": ") + problem),
+      source_(std::move(source)),
+      line_(line),
+      column_(column),
+      key_(std::move(key)),
+      problem_(std::move(problem)) {}
+
+namespace {
+
+// Reads one document, turning every mistake into a config_error at the right place.
+class config_reader {
+ public:
+  explicit config_reader(std::string source) : source_(std::move(source)) {}
+
+  [[noreturn]] void fail(const toml::source_region& where, const std::string& key,
+                         const std::string& problem) const {
+    throw config_error(source_, where.begin.line, where.begin.column, key, problem);
+  }
+
+  void only_keys(const toml::table& table, const std::string& prefix,
+                 std::initializer_list<std::string_view> allowed) const {
+    for (auto&& [key, node] : table) {
+      bool known = false;
+      for (auto name : allowed) known = known || key.str() == name;
+      if (!known) fail(key.source(), prefix + std::string(key.str()), "unknown key");
+    }
+  }
+
+  std::int64_t integer(const toml::node& node, const std::string& key, std::int64_t min,
+                       std::int64_t max) const {
+    const auto* value = node.as_integer();
+    if (value == nullptr) fail(node.source(), key, "expected an integer, got " + type_name(node));
+    const std::int64_t v = value->get();
+    if (v < min || v > max)
+      fail(node.source(), key,
+           "must be between " + std::to_string(min) + " and " + std::to_string(max) +
+               " (got " + std::to_string(v) + ")");
+    return v;
+  }
+
+  double seconds(const toml::node& node, const std::string& key, double max) const {
+    double v = 0;
+    if (const auto* i = node.as_integer())
+      v = static_cast<double>(i->get());
+    else if (const auto* f = node.as_floating_point())
+      v = f->get();
+    else
+      fail(node.source(), key, "expected a number of seconds, got " + type_name(node));
+    if (!(v >= 0 && v <= max))  // also rejects nan
+      fail(node.source(), key, "must be between 0 and " + std::to_string(static_cast<long>(max)) +
+                                   " seconds (got " + format_number(v) + ")");
+    return v;
+  }
+
+  std::string string(const toml::node& node, const std::string& key) const {
+    const auto* value = node.as_string();
+    if (value == nullptr) fail(node.source(), key, "expected a string, got " + type_name(node));
+    return value->get();
+  }
+
+  bool boolean(const toml::node& node, const std::string& key) const {
+    const auto* value = node.as_boolean();
+    if (value == nullptr) fail(node.source(), key, "expected true or false, got " + type_name(node));
+    return value->get();
+  }
+
+  const toml::table& table(const toml::node& node, const std::string& key) const {
+    const auto* value = node.as_table();
+    if (value == nullptr) fail(node.source(), key, "expected a table, got " + type_name(node));
+    return *value;
+  }
+
+  std::vector<std::string> strings(const toml::node& node, const std::string& key) const {
+    const auto* array = node.as_array();
+    if (array == nullptr) fail(node.source(), key, "expected an array of strings, got " + type_name(node));
+    std::vector<std::string> out;
+    for (const auto& element : *array) out.push_back(string(element, key));
+    return out;
+  }
+
+  static std::string type_name(const toml::node& node) {
+    std::ostringstream name;
+    name << node.type();
+    return name.str();
+  }
+
+  static std::string format_number(double v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
+  }
+
+ private:
+  std::string source_;
+};
+
+constexpr std::int64_t as_int(std::size_t v) { return static_cast<std::int64_t>(v); }
+
+framing_mode parse_framing(const config_reader& reader, const toml::node& node) {
+  const std::string value = reader.string(node, "framing");
+  if (value == "line") return framing_mode::line;
+  if (value == "raw") return framing_mode::raw;
+  reader.fail(node.source(), "framing", "must be \"line\" or \"raw\" (got \"" + value + "\")");
+}
+
+program_spec parse_program(const config_reader& reader, const toml::table& table,
+                           const std::string& prefix) {
+  reader.only_keys(table, prefix, {"name", "command", "instances", "env", "cwd"});
+  program_spec spec;
+  spec.instances = 0;  // unset: `children` decides (see config::resolved_programs)
+  if (const auto* name = table.get("name")) spec.name = reader.string(*name, prefix + "name");
+  if (spec.name.empty()) reader.fail(table.source(), prefix + "name", "every program needs a non-empty name");
+  const auto* command = table.get("command");
+  if (command == nullptr) reader.fail(table.source(), prefix + "command", "missing: the program's argv, e.g. [\"sleep\", \"1\"]");
+  spec.argv = reader.strings(*command, prefix + "command");
+  if (spec.argv.empty() || spec.argv[0].empty())
+    reader.fail(command->source(), prefix + "command", "must name a program to run");
+  if (const auto* n = table.get("instances"))
+    spec.instances = static_cast<std::size_t>(
+        reader.integer(*n, prefix + "instances", 1, as_int(limits::max_children)));
+  if (const auto* env = table.get("env"))
+    for (auto&& [key, value] : reader.table(*env, prefix + "env"))
+      spec.environment.emplace_back(std::string(key.str()),
+                                    reader.string(value, prefix + "env." + std::string(key.str())));
+  if (const auto* cwd = table.get("cwd")) spec.working_directory = reader.string(*cwd, prefix + "cwd");
+  return spec;
+}
+
+}  // namespace
+
+config parse_config(std::string_view text, const std::string& source, config base) {
+  toml::table doc;
+  try {
+    doc = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    throw config_error(source, e.source().begin.line, e.source().begin.column, "",
+                       std::string(e.description()));
+  }
+  const config_reader reader(source);
+  reader.only_keys(doc, "", {"read_size", "children", "framing", "max_line", "stop_grace",
+                             "log", "spam", "program"});
+  config cfg = std::move(base);
+  if (const auto* n = doc.get("read_size"))
+    cfg.run.read_size = static_cast<std::size_t>(reader.integer(*n, "read_size", 1, as_int(limits::max_read_size)));
+  if (const auto* n = doc.get("children"))
+    cfg.children = static_cast<std::size_t>(reader.integer(*n, "children", 1, as_int(limits::max_children)));
+  if (const auto* n = doc.get("framing")) cfg.run.framing = parse_framing(reader, *n);
+  if (const auto* n = doc.get("max_line"))
+    cfg.run.max_line = static_cast<std::size_t>(reader.integer(*n, "max_line", 1, as_int(limits::max_line)));
+  if (const auto* n = doc.get("stop_grace")) {
+    const double max = std::chrono::duration<double>(limits::max_stop_grace).count();
+    cfg.run.stop_grace = std::chrono::milliseconds(
+        std::llround(reader.seconds(*n, "stop_grace", max) * 1000.0));
+  }
+  if (const auto* n = doc.get("log")) {
+    const auto& log = reader.table(*n, "log");
+    reader.only_keys(log, "log.", {"pattern", "output"});
+    if (const auto* p = log.get("pattern")) {
+      cfg.log.pattern = reader.string(*p, "log.pattern");
+      if (cfg.log.pattern.empty()) reader.fail(p->source(), "log.pattern", "must not be empty");
+    }
+    if (const auto* o = log.get("output")) cfg.log.output = reader.string(*o, "log.output");
+  }
+  if (const auto* n = doc.get("spam")) {
+    const auto& spam = reader.table(*n, "spam");
+    reader.only_keys(spam, "spam.", {"count", "interval", "payload", "sequence"});
+    if (const auto* v = spam.get("count"))
+      cfg.spam.count = static_cast<std::uint64_t>(reader.integer(*v, "spam.count", 0, INT64_MAX));
+    if (const auto* v = spam.get("interval")) cfg.spam.interval = reader.seconds(*v, "spam.interval", 3600);
+    if (const auto* v = spam.get("payload"))
+      cfg.spam.payload = static_cast<std::size_t>(reader.integer(*v, "spam.payload", 0, 1 << 20));
+    if (const auto* v = spam.get("sequence")) cfg.spam.sequence = reader.boolean(*v, "spam.sequence");
+  }
+  if (const auto* n = doc.get("program")) {
+    const auto* list = n->as_array();
+    if (list == nullptr || !list->is_array_of_tables())
+      reader.fail(n->source(), "program", "expected [[program]] tables");
+    cfg.programs.clear();
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      const std::string prefix = "program[" + std::to_string(i) + "].";
+      program_spec spec = parse_program(reader, *list->get(i)->as_table(), prefix);
+      for (const auto& other : cfg.programs)
+        if (other.name == spec.name)
+          reader.fail(list->get(i)->source(), prefix + "name", "\"" + spec.name + "\" is used by another program");
+      cfg.programs.push_back(std::move(spec));
+    }
+  }
+  return cfg;
+}
+
+std::vector<program_spec> config::resolved_programs() const {
+  std::vector<program_spec> out = programs;
+  for (auto& spec : out)
+    if (spec.instances == 0) spec.instances = children;
+  return out;
+}
+
+config load_config_file(const std::filesystem::path& path, config base) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw config_error(path.string(), 0, 0, "", std::string("cannot read: ") + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str(), path.string(), std::move(base));
+}
+
+}  // namespace pipemux

@@ -1,0 +1,121 @@
+#include "pipemux/escape.hpp"
+
+#include <cstdint>
+
+namespace pipemux {
+namespace {
+
+// Length of the well-formed UTF-8 sequence (Unicode table 3-7) starting at `p`, or 0 when
+// there is none. C1 controls (U+0080..U+009F) count as not well-formed here: some terminals
+// act on them, so they are escaped like C0 controls.
+std::size_t printable_utf8_length(const unsigned char* p, std::size_t n) noexcept {
+  const unsigned char lead = p[0];
+  auto cont = [&](std::size_t i, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
+    return i < n && p[i] >= lo && p[i] <= hi;
+  };
+  if (lead == 0xC2) return cont(1, 0xA0) ? 2 : 0;
+  if (lead >= 0xC3 && lead <= 0xDF) return cont(1) ? 2 : 0;
+  if (lead == 0xE0) return cont(1, 0xA0) && cont(2) ? 3 : 0;
+  if ((lead >= 0xE1 && lead <= 0xEC) || lead == 0xEE || lead == 0xEF)
+    return cont(1) && cont(2) ? 3 : 0;
+  if (lead == 0xED) return cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0;
+  if (lead == 0xF0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+  if (lead >= 0xF1 && lead <= 0xF3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (lead == 0xF4) return cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
+}
+
+bool is_plain_ascii(unsigned char c) noexcept { return c >= 0x20 && c < 0x7F && c != '\\'; }
+
+constexpr char hex_digits[] = "0123456789abcdef";
+
+int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+}  // namespace
+
+bool needs_escape(std::string_view text) noexcept {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n;) {
+    if (is_plain_ascii(p[i])) {
+      ++i;
+      continue;
+    }
+    if (p[i] < 0x80) return true;
+    const std::size_t len = printable_utf8_length(p + i, n - i);
+    if (len == 0) return true;
+    i += len;
+  }
+  return false;
+}
+
+void escape_into(std::string_view text, std::string& out) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  out.reserve(out.size() + n + n / 8);
+  std::size_t i = 0;
+  while (i < n) {
+    // Copy the longest run that needs no escaping in one append.
+    std::size_t run_end = i;
+    while (run_end < n) {
+      if (is_plain_ascii(p[run_end])) {
+        ++run_end;
+        continue;
+      }
+      if (p[run_end] < 0x80) break;
+      const std::size_t len = printable_utf8_length(p + run_end, n - run_end);
+      if (len == 0) break;
+      run_end += len;
+    }
+    out.append(text.data() + i, run_end - i);
+    if (run_end == n) break;
+    const unsigned char c = p[run_end];
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default: {
+        const char hex[4] = {'\\', 'x', hex_digits[c >> 4], hex_digits[c & 0xF]};
+        out.append(hex, sizeof hex);
+      }
+    }
+    i = run_end + 1;
+  }
+}
+
+std::optional<std::string> unescape(std::string_view escaped) {
+  std::string out;
+  out.reserve(escaped.size());
+  for (std::size_t i = 0; i < escaped.size(); ++i) {
+    const char c = escaped[i];
+    if (c != '\\') {
+      out += c;
+      continue;
+    }
+    if (++i == escaped.size()) return std::nullopt;
+    switch (escaped[i]) {
+      case '\\': out += '\\'; break;
+      case 't': out += '\t'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 'x': {
+        if (i + 2 >= escaped.size()) return std::nullopt;
+        const int hi = hex_value(escaped[i + 1]);
+        const int lo = hex_value(escaped[i + 2]);
+        if (hi < 0 || lo < 0) return std::nullopt;
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+        break;
+      }
+      default: return std::nullopt;
+    }
+  }
+  return out;
+}
+
+}  // namespace pipemux

@@ -1,0 +1,66 @@
+#include "pipemux/fd_sink.hpp"
+
+#include <cerrno>
+#include <unistd.h>
+
+namespace pipemux {
+
+template <class Mutex>
+basic_fd_sink<Mutex>::basic_fd_sink(int fd, bool owns_fd, std::size_t buffer_size)
+    : fd_(fd), owns_fd_(owns_fd), buffer_size_(buffer_size) {
+  buffer_.reserve(buffer_size_);
+}
+
+template <class Mutex>
+basic_fd_sink<Mutex>::~basic_fd_sink() {
+  write_out();
+  if (owns_fd_) ::close(fd_);
+}
+
+template <class Mutex>
+void basic_fd_sink<Mutex>::on_write_error(std::function<void(std::error_code)> handler) {
+  std::lock_guard<Mutex> lock(this->mutex_);
+  on_error_ = std::move(handler);
+}
+
+template <class Mutex>
+std::error_code basic_fd_sink<Mutex>::write_error() {
+  std::lock_guard<Mutex> lock(this->mutex_);
+  return error_;
+}
+
+template <class Mutex>
+void basic_fd_sink<Mutex>::sink_it_(const spdlog::details::log_msg& msg) {
+  if (error_) return;
+  formatted_.clear();
+  this->formatter_->format(msg, formatted_);
+  if (buffer_.size() + formatted_.size() > buffer_size_) write_out();
+  buffer_.append(formatted_.data(), formatted_.size());
+}
+
+template <class Mutex>
+void basic_fd_sink<Mutex>::flush_() {
+  write_out();
+}
+
+template <class Mutex>
+void basic_fd_sink<Mutex>::write_out() {
+  const char* data = buffer_.data();
+  std::size_t left = buffer_.size();
+  while (left > 0 && !error_) {
+    const ssize_t n = ::write(fd_, data, left);
+    if (n >= 0) {
+      data += n;
+      left -= static_cast<std::size_t>(n);
+    } else if (errno != EINTR) {
+      error_ = std::error_code(errno, std::system_category());
+      if (auto handler = std::move(on_error_)) handler(error_);
+    }
+  }
+  buffer_.clear();
+}
+
+template class basic_fd_sink<std::mutex>;
+template class basic_fd_sink<spdlog::details::null_mutex>;
+
+}  // namespace pipemux

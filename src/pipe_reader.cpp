@@ -1,0 +1,47 @@
+#include "pipe_reader.hpp"
+
+#include <boost/asio/error.hpp>
+
+
+namespace pipemux::detail {
+
+pipe_reader::pipe_reader(const boost::asio::any_io_executor& executor, int fd,
+                         std::size_t read_size)
+    : descriptor_(executor, fd),
+      buffer_(new char[read_size]),
+      read_size_(read_size) {}
+
+void pipe_reader::start(data_handler on_data, end_handler on_end) {
+  on_data_ = std::move(on_data);
+  on_end_ = std::move(on_end);
+  read_next();
+}
+
+void pipe_reader::read_next() {
+  descriptor_.async_read_some(
+      boost::asio::buffer(buffer_.get(), read_size_),
+      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+        if (n > 0 && !self->silenced_)
+          self->on_data_(log_clock::now(), std::string_view(self->buffer_.get(), n));
+        if (!ec && self->descriptor_.is_open()) {
+          self->read_next();
+          return;
+        }
+        const bool silenced = self->silenced_;
+        self->close(true);
+        if (silenced) return;
+        if (ec == boost::asio::error::eof)
+          self->on_end_({});
+        else
+          self->on_end_(ec ? std::error_code(ec)
+                           : std::make_error_code(std::errc::operation_canceled));
+      });
+}
+
+void pipe_reader::close(bool silently) noexcept {
+  if (silently) silenced_ = true;
+  boost::system::error_code ignored;
+  descriptor_.close(ignored);
+}
+
+}  // namespace pipemux::detail

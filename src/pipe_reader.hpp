@@ -1,0 +1,49 @@
+// Internal: reads the read end of one pipe asynchronously until EOF, into a reused buffer.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <system_error>
+
+#include "pipemux/message.hpp"
+
+namespace pipemux::detail {
+
+// Owned through shared_ptr: a read still pending keeps the reader alive, so its owner may
+// let go of it at any time (after close(true), so that no handler reaches the owner).
+class pipe_reader : public std::enable_shared_from_this<pipe_reader> {
+ public:
+  /// Called once per completed read, with the time the read returned.
+  using data_handler = std::function<void(log_clock::time_point, std::string_view)>;
+  /// Called once at the end: no error at EOF, operation_aborted after close(), else the error.
+  using end_handler = std::function<void(std::error_code)>;
+
+  /// Takes ownership of `fd`.
+  pipe_reader(const boost::asio::any_io_executor& executor, int fd, std::size_t read_size);
+
+  void start(data_handler on_data, end_handler on_end);
+
+  /// Stops reading and closes the pipe; bytes still in it are discarded. With
+  /// `silently`, neither handler is called again.
+  void close(bool silently = false) noexcept;
+
+  bool is_open() const noexcept { return descriptor_.is_open(); }
+
+ private:
+  void read_next();
+
+  boost::asio::posix::stream_descriptor descriptor_;
+  // Not zero-filled: pages a read never reaches are never touched, which keeps the resident
+  // size of a thousand mostly idle children small.
+  std::unique_ptr<char[]> buffer_;
+  std::size_t read_size_;
+  data_handler on_data_;
+  end_handler on_end_;
+  bool silenced_ = false;
+};
+
+}  // namespace pipemux::detail
