@@ -1,0 +1,171 @@
+// The pipemux command end to end: a real pipemux process with real children.
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "run_command.hpp"
+
+namespace pipemux {
+namespace {
+using namespace std::chrono_literals;
+using test::lines_of;
+using test::pipemux_exe;
+using test::run_command;
+
+std::string write_file(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+// "2026-11-29 14:31:02.123456 spam.0[48213] | Spam 0"
+const std::regex log_line(R"((\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) ([\w-]+)\.(\d+)\[(\d+)\] ([|+%~*]) (.*))");
+
+// Pids of processes whose command line contains `marker`.
+std::vector<int> processes_with(const std::string& marker) {
+  std::vector<int> found;
+  DIR* proc = ::opendir("/proc");
+  while (dirent* entry = ::readdir(proc)) {
+    const int pid = std::atoi(entry->d_name);
+    if (pid <= 0) continue;
+    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string text((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    if (text.find(marker) != std::string::npos) found.push_back(pid);
+  }
+  ::closedir(proc);
+  return found;
+}
+
+bool none_left(const std::string& marker) {
+  for (int i = 0; i < 200; ++i) {
+    if (processes_with(marker).empty()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return false;
+}
+
+TEST(Cli, RunsTheConfiguredSpamChildrenAndLogsEveryMessage) {
+  const auto config = write_file("pipemux_short.toml",
+                                 "children = 2\nread_size = 32\n[spam]\ncount = 5\ninterval = 0\n");
+  const auto result = run_command({pipemux_exe(), "--config", config});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.err, "");
+  std::map<std::string, std::vector<std::string>> spam_by_child;
+  std::set<std::string> exited;
+  for (const auto& line : lines_of(result.out)) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(line, m, log_line)) << line;
+    EXPECT_EQ(m[2], "spam");
+    if (m[5] == "|") spam_by_child[m[3]].push_back(m[6]);
+    if (m[5] == "*" && m[6].str().rfind("exited with code 0 after", 0) == 0) exited.insert(m[3]);
+  }
+  const std::vector<std::string> expected = {"Spam 0", "Spam 1", "Spam 2", "Spam 3", "Spam 4"};
+  EXPECT_EQ(spam_by_child["0"], expected);
+  EXPECT_EQ(spam_by_child["1"], expected);
+  EXPECT_EQ(exited, (std::set<std::string>{"0", "1"}));
+}
+
+TEST(Cli, TheShippedConfigIsValid) {
+  // Runs config/pipemux.toml for real, stopped with SIGINT once a few messages arrived.
+  const auto result = run_command(
+      {pipemux_exe(), "--config", PIPEMUX_SOURCE_DIR "/config/pipemux.toml"},
+      {.timeout = 30s, .watch = [](int pid, const std::string& out) {
+         if (std::count(out.begin(), out.end(), '|') < 3) return false;
+         ::kill(pid, SIGINT);
+         return true;
+       }});
+  EXPECT_EQ(result.exit_code, 128 + SIGINT) << result.err;
+  EXPECT_EQ(result.err, "");
+  EXPECT_NE(result.out.find("received SIGINT: stopping the children"), std::string::npos);
+}
+
+TEST(Cli, ConfigErrorIsOneLineNamingFileLineColumnAndKeyExitTwo) {
+  const auto config = write_file("pipemux_bad.toml", "children = 2\nread_size = 0\n");
+  const auto result = run_command({pipemux_exe(), "-c", config});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err, "pipemux: error: " + config + ":2:13: read_size: must be between 1 and 16777216 (got 0)\n");
+}
+
+TEST(Cli, HelpAndVersion) {
+  const auto help = run_command({pipemux_exe(), "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("--read-size"), std::string::npos);
+  const auto version = run_command({pipemux_exe(), "--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.out.rfind("pipemux ", 0), 0u) << version.out;
+}
+
+TEST(Cli, MissingProgramExitsThreeWhileOthersRun) {
+  const auto config = write_file("pipemux_missing.toml",
+                                 "[[program]]\nname = \"ghost\"\ncommand = [\"pipemux-ghost-program\"]\n"
+                                 "[[program]]\nname = \"real\"\ncommand = [\"echo\", \"still here\"]\n");
+  const auto result = run_command({pipemux_exe(), "-c", config});
+  EXPECT_EQ(result.exit_code, 3) << result.out << result.err;
+  EXPECT_NE(result.out.find("ghost.0["), std::string::npos);
+  EXPECT_NE(result.out.find("* cannot start 'pipemux-ghost-program': not found in PATH"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("real.1["), std::string::npos);
+  EXPECT_NE(result.out.find("| still here"), std::string::npos) << result.out;
+}
+
+TEST(Cli, FailingChildMakesExitCodeOne) {
+  const auto result = run_command({pipemux_exe(), "--", "sh", "-c", "exit 7"});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.out.find("exited with code 7"), std::string::npos) << result.out;
+}
+
+TEST(Cli, SigtermStopsEveryChildAndExitsWith143) {
+  const std::string marker = "pipemux-test-sigterm-marker";
+  const auto result = run_command(
+      {pipemux_exe(), "-n", "3", "--", "sh", "-c", "while :; do echo tick; sleep 0.01; done", marker},
+      {.timeout = 30s, .watch = [](int pid, const std::string& out) {
+         if (std::count(out.begin(), out.end(), '\n') < 20) return false;
+         ::kill(pid, SIGTERM);
+         return true;
+       }});
+  EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
+  EXPECT_NE(result.out.find("received SIGTERM"), std::string::npos);
+  int killed = 0;
+  for (const auto& line : lines_of(result.out)) killed += line.find("killed by SIGTERM") != std::string::npos;
+  EXPECT_EQ(killed, 3) << result.out;
+  EXPECT_TRUE(none_left(marker));
+}
+
+TEST(Cli, ClosedStdoutStopsChildrenAndExitsQuietlyWith141) {
+  const std::string marker = "pipemux-test-head-marker";
+  const auto result = run_command(
+      {"/bin/bash", "-c",
+       "'" + pipemux_exe() + "' -n 2 -- sh -c 'while :; do echo tick; sleep 0.01; done' " + marker +
+           " | head -n 1; echo \"status=${PIPESTATUS[0]}\""});
+  const auto lines = lines_of(result.out);
+  ASSERT_EQ(lines.size(), 2u) << result.out;
+  EXPECT_NE(lines.back(), "");
+  EXPECT_EQ(lines.back(), "status=141");
+  EXPECT_EQ(result.err, "") << "no 'Broken pipe' spew";
+  EXPECT_TRUE(none_left(marker));
+}
+
+TEST(Cli, UnwritableOutputIsAClearErrorExitFour) {
+  const auto result = run_command({pipemux_exe(), "-o", "/dev/full", "--", "echo", "hello"});
+  EXPECT_EQ(result.exit_code, 4);
+  EXPECT_EQ(result.err, "pipemux: error: cannot write the log to '/dev/full': No space left on device\n");
+}
+
+TEST(Cli, OutputFileGetsTheLog) {
+  const std::string path = ::testing::TempDir() + "pipemux_output.log";
+  std::remove(path.c_str());
+  const auto result = run_command({pipemux_exe(), "-o", path, "--", "echo", "to the file"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "");
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("echo.0["), std::string::npos);
+  EXPECT_NE(text.find("| to the file\n"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace pipemux

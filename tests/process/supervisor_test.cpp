@@ -1,0 +1,327 @@
+// Tests for include/pipemux/supervisor.hpp, through real pipes and real child processes.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "pipemux/supervisor.hpp"
+#include "run_command.hpp"
+
+namespace pipemux {
+namespace {
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+struct recorded_message {
+  std::size_t index;
+  std::string name;
+  int pid;
+  piece_kind kind;
+  std::string bytes;
+};
+
+struct recorded_event {
+  child_event_kind kind;
+  std::size_t index;
+  std::string name;
+  int pid;
+  std::optional<exit_status> status;
+  std::string detail;
+};
+
+struct recorded_run {
+  std::vector<recorded_message> messages;
+  std::vector<recorded_event> events;
+  std::optional<run_summary> summary;
+
+  std::vector<recorded_message> of(std::size_t index) const {
+    std::vector<recorded_message> out;
+    for (const auto& m : messages)
+      if (m.index == index) out.push_back(m);
+    return out;
+  }
+  const recorded_event* event(child_event_kind kind, std::size_t index) const {
+    for (const auto& e : events)
+      if (e.kind == kind && e.index == index) return &e;
+    return nullptr;
+  }
+};
+
+// Runs the programs to completion on a fresh io_context. `on_message` may stop the supervisor.
+recorded_run run_supervised(std::vector<program_spec> programs, run_options options = {},
+                            std::function<void(supervisor&, const recorded_run&)> on_message = {}) {
+  asio::io_context io;
+  supervisor sup(io.get_executor(), options);
+  recorded_run run;
+  asio::steady_timer watchdog(io, 120s);
+  watchdog.async_wait([&](boost::system::error_code ec) {
+    if (ec) return;
+    ADD_FAILURE() << "watchdog: the run did not finish";
+    sup.stop();
+    sup.stop();
+  });
+  sup.start(
+      std::move(programs),
+      [&](const message& m) {
+        run.messages.push_back({m.child.index, m.child.name, m.child.pid, m.kind, std::string(m.bytes)});
+        if (on_message) on_message(sup, run);
+      },
+      [&](const child_event& e) {
+        run.events.push_back({e.kind, e.child.index, e.child.name, e.child.pid, e.status, e.detail});
+      },
+      [&](const run_summary& s) {
+        run.summary = s;
+        watchdog.cancel();
+      });
+  io.run();
+  EXPECT_TRUE(test::children_of(::getpid()).empty()) << "a child was left behind (zombie?)";
+  return run;
+}
+
+program_spec spam(std::size_t instances, std::uint64_t count, std::vector<std::string> extra = {}) {
+  program_spec spec;
+  spec.name = "spam";
+  spec.argv = {test::pipemux_exe(), "spam", "--count", std::to_string(count), "--interval", "0", "--sequence"};
+  spec.argv.insert(spec.argv.end(), extra.begin(), extra.end());
+  spec.instances = instances;
+  return spec;
+}
+
+program_spec shell(std::string name, std::string script, std::size_t instances = 1) {
+  program_spec spec;
+  spec.name = std::move(name);
+  spec.argv = {"/bin/sh", "-c", std::move(script)};
+  spec.instances = instances;
+  return spec;
+}
+
+std::string spam_line(std::uint64_t seq, std::size_t index) {
+  return "Spam " + std::to_string(seq % 5) + " child=" + std::to_string(index) + " seq=" + std::to_string(seq);
+}
+
+// Every child's messages are exactly its sequence 0..count-1, in order, each once, as whole
+// lines, with the identity of the child that wrote them.
+void expect_every_message_once_in_order(std::size_t children, std::uint64_t count) {
+  const recorded_run run = run_supervised({spam(children, count)});
+  ASSERT_TRUE(run.summary);
+  ASSERT_EQ(run.messages.size(), children * count);
+  std::vector<std::uint64_t> next(children, 0);
+  std::vector<int> pids(children, -1);
+  for (const auto& e : run.events)
+    if (e.kind == child_event_kind::started) pids.at(e.index) = e.pid;
+  for (const auto& m : run.messages) {
+    ASSERT_LT(m.index, children);
+    ASSERT_EQ(m.kind, piece_kind::line);
+    ASSERT_EQ(m.name, "spam");
+    ASSERT_EQ(m.pid, pids[m.index]);
+    ASSERT_EQ(m.bytes, spam_line(next[m.index], m.index)) << "child " << m.index;
+    ++next[m.index];
+  }
+  for (std::size_t i = 0; i < children; ++i) {
+    EXPECT_EQ(next[i], count) << "child " << i;
+    const auto* exited = run.event(child_event_kind::exited, i);
+    ASSERT_NE(exited, nullptr);
+    EXPECT_TRUE(exited->status->success());
+    EXPECT_EQ(run.summary->children[i].messages, count);
+  }
+  EXPECT_TRUE(run.summary->all_succeeded());
+}
+
+TEST(Supervisor, OneSpamChildEveryMessageOnceInOrder) { expect_every_message_once_in_order(1, 10000); }
+TEST(Supervisor, FourSpamChildrenEveryMessageOnceInOrder) { expect_every_message_once_in_order(4, 10000); }
+TEST(Supervisor, SixtyFourSpamChildrenEveryMessageOnceInOrder) { expect_every_message_once_in_order(64, 10000); }
+
+TEST(Supervisor, RawModeDeliversExactlyTheBytesWritten) {
+  run_options options;
+  options.framing = framing_mode::raw;
+  options.read_size = 32;
+  const recorded_run run = run_supervised({spam(3, 2000)}, options);
+  for (std::size_t child = 0; child < 3; ++child) {
+    std::string expected, joined;
+    for (std::uint64_t n = 0; n < 2000; ++n) expected += spam_line(n, child) + "\n";
+    for (const auto& m : run.of(child)) {
+      ASSERT_EQ(m.kind, piece_kind::chunk);
+      ASSERT_LE(m.bytes.size(), 32u);
+      joined += m.bytes;
+    }
+    EXPECT_EQ(joined, expected) << "child " << child;
+  }
+}
+
+TEST(Supervisor, LongLinesArriveInPiecesAndPartialLastLineAtEof) {
+  run_options options;
+  options.max_line = 1000;
+  const recorded_run run = run_supervised(
+      {shell("long", "head -c 2500 /dev/zero | tr '\\0' x; echo; printf 'no newline'")}, options);
+  const auto messages = run.of(0);
+  ASSERT_EQ(messages.size(), 4u);
+  EXPECT_EQ(messages[0].kind, piece_kind::continued);
+  EXPECT_EQ(messages[0].bytes, std::string(1000, 'x'));
+  EXPECT_EQ(messages[1].kind, piece_kind::continued);
+  EXPECT_EQ(messages[2].kind, piece_kind::line);
+  EXPECT_EQ(messages[2].bytes, std::string(500, 'x'));
+  EXPECT_EQ(messages[3].kind, piece_kind::partial);
+  EXPECT_EQ(messages[3].bytes, "no newline");
+}
+
+TEST(Supervisor, ExitCodeAndKillingSignalAreReported) {
+  const recorded_run run = run_supervised(
+      {shell("fails", "echo bye; exit 3"), shell("killed", "echo before; kill -9 $$"),
+       shell("fine", "echo ok")});
+  ASSERT_TRUE(run.summary);
+  const auto* fails = run.event(child_event_kind::exited, 0);
+  ASSERT_NE(fails, nullptr);
+  EXPECT_FALSE(fails->status->signaled);
+  EXPECT_EQ(fails->status->code, 3);
+  const auto* killed = run.event(child_event_kind::exited, 1);
+  ASSERT_NE(killed, nullptr);
+  EXPECT_TRUE(killed->status->signaled);
+  EXPECT_EQ(killed->status->signal, SIGKILL);
+  EXPECT_EQ(describe(*killed->status), "killed by SIGKILL");
+  EXPECT_EQ(run.of(0).at(0).bytes, "bye");
+  EXPECT_EQ(run.of(1).at(0).bytes, "before");
+  EXPECT_TRUE(run.event(child_event_kind::exited, 2)->status->success());
+  EXPECT_FALSE(run.summary->all_succeeded());
+}
+
+TEST(Supervisor, ProgramsThatCannotStartAreReportedWhileOthersAreServed) {
+  const std::string not_executable = ::testing::TempDir() + "pipemux_not_executable";
+  std::ofstream(not_executable) << "#!/bin/sh\necho never\n";
+  ::chmod(not_executable.c_str(), 0644);
+  program_spec missing_path{"ghost", {"/nonexistent/program"}, 1, {}, {}};
+  program_spec missing_search{"nowhere", {"pipemux-no-such-program"}, 1, {}, {}};
+  program_spec no_exec{"noexec", {not_executable}, 1, {}, {}};
+  const recorded_run run = run_supervised(
+      {missing_path, shell("served", "for i in 1 2 3; do echo line $i; done", 2), missing_search, no_exec});
+  ASSERT_TRUE(run.summary);
+  const auto* ghost = run.event(child_event_kind::spawn_failed, 0);
+  ASSERT_NE(ghost, nullptr);
+  EXPECT_EQ(ghost->detail, "cannot start '/nonexistent/program': no such file");
+  const auto* nowhere = run.event(child_event_kind::spawn_failed, 3);
+  ASSERT_NE(nowhere, nullptr);
+  EXPECT_EQ(nowhere->detail, "cannot start 'pipemux-no-such-program': not found in PATH");
+  const auto* noexec = run.event(child_event_kind::spawn_failed, 4);
+  ASSERT_NE(noexec, nullptr);
+  EXPECT_NE(noexec->detail.find("permission denied"), std::string::npos) << noexec->detail;
+  for (std::size_t served : {1u, 2u}) {
+    const auto lines = run.of(served);
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_EQ(lines[2].bytes, "line 3");
+  }
+  EXPECT_TRUE(run.summary->any_spawn_failed());
+  EXPECT_EQ(run.summary->children[0].spawn_error, ghost->detail);
+}
+
+TEST(Supervisor, StopMidRunStillLogsEverythingAlreadyWritten) {
+  // Each child records the last line it finished writing; after the stop, every line up to
+  // that one must have been delivered, in order, exactly once.
+  const std::string dir = ::testing::TempDir();
+  const auto script = "i=0; while :; do echo \"line $i\"; echo $i > " + dir +
+                      "pipemux_written_$PIPEMUX_CHILD_INDEX; i=$((i+1)); done";
+  constexpr std::size_t children = 4;
+  bool stopped = false;
+  const recorded_run run = run_supervised(
+      {shell("writer", script, children)}, {}, [&](supervisor& sup, const recorded_run& so_far) {
+        if (!stopped && so_far.messages.size() >= 4000) {
+          stopped = true;
+          sup.stop();
+        }
+      });
+  ASSERT_TRUE(run.summary);
+  EXPECT_TRUE(run.summary->stopped);
+  for (std::size_t child = 0; child < children; ++child) {
+    std::ifstream record(dir + "pipemux_written_" + std::to_string(child));
+    long long last_written = -1;
+    record >> last_written;
+    const auto lines = run.of(child);
+    ASSERT_GE(static_cast<long long>(lines.size()), last_written + 1) << "child " << child;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+      ASSERT_EQ(lines[i].bytes, "line " + std::to_string(i)) << "child " << child;
+      ASSERT_EQ(lines[i].kind, piece_kind::line);
+    }
+    const auto* exited = run.event(child_event_kind::exited, child);
+    ASSERT_NE(exited, nullptr);
+    EXPECT_TRUE(exited->status->signaled);
+    EXPECT_EQ(exited->status->signal, SIGTERM);
+  }
+}
+
+TEST(Supervisor, ChildrenHoldNoFdButZeroOneAndTwo) {
+  // A descriptor this process leaks (no O_CLOEXEC) must not reach the children either.
+  const int leaked = ::open("/dev/null", O_RDONLY);
+  ASSERT_GE(leaked, 3);
+  const recorded_run run = run_supervised({shell("fds", "sleep 0.2; ls /proc/$$/fd", 4)});
+  ::close(leaked);
+  for (std::size_t child = 0; child < 4; ++child) {
+    std::set<std::string> fds;
+    for (const auto& m : run.of(child)) fds.insert(m.bytes);
+    EXPECT_EQ(fds, (std::set<std::string>{"0", "1", "2"})) << "child " << child;
+  }
+}
+
+TEST(Supervisor, ChildrenKnowWhoTheyAre) {
+  const recorded_run run = run_supervised(
+      {shell("a", "echo $PIPEMUX_CHILD_NAME $PIPEMUX_CHILD_INDEX $PIPEMUX_CHILD_INSTANCE", 2),
+       shell("b", "echo $PIPEMUX_CHILD_NAME $PIPEMUX_CHILD_INDEX $PIPEMUX_CHILD_INSTANCE")});
+  EXPECT_EQ(run.of(0).at(0).bytes, "a 0 0");
+  EXPECT_EQ(run.of(1).at(0).bytes, "a 1 1");
+  EXPECT_EQ(run.of(2).at(0).bytes, "b 2 0");
+  EXPECT_EQ(run.of(2).at(0).name, "b");
+}
+
+TEST(Supervisor, EnvironmentAndWorkingDirectoryFromTheSpec) {
+  program_spec spec = shell("env", "echo \"$GREETING\"; pwd");
+  spec.environment = {{"GREETING", "hello there"}};
+  spec.working_directory = "/tmp";
+  const recorded_run run = run_supervised({spec});
+  ASSERT_EQ(run.of(0).size(), 2u);
+  EXPECT_EQ(run.of(0)[0].bytes, "hello there");
+  EXPECT_EQ(run.of(0)[1].bytes, "/tmp");
+}
+
+TEST(Supervisor, PipeHeldByABackgroundGrandchildIsClosedAfterTheGracePeriod) {
+  run_options options;
+  options.stop_grace = 300ms;
+  const auto started = std::chrono::steady_clock::now();
+  const recorded_run run = run_supervised({shell("bg", "sleep 30 & echo hi")}, options);
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_LT(took, 10s);
+  ASSERT_EQ(run.of(0).size(), 1u);
+  EXPECT_EQ(run.of(0)[0].bytes, "hi");
+  const auto* abandoned = run.event(child_event_kind::output_abandoned, 0);
+  ASSERT_NE(abandoned, nullptr);
+  EXPECT_NE(abandoned->detail.find("still open"), std::string::npos);
+  ::kill(-run.events.front().pid, SIGKILL);  // the grandchild is still in the child's group
+}
+
+TEST(Supervisor, ChildThatIgnoresTheStopSignalIsKilledAfterTheGracePeriod) {
+  run_options options;
+  options.stop_grace = 200ms;
+  bool stopped = false;
+  const recorded_run run = run_supervised(
+      {shell("stubborn", "trap '' TERM; echo ready; while :; do sleep 0.05; done")}, options,
+      [&](supervisor& sup, const recorded_run&) {
+        if (!std::exchange(stopped, true)) sup.stop();
+      });
+  ASSERT_NE(run.event(child_event_kind::stop_escalated, 0), nullptr);
+  const auto* exited = run.event(child_event_kind::exited, 0);
+  ASSERT_NE(exited, nullptr);
+  EXPECT_EQ(exited->status->signal, SIGKILL);
+}
+
+TEST(Supervisor, EmptyRunCompletesAtOnce) {
+  const recorded_run run = run_supervised({});
+  ASSERT_TRUE(run.summary);
+  EXPECT_TRUE(run.summary->children.empty());
+}
+
+}  // namespace
+}  // namespace pipemux

@@ -1,0 +1,42 @@
+// Test support: runs a command as a real child process and captures what it printed.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace pipemux::test {
+
+struct command_result {
+  int exit_code = -1;  ///< when it exited
+  int signal = 0;      ///< when a signal killed it
+  bool timed_out = false;
+  std::string out;
+  std::string err;
+  int pid = -1;
+};
+
+struct command_options {
+  std::chrono::milliseconds timeout{60000};  ///< then SIGKILL, and timed_out is set
+  /// Called once `pid` is running and once for each chunk of its stdout seen so far; return
+  /// true to stop being called.
+  std::function<bool(int pid, const std::string& out_so_far)> watch;
+  std::string stdout_path;     ///< not empty: the child's stdout is this file instead
+};
+
+command_result run_command(const std::vector<std::string>& argv, const command_options& options = {});
+
+/// The pipemux binary under test.
+std::string pipemux_exe();
+
+/// Child pids of `parent` still present in /proc (zombies included).
+std::vector<int> children_of(int parent);
+
+/// Waits up to `limit` for no process with this process group id to exist.
+bool process_group_gone(int pgid, std::chrono::milliseconds limit);
+
+/// Lines of `text`, without their '\n'.
+std::vector<std::string> lines_of(const std::string& text);
+
+}  // namespace pipemux::test

@@ -1,0 +1,223 @@
+// Tests for include/pipemux/config.hpp and the command line's precedence (src/cli).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "command_line.hpp"
+#include "pipemux/config.hpp"
+
+namespace pipemux {
+namespace {
+
+TEST(Config, BuiltInDefaults) {
+  const config cfg;
+  EXPECT_EQ(cfg.run.read_size, 65536u);
+  EXPECT_EQ(cfg.run.framing, framing_mode::line);
+  EXPECT_EQ(cfg.run.max_line, 65536u);
+  EXPECT_EQ(cfg.run.stop_grace, std::chrono::milliseconds(5000));
+  EXPECT_EQ(cfg.children, 1u);
+  EXPECT_TRUE(cfg.programs.empty());
+  EXPECT_EQ(cfg.spam.count, 0u);
+  EXPECT_TRUE(cfg.log.output.empty());
+}
+
+TEST(Config, EveryKeyIsRead) {
+  const config cfg = parse_config(R"(
+read_size = 32
+children = 3
+framing = "raw"
+max_line = 100
+stop_grace = 1.5
+[log]
+pattern = "%v"
+output = "out.log"
+[spam]
+count = 7
+interval = 0
+payload = 20
+sequence = true
+[[program]]
+name = "web"
+command = ["python3", "-m", "http.server"]
+instances = 2
+env = { PORT = "8000" }
+cwd = "/tmp"
+[[program]]
+name = "worker"
+command = ["sleep", "1"]
+)", "test.toml");
+  EXPECT_EQ(cfg.run.read_size, 32u);
+  EXPECT_EQ(cfg.children, 3u);
+  EXPECT_EQ(cfg.run.framing, framing_mode::raw);
+  EXPECT_EQ(cfg.run.max_line, 100u);
+  EXPECT_EQ(cfg.run.stop_grace, std::chrono::milliseconds(1500));
+  EXPECT_EQ(cfg.log.pattern, "%v");
+  EXPECT_EQ(cfg.log.output, "out.log");
+  EXPECT_EQ(cfg.spam.count, 7u);
+  EXPECT_EQ(cfg.spam.interval, 0.0);
+  EXPECT_EQ(cfg.spam.payload, 20u);
+  EXPECT_TRUE(cfg.spam.sequence);
+  const auto programs = cfg.resolved_programs();
+  ASSERT_EQ(programs.size(), 2u);
+  EXPECT_EQ(programs[0].name, "web");
+  EXPECT_EQ(programs[0].argv, (std::vector<std::string>{"python3", "-m", "http.server"}));
+  EXPECT_EQ(programs[0].instances, 2u);
+  EXPECT_EQ(programs[0].environment, (std::vector<std::pair<std::string, std::string>>{{"PORT", "8000"}}));
+  EXPECT_EQ(programs[0].working_directory, "/tmp");
+  EXPECT_EQ(programs[1].instances, 3u) << "unset instances take `children`";
+}
+
+// The error, its location and its one-line message.
+struct bad_config {
+  std::string text;
+  std::size_t line, column;
+  std::string key;
+  std::string problem_contains;
+};
+
+class ConfigErrors : public ::testing::TestWithParam<bad_config> {};
+
+TEST_P(ConfigErrors, NameFileLineColumnAndKey) {
+  const bad_config& bad = GetParam();
+  try {
+    parse_config(bad.text, "conf/bad.toml");
+    FAIL() << "accepted: " << bad.text;
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.source(), "conf/bad.toml");
+    EXPECT_EQ(e.line(), bad.line) << e.what();
+    EXPECT_EQ(e.column(), bad.column) << e.what();
+    EXPECT_EQ(e.key(), bad.key) << e.what();
+    EXPECT_NE(e.problem().find(bad.problem_contains), std::string::npos) << e.what();
+    const std::string what = e.what();
+    EXPECT_EQ(what.find('\n'), std::string::npos) << "one line: " << what;
+    EXPECT_EQ(what.rfind("conf/bad.toml:" + std::to_string(bad.line) + ":" + std::to_string(bad.column) + ": ", 0), 0u) << what;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    EachKind, ConfigErrors,
+    ::testing::Values(
+        bad_config{"reed_size = 4", 1, 1, "reed_size", "unknown key"},
+        bad_config{"\n[log]\n  colour = true", 3, 3, "log.colour", "unknown key"},
+        bad_config{"read_size = 0", 1, 13, "read_size", "between 1 and 16777216 (got 0)"},
+        bad_config{"read_size = 16777217", 1, 13, "read_size", "between 1 and 16777216"},
+        bad_config{"children = 0", 1, 12, "children", "between 1 and 4096 (got 0)"},
+        bad_config{"children = 5000", 1, 12, "children", "between 1 and 4096"},
+        bad_config{"max_line = -1", 1, 12, "max_line", "between 1 and"},
+        bad_config{"read_size = \"big\"", 1, 13, "read_size", "expected an integer, got string"},
+        bad_config{"framing = \"words\"", 1, 11, "framing", "\"line\" or \"raw\""},
+        bad_config{"stop_grace = -1", 1, 14, "stop_grace", "between 0 and 3600"},
+        bad_config{"[spam]\nsequence = 1", 2, 12, "spam.sequence", "expected true or false"},
+        bad_config{"log = 3", 1, 7, "log", "expected a table"},
+        bad_config{"[[program]]\nname = \"x\"", 1, 1, "program[0].command", "missing"},
+        bad_config{"[[program]]\ncommand = [\"ls\"]", 1, 1, "program[0].name", "non-empty name"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = []", 3, 11, "program[0].command", "must name a program"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = [\"ls\"]\ninstances = 0", 4, 13, "program[0].instances", "between 1"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = [\"ls\"]\n[[program]]\nname = \"x\"\ncommand = [\"ls\"]", 4, 1, "program[1].name", "used by another program"},
+        bad_config{"read_size = = 4", 1, 13, "", ""}));
+
+TEST(Config, UnreadableFileIsAnError) {
+  try {
+    load_config_file("/nonexistent/pipemux.toml");
+    FAIL();
+  } catch (const config_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/pipemux.toml"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("cannot read"), std::string::npos);
+  }
+}
+
+// --- precedence: defaults < file < flags ------------------------------------------------------
+
+class CommandLine : public ::testing::Test {
+ protected:
+  std::string write_config(const std::string& text) {
+    path_ = ::testing::TempDir() + "pipemux_cli_test.toml";
+    std::ofstream(path_) << text;
+    return path_;
+  }
+  cli::command parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "pipemux");
+    std::vector<const char*> argv;
+    for (auto& a : args) argv.push_back(a.c_str());
+    std::ostringstream captured;
+    auto* old = std::cerr.rdbuf(captured.rdbuf());
+    auto result = cli::parse_command_line(static_cast<int>(argv.size()), argv.data());
+    std::cerr.rdbuf(old);
+    errors_ = captured.str();
+    return result;
+  }
+  std::string path_;
+  std::string errors_;
+};
+
+TEST_F(CommandLine, FileOverridesDefaultsAndFlagsOverrideFile) {
+  const auto path = write_config("read_size = 32\nchildren = 3\nframing = \"raw\"\nmax_line = 99\n");
+  auto from_file = parse({"--config", path});
+  ASSERT_TRUE(std::holds_alternative<cli::supervise_request>(from_file)) << errors_;
+  const config& file_cfg = std::get<cli::supervise_request>(from_file).cfg;
+  EXPECT_EQ(file_cfg.run.read_size, 32u);
+  EXPECT_EQ(file_cfg.children, 3u);
+  EXPECT_EQ(file_cfg.run.framing, framing_mode::raw);
+  EXPECT_EQ(file_cfg.run.stop_grace, std::chrono::milliseconds(5000)) << "default kept";
+
+  auto with_flags = parse({"-c", path, "-n", "5", "-r", "4096", "--framing", "line", "-o", "x.log"});
+  ASSERT_TRUE(std::holds_alternative<cli::supervise_request>(with_flags)) << errors_;
+  const config& cfg = std::get<cli::supervise_request>(with_flags).cfg;
+  EXPECT_EQ(cfg.children, 5u);
+  EXPECT_EQ(cfg.run.read_size, 4096u);
+  EXPECT_EQ(cfg.run.framing, framing_mode::line);
+  EXPECT_EQ(cfg.run.max_line, 99u) << "not given as a flag: the file's value stays";
+  EXPECT_EQ(cfg.log.output, "x.log");
+}
+
+TEST_F(CommandLine, ChildrenFlagWinsOverInstancesInTheFile) {
+  const auto path = write_config("[[program]]\nname = \"a\"\ncommand = [\"true\"]\ninstances = 7\n");
+  auto result = parse({"-c", path, "-n", "2"});
+  ASSERT_TRUE(std::holds_alternative<cli::supervise_request>(result)) << errors_;
+  EXPECT_EQ(std::get<cli::supervise_request>(result).cfg.resolved_programs().at(0).instances, 2u);
+}
+
+TEST_F(CommandLine, CommandAfterDoubleDashReplacesPrograms) {
+  auto result = parse({"-n", "3", "--", "sleep", "-v", "1"});
+  ASSERT_TRUE(std::holds_alternative<cli::supervise_request>(result)) << errors_;
+  const auto programs = std::get<cli::supervise_request>(result).cfg.resolved_programs();
+  ASSERT_EQ(programs.size(), 1u);
+  EXPECT_EQ(programs[0].name, "sleep");
+  EXPECT_EQ(programs[0].argv, (std::vector<std::string>{"sleep", "-v", "1"}));
+  EXPECT_EQ(programs[0].instances, 3u);
+}
+
+TEST_F(CommandLine, BadFlagsExitTwoWithOneLine) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--read-size", "0"}, {"-n", "0"}, {"--framing", "words"}, {"--bogus"},
+           {"--config", "/nonexistent.toml"}, {"-n", "lots"}}) {
+    auto result = parse(args);
+    ASSERT_TRUE(std::holds_alternative<int>(result)) << args[0];
+    EXPECT_EQ(std::get<int>(result), cli::exit_code::usage) << args[0];
+    EXPECT_EQ(errors_.rfind("pipemux: error: ", 0), 0u) << errors_;
+    EXPECT_EQ(std::count(errors_.begin(), errors_.end(), '\n'), 1) << errors_;
+  }
+}
+
+TEST_F(CommandLine, ConfigErrorExitsTwoNamingTheFile) {
+  const auto path = write_config("children = 0\n");
+  auto result = parse({"--config", path});
+  ASSERT_TRUE(std::holds_alternative<int>(result));
+  EXPECT_EQ(std::get<int>(result), cli::exit_code::usage);
+  EXPECT_NE(errors_.find(path + ":1:12: children: must be between 1 and 4096 (got 0)"), std::string::npos) << errors_;
+}
+
+TEST_F(CommandLine, SpamSubcommand) {
+  auto result = parse({"spam", "--count", "3", "--interval", "0", "--sequence", "--index", "4"});
+  ASSERT_TRUE(std::holds_alternative<cli::spam_request>(result)) << errors_;
+  const auto& spam = std::get<cli::spam_request>(result);
+  EXPECT_EQ(spam.options.count, 3u);
+  EXPECT_EQ(spam.options.interval, 0.0);
+  EXPECT_TRUE(spam.options.sequence);
+  EXPECT_EQ(spam.index, 4);
+}
+
+}  // namespace
+}  // namespace pipemux

@@ -1,0 +1,152 @@
+// Tests for include/pipemux/framer.hpp: pure logic, no processes.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "pipemux/framer.hpp"
+
+namespace pipemux {
+namespace {
+
+struct piece {
+  std::string bytes;
+  piece_kind kind;
+  bool operator==(const piece&) const = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const piece& p) {
+  return os << "{\"" << p.bytes << "\", " << static_cast<int>(p.kind) << "}";
+}
+
+// Feeds `input` cut at `cuts` (sorted offsets) and ends the stream.
+std::vector<piece> frame(std::string_view input, const std::vector<std::size_t>& cuts,
+                         std::size_t max_line) {
+  line_framer framer(max_line);
+  std::vector<piece> out;
+  auto collect = [&](std::string_view bytes, piece_kind kind) {
+    out.push_back({std::string(bytes), kind});
+  };
+  std::size_t from = 0;
+  for (std::size_t cut : cuts) {
+    framer.feed(input.substr(from, cut - from), collect);
+    from = cut;
+  }
+  framer.feed(input.substr(from), collect);
+  framer.finish(collect);
+  return out;
+}
+
+// What every stream must satisfy: the pieces give back the input exactly, none is longer than
+// max_line, and only the last can be partial.
+void expect_lossless(std::string_view input, const std::vector<piece>& pieces, std::size_t max_line) {
+  std::string joined;
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    EXPECT_LE(pieces[i].bytes.size(), max_line);
+    if (pieces[i].kind == piece_kind::partial) EXPECT_EQ(i, pieces.size() - 1);
+    joined += pieces[i].bytes;
+    if (pieces[i].kind == piece_kind::line) joined += '\n';
+  }
+  EXPECT_EQ(joined, input);
+}
+
+const std::string mixed_input = "alpha\nbeta\n\n\ngamma\r\n\tdelta\nlast";
+const std::vector<piece> mixed_expected = {
+    {"alpha", piece_kind::line}, {"beta", piece_kind::line},     {"", piece_kind::line},
+    {"", piece_kind::line},      {"gamma\r", piece_kind::line},  {"\tdelta", piece_kind::line},
+    {"last", piece_kind::partial},
+};
+
+TEST(LineFramer, WholeInputInOneRead) {
+  EXPECT_EQ(frame(mixed_input, {}, 64), mixed_expected);
+}
+
+TEST(LineFramer, EverySingleSplitPoint) {
+  for (std::size_t cut = 0; cut <= mixed_input.size(); ++cut)
+    EXPECT_EQ(frame(mixed_input, {cut}, 64), mixed_expected) << "cut at " << cut;
+}
+
+TEST(LineFramer, EveryPairOfSplitPoints) {
+  for (std::size_t a = 0; a <= mixed_input.size(); ++a)
+    for (std::size_t b = a; b <= mixed_input.size(); ++b)
+      ASSERT_EQ(frame(mixed_input, {a, b}, 64), mixed_expected) << "cuts at " << a << ", " << b;
+}
+
+TEST(LineFramer, OneByteReads) {
+  std::vector<std::size_t> cuts;
+  for (std::size_t i = 1; i < mixed_input.size(); ++i) cuts.push_back(i);
+  EXPECT_EQ(frame(mixed_input, cuts, 64), mixed_expected);
+}
+
+TEST(LineFramer, CarriageReturnIsKeptAsData) {
+  EXPECT_EQ(frame("a\r\nb\r\n", {}, 64),
+            (std::vector<piece>{{"a\r", piece_kind::line}, {"b\r", piece_kind::line}}));
+}
+
+TEST(LineFramer, EmptyStreamAndEmptyLines) {
+  EXPECT_TRUE(frame("", {}, 8).empty());
+  EXPECT_EQ(frame("\n\n", {1}, 8),
+            (std::vector<piece>{{"", piece_kind::line}, {"", piece_kind::line}}));
+}
+
+TEST(LineFramer, PartialFinalLineIsDeliveredOnlyAtTheEnd) {
+  line_framer framer(16);
+  std::vector<piece> out;
+  auto collect = [&](std::string_view b, piece_kind k) { out.push_back({std::string(b), k}); };
+  framer.feed("no newline yet", collect);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(framer.pending_size(), 14u);
+  framer.finish(collect);
+  EXPECT_EQ(out, (std::vector<piece>{{"no newline yet", piece_kind::partial}}));
+  framer.finish(collect);  // nothing twice
+  EXPECT_EQ(out.size(), 1u);
+}
+
+TEST(LineFramer, OverlongLineIsDeliveredInPiecesNeverDropped) {
+  const std::vector<piece> expected = {
+      {"abcd", piece_kind::continued}, {"efgh", piece_kind::continued},
+      {"ij", piece_kind::line},        {"wxyz", piece_kind::line},
+      {"0123", piece_kind::continued}, {"45", piece_kind::partial},
+  };
+  const std::string input = "abcdefghij\nwxyz\n012345";
+  // The same pieces whatever the reads were.
+  for (std::size_t a = 0; a <= input.size(); ++a)
+    for (std::size_t b = a; b <= input.size(); ++b)
+      ASSERT_EQ(frame(input, {a, b}, 4), expected) << "cuts at " << a << ", " << b;
+}
+
+TEST(LineFramer, LineOfExactlyMaxLineIsWhole) {
+  EXPECT_EQ(frame("abcd\n", {2}, 4), (std::vector<piece>{{"abcd", piece_kind::line}}));
+  EXPECT_EQ(frame("abcdefgh\n", {}, 4),
+            (std::vector<piece>{{"abcd", piece_kind::continued}, {"efgh", piece_kind::line}}));
+  EXPECT_EQ(frame("abcd", {}, 4), (std::vector<piece>{{"abcd", piece_kind::partial}}));
+}
+
+TEST(LineFramer, CarryOverNeverExceedsMaxLine) {
+  line_framer framer(8);
+  std::size_t delivered = 0;
+  for (int i = 0; i < 100; ++i) {
+    framer.feed("xyz", [&](std::string_view b, piece_kind) { delivered += b.size(); });
+    EXPECT_LE(framer.pending_size(), 8u);
+  }
+  EXPECT_EQ(delivered + framer.pending_size(), 300u);
+}
+
+TEST(LineFramer, RandomInputsAndSplitsAreLossless) {
+  std::mt19937 rng(20261129);
+  for (int round = 0; round < 2000; ++round) {
+    const std::size_t max_line = 1 + rng() % 12;
+    std::string input(rng() % 64, '\0');
+    for (auto& c : input) c = "ab\n\r\0x"[rng() % 6];
+    std::vector<std::size_t> cuts;
+    for (std::size_t i = 0; i < input.size(); ++i)
+      if (rng() % 3 == 0) cuts.push_back(i);
+    const auto pieces = frame(input, cuts, max_line);
+    expect_lossless(input, pieces, max_line);
+    ASSERT_EQ(pieces, frame(input, {}, max_line)) << "splits changed the pieces";
+  }
+}
+
+}  // namespace
+}  // namespace pipemux

@@ -1,0 +1,136 @@
+// Tests for include/pipemux/spdlog_adapter.hpp and include/pipemux/fd_sink.hpp.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <ctime>
+
+#include "pipemux/escape.hpp"
+#include "pipemux/fd_sink.hpp"
+#include "pipemux/spdlog_adapter.hpp"
+
+namespace pipemux {
+namespace {
+
+// A logger writing through an fd_sink into a pipe the test reads back.
+class LogFormat : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(::pipe2(fds_, O_CLOEXEC), 0);
+    sink_ = std::make_shared<fd_sink_st>(fds_[1], true);
+    logger_ = std::make_shared<spdlog::logger>("test", sink_);
+  }
+  void TearDown() override { ::close(fds_[0]); }
+
+  std::string written() {
+    logger_->flush();
+    std::string out(1 << 16, '\0');
+    const ssize_t n = ::read(fds_[0], out.data(), out.size());
+    out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    return out;
+  }
+
+  static log_clock::time_point at(std::time_t seconds, int micros) {
+    return log_clock::from_time_t(seconds) + std::chrono::microseconds(micros);
+  }
+  static std::string local_time(std::time_t seconds) {
+    std::tm tm{};
+    ::localtime_r(&seconds, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    return buf;
+  }
+
+  int fds_[2];
+  std::shared_ptr<fd_sink_st> sink_;
+  std::shared_ptr<spdlog::logger> logger_;
+};
+
+TEST_F(LogFormat, DefaultLineCarriesArrivalTimeToTheMicrosecondAndChildIdentity) {
+  logger_->set_formatter(make_log_formatter(default_log_pattern));
+  spdlog_adapter log(logger_);
+  const child_info child{"spam", 2, 0, 4242};
+  log(message{child, stream_kind::out, at(1'790'000'000, 123'456), "Spam 0", piece_kind::line});
+  EXPECT_EQ(written(), local_time(1'790'000'000) + ".123456 spam.2[4242] | Spam 0\n");
+}
+
+TEST_F(LogFormat, EveryFlagAndMark) {
+  logger_->set_formatter(make_log_formatter("%N/%k/%w/%J/%Z/%L %v"));
+  spdlog_adapter log(logger_);
+  const child_info child{"web", 7, 1, 99};
+  const auto t = log_clock::now();
+  log(message{child, stream_kind::out, t, "a", piece_kind::line});
+  log(message{child, stream_kind::err, t, "b", piece_kind::continued});
+  log(message{child, stream_kind::out, t, "c", piece_kind::partial});
+  log(message{child, stream_kind::out, t, "d", piece_kind::chunk});
+  log.note(spdlog::level::info, "own");
+  const std::string me = std::to_string(::getpid());
+  EXPECT_EQ(written(),
+            "web/7/99/out/|/web.7 a\n"
+            "web/7/99/err/+/web.7 b\n"
+            "web/7/99/out/%/web.7 c\n"
+            "web/7/99/out/~/web.7 d\n"
+            "pipemux/-/" + me + "/-/*/pipemux own\n");
+}
+
+TEST_F(LogFormat, NonPrintableBytesAreEscapedAndRecoverable) {
+  logger_->set_formatter(make_log_formatter("%v"));
+  spdlog_adapter log(logger_);
+  const child_info child{"x", 0, 0, 1};
+  const std::string raw("\x1b[2J\tbell\a\\\xff", 12);
+  log(message{child, stream_kind::out, log_clock::now(), raw, piece_kind::line});
+  std::string line = written();
+  ASSERT_EQ(line.back(), '\n');
+  line.pop_back();
+  EXPECT_EQ(line, "\\x1b[2J\\tbell\\x07\\\\\\xff");
+  EXPECT_EQ(unescape(line), raw);
+}
+
+TEST_F(LogFormat, ExitEventsSayHowTheChildEnded) {
+  logger_->set_formatter(make_log_formatter("%L %Z %v"));
+  spdlog_adapter log(logger_);
+  const child_info child{"job", 1, 0, 5};
+  log(child_event{child_event_kind::exited, child, exit_status::from_wait_status(3 << 8),
+                  std::chrono::milliseconds(1500), {}});
+  log(child_event{child_event_kind::exited, child, exit_status::from_wait_status(SIGKILL),
+                  std::chrono::milliseconds(20), {}});
+  EXPECT_EQ(written(),
+            "job.1 * exited with code 3 after 1.500 s\n"
+            "job.1 * killed by SIGKILL after 0.020 s\n");
+}
+
+TEST_F(LogFormat, SinkBuffersUntilFlush) {
+  logger_->set_formatter(make_log_formatter("%v"));
+  spdlog_adapter log(logger_);
+  const child_info child{"x", 0, 0, 1};
+  ASSERT_EQ(::fcntl(fds_[0], F_SETFL, O_NONBLOCK), 0);
+  log(message{child, stream_kind::out, log_clock::now(), "held", piece_kind::line});
+  char c;
+  EXPECT_EQ(::read(fds_[0], &c, 1), -1) << "one write per batch, not per line";
+  EXPECT_EQ(written(), "held\n");
+}
+
+TEST(FdSink, WriteErrorIsReportedOnceAndOutputStops) {
+  const int full = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(full, 0);
+  auto sink = std::make_shared<fd_sink_st>(full, true);
+  int calls = 0;
+  std::error_code seen;
+  sink->on_write_error([&](std::error_code ec) {
+    ++calls;
+    seen = ec;
+  });
+  spdlog::logger logger("full", sink);
+  logger.set_formatter(make_log_formatter("%v"));
+  logger.info("one");
+  logger.flush();
+  logger.info("two");
+  logger.flush();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(seen, std::errc::no_space_on_device);
+  EXPECT_EQ(sink->write_error(), std::errc::no_space_on_device);
+}
+
+}  // namespace
+}  // namespace pipemux
