@@ -3,10 +3,12 @@
 
 #include <dirent.h>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <thread>
 
+#include "pipemux/escape.hpp"
 #include "run_command.hpp"
 
 namespace pipemux {
@@ -23,7 +25,8 @@ std::string write_file(const std::string& name, const std::string& text) {
 }
 
 // "2026-11-29 14:31:02.123456 spam.0[48213] | Spam 0"
-const std::regex log_line(R"((\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) ([\w-]+)\.(\d+)\[(\d+)\] ([|+%~*]) (.*))");
+// (pipemux's own lines have the label "pipemux", without an index)
+const std::regex log_line(R"((\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) ([\w-]+)(?:\.(\d+))?\[(\d+)\] ([|+%~*]) (.*))");
 
 // Pids of processes whose command line contains `marker`.
 std::vector<int> processes_with(const std::string& marker) {
@@ -67,6 +70,32 @@ TEST(Cli, RunsTheConfiguredSpamChildrenAndLogsEveryMessage) {
   EXPECT_EQ(spam_by_child["0"], expected);
   EXPECT_EQ(spam_by_child["1"], expected);
   EXPECT_EQ(exited, (std::set<std::string>{"0", "1"}));
+}
+
+TEST(Cli, RawModeLogRecoversEveryByteWritten) {
+  // Raw reads of 32 bytes, as the seed demo did: unescaping each child's '~' lines and joining
+  // them gives back exactly what it wrote, even the bytes that had to be escaped.
+  const auto result = run_command(
+      {pipemux_exe(), "--framing", "raw", "--read-size", "32", "-n", "3", "--", "sh", "-c",
+       "i=0; while [ $i -lt 300 ]; do printf 'line %d of child %s\t\\ \033[1m\n' $i $PIPEMUX_CHILD_INDEX; i=$((i+1)); done"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  std::map<std::string, std::string> joined;
+  for (const auto& line : lines_of(result.out)) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(line, m, log_line)) << line;
+    if (m[5] != "~") continue;
+    const auto bytes = unescape(m[6].str());
+    ASSERT_TRUE(bytes) << line;
+    ASSERT_LE(bytes->size(), 32u);
+    joined[m[3]] += *bytes;
+  }
+  ASSERT_EQ(joined.size(), 3u);
+  for (const auto& [child, bytes] : joined) {
+    std::string expected;
+    for (int i = 0; i < 300; ++i)
+      expected += "line " + std::to_string(i) + " of child " + child + "\t\\ \033[1m\n";
+    EXPECT_EQ(bytes, expected) << "child " << child;
+  }
 }
 
 TEST(Cli, TheShippedConfigIsValid) {
@@ -118,12 +147,17 @@ TEST(Cli, FailingChildMakesExitCodeOne) {
   EXPECT_NE(result.out.find("exited with code 7"), std::string::npos) << result.out;
 }
 
-TEST(Cli, SigtermStopsEveryChildAndExitsWith143) {
+TEST(Cli, SigtermStopsEveryChildLogsAllTheyWroteAndExitsWith143) {
+  // Each child records the last line it finished writing: after the stop, every line up to
+  // that one must be in the log, in order, once.
   const std::string marker = "pipemux-test-sigterm-marker";
+  const std::string record = ::testing::TempDir() + "pipemux_cli_written_";
   const auto result = run_command(
-      {pipemux_exe(), "-n", "3", "--", "sh", "-c", "while :; do echo tick; sleep 0.01; done", marker},
+      {pipemux_exe(), "-n", "3", "--", "sh", "-c",
+       "i=0; while :; do echo \"line $i\"; echo $i > " + record + "$PIPEMUX_CHILD_INDEX; i=$((i+1)); done",
+       marker},
       {.timeout = 30s, .watch = [](int pid, const std::string& out) {
-         if (std::count(out.begin(), out.end(), '\n') < 20) return false;
+         if (std::count(out.begin(), out.end(), '\n') < 3000) return false;
          ::kill(pid, SIGTERM);
          return true;
        }});
@@ -133,6 +167,20 @@ TEST(Cli, SigtermStopsEveryChildAndExitsWith143) {
   for (const auto& line : lines_of(result.out)) killed += line.find("killed by SIGTERM") != std::string::npos;
   EXPECT_EQ(killed, 3) << result.out;
   EXPECT_TRUE(none_left(marker));
+  std::map<std::string, std::vector<std::string>> logged;
+  for (const auto& line : lines_of(result.out)) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(line, m, log_line)) << line;
+    if (m[5] == "|") logged[m[3]].push_back(m[6]);
+  }
+  for (const std::string child : {"0", "1", "2"}) {
+    long long last_written = -1;
+    std::ifstream(record + child) >> last_written;
+    const auto& lines = logged[child];
+    ASSERT_GE(static_cast<long long>(lines.size()), last_written + 1) << "child " << child;
+    for (std::size_t i = 0; i < lines.size(); ++i)
+      ASSERT_EQ(lines[i], "line " + std::to_string(i)) << "child " << child;
+  }
 }
 
 TEST(Cli, ClosedStdoutStopsChildrenAndExitsQuietlyWith141) {
