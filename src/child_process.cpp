@@ -1,5 +1,7 @@
 #include "child_process.hpp"
 
+#include "signal_mask.hpp"
+
 // Boost 1.81 issue #280: with BOOST_PROCESS_USE_STD_FS these must come before any v2 header.
 #include <boost/optional.hpp>
 #include <boost/type_traits/remove_pointer.hpp>
@@ -73,23 +75,6 @@ struct child_setup {
   void on_exec_error(Args&&...) const noexcept {
     ::_exit(127);
   }
-};
-
-// Blocks every signal in this thread for its lifetime, so that no handler of the parent (an
-// Asio signal_set, say) can run in the child between fork and exec.
-class all_signals_blocked {
- public:
-  all_signals_blocked() noexcept {
-    sigset_t all;
-    ::sigfillset(&all);
-    ::pthread_sigmask(SIG_SETMASK, &all, &saved_);
-  }
-  ~all_signals_blocked() { ::pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
-  all_signals_blocked(const all_signals_blocked&) = delete;
-  all_signals_blocked& operator=(const all_signals_blocked&) = delete;
-
- private:
-  sigset_t saved_;
 };
 
 }  // namespace

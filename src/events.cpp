@@ -11,6 +11,8 @@ std::string describe(const child_event& event) {
     case child_event_kind::output_abandoned: return event.detail;
     case child_event_kind::stop_escalated:
       return "still running after the grace period: " + event.detail;
+    case child_event_kind::restarting: return "restarting: " + event.detail;
+    case child_event_kind::stopping_others: return event.detail;
     case child_event_kind::exited: {
       const double seconds = std::chrono::duration<double>(event.run_time).count();
       return fmt::format("{} after {:.3f} s",
@@ -18,6 +20,15 @@ std::string describe(const child_event& event) {
     }
   }
   return event.detail;
+}
+
+std::string describe(const child_summary& s) {
+  std::string how = !s.spawn_error.empty() ? "not started (" + s.spawn_error + ")"
+                    : s.status            ? describe(*s.status)
+                                          : std::string("never ran");
+  if (s.stopped) how += " (stopped)";
+  return fmt::format("{}.{}: {} messages, {} bytes, {}, {} restart{}", s.child.name, s.child.index,
+                     s.messages, s.bytes, how, s.restarts, s.restarts == 1 ? "" : "s");
 }
 
 }  // namespace pipemux

@@ -4,6 +4,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include <fmt/format.h>
+
+#include <array>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -12,6 +15,7 @@
 
 #include "child_process.hpp"
 #include "executable_lookup.hpp"
+#include "orphan_guard.hpp"
 #include "pipe_reader.hpp"
 
 extern char** environ;
@@ -22,25 +26,39 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-// One child: its process, its pipe and what is known about it so far.
+// One of a child's output pipes, with the framing state of its stream.
+struct output_channel {
+  explicit output_channel(std::size_t max_line) : framer(max_line) {}
+  std::shared_ptr<detail::pipe_reader> reader;
+  line_framer framer;
+  bool open = false;
+};
+
+// One child across its restarts: its current process and pipes, and what is known so far.
 struct child_slot {
-  child_slot(const asio::any_io_executor& executor, const program_spec& spec,
-             std::size_t max_line)
-      : program(&spec), framer(max_line), drain_timer(executor) {}
+  child_slot(const asio::any_io_executor& executor, const program_spec& spec, std::size_t max_line)
+      : program(&spec),
+        channels{output_channel(max_line), output_channel(max_line)},
+        drain_timer(executor),
+        restart_timer(executor) {}
 
   child_info info;
   const program_spec* program;
   std::unique_ptr<detail::child_process> process;
-  std::shared_ptr<detail::pipe_reader> out;
-  bool out_open = false;
-  line_framer framer;
-  asio::steady_timer drain_timer;  // bounds how long a pipe may outlive its child
+  std::array<output_channel, 2> channels;  // indexed by stream_kind
+  asio::steady_timer drain_timer;          // bounds how long pipes may outlive the child
+  asio::steady_timer restart_timer;
   std::optional<exit_status> status;
   steady::time_point started_at;
   std::uint64_t messages = 0;
   std::uint64_t bytes = 0;
   std::string spawn_error;
-  bool finished = false;  // reaped, output delivered, `exited` reported (or never started)
+  std::size_t restarts = 0;
+  bool stop_sent = false;        // this run was sent the stop signal
+  bool restart_pending = false;
+  bool finished = false;         // no run is current or pending: done for good
+
+  bool any_channel_open() const { return channels[0].open || channels[1].open; }
 };
 
 std::string join_argv(const std::vector<std::string>& argv) {
@@ -53,22 +71,22 @@ std::string join_argv(const std::vector<std::string>& argv) {
 }
 
 // The parent's environment, then who the child is, then the program's own settings.
-std::vector<std::string> child_environment(const program_spec& spec, const child_info& info) {
+std::vector<std::string> child_environment(const program_spec& spec, const child_info& info,
+                                           bool unbuffered) {
   std::vector<std::pair<std::string, std::string>> overrides = {
       {"PIPEMUX_CHILD_NAME", info.name},
       {"PIPEMUX_CHILD_INDEX", std::to_string(info.index)},
       {"PIPEMUX_CHILD_INSTANCE", std::to_string(info.instance)},
   };
+  if (unbuffered && std::getenv("PYTHONUNBUFFERED") == nullptr)
+    overrides.emplace_back("PYTHONUNBUFFERED", "1");
   overrides.insert(overrides.end(), spec.environment.begin(), spec.environment.end());
   std::vector<std::string> env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
-    const std::string_view kv(*entry);
-    const std::string_view key = kv.substr(0, kv.find('='));
-    bool overridden = false;
-    for (const auto& [k, v] : overrides) overridden = overridden || k == key;
-    if (!overridden) env.emplace_back(kv);
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) env.emplace_back(*entry);
+  for (const auto& [k, v] : overrides) {
+    std::erase_if(env, [&](const std::string& e) { return e.compare(0, k.size() + 1, k + "=") == 0; });
+    env.push_back(k + "=" + v);
   }
-  for (const auto& [k, v] : overrides) env.push_back(k + "=" + v);
   return env;
 }
 
@@ -77,6 +95,10 @@ std::string search_path_for(const program_spec& spec) {
     if (k == "PATH") return v;
   const char* path = std::getenv("PATH");
   return path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+}
+
+std::string seconds_text(std::chrono::milliseconds ms) {
+  return fmt::format("{:.3g} s", std::chrono::duration<double>(ms).count());
 }
 
 }  // namespace
@@ -94,12 +116,13 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   completion_handler on_complete;
   std::vector<program_spec> programs;
   std::vector<std::unique_ptr<child_slot>> children;
-  std::size_t unfinished = 0;
   phase state = phase::idle;
+  bool stop_requested = false;
   std::atomic<bool> abandoned{false};  // the supervisor is gone: call nobody
   asio::steady_timer grace_timer;
+  detail::orphan_guard guard;
 
-  // Runs `fn(self)` on the strand unless the supervisor was destroyed meanwhile.
+  // Wraps a handler so that it runs only while the supervisor exists.
   template <class Fn>
   auto guarded(Fn fn) {
     return [weak = weak_from_this(), fn = std::move(fn)](auto&&... args) {
@@ -108,8 +131,9 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     };
   }
 
-  void emit(child_event_kind kind, const child_slot& c, std::string detail = {}) {
-    if (on_event) on_event(child_event{kind, c.info, c.status, {}, std::move(detail)});
+  void emit(child_event_kind kind, const child_slot& c, std::string detail = {},
+            std::chrono::nanoseconds run_time = {}) {
+    if (on_event) on_event(child_event{kind, c.info, c.status, run_time, std::move(detail)});
   }
 
   void run() {
@@ -123,140 +147,225 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
         c->info.instance = i;
         children.push_back(std::move(c));
       }
+    if (options.die_with_parent && options.own_process_group && !children.empty())
+      guard.start(children.size());
     for (auto& c : children) {
-      if (abandoned || state != phase::running) {
-        // stop() arrived while spawning (from a handler): the rest never start.
-        c->spawn_error = "not started: the run was stopped";
+      if (state != phase::running) {  // a handler stopped the run while we were spawning
         c->finished = true;
         continue;
       }
       spawn(*c);
     }
-    if (unfinished == 0) complete();
+    complete_if_all_finished();
   }
 
+  // Starts (or restarts) the child's process. On failure the child is finished for good.
   void spawn(child_slot& c) {
     const program_spec& spec = *c.program;
+    const std::string program = spec.argv.empty() ? std::string() : spec.argv[0];
     std::string why;
     detail::launch_request request;
-    request.executable = detail::find_executable(spec.argv.empty() ? std::string_view{}
-                                                                   : std::string_view(spec.argv[0]),
-                                                 search_path_for(spec), why);
-    if (request.executable.empty())
-      return fail_spawn(c, "cannot start '" + (spec.argv.empty() ? "" : spec.argv[0]) + "': " + why);
+    request.executable = detail::find_executable(program, search_path_for(spec), why);
+    if (request.executable.empty()) return fail_spawn(c, "cannot start '" + program + "': " + why);
 
-    int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0)  // CLOEXEC: no sibling may hold this pipe (bug 1)
-      return fail_spawn(c, std::string("cannot create a pipe: ") + std::strerror(errno));
+    // CLOEXEC: no sibling may inherit these (Process 1.81 does not close them, bug 1).
+    int out[2] = {-1, -1}, err[2] = {-1, -1};
+    const bool separate_stderr = options.stderr_handling == stderr_mode::capture;
+    if (::pipe2(out, O_CLOEXEC) != 0 || (separate_stderr && ::pipe2(err, O_CLOEXEC) != 0)) {
+      const std::string reason = std::strerror(errno);
+      for (int fd : {out[0], out[1]})
+        if (fd >= 0) ::close(fd);
+      return fail_spawn(c, "cannot create a pipe for '" + program + "': " + reason);
+    }
 
     request.argv = spec.argv;
-    request.environment = child_environment(spec, c.info);
+    request.environment = child_environment(spec, c.info, options.unbuffered_env);
     request.working_directory = spec.working_directory;
-    request.stdout_fd = fds[1];
+    request.stdout_fd = out[1];
+    request.stderr_fd = separate_stderr                                 ? err[1]
+                        : options.stderr_handling == stderr_mode::merge ? out[1]
+                                                                        : -1;
     request.own_process_group = options.own_process_group;
     request.die_with_parent = options.die_with_parent;
     std::error_code ec;
     c.process = detail::child_process::launch(strand, request, ec);
-    ::close(fds[1]);  // the child has its copy; ours would hold EOF back forever
+    // The child has its copies; ours would hold EOF back for ever.
+    ::close(out[1]);
+    if (separate_stderr) ::close(err[1]);
     if (!c.process) {
-      ::close(fds[0]);
-      return fail_spawn(c, "cannot start '" + spec.argv[0] + "': " + ec.message());
+      ::close(out[0]);
+      if (separate_stderr) ::close(err[0]);
+      return fail_spawn(c, "cannot start '" + program + "': " + ec.message());
     }
 
     c.info.pid = c.process->pid();
+    c.status.reset();
+    c.stop_sent = false;
+    c.spawn_error.clear();
     c.started_at = steady::now();
-    ++unfinished;
+    if (options.own_process_group) guard.add(c.info.pid);
     emit(child_event_kind::started, c, join_argv(spec.argv));
 
-    c.out = std::make_shared<detail::pipe_reader>(strand, fds[0], options.read_size);
-    c.out_open = true;
+    start_channel(c, stream_kind::out, out[0]);
+    if (separate_stderr) start_channel(c, stream_kind::err, err[0]);
     child_slot* slot = &c;
-    c.out->start(
-        guarded([slot](impl& self, log_clock::time_point t, std::string_view data) {
-          self.on_output(*slot, t, data);
-        }),
-        guarded([slot](impl& self, std::error_code read_error) {
-          self.on_output_end(*slot, read_error);
-        }));
     c.process->async_wait(guarded([slot](impl& self, std::error_code wait_error, int status) {
       self.on_exited(*slot, wait_error, status);
     }));
   }
 
-  void fail_spawn(child_slot& c, std::string why) {
-    c.spawn_error = std::move(why);
-    c.finished = true;
-    emit(child_event_kind::spawn_failed, c, c.spawn_error);
+  void start_channel(child_slot& c, stream_kind stream, int fd) {
+    auto& channel = c.channels[static_cast<std::size_t>(stream)];
+    channel.reader = std::make_shared<detail::pipe_reader>(strand, fd, options.read_size);
+    channel.open = true;
+    child_slot* slot = &c;
+    channel.reader->start(
+        guarded([slot, stream](impl& self, log_clock::time_point t, std::string_view data) {
+          self.on_output(*slot, stream, t, data);
+        }),
+        guarded([slot, stream](impl& self, std::error_code read_error) {
+          self.on_output_end(*slot, stream, read_error);
+        }));
   }
 
-  void on_output(child_slot& c, log_clock::time_point arrival, std::string_view data) {
+  void fail_spawn(child_slot& c, std::string why) {
+    c.spawn_error = std::move(why);
+    c.status.reset();
+    c.finished = true;
+    emit(child_event_kind::spawn_failed, c, c.spawn_error);
+    if (state == phase::running && options.stop_on != stop_condition::all_done)
+      stop_others(c, "could not be started");
+  }
+
+  void on_output(child_slot& c, stream_kind stream, log_clock::time_point arrival,
+                 std::string_view data) {
     c.bytes += data.size();
     auto deliver = [&](std::string_view piece, piece_kind kind) {
       ++c.messages;
-      on_message(message{c.info, stream_kind::out, arrival, piece, kind});
+      on_message(message{c.info, stream, arrival, piece, kind});
     };
     if (options.framing == framing_mode::raw)
       deliver(data, piece_kind::chunk);
     else
-      c.framer.feed(data, deliver);
+      c.channels[static_cast<std::size_t>(stream)].framer.feed(data, deliver);
   }
 
-  void on_output_end(child_slot& c, std::error_code read_error) {
-    close_output(c);
-    if (read_error) emit(child_event_kind::output_abandoned, c, "read failed: " + read_error.message());
-    maybe_finish(c);
+  void on_output_end(child_slot& c, stream_kind stream, std::error_code read_error) {
+    close_channel(c, stream);
+    if (read_error)
+      emit(child_event_kind::output_abandoned, c, "reading its output failed: " + read_error.message());
+    maybe_finish_run(c);
   }
 
-  void close_output(child_slot& c) {
-    c.out_open = false;
-    c.drain_timer.cancel();
-    c.framer.finish([&](std::string_view piece, piece_kind kind) {
+  // Delivers what the framer still holds (a last line without '\n') and marks the pipe closed.
+  void close_channel(child_slot& c, stream_kind stream) {
+    auto& channel = c.channels[static_cast<std::size_t>(stream)];
+    if (!channel.open) return;
+    channel.open = false;
+    channel.framer.finish([&](std::string_view piece, piece_kind kind) {
       ++c.messages;
-      on_message(message{c.info, stream_kind::out, log_clock::now(), piece, kind});
+      on_message(message{c.info, stream, log_clock::now(), piece, kind});
     });
   }
 
   void on_exited(child_slot& c, std::error_code wait_error, int wait_status) {
     if (wait_error) {
       // Someone else reaped it (SIGCHLD ignored, or waitpid(-1) in the host): status unknown.
-      emit(child_event_kind::output_abandoned, c, "cannot wait for the child: " + wait_error.message());
       c.status = exit_status{};
       c.status->code = -1;
+      emit(child_event_kind::output_abandoned, c, "cannot wait for the child: " + wait_error.message());
     } else {
       c.status = exit_status::from_wait_status(wait_status);
     }
-    if (c.out_open) {
-      // A background grandchild may hold the pipe open for ever: give it the grace period.
+    if (c.any_channel_open()) {
+      // A background grandchild may hold a pipe open for ever: it gets the grace period.
       c.drain_timer.expires_after(options.stop_grace);
       child_slot* slot = &c;
       c.drain_timer.async_wait(guarded([slot](impl& self, boost::system::error_code ec) {
-        if (ec || !slot->out_open) return;
-        slot->out->close(true);
-        self.close_output(*slot);
-        self.emit(child_event_kind::output_abandoned, *slot,
-                  "output pipe still open " + std::to_string(self.options.stop_grace.count()) +
-                      " ms after the child exited (held by a background process?): closed");
-        self.maybe_finish(*slot);
+        if (!ec) self.abandon_output(*slot);
       }));
     }
-    maybe_finish(c);
+    maybe_finish_run(c);
   }
 
-  void maybe_finish(child_slot& c) {
-    if (c.finished || !c.status || c.out_open) return;
+  void abandon_output(child_slot& c) {
+    if (!c.any_channel_open()) return;
+    for (auto stream : {stream_kind::out, stream_kind::err}) {
+      auto& channel = c.channels[static_cast<std::size_t>(stream)];
+      if (channel.open) channel.reader->close(true);
+      close_channel(c, stream);
+    }
+    c.process->signal(SIGKILL, true);  // what is left of its group holds our pipe
+    emit(child_event_kind::output_abandoned, c,
+         "output still open " + seconds_text(options.stop_grace) +
+             " after the child exited (a background process holds it): closed, and what was "
+             "left of its process group killed");
+    maybe_finish_run(c);
+  }
+
+  // The current run ends once the process is reaped and its pipes are closed.
+  void maybe_finish_run(child_slot& c) {
+    if (c.finished || c.restart_pending || !c.status || c.any_channel_open()) return;
+    c.drain_timer.cancel();
+    if (options.own_process_group) guard.remove(c.info.pid);
+    emit(child_event_kind::exited, c, {}, steady::now() - c.started_at);
+
+    const restart_mode mode = c.program->restart.value_or(options.restart.mode);
+    const bool wants_restart =
+        mode == restart_mode::always || (mode == restart_mode::on_failure && !c.status->success());
+    if (state == phase::running && wants_restart && c.restarts < options.restart.max_restarts) {
+      schedule_restart(c);
+      return;
+    }
     c.finished = true;
-    if (on_event)
-      on_event(child_event{child_event_kind::exited, c.info, c.status, steady::now() - c.started_at, {}});
-    if (--unfinished == 0) complete();
+    if (state == phase::running &&
+        (options.stop_on == stop_condition::any_exit ||
+         (options.stop_on == stop_condition::any_failure && !c.status->success())))
+      stop_others(c, describe(*c.status));
+    complete_if_all_finished();
+  }
+
+  void schedule_restart(child_slot& c) {
+    const auto& policy = options.restart;
+    auto delay = policy.initial_delay;
+    for (std::size_t i = 0; i < c.restarts && delay < policy.max_delay; ++i) delay *= 2;
+    delay = std::min(delay, policy.max_delay);
+    ++c.restarts;
+    c.restart_pending = true;
+    emit(child_event_kind::restarting, c,
+         fmt::format("it {}; attempt {} of {} in {}", describe(*c.status), c.restarts,
+                     policy.max_restarts, seconds_text(delay)));
+    c.restart_timer.expires_after(delay);
+    child_slot* slot = &c;
+    c.restart_timer.async_wait(guarded([slot](impl& self, boost::system::error_code ec) {
+      if (ec || !slot->restart_pending) return;
+      slot->restart_pending = false;
+      self.spawn(*slot);
+      self.complete_if_all_finished();
+    }));
+  }
+
+  void stop_others(child_slot& c, const std::string& why) {
+    emit(child_event_kind::stopping_others, c, why + ": stopping the other children");
+    stop();
+  }
+
+  void complete_if_all_finished() {
+    if (state == phase::done || state == phase::idle) return;
+    for (const auto& c : children)
+      if (!c->finished) return;
+    complete();
   }
 
   void complete() {
     state = phase::done;
     grace_timer.cancel();
+    guard.finish();
     run_summary summary;
     summary.stopped = stop_requested;
     for (const auto& c : children)
-      summary.children.push_back(child_summary{c->info, c->messages, c->bytes, c->status, c->spawn_error});
+      summary.children.push_back(child_summary{c->info, c->messages, c->bytes, c->status,
+                                               c->spawn_error, c->restarts, c->stop_sent});
     auto done = std::move(on_complete);
     on_message = nullptr;
     on_event = nullptr;
@@ -276,14 +385,23 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     stop_requested = true;
     state = phase::stopping;
     for (auto& c : children) {
-      if (!c->process) continue;
+      if (c->restart_pending) {  // it is not running: it simply does not come back
+        c->restart_pending = false;
+        c->restart_timer.cancel();
+        c->finished = true;
+        continue;
+      }
+      if (!c->process || c->finished) continue;
       // A reaped child's group may still hold its pipe through a grandchild: signal it too.
-      if (!c->process->reaped() || c->out_open) c->process->signal(options.stop_signal, true);
+      if (!c->process->reaped()) c->stop_sent = true;
+      if (!c->process->reaped() || c->any_channel_open())
+        c->process->signal(options.stop_signal, true);
     }
     grace_timer.expires_after(options.stop_grace);
     grace_timer.async_wait(guarded([](impl& self, boost::system::error_code ec) {
       if (!ec) self.escalate();
     }));
+    complete_if_all_finished();
   }
 
   void escalate() {
@@ -297,16 +415,18 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     }
   }
 
+  // The supervisor is being destroyed: no more callbacks; nothing may outlive it.
   void abandon() {
     grace_timer.cancel();
     for (auto& c : children) {
       c->drain_timer.cancel();
-      if (c->out) c->out->close(true);
+      c->restart_timer.cancel();
+      for (auto& channel : c->channels)
+        if (channel.reader) channel.reader->close(true);
       c->process.reset();  // SIGKILLs a child that is still running
     }
+    guard.finish();  // kills the groups still registered: grandchildren included
   }
-
-  bool stop_requested = false;
 };
 
 supervisor::supervisor(asio::any_io_executor executor, run_options options)

@@ -18,6 +18,8 @@ enum class child_event_kind : unsigned char {
   output_abandoned,  ///< exited, but its pipe stayed open past the grace period: closed
   stop_escalated,    ///< still running after the grace period: sent SIGKILL
   exited,            ///< reaped and its output fully read; `status` and `run_time` are set
+  restarting,        ///< will be started again; `detail` says why, which attempt, when
+  stopping_others,   ///< its end ends the run (run_options::stop_on): the others are stopped
 };
 
 struct child_event {
@@ -33,20 +35,30 @@ std::string describe(const child_event& event);
 
 struct child_summary {
   child_info child;
-  std::uint64_t messages = 0;
+  std::uint64_t messages = 0;         ///< over all its runs
   std::uint64_t bytes = 0;
-  std::optional<exit_status> status;  ///< empty when it never started
-  std::string spawn_error;            ///< why it never started
+  std::optional<exit_status> status;  ///< of its last run; empty when it never started
+  std::string spawn_error;            ///< why its last start failed
+  std::size_t restarts = 0;
+  bool stopped = false;  ///< its last run was sent the stop signal by the supervisor
+
+  /// Ended badly on its own: not started, or a failure that no stop of ours caused.
+  bool failed() const noexcept {
+    return !spawn_error.empty() || (status && !status->success() && !stopped);
+  }
 };
+
+/// "spam.0: 10 messages, 72 bytes, exited with code 0 after 0 restarts".
+std::string describe(const child_summary& summary);
 
 struct run_summary {
   std::vector<child_summary> children;
-  bool stopped = false;  ///< stop() was called before every child had finished
+  bool stopped = false;  ///< stop() was called, or stop_on ended the run early
 
-  bool all_succeeded() const noexcept {
+  bool any_failed() const noexcept {
     for (const auto& c : children)
-      if (!c.status || !c.status->success()) return false;
-    return true;
+      if (c.failed()) return true;
+    return false;
   }
   bool any_spawn_failed() const noexcept {
     for (const auto& c : children)

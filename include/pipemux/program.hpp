@@ -2,9 +2,12 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "pipemux/run_options.hpp"
 
 namespace pipemux {
 
@@ -15,6 +18,7 @@ struct program_spec {
   /// Set (or override) in the child's environment, on top of the parent's.
   std::vector<std::pair<std::string, std::string>> environment;
   std::string working_directory;  ///< empty: the parent's
+  std::optional<restart_mode> restart;  ///< overrides run_options::restart.mode
 };
 
 }  // namespace pipemux

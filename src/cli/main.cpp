@@ -108,7 +108,7 @@ int supervise(const config& cfg) {
   }
   if (stop_signal != 0) return 128 + stop_signal;
   if (summary && summary->any_spawn_failed()) return exit_code::spawn_failed;
-  if (summary && !summary->all_succeeded()) return exit_code::child_failed;
+  if (summary && summary->any_failed()) return exit_code::child_failed;
   return exit_code::ok;
 }
 

@@ -133,7 +133,9 @@ TEST(Config, UnreadableFileIsAnError) {
 class CommandLine : public ::testing::Test {
  protected:
   std::string write_config(const std::string& text) {
-    path_ = ::testing::TempDir() + "pipemux_cli_test.toml";
+    // One file per test: ctest runs tests in parallel processes.
+    path_ = ::testing::TempDir() + "pipemux_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".toml";
     std::ofstream(path_) << text;
     return path_;
   }

@@ -1,0 +1,115 @@
+#include "orphan_guard.hpp"
+
+#include "signal_mask.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <fcntl.h>
+#include <memory>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace pipemux::detail {
+namespace {
+
+// The guard's whole life, in the forked child: only async-signal-safe calls, no allocation
+// (`groups` was allocated before the fork), so it is safe even when the parent has threads.
+[[noreturn]] void guard_main(int read_fd, int* groups, std::size_t capacity) {
+  ::setpgid(0, 0);  // out of the terminal's foreground group; every signal stays blocked
+  ::prctl(PR_SET_NAME, "pipemux-guard");
+  const int null_fd = ::open("/dev/null", O_RDWR);
+  for (int fd = 0; fd < 3; ++fd) ::dup2(null_fd, fd);  // hold none of the parent's stdio
+  ::dup2(read_fd, 3);
+  ::close_range(4, ~0U, 0);
+
+  std::size_t count = 0;
+  int record[256];
+  std::size_t have = 0;  // bytes of a partial record carried over
+  auto* bytes = reinterpret_cast<char*>(record);
+  while (true) {
+    const ssize_t n = ::read(3, bytes + have, sizeof record - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    have += static_cast<std::size_t>(n);
+    const std::size_t whole = have / sizeof(int);
+    for (std::size_t i = 0; i < whole; ++i) {
+      const int r = record[i];
+      if (r > 0 && count < capacity) {
+        groups[count++] = r;
+      } else if (r < 0) {
+        for (std::size_t j = 0; j < count; ++j)
+          if (groups[j] == -r) {
+            groups[j] = groups[--count];
+            break;
+          }
+      }
+    }
+    const std::size_t rest = have - whole * sizeof(int);
+    for (std::size_t i = 0; i < rest; ++i) bytes[i] = bytes[whole * sizeof(int) + i];
+    have = rest;
+  }
+  for (std::size_t i = 0; i < count; ++i) ::kill(-groups[i], SIGKILL);
+  ::_exit(0);
+}
+
+}  // namespace
+
+orphan_guard::~orphan_guard() { finish(); }
+
+bool orphan_guard::start(std::size_t capacity) noexcept {
+  if (running()) return true;
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return false;
+  std::unique_ptr<int[]> groups(new (std::nothrow) int[capacity == 0 ? 1 : capacity]);
+  if (!groups) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return false;
+  }
+  pid_t pid;
+  {
+    const all_signals_blocked blocked;  // and the guard never unblocks them
+    pid = ::fork();
+    if (pid == 0) {
+      ::close(fds[1]);
+      guard_main(fds[0], groups.get(), capacity);
+    }
+  }
+  ::close(fds[0]);
+  if (pid < 0) {
+    ::close(fds[1]);
+    return false;
+  }
+  pid_ = pid;
+  write_fd_ = fds[1];
+  return true;
+}
+
+void orphan_guard::send(int record) noexcept {
+  if (write_fd_ < 0) return;
+  while (::write(write_fd_, &record, sizeof record) < 0 && errno == EINTR) {
+  }
+}
+
+void orphan_guard::add(int pgid) noexcept {
+  if (pgid > 0) send(pgid);
+}
+
+void orphan_guard::remove(int pgid) noexcept {
+  if (pgid > 0) send(-pgid);
+}
+
+void orphan_guard::finish() noexcept {
+  if (write_fd_ >= 0) {
+    ::close(write_fd_);
+    write_fd_ = -1;
+  }
+  if (pid_ > 0) {
+    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+  }
+}
+
+}  // namespace pipemux::detail

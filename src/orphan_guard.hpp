@@ -1,0 +1,37 @@
+// Internal: makes sure no grandchild outlives this process, even when it is killed with SIGKILL.
+//
+// PR_SET_PDEATHSIG reaches only the direct children. So a small guard process, forked once per
+// supervisor, is told the process group of every running child over a pipe; when the pipe
+// reaches EOF (this process exited or was killed) it SIGKILLs the groups still registered.
+#pragma once
+
+#include <cstddef>
+
+namespace pipemux::detail {
+
+class orphan_guard {
+ public:
+  orphan_guard() = default;
+  /// Ends the guard: groups still registered are killed (see finish()).
+  ~orphan_guard();
+  orphan_guard(const orphan_guard&) = delete;
+  orphan_guard& operator=(const orphan_guard&) = delete;
+
+  /// Forks the guard, able to hold up to `capacity` groups. False (guard off) if it cannot.
+  bool start(std::size_t capacity) noexcept;
+  bool running() const noexcept { return pid_ > 0; }
+
+  /// The guard kills this group if we die before remove() is called for it.
+  void add(int pgid) noexcept;
+  void remove(int pgid) noexcept;
+
+  /// Closes the pipe and reaps the guard; it kills the groups still registered first.
+  void finish() noexcept;
+
+ private:
+  void send(int record) noexcept;
+  int pid_ = -1;
+  int write_fd_ = -1;
+};
+
+}  // namespace pipemux::detail
