@@ -1,4 +1,5 @@
 #include "pipemux/config.hpp"
+#include "pipemux/exit_status.hpp"
 
 #include <toml++/toml.h>
 
@@ -112,16 +113,32 @@ class config_reader {
 
 constexpr std::int64_t as_int(std::size_t v) { return static_cast<std::int64_t>(v); }
 
-framing_mode parse_framing(const config_reader& reader, const toml::node& node) {
-  const std::string value = reader.string(node, "framing");
-  if (value == "line") return framing_mode::line;
-  if (value == "raw") return framing_mode::raw;
-  reader.fail(node.source(), "framing", "must be \"line\" or \"raw\" (got \"" + value + "\")");
+// A string that must be one of `choices`, each paired with its value.
+template <class T>
+T choice(const config_reader& reader, const toml::node& node, const std::string& key,
+         std::span<const named<T>> choices) {
+  const std::string value = reader.string(node, key);
+  std::string names;
+  for (const auto& [name, result] : choices) {
+    if (value == name) return result;
+    names += (names.empty() ? "\"" : ", \"") + std::string(name) + "\"";
+  }
+  reader.fail(node.source(), key, "must be one of " + names + " (got \"" + value + "\")");
+}
+
+restart_mode parse_restart(const config_reader& reader, const toml::node& node, const std::string& key) {
+  return choice<restart_mode>(reader, node, key, restart_names);
+}
+
+std::chrono::milliseconds duration(const config_reader& reader, const toml::node& node,
+                                   const std::string& key) {
+  const double max = std::chrono::duration<double>(limits::max_stop_grace).count();
+  return std::chrono::milliseconds(std::llround(reader.seconds(node, key, max) * 1000.0));
 }
 
 program_spec parse_program(const config_reader& reader, const toml::table& table,
                            const std::string& prefix) {
-  reader.only_keys(table, prefix, {"name", "command", "instances", "env", "cwd"});
+  reader.only_keys(table, prefix, {"name", "command", "instances", "env", "cwd", "restart"});
   program_spec spec;
   spec.instances = 0;  // unset: `children` decides (see config::resolved_programs)
   if (const auto* name = table.get("name")) spec.name = reader.string(*name, prefix + "name");
@@ -139,6 +156,7 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
       spec.environment.emplace_back(std::string(key.str()),
                                     reader.string(value, prefix + "env." + std::string(key.str())));
   if (const auto* cwd = table.get("cwd")) spec.working_directory = reader.string(*cwd, prefix + "cwd");
+  if (const auto* restart = table.get("restart")) spec.restart = parse_restart(reader, *restart, prefix + "restart");
   return spec;
 }
 
@@ -153,21 +171,37 @@ config parse_config(std::string_view text, const std::string& source, config bas
                        std::string(e.description()));
   }
   const config_reader reader(source);
-  reader.only_keys(doc, "", {"read_size", "children", "framing", "max_line", "stop_grace",
-                             "log", "spam", "program"});
+  reader.only_keys(doc, "", {"read_size", "children", "framing", "max_line", "stderr",
+                             "stop_grace", "stop_signal", "stop_on", "restart", "restart_delay",
+                             "restart_max_delay", "max_restarts", "unbuffered_env", "log", "spam",
+                             "program"});
   config cfg = std::move(base);
   if (const auto* n = doc.get("read_size"))
     cfg.run.read_size = static_cast<std::size_t>(reader.integer(*n, "read_size", 1, as_int(limits::max_read_size)));
   if (const auto* n = doc.get("children"))
     cfg.children = static_cast<std::size_t>(reader.integer(*n, "children", 1, as_int(limits::max_children)));
-  if (const auto* n = doc.get("framing")) cfg.run.framing = parse_framing(reader, *n);
+  if (const auto* n = doc.get("framing"))
+    cfg.run.framing = choice<framing_mode>(reader, *n, "framing", framing_names);
+  if (const auto* n = doc.get("stderr"))
+    cfg.run.stderr_handling = choice<stderr_mode>(reader, *n, "stderr", stderr_names);
+  if (const auto* n = doc.get("stop_signal")) {
+    const std::string name = reader.string(*n, "stop_signal");
+    const auto sig = parse_signal(name);
+    if (!sig) reader.fail(n->source(), "stop_signal", "not a signal: \"" + name + "\"");
+    cfg.run.stop_signal = *sig;
+  }
+  if (const auto* n = doc.get("stop_on"))
+    cfg.run.stop_on = choice<stop_condition>(reader, *n, "stop_on", stop_on_names);
+  if (const auto* n = doc.get("restart")) cfg.run.restart.mode = parse_restart(reader, *n, "restart");
+  if (const auto* n = doc.get("restart_delay")) cfg.run.restart.initial_delay = duration(reader, *n, "restart_delay");
+  if (const auto* n = doc.get("restart_max_delay")) cfg.run.restart.max_delay = duration(reader, *n, "restart_max_delay");
+  if (const auto* n = doc.get("max_restarts"))
+    cfg.run.restart.max_restarts = static_cast<std::size_t>(
+        reader.integer(*n, "max_restarts", 0, as_int(limits::max_restarts)));
+  if (const auto* n = doc.get("unbuffered_env")) cfg.run.unbuffered_env = reader.boolean(*n, "unbuffered_env");
   if (const auto* n = doc.get("max_line"))
     cfg.run.max_line = static_cast<std::size_t>(reader.integer(*n, "max_line", 1, as_int(limits::max_line)));
-  if (const auto* n = doc.get("stop_grace")) {
-    const double max = std::chrono::duration<double>(limits::max_stop_grace).count();
-    cfg.run.stop_grace = std::chrono::milliseconds(
-        std::llround(reader.seconds(*n, "stop_grace", max) * 1000.0));
-  }
+  if (const auto* n = doc.get("stop_grace")) cfg.run.stop_grace = duration(reader, *n, "stop_grace");
   if (const auto* n = doc.get("log")) {
     const auto& log = reader.table(*n, "log");
     reader.only_keys(log, "log.", {"pattern", "output"});

@@ -23,12 +23,12 @@ std::string describe(const child_event& event) {
 }
 
 std::string describe(const child_summary& s) {
-  std::string how = !s.spawn_error.empty() ? "not started (" + s.spawn_error + ")"
+  std::string how = !s.spawn_error.empty() ? std::string("not started")
                     : s.status            ? describe(*s.status)
                                           : std::string("never ran");
   if (s.stopped) how += " (stopped)";
-  return fmt::format("{}.{}: {} messages, {} bytes, {}, {} restart{}", s.child.name, s.child.index,
-                     s.messages, s.bytes, how, s.restarts, s.restarts == 1 ? "" : "s");
+  return fmt::format("summary: {} message{}, {} bytes, {}, {} restart{}", s.messages,
+                     s.messages == 1 ? "" : "s", s.bytes, how, s.restarts, s.restarts == 1 ? "" : "s");
 }
 
 }  // namespace pipemux

@@ -15,7 +15,7 @@ namespace {
 // thread: so the adapter publishes the message being logged here, and the flags read it.
 struct log_context {
   const child_info* child = nullptr;
-  stream_kind stream = stream_kind::out;
+  const char* stream = "-";
   char mark = '*';
 };
 thread_local log_context current_context;
@@ -49,7 +49,7 @@ class child_flag final : public spdlog::custom_flag_formatter {
       case 'N': append(dest, ctx.child ? std::string_view(ctx.child->name) : "pipemux"); break;
       case 'k': ctx.child ? append_int(dest, ctx.child->index) : append(dest, "-"); break;
       case 'w': append_int(dest, ctx.child ? ctx.child->pid : static_cast<int>(::getpid())); break;
-      case 'J': append(dest, !ctx.child ? "-" : ctx.stream == stream_kind::out ? "out" : "err"); break;
+      case 'J': append(dest, ctx.stream); break;
       case 'Z': dest.push_back(ctx.mark); break;
     }
   }
@@ -96,18 +96,25 @@ spdlog_adapter::spdlog_adapter(std::shared_ptr<spdlog::logger> logger,
     : logger_(std::move(logger)), flush_executor_(std::move(flush_executor)) {}
 
 void spdlog_adapter::operator()(const message& m) {
-  log(&m.child, m.stream, mark_of(m.kind), m.arrival, spdlog::level::info, m.bytes);
+  log(&m.child, m.stream == stream_kind::out ? "out" : "err", mark_of(m.kind), m.arrival,
+      spdlog::level::info, m.bytes);
 }
 
 void spdlog_adapter::operator()(const child_event& e) {
-  log(&e.child, stream_kind::out, '*', log_clock::now(), level_of(e), describe(e));
+  log(&e.child, "-", '*', log_clock::now(), level_of(e), describe(e));
+}
+
+void spdlog_adapter::operator()(const run_summary& s) {
+  for (const auto& child : s.children)
+    log(&child.child, "-", '*', log_clock::now(),
+        child.failed() ? spdlog::level::warn : spdlog::level::info, describe(child));
 }
 
 void spdlog_adapter::note(spdlog::level::level_enum level, std::string_view text) {
-  log(nullptr, stream_kind::out, '*', log_clock::now(), level, text);
+  log(nullptr, "-", '*', log_clock::now(), level, text);
 }
 
-void spdlog_adapter::log(const child_info* child, stream_kind stream, char mark,
+void spdlog_adapter::log(const child_info* child, const char* stream, char mark,
                          log_clock::time_point when, spdlog::level::level_enum level,
                          std::string_view text) {
   if (!logger_->should_log(level)) return;

@@ -5,13 +5,31 @@
 #include <cstdint>
 #include <filesystem>
 #include <stdexcept>
+#include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pipemux/program.hpp"
 #include "pipemux/run_options.hpp"
 
 namespace pipemux {
+
+/// The names that config files and flags use for each choice: one table, both places.
+template <class T>
+using named = std::pair<std::string_view, T>;
+inline constexpr named<framing_mode> framing_names[] = {{"line", framing_mode::line},
+                                                        {"raw", framing_mode::raw}};
+inline constexpr named<stderr_mode> stderr_names[] = {{"capture", stderr_mode::capture},
+                                                      {"merge", stderr_mode::merge},
+                                                      {"inherit", stderr_mode::inherit}};
+inline constexpr named<restart_mode> restart_names[] = {{"never", restart_mode::never},
+                                                        {"on-failure", restart_mode::on_failure},
+                                                        {"always", restart_mode::always}};
+inline constexpr named<stop_condition> stop_on_names[] = {{"never", stop_condition::all_done},
+                                                          {"failure", stop_condition::any_failure},
+                                                          {"exit", stop_condition::any_exit}};
 
 /// The built-in producer (`pipemux spam`), run when no program is configured.
 struct spam_options {

@@ -48,7 +48,7 @@ struct child_summary {
   }
 };
 
-/// "spam.0: 10 messages, 72 bytes, exited with code 0 after 0 restarts".
+/// "summary: 10 messages, 72 bytes, exited with code 0, 0 restarts".
 std::string describe(const child_summary& summary);
 
 struct run_summary {

@@ -1,6 +1,7 @@
 // How a child ended, decoded from its wait status.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,9 @@ struct exit_status {
 
 /// "SIGKILL" for 9, "signal 77" for a number without a name.
 std::string signal_name(int sig);
+
+/// 15 for "SIGTERM", "TERM", "term" or "15"; nullopt for anything that is not a signal.
+std::optional<int> parse_signal(std::string_view name);
 
 /// "exited with code 3", "killed by SIGKILL".
 std::string describe(const exit_status& status);

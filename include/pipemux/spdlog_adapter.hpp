@@ -15,17 +15,17 @@
 
 namespace pipemux {
 
-/// The default line: "2026-11-29 14:31:02.123456 spam.0[48213] | Spam 0".
-inline constexpr const char* default_log_pattern = "%Y-%m-%d %H:%M:%S.%f %L[%w] %Z %v";
+/// The default line: "2026-11-29 14:31:02.123456 spam.0[48213] out | Spam 0".
+inline constexpr const char* default_log_pattern = "%Y-%m-%d %H:%M:%S.%f %L[%w] %J %Z %v";
 
 /// A spdlog pattern formatter with pipemux's flags added to spdlog's own:
 ///   %L child label ("name.index")   %N child name   %k child index   %w child pid
-///   %J stream ("out"/"err")
+///   %J stream: "out", "err", or "-" on pipemux's own reports
 ///   %Z what the line is: '|' a whole line, '+' a piece of a longer line (no newline follows),
 ///      '%' a last line that had no newline, '~' a raw chunk, '*' pipemux's own report.
 /// Joining a child's '|', '+', '%' and '~' lines, unescaped, with a newline after each '|',
 /// gives back exactly the bytes it wrote. On lines that are not about a child, %L and %N print
-/// "pipemux", %w this process's pid, and %k and %J print "-".
+/// "pipemux", %w this process's pid, and %k prints "-".
 std::unique_ptr<spdlog::formatter> make_log_formatter(const std::string& pattern);
 
 /// A message and event handler for a supervisor that logs through `logger` (which should use
@@ -39,13 +39,15 @@ class spdlog_adapter {
 
   void operator()(const message& m);
   void operator()(const child_event& e);
+  /// One '*' line per child: "summary: 10 messages, 72 bytes, exited with code 0, 0 restarts".
+  void operator()(const run_summary& s);
   /// A line of pipemux's own (not about a child), marked '*'.
   void note(spdlog::level::level_enum level, std::string_view text);
 
   const std::shared_ptr<spdlog::logger>& logger() const noexcept { return logger_; }
 
  private:
-  void log(const child_info* child, stream_kind stream, char mark, log_clock::time_point when,
+  void log(const child_info* child, const char* stream, char mark, log_clock::time_point when,
            spdlog::level::level_enum level, std::string_view text);
   void schedule_flush();
 

@@ -4,6 +4,8 @@
 
 #include <iostream>
 
+#include "pipemux/exit_status.hpp"
+
 namespace pipemux::cli {
 namespace {
 
@@ -17,6 +19,28 @@ void add_spam_options(CLI::App& app, spam_options& spam) {
                "Tag each message with the child's index and a sequence number");
 }
 
+// A flag whose value is one of the names in `table` (the config file's names).
+template <class T>
+CLI::Option* add_choice(CLI::App& app, const std::string& flag, T& value,
+                        std::span<const named<T>> table, const std::string& help) {
+  std::string names;
+  for (const auto& [name, v] : table) names += (names.empty() ? "" : "|") + std::string(name);
+  return app
+      .add_option_function<std::string>(
+          flag,
+          [&value, table](const std::string& given) {
+            for (const auto& [name, v] : table)
+              if (given == name) value = v;
+          },
+          help)
+      ->type_name(names)
+      ->check([table, names](const std::string& given) {
+        for (const auto& [name, v] : table)
+          if (given == name) return std::string();
+        return "must be one of " + names + " (got " + given + ")";
+      });
+}
+
 }  // namespace
 
 command parse_command_line(int argc, const char* const* argv) {
@@ -28,7 +52,12 @@ command parse_command_line(int argc, const char* const* argv) {
   std::string config_path;
   std::size_t children = 0;
   std::size_t read_size = 0;
-  std::string framing;
+  framing_mode framing{};
+  stderr_mode stderr_handling{};
+  stop_condition stop_on{};
+  restart_mode restart{};
+  std::size_t max_restarts = 0;
+  std::string stop_signal;
   std::size_t max_line = 0;
   std::string output;
   std::string pattern;
@@ -41,20 +70,32 @@ command parse_command_line(int argc, const char* const* argv) {
       ->check(CLI::Range(std::size_t{1}, limits::max_children));
   auto* read_size_opt = app.add_option("-r,--read-size", read_size, "Bytes per read of each pipe")
       ->check(CLI::Range(std::size_t{1}, limits::max_read_size));
-  auto* framing_opt = app.add_option("--framing", framing, "line: one message per line; raw: one per read")
-      ->check(CLI::IsMember({"line", "raw"}));
+  auto* framing_opt = add_choice<framing_mode>(app, "--framing", framing, framing_names,
+                                               "line: one message per line; raw: one per read");
+  auto* stderr_opt = add_choice<stderr_mode>(app, "--stderr", stderr_handling, stderr_names,
+                                             "Children's stderr: its own pipe, merged into stdout, or inherited");
   auto* max_line_opt = app.add_option("--max-line", max_line, "Longer lines are logged in pieces of this size")
       ->check(CLI::Range(std::size_t{1}, limits::max_line));
   auto* output_opt = app.add_option("-o,--output", output, "Append the log to FILE instead of standard output");
   auto* pattern_opt = app.add_option("--log-pattern", pattern, "spdlog pattern; see README for %L %N %k %w %J %Z");
   auto* grace_opt = app.add_option("--stop-grace", stop_grace, "Seconds a child gets after the stop signal before SIGKILL")
       ->check(CLI::Range(0.0, 3600.0));
+  auto* stop_signal_opt = app.add_option("--stop-signal", stop_signal, "Signal that asks a child to stop (default SIGTERM)")
+      ->check([](const std::string& name) { return parse_signal(name) ? std::string() : "not a signal: " + name; });
+  auto* stop_on_opt = add_choice<stop_condition>(app, "--stop-on", stop_on, stop_on_names,
+                                                 "End the run when one child fails, or exits");
+  auto* restart_opt = add_choice<restart_mode>(app, "--restart", restart, restart_names,
+                                               "Restart children that exit");
+  auto* max_restarts_opt = app.add_option("--max-restarts", max_restarts, "Restarts per child at most")
+      ->check(CLI::Range(std::size_t{0}, limits::max_restarts));
   app.add_option("command", child_command, "Run COMMAND (after --) instead of the configured programs");
 
   spam_request spam;
   auto* spam_app = app.add_subcommand("spam", "The built-in producer: writes \"Spam 0\" ... \"Spam 4\", cycling");
   add_spam_options(*spam_app, spam.options);
   spam_app->add_option("--index", spam.index, "Child index shown in --sequence mode (default: $PIPEMUX_CHILD_INDEX)");
+  spam_app->add_option("--record", spam.record_prefix,
+                       "Save how many messages were written to PREFIX<index>, even when stopped by a signal");
 
   try {
     app.parse(argc, argv);
@@ -77,7 +118,12 @@ command parse_command_line(int argc, const char* const* argv) {
   }
   config& cfg = request.cfg;
   if (*read_size_opt) cfg.run.read_size = read_size;
-  if (*framing_opt) cfg.run.framing = framing == "raw" ? framing_mode::raw : framing_mode::line;
+  if (*framing_opt) cfg.run.framing = framing;
+  if (*stderr_opt) cfg.run.stderr_handling = stderr_handling;
+  if (*stop_signal_opt) cfg.run.stop_signal = *parse_signal(stop_signal);
+  if (*stop_on_opt) cfg.run.stop_on = stop_on;
+  if (*restart_opt) cfg.run.restart.mode = restart;
+  if (*max_restarts_opt) cfg.run.restart.max_restarts = max_restarts;
   if (*max_line_opt) cfg.run.max_line = max_line;
   if (*output_opt) cfg.log.output = output;
   if (*pattern_opt) cfg.log.pattern = pattern;

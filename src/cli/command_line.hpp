@@ -26,6 +26,7 @@ struct supervise_request {
 struct spam_request {
   spam_options options;
   long long index = -1;  ///< -1: from PIPEMUX_CHILD_INDEX
+  std::string record_prefix;
 };
 
 /// What to do, or the exit code when there is nothing left to do (--help, --version, an

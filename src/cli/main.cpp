@@ -94,6 +94,7 @@ int supervise(const config& cfg) {
       [&](const child_event& e) { log(e); },
       [&](const run_summary& s) {
         summary = s;
+        log(s);
         signals.cancel();
       });
   io.run();
@@ -118,7 +119,7 @@ int main(int argc, char** argv) {
   const cli::command cmd = cli::parse_command_line(argc, argv);
   if (const int* code = std::get_if<int>(&cmd)) return *code;
   if (const auto* spam = std::get_if<cli::spam_request>(&cmd))
-    return cli::run_spam(spam->options, spam->index);
+    return cli::run_spam(spam->options, spam->index, spam->record_prefix);
   try {
     return supervise(std::get<cli::supervise_request>(cmd).cfg);
   } catch (const std::exception& e) {

@@ -2,7 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
 #include <cstdlib>
 #include <ctime>
 #include <unistd.h>
@@ -37,12 +42,46 @@ std::string self_executable() {
   return n > 0 ? std::string(path, static_cast<std::size_t>(n)) : std::string("pipemux");
 }
 
+// --record: how many messages were fully written, saved from a signal handler too.
+std::atomic<std::uint64_t> messages_written{0};
+int record_fd = -1;
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "read in a signal handler");
+
+// Async-signal-safe: no formatting library, one pwrite. The count only grows, so writing
+// it over an earlier one at offset 0 leaves no stale digits.
+void save_record() noexcept {
+  char digits[24];
+  char* const end = digits + sizeof digits;
+  char* p = end;
+  std::uint64_t value = messages_written.load();
+  do {
+    *--p = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0);
+  [[maybe_unused]] const ssize_t n = ::pwrite(record_fd, p, static_cast<std::size_t>(end - p), 0);
+}
+
+extern "C" void record_and_die(int sig) {
+  save_record();
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
 }  // namespace
 
-int run_spam(const spam_options& options, long long index) {
+int run_spam(const spam_options& options, long long index, const std::string& record_prefix) {
   if (index < 0) {
     const char* from_env = std::getenv("PIPEMUX_CHILD_INDEX");
     index = from_env != nullptr ? std::atoll(from_env) : 0;
+  }
+  if (!record_prefix.empty()) {
+    const std::string path = record_prefix + std::to_string(index);
+    record_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (record_fd < 0) {
+      std::fprintf(stderr, "pipemux spam: cannot open '%s': %s\n", path.c_str(), std::strerror(errno));
+      return 2;
+    }
+    for (int sig : {SIGTERM, SIGINT, SIGHUP}) ::signal(sig, record_and_die);
   }
   fmt::memory_buffer line;
   for (std::uint64_t n = 0; options.count == 0 || n < options.count; ++n) {
@@ -56,8 +95,10 @@ int run_spam(const spam_options& options, long long index) {
       line.push_back(i == 0 ? ' ' : static_cast<char>('a' + i % 26));
     line.push_back('\n');
     if (!write_all(STDOUT_FILENO, line.data(), line.size())) return 1;
+    messages_written.fetch_add(1);
     sleep_for_seconds(options.interval);
   }
+  if (record_fd >= 0) save_record();
   return 0;
 }
 

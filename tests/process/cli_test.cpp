@@ -24,9 +24,10 @@ std::string write_file(const std::string& name, const std::string& text) {
   return path;
 }
 
-// "2026-11-29 14:31:02.123456 spam.0[48213] | Spam 0"
-// (pipemux's own lines have the label "pipemux", without an index)
-const std::regex log_line(R"((\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) ([\w-]+)(?:\.(\d+))?\[(\d+)\] ([|+%~*]) (.*))");
+// "2026-11-29 14:31:02.123456 spam.0[48213] out | Spam 0"; groups: 1 time, 2 name, 3 index,
+// 4 pid, 5 mark, 6 text. (pipemux's own lines have the label "pipemux", no index.)
+const std::regex log_line(
+    R"((\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) ([\w-]+)(?:\.(\d+))?\[(\d+)\] (?:out|err|-) ([|+%~*]) (.*))");
 
 // Pids of processes whose command line contains `marker`.
 std::vector<int> processes_with(const std::string& marker) {
@@ -138,7 +139,7 @@ TEST(Cli, MissingProgramExitsThreeWhileOthersRun) {
   EXPECT_NE(result.out.find("ghost.0["), std::string::npos);
   EXPECT_NE(result.out.find("* cannot start 'pipemux-ghost-program': not found in PATH"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("real.1["), std::string::npos);
-  EXPECT_NE(result.out.find("| still here"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("out | still here"), std::string::npos) << result.out;
 }
 
 TEST(Cli, FailingChildMakesExitCodeOne) {
@@ -164,7 +165,7 @@ TEST(Cli, SigtermStopsEveryChildLogsAllTheyWroteAndExitsWith143) {
   EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
   EXPECT_NE(result.out.find("received SIGTERM"), std::string::npos);
   int killed = 0;
-  for (const auto& line : lines_of(result.out)) killed += line.find("killed by SIGTERM") != std::string::npos;
+  for (const auto& line : lines_of(result.out)) killed += line.find("* killed by SIGTERM after") != std::string::npos;
   EXPECT_EQ(killed, 3) << result.out;
   EXPECT_TRUE(none_left(marker));
   std::map<std::string, std::vector<std::string>> logged;
@@ -212,7 +213,7 @@ TEST(Cli, OutputFileGetsTheLog) {
   std::ifstream in(path);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(text.find("echo.0["), std::string::npos);
-  EXPECT_NE(text.find("| to the file\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("out | to the file\n"), std::string::npos) << text;
 }
 
 }  // namespace

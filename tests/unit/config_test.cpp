@@ -75,6 +75,7 @@ struct bad_config {
   std::size_t line, column;
   std::string key;
   std::string problem_contains;
+  friend void PrintTo(const bad_config& b, std::ostream* os) { *os << b.key; }
 };
 
 class ConfigErrors : public ::testing::TestWithParam<bad_config> {};
@@ -107,7 +108,7 @@ INSTANTIATE_TEST_SUITE_P(
         bad_config{"children = 5000", 1, 12, "children", "between 1 and 4096"},
         bad_config{"max_line = -1", 1, 12, "max_line", "between 1 and"},
         bad_config{"read_size = \"big\"", 1, 13, "read_size", "expected an integer, got string"},
-        bad_config{"framing = \"words\"", 1, 11, "framing", "\"line\" or \"raw\""},
+        bad_config{"framing = \"words\"", 1, 11, "framing", "must be one of \"line\", \"raw\" (got \"words\")"},
         bad_config{"stop_grace = -1", 1, 14, "stop_grace", "between 0 and 3600"},
         bad_config{"[spam]\nsequence = 1", 2, 12, "spam.sequence", "expected true or false"},
         bad_config{"log = 3", 1, 7, "log", "expected a table"},
@@ -116,7 +117,13 @@ INSTANTIATE_TEST_SUITE_P(
         bad_config{"[[program]]\nname = \"x\"\ncommand = []", 3, 11, "program[0].command", "must name a program"},
         bad_config{"[[program]]\nname = \"x\"\ncommand = [\"ls\"]\ninstances = 0", 4, 13, "program[0].instances", "between 1"},
         bad_config{"[[program]]\nname = \"x\"\ncommand = [\"ls\"]\n[[program]]\nname = \"x\"\ncommand = [\"ls\"]", 4, 1, "program[1].name", "used by another program"},
-        bad_config{"read_size = = 4", 1, 13, "", ""}));
+        bad_config{"read_size = = 4", 1, 13, "", ""}),
+    [](const ::testing::TestParamInfo<bad_config>& info) {
+      std::string name = std::to_string(info.index) + "_" + (info.param.key.empty() ? "syntax" : info.param.key);
+      for (char& c : name)
+        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+      return name;
+    });
 
 TEST(Config, UnreadableFileIsAnError) {
   try {

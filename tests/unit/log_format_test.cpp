@@ -52,7 +52,7 @@ TEST_F(LogFormat, DefaultLineCarriesArrivalTimeToTheMicrosecondAndChildIdentity)
   spdlog_adapter log(logger_);
   const child_info child{"spam", 2, 0, 4242};
   log(message{child, stream_kind::out, at(1'790'000'000, 123'456), "Spam 0", piece_kind::line});
-  EXPECT_EQ(written(), local_time(1'790'000'000) + ".123456 spam.2[4242] | Spam 0\n");
+  EXPECT_EQ(written(), local_time(1'790'000'000) + ".123456 spam.2[4242] out | Spam 0\n");
 }
 
 TEST_F(LogFormat, EveryFlagAndMark) {
@@ -72,6 +72,15 @@ TEST_F(LogFormat, EveryFlagAndMark) {
             "web/7/99/out/%/web.7 c\n"
             "web/7/99/out/~/web.7 d\n"
             "pipemux/-/" + me + "/-/*/pipemux own\n");
+}
+
+TEST_F(LogFormat, EventsShowNoStream) {
+  logger_->set_formatter(make_log_formatter(default_log_pattern));
+  spdlog_adapter log(logger_);
+  const child_info child{"web", 7, 1, 99};
+  log(child_event{child_event_kind::started, child, std::nullopt, {}, "web --port 1"});
+  const std::string line = written();
+  EXPECT_NE(line.find(" web.7[99] - * started: web --port 1\n"), std::string::npos) << line;
 }
 
 TEST_F(LogFormat, NonPrintableBytesAreEscapedAndRecoverable) {
