@@ -154,12 +154,9 @@ void child_process::async_wait(std::function<void(std::error_code, int)> handler
       });
 }
 
-void child_process::signal(int sig, bool even_if_reaped) noexcept {
-  if (state_->reaped && !(even_if_reaped && own_group_)) return;
-  if (own_group_)
-    ::kill(-pid_, sig);
-  else
-    ::kill(pid_, sig);
+bool child_process::signal(int sig, bool even_if_reaped) noexcept {
+  if (state_->reaped && !(even_if_reaped && own_group_)) return false;
+  return ::kill(own_group_ ? -pid_ : pid_, sig) == 0;
 }
 
 }  // namespace pipemux::detail

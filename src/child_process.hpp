@@ -47,9 +47,9 @@ class child_process {
   void async_wait(std::function<void(std::error_code, int wait_status)> handler);
 
   /// Sends `sig` to the child's process group (or the child alone when it has none).
-  /// A no-op once reaped unless `even_if_reaped`: then it reaches grandchildren left in the
-  /// group, which is what a stuck pipe needs.
-  void signal(int sig, bool even_if_reaped = false) noexcept;
+  /// A no-op once reaped unless `even_if_reaped`: then it reaches what is left in the group.
+  /// True when some process got it.
+  bool signal(int sig, bool even_if_reaped = false) noexcept;
 
  private:
   struct state;

@@ -9,6 +9,7 @@ std::string describe(const child_event& event) {
     case child_event_kind::started: return "started: " + event.detail;
     case child_event_kind::spawn_failed: return event.detail;
     case child_event_kind::output_abandoned: return event.detail;
+    case child_event_kind::leftovers_killed: return "killed what was left of its process group";
     case child_event_kind::stop_escalated:
       return "still running after the grace period: " + event.detail;
     case child_event_kind::restarting: return "restarting: " + event.detail;

@@ -50,6 +50,7 @@ struct child_slot {
   asio::steady_timer restart_timer;
   std::optional<exit_status> status;
   steady::time_point started_at;
+  steady::time_point exited_at;  // reaped: the run time does not count draining its pipes
   std::uint64_t messages = 0;
   std::uint64_t bytes = 0;
   std::string spawn_error;
@@ -269,6 +270,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   }
 
   void on_exited(child_slot& c, std::error_code wait_error, int wait_status) {
+    c.exited_at = steady::now();
     if (wait_error) {
       // Someone else reaped it (SIGCHLD ignored, or waitpid(-1) in the host): status unknown.
       c.status = exit_status{};
@@ -295,20 +297,23 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       if (channel.open) channel.reader->close(true);
       close_channel(c, stream);
     }
-    c.process->signal(SIGKILL, true);  // what is left of its group holds our pipe
     emit(child_event_kind::output_abandoned, c,
          "output still open " + seconds_text(options.stop_grace) +
-             " after the child exited (a background process holds it): closed, and what was "
-             "left of its process group killed");
-    maybe_finish_run(c);
+             " after the child exited (a background process holds it): closed");
+    maybe_finish_run(c);  // kills the group that held it
   }
 
-  // The current run ends once the process is reaped and its pipes are closed.
+  // The current run ends once the process is reaped and its pipes are closed. Whatever is
+  // left in its process group then is an orphan of that run and is killed, as systemd does
+  // with a service's control group.
   void maybe_finish_run(child_slot& c) {
     if (c.finished || c.restart_pending || !c.status || c.any_channel_open()) return;
     c.drain_timer.cancel();
-    if (options.own_process_group) guard.remove(c.info.pid);
-    emit(child_event_kind::exited, c, {}, steady::now() - c.started_at);
+    if (options.own_process_group) {
+      if (c.process->signal(SIGKILL, true)) emit(child_event_kind::leftovers_killed, c);
+      guard.remove(c.info.pid);
+    }
+    emit(child_event_kind::exited, c, {}, c.exited_at - c.started_at);
 
     const restart_mode mode = c.program->restart.value_or(options.restart.mode);
     const bool wants_restart =

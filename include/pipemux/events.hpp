@@ -16,6 +16,7 @@ enum class child_event_kind : unsigned char {
   started,           ///< forked and exec'd; child.pid is set
   spawn_failed,      ///< could not be started; `detail` says why; no process is left
   output_abandoned,  ///< exited, but its pipe stayed open past the grace period: closed
+  leftovers_killed,  ///< its run ended with processes left in its group: they got SIGKILL
   stop_escalated,    ///< still running after the grace period: sent SIGKILL
   exited,            ///< reaped and its output fully read; `status` and `run_time` are set
   restarting,        ///< will be started again; `detail` says why, which attempt, when

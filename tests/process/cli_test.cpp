@@ -198,10 +198,13 @@ TEST(Cli, ClosedStdoutStopsChildrenAndExitsQuietlyWith141) {
   EXPECT_TRUE(none_left(marker));
 }
 
-TEST(Cli, UnwritableOutputIsAClearErrorExitFour) {
-  const auto result = run_command({pipemux_exe(), "-o", "/dev/full", "--", "echo", "hello"});
+TEST(Cli, UnwritableOutputIsAClearErrorChildrenStoppedExitFour) {
+  const std::string marker = "pipemux-test-dev-full-marker";
+  const auto result = run_command(
+      {pipemux_exe(), "-o", "/dev/full", "--", "sh", "-c", "while :; do echo x; sleep 0.01; done", marker});
   EXPECT_EQ(result.exit_code, 4);
   EXPECT_EQ(result.err, "pipemux: error: cannot write the log to '/dev/full': No space left on device\n");
+  EXPECT_TRUE(none_left(marker));
 }
 
 TEST(Cli, OutputFileGetsTheLog) {
