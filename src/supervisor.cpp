@@ -1,6 +1,7 @@
 #include "pipemux/supervisor.hpp"
 
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
@@ -10,6 +11,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -105,16 +107,17 @@ std::string seconds_text(std::chrono::milliseconds ms) {
 }  // namespace
 
 struct supervisor::impl : std::enable_shared_from_this<impl> {
-  impl(const asio::any_io_executor& executor, run_options opts)
-      : strand(asio::make_strand(executor)), options(opts), grace_timer(strand) {}
+  impl(const asio::any_io_executor& ex, run_options opts)
+      : executor(ex), strand(asio::make_strand(ex)), options(opts), grace_timer(strand) {}
 
   enum class phase { idle, running, stopping, killing, done };
 
-  asio::any_io_executor strand;  // every handler below runs here
+  asio::any_io_executor executor;  // the caller's
+  asio::any_io_executor strand;    // every handler below runs here
   run_options options;
   message_handler on_message;
   event_handler on_event;
-  completion_handler on_complete;
+  completion on_complete;
   std::vector<program_spec> programs;
   std::vector<std::unique_ptr<child_slot>> children;
   phase state = phase::idle;
@@ -371,10 +374,17 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     for (const auto& c : children)
       summary.children.push_back(child_summary{c->info, c->messages, c->bytes, c->status,
                                                c->spawn_error, c->restarts, c->stop_sent});
+    error_code ec;
+    if (stop_requested)
+      ec = asio::error::operation_aborted;
+    else if (summary.any_spawn_failed())
+      ec = errc::spawn_failed;
+    else if (summary.any_failed())
+      ec = errc::child_failed;
     auto done = std::move(on_complete);
     on_message = nullptr;
     on_event = nullptr;
-    if (done) done(summary);
+    if (done) done(ec, std::move(summary));
   }
 
   void stop() {
@@ -434,8 +444,19 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   }
 };
 
-supervisor::supervisor(asio::any_io_executor executor, run_options options)
-    : impl_(std::make_shared<impl>(executor, options)) {}
+supervisor::supervisor(executor_type executor, run_options options) {
+  if (options.read_size == 0 || options.read_size > limits::max_read_size)
+    throw std::invalid_argument("pipemux::supervisor: read_size must be between 1 and " +
+                                std::to_string(limits::max_read_size));
+  if (options.max_line == 0 || options.max_line > limits::max_line)
+    throw std::invalid_argument("pipemux::supervisor: max_line must be between 1 and " +
+                                std::to_string(limits::max_line));
+  if (options.stop_signal <= 0 || options.stop_signal >= NSIG)
+    throw std::invalid_argument("pipemux::supervisor: stop_signal is not a signal");
+  impl_ = std::make_shared<impl>(executor, options);
+}
+
+supervisor::executor_type supervisor::get_executor() const noexcept { return impl_->executor; }
 
 supervisor::~supervisor() {
   impl_->abandoned = true;
@@ -443,7 +464,7 @@ supervisor::~supervisor() {
 }
 
 void supervisor::start(std::vector<program_spec> programs, message_handler on_message,
-                       event_handler on_event, completion_handler on_complete) {
+                       event_handler on_event, completion on_complete) {
   asio::dispatch(impl_->strand,
                  [self = impl_, programs = std::move(programs), on_message = std::move(on_message),
                   on_event = std::move(on_event), on_complete = std::move(on_complete)]() mutable {

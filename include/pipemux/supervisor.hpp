@@ -3,11 +3,17 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 
 #include <functional>
 #include <memory>
 #include <vector>
 
+#include "pipemux/error.hpp"
 #include "pipemux/events.hpp"
 #include "pipemux/message.hpp"
 #include "pipemux/program.hpp"
@@ -15,35 +21,83 @@
 
 namespace pipemux {
 
-/// Never calls io_context::run, installs no signal handler and never calls waitpid(-1): each
-/// child is reaped through its own pidfd. A host that sets SIGCHLD to SIG_IGN, or reaps with
-/// waitpid(-1) itself, takes exit statuses away from it. All handlers run on an internal strand
-/// of the executor, one at a time.
+/// Never calls io_context::run, installs no signal handler, never touches SIGPIPE and never
+/// calls waitpid(-1): each child is reaped through its own pidfd. (A host that sets SIGCHLD to
+/// SIG_IGN, or reaps with waitpid(-1) itself, takes exit statuses away from it.) All state
+/// lives on a strand of the executor, so the io_context may be run by several threads; every
+/// handler below runs on that strand, one at a time. Two supervisors share nothing.
 class supervisor {
  public:
+  using executor_type = boost::asio::any_io_executor;
   using message_handler = std::function<void(const message&)>;
   using event_handler = std::function<void(const child_event&)>;
-  using completion_handler = std::function<void(const run_summary&)>;
 
-  supervisor(boost::asio::any_io_executor executor, run_options options);
+  /// Throws std::invalid_argument for options no run can use (read_size 0, ...).
+  explicit supervisor(executor_type executor, run_options options = {});
   /// A child still running is killed with SIGKILL (its whole group); no handler runs after.
   ~supervisor();
   supervisor(const supervisor&) = delete;
   supervisor& operator=(const supervisor&) = delete;
 
-  /// Starts `instances` children of every program and returns at once. `on_complete` runs
-  /// once, when every child has been reaped and its output fully delivered. Call once.
-  void start(std::vector<program_spec> programs, message_handler on_message,
-             event_handler on_event, completion_handler on_complete);
+  executor_type get_executor() const noexcept;
+  const run_options& options() const noexcept;
+
+  /// Runs `instances` children of every program until each has been reaped (after its
+  /// restarts, if any) and its output fully delivered; one run per supervisor.
+  ///
+  /// `on_message` gets every framed piece of output; `on_event` (may be empty) every start,
+  /// exit, restart and fault. Completion signature: `void(pipemux::error_code, run_summary)`
+  /// (a boost::system::error_code):
+  /// - no error: every child exited 0 (or as stop_on allows);
+  /// - asio::error::operation_aborted: the run was stopped (stop(), or cancellation);
+  /// - errc::spawn_failed, errc::child_failed: see the summary for which child and why.
+  ///
+  /// Cancellation: any type (terminal, partial, total) through the token's cancellation slot is
+  /// a graceful stop, as stop() is: output already written is still delivered, and the
+  /// operation completes once every child is gone.
+  template <class CompletionToken>
+  auto async_run(std::vector<program_spec> programs, message_handler on_message,
+                 event_handler on_event, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, void(error_code, run_summary)>(
+        [this](auto handler, std::vector<program_spec> specs, message_handler message_fn,
+               event_handler event_fn) {
+          auto slot = boost::asio::get_associated_cancellation_slot(handler);
+          if (slot.is_connected())
+            slot.assign([this](boost::asio::cancellation_type) { stop(); });
+          // Keeps the handler's executor busy until completion, then completes on it. Held in
+          // a shared_ptr: the type-erased completion below must be copyable.
+          auto work = boost::asio::make_work_guard(boost::asio::get_associated_executor(handler, get_executor()));
+          auto held = std::make_shared<decltype(handler)>(std::move(handler));
+          start(std::move(specs), std::move(message_fn), std::move(event_fn),
+                [held, work, slot](error_code ec, run_summary summary) mutable {
+                  if (slot.is_connected()) slot.clear();
+                  boost::asio::dispatch(work.get_executor(), [held, ec, summary = std::move(summary)]() mutable {
+                    (*held)(ec, std::move(summary));
+                  });
+                  work.reset();
+                });
+        },
+        token, std::move(programs), std::move(on_message), std::move(on_event));
+  }
+
+  /// async_run without an event handler.
+  template <class CompletionToken>
+  auto async_run(std::vector<program_spec> programs, message_handler on_message,
+                 CompletionToken&& token) {
+    return async_run(std::move(programs), std::move(on_message), event_handler{},
+                     std::forward<CompletionToken>(token));
+  }
 
   /// Graceful stop, from any thread: every running child gets the stop signal, and SIGKILL
   /// after the grace period. Output already written is still read and delivered. A second
   /// call skips what is left of the grace period.
   void stop();
 
-  const run_options& options() const noexcept;
-
  private:
+  using completion = std::function<void(error_code, run_summary)>;
+  void start(std::vector<program_spec> programs, message_handler on_message,
+             event_handler on_event, completion on_complete);
+
   struct impl;
   std::shared_ptr<impl> impl_;
 };

@@ -89,12 +89,12 @@ int supervise(const config& cfg) {
   wait_for_signal();
 
   std::optional<run_summary> summary;
-  children.start(
+  children.async_run(
       programs_to_run(cfg), [&](const message& m) { log(m); },
       [&](const child_event& e) { log(e); },
-      [&](const run_summary& s) {
-        summary = s;
+      [&](error_code, run_summary s) {
         log(s);
+        summary = std::move(s);
         signals.cancel();
       });
   io.run();

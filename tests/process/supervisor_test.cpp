@@ -41,6 +41,7 @@ struct recorded_run {
   std::vector<recorded_message> messages;
   std::vector<recorded_event> events;
   std::optional<run_summary> summary;
+  error_code error;
 
   std::vector<recorded_message> of(std::size_t index) const {
     std::vector<recorded_message> out;
@@ -68,7 +69,7 @@ recorded_run run_supervised(std::vector<program_spec> programs, run_options opti
     sup.stop();
     sup.stop();
   });
-  sup.start(
+  sup.async_run(
       std::move(programs),
       [&](const message& m) {
         run.messages.push_back({m.child.index, m.child.name, m.child.pid, m.kind, std::string(m.bytes)});
@@ -77,8 +78,9 @@ recorded_run run_supervised(std::vector<program_spec> programs, run_options opti
       [&](const child_event& e) {
         run.events.push_back({e.kind, e.child.index, e.child.name, e.child.pid, e.status, e.detail});
       },
-      [&](const run_summary& s) {
-        run.summary = s;
+      [&](error_code ec, run_summary s) {
+        run.error = ec;
+        run.summary = std::move(s);
         watchdog.cancel();
       });
   io.run();

@@ -1,0 +1,285 @@
+// Tests for supervisor::async_run as an Asio operation: completion tokens, cancellation, and
+// hosts that run their io_context on several threads or share it between supervisors.
+#include <gtest/gtest.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include <atomic>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "pipemux/supervisor.hpp"
+#include "run_command.hpp"
+
+namespace pipemux {
+namespace {
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+program_spec spam(std::size_t instances, std::uint64_t count, std::string record_prefix = {}) {
+  program_spec spec{"spam", {test::pipemux_exe(), "spam", "--count", std::to_string(count), "--interval", "0", "--sequence"}, instances, {}, {}};
+  if (!record_prefix.empty()) spec.argv.insert(spec.argv.end(), {"--record", record_prefix});
+  return spec;
+}
+
+// Checks, per child, that sequence numbers arrive 0, 1, 2, ... with no gap or repeat.
+class sequence_checker {
+ public:
+  void operator()(const message& m) {
+    std::lock_guard lock(mutex_);  // handlers of one supervisor never overlap; two might
+    const auto at = m.bytes.rfind("seq=");
+    const std::uint64_t seq = at == std::string_view::npos ? ~0ull : std::stoull(std::string(m.bytes.substr(at + 4)));
+    auto& next = next_[m.child.index];
+    if (seq != next || m.kind != piece_kind::line) ++errors_;
+    next = seq + 1;
+    ++total_;
+  }
+  std::uint64_t total() const { return total_.load(); }
+  std::uint64_t errors() const { return errors_; }
+  std::uint64_t next(std::size_t child) {
+    std::lock_guard lock(mutex_);
+    return next_[child];
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<std::size_t, std::uint64_t> next_;
+  std::atomic<std::uint64_t> total_{0};
+  std::uint64_t errors_ = 0;
+};
+
+TEST(SupervisorAsync, CallbackCompletesWithSummaryAndNoError) {
+  asio::io_context io;
+  supervisor sup(io.get_executor());
+  sequence_checker check;
+  std::optional<run_summary> summary;
+  error_code result = asio::error::would_block;
+  sup.async_run({spam(2, 100)}, std::ref(check), [&](error_code ec, run_summary s) {
+    result = ec;
+    summary = std::move(s);
+  });
+  io.run();
+  EXPECT_FALSE(result) << result.message();
+  ASSERT_TRUE(summary);
+  EXPECT_EQ(summary->children.size(), 2u);
+  EXPECT_EQ(check.total(), 200u);
+  EXPECT_EQ(check.errors(), 0u);
+}
+
+TEST(SupervisorAsync, FailuresArriveAsPipemuxErrorCodes) {
+  asio::io_context io;
+  supervisor sup(io.get_executor());
+  error_code failed, missing;
+  sup.async_run({program_spec{"f", {"sh", "-c", "exit 1"}, 1, {}, {}}}, [](const message&) {},
+                [&](error_code ec, run_summary) { failed = ec; });
+  supervisor sup2(io.get_executor());
+  sup2.async_run({program_spec{"m", {"/nonexistent"}, 1, {}, {}}}, [](const message&) {},
+                 [&](error_code ec, run_summary) { missing = ec; });
+  io.run();
+  EXPECT_EQ(failed, errc::child_failed);
+  EXPECT_EQ(missing, errc::spawn_failed);
+  EXPECT_STREQ(failed.category().name(), "pipemux");
+}
+
+TEST(SupervisorAsync, UseFuture) {
+  asio::io_context io;
+  supervisor sup(io.get_executor());
+  sequence_checker check;
+  std::future<run_summary> done = sup.async_run({spam(3, 1000)}, std::ref(check), asio::use_future);
+  std::thread runner([&] { io.run(); });
+  const run_summary summary = done.get();
+  runner.join();
+  EXPECT_EQ(summary.children.size(), 3u);
+  EXPECT_EQ(check.total(), 3000u);
+  EXPECT_EQ(check.errors(), 0u);
+}
+
+TEST(SupervisorAsync, UseFutureThrowsTheError) {
+  asio::io_context io;
+  supervisor sup(io.get_executor());
+  auto done = sup.async_run({program_spec{"f", {"sh", "-c", "exit 2"}, 1, {}, {}}}, [](const message&) {}, asio::use_future);
+  io.run();
+  try {
+    done.get();
+    FAIL() << "no exception";
+  } catch (const boost::system::system_error& e) {
+    EXPECT_EQ(e.code(), errc::child_failed);
+  }
+}
+
+TEST(SupervisorAsync, UseAwaitable) {
+  asio::io_context io;
+  sequence_checker check;
+  error_code result = asio::error::would_block;
+  std::size_t children = 0;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        supervisor sup(co_await asio::this_coro::executor);
+        // (g++ 12 rejects a braced list or a structured binding in a co_await expression)
+        std::vector<program_spec> programs;
+        programs.push_back(spam(2, 500));
+        auto outcome = co_await sup.async_run(std::move(programs), std::ref(check), asio::as_tuple(asio::use_awaitable));
+        result = std::get<0>(outcome);
+        children = std::get<1>(outcome).children.size();
+      },
+      asio::detached);
+  io.run();
+  EXPECT_FALSE(result) << result.message();
+  EXPECT_EQ(children, 2u);
+  EXPECT_EQ(check.total(), 1000u);
+  EXPECT_EQ(check.errors(), 0u);
+}
+
+// Children write for ever and record how much they wrote; after the stop, all of it arrived.
+void expect_drained(sequence_checker& check, const std::string& record, std::size_t children) {
+  for (std::size_t i = 0; i < children; ++i) {
+    std::uint64_t written = 0;
+    std::ifstream(record + std::to_string(i)) >> written;
+    EXPECT_GT(written, 0u);
+    EXPECT_GE(check.next(i), written) << "child " << i << " lost output";
+    EXPECT_LE(check.next(i), written + 1) << "child " << i;
+  }
+  EXPECT_EQ(check.errors(), 0u);
+}
+
+TEST(SupervisorAsync, CancellationThroughTheSlotIsAGracefulStopThatDrainsOutput) {
+  const std::string record = ::testing::TempDir() + "pipemux_async_cancel_";
+  asio::io_context io;
+  supervisor sup(io.get_executor());
+  asio::cancellation_signal cancel;
+  sequence_checker check;
+  error_code result;
+  std::optional<run_summary> summary;
+  bool emitted = false;
+  sup.async_run(
+      {spam(4, 0, record)},
+      [&](const message& m) {
+        check(m);
+        if (!emitted && check.total() >= 20000) {
+          emitted = true;
+          cancel.emit(asio::cancellation_type::terminal);
+        }
+      },
+      asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, run_summary s) {
+        result = ec;
+        summary = std::move(s);
+      }));
+  io.run();
+  EXPECT_EQ(result, asio::error::operation_aborted);
+  ASSERT_TRUE(summary);
+  EXPECT_TRUE(summary->stopped);
+  for (const auto& c : summary->children) {
+    ASSERT_TRUE(c.status);
+    EXPECT_EQ(c.status->signal, SIGTERM);
+    EXPECT_TRUE(c.stopped);
+    EXPECT_FALSE(c.failed());
+  }
+  expect_drained(check, record, 4);
+}
+
+TEST(SupervisorAsync, StopFromAnotherThreadDrainsOutput) {
+  const std::string record = ::testing::TempDir() + "pipemux_async_stop_";
+  asio::io_context io;
+  supervisor sup(io.get_executor());
+  sequence_checker check;
+  error_code result;
+  sup.async_run({spam(4, 0, record)}, std::ref(check), [&](error_code ec, run_summary) { result = ec; });
+  std::thread stopper([&] {
+    while (check.total() < 20000) std::this_thread::sleep_for(1ms);
+    sup.stop();
+  });
+  io.run();
+  stopper.join();
+  EXPECT_EQ(result, asio::error::operation_aborted);
+  expect_drained(check, record, 4);
+}
+
+TEST(SupervisorAsync, TwoSupervisorsOnOneIoContextDoNotDisturbEachOther) {
+  asio::io_context io;
+  supervisor first(io.get_executor()), second(io.get_executor());
+  sequence_checker check_first, check_second;
+  int done = 0;
+  first.async_run({spam(16, 10000)}, std::ref(check_first), [&](error_code ec, run_summary) {
+    EXPECT_FALSE(ec);
+    ++done;
+  });
+  second.async_run({spam(16, 10000)}, std::ref(check_second), [&](error_code ec, run_summary) {
+    EXPECT_FALSE(ec);
+    ++done;
+  });
+  io.run();
+  EXPECT_EQ(done, 2);
+  EXPECT_EQ(check_first.total(), 160000u);
+  EXPECT_EQ(check_second.total(), 160000u);
+  EXPECT_EQ(check_first.errors() + check_second.errors(), 0u);
+}
+
+TEST(SupervisorAsync, OneSupervisorOnAnIoContextRunByTwoThreads) {
+  asio::io_context io(2);
+  supervisor sup(io.get_executor());
+  sequence_checker check;
+  std::atomic<int> in_handler{0}, overlaps{0};
+  std::atomic<bool> done{false};
+  sup.async_run(
+      {spam(16, 10000)},
+      [&](const message& m) {
+        if (in_handler.fetch_add(1) != 0) ++overlaps;  // the strand serialises handlers
+        check(m);
+        in_handler.fetch_sub(1);
+      },
+      [&](error_code ec, run_summary) {
+        EXPECT_FALSE(ec);
+        done = true;
+      });
+  std::thread second([&] { io.run(); });
+  io.run();
+  second.join();
+  EXPECT_TRUE(done);
+  EXPECT_EQ(overlaps.load(), 0);
+  EXPECT_EQ(check.total(), 160000u);
+  EXPECT_EQ(check.errors(), 0u);
+}
+
+TEST(SupervisorAsync, ConstructionRejectsUnusableOptions) {
+  asio::io_context io;
+  run_options bad;
+  bad.read_size = 0;
+  EXPECT_THROW(supervisor(io.get_executor(), bad), std::invalid_argument);
+  bad = {};
+  bad.stop_signal = 0;
+  EXPECT_THROW(supervisor(io.get_executor(), bad), std::invalid_argument);
+}
+
+TEST(SupervisorAsync, DestroyingTheSupervisorMidRunKillsItsChildren) {
+  asio::io_context io;
+  int pid = -1;
+  {
+    auto sup = std::make_unique<supervisor>(io.get_executor());
+    sup->async_run({program_spec{"sleeper", {"sleep", "1000"}, 1, {}, {}}}, [](const message&) {},
+                   [&](const child_event& e) {
+                     if (e.kind == child_event_kind::started) {
+                       pid = e.child.pid;
+                       io.stop();
+                     }
+                   },
+                   [](error_code, run_summary) { ADD_FAILURE() << "completed after destruction"; });
+    io.run();
+    ASSERT_GT(pid, 0);
+  }
+  io.restart();
+  io.run();  // the pending wait reaps the killed child
+  EXPECT_TRUE(test::process_group_gone(pid, 2s));
+}
+
+}  // namespace
+}  // namespace pipemux
