@@ -92,8 +92,8 @@ std::unique_ptr<spdlog::formatter> make_log_formatter(const std::string& pattern
 }
 
 spdlog_adapter::spdlog_adapter(std::shared_ptr<spdlog::logger> logger,
-                               boost::asio::any_io_executor flush_executor)
-    : logger_(std::move(logger)), flush_executor_(std::move(flush_executor)) {}
+                               boost::asio::any_io_executor flush_executor, identity_in identity)
+    : logger_(std::move(logger)), flush_executor_(std::move(flush_executor)), identity_(identity) {}
 
 void spdlog_adapter::operator()(const message& m) {
   log(&m.child, m.stream == stream_kind::out ? "out" : "err", mark_of(m.kind), m.arrival,
@@ -118,10 +118,18 @@ void spdlog_adapter::log(const child_info* child, const char* stream, char mark,
                          log_clock::time_point when, spdlog::level::level_enum level,
                          std::string_view text) {
   if (!logger_->should_log(level)) return;
-  if (needs_escape(text)) {
-    escaped_.clear();
-    escape_into(text, escaped_);
-    text = escaped_;
+  if (identity_ == identity_in::payload) {
+    text_.clear();
+    if (child != nullptr)
+      fmt::format_to(std::back_inserter(text_), "{}.{}[{}] {} {} ", child->name, child->index, child->pid, stream, mark);
+    else
+      fmt::format_to(std::back_inserter(text_), "pipemux[{}] {} {} ", ::getpid(), stream, mark);
+    escape_into(text, text_);
+    text = text_;
+  } else if (needs_escape(text)) {
+    text_.clear();
+    escape_into(text, text_);
+    text = text_;
   }
   current_context = log_context{child, stream, mark};
   logger_->log(when, spdlog::source_loc{}, level, spdlog::string_view_t(text.data(), text.size()));

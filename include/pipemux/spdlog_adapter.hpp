@@ -28,14 +28,25 @@ inline constexpr const char* default_log_pattern = "%Y-%m-%d %H:%M:%S.%f %L[%w] 
 /// "pipemux", %w this process's pid, and %k prints "-".
 std::unique_ptr<spdlog::formatter> make_log_formatter(const std::string& pattern);
 
-/// A message and event handler for a supervisor that logs through `logger` (which should use
-/// make_log_formatter). Call it from one strand at a time. With an executor, it asks the
-/// logger to flush once the executor has run what was ready: output is written in batches,
-/// yet never held back while the loop waits. The adapter must outlive those flushes.
+/// Where the adapter puts the child's identity.
+enum class identity_in : unsigned char {
+  /// pipemux's pattern flags: the logger must use make_log_formatter, and log synchronously
+  /// (the flags read the message being logged on the calling thread).
+  flags,
+  /// The message text itself starts with "spam.0[4242] out | ": works with any logger, any
+  /// pattern, and asynchronous loggers too.
+  payload,
+};
+
+/// A message and event handler for a supervisor that logs through `logger`. Call it from one
+/// strand at a time. With an executor, it asks the logger to flush once the executor has run
+/// what was ready: output is written in batches, yet never held back while the loop waits.
+/// The adapter must outlive those flushes.
 class spdlog_adapter {
  public:
   explicit spdlog_adapter(std::shared_ptr<spdlog::logger> logger,
-                          boost::asio::any_io_executor flush_executor = {});
+                          boost::asio::any_io_executor flush_executor = {},
+                          identity_in identity = identity_in::flags);
 
   void operator()(const message& m);
   void operator()(const child_event& e);
@@ -53,8 +64,9 @@ class spdlog_adapter {
 
   std::shared_ptr<spdlog::logger> logger_;
   boost::asio::any_io_executor flush_executor_;
+  identity_in identity_;
   bool flush_scheduled_ = false;
-  std::string escaped_;  // reused: escaping allocates only while lines grow
+  std::string text_;  // reused: escaping or prefixing allocates only while lines grow
 };
 
 }  // namespace pipemux

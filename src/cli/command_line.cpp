@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "pipemux/exit_status.hpp"
+#include "pipemux/version.hpp"
 
 namespace pipemux::cli {
 namespace {
@@ -47,7 +48,7 @@ command parse_command_line(int argc, const char* const* argv) {
   CLI::App app{
       "pipemux: runs child processes and streams their output into one timestamped log.\n"
       "With no COMMAND and no [[program]] in the config, runs the built-in spam producer."};
-  app.set_version_flag("--version", std::string("pipemux ") + PIPEMUX_VERSION);
+  app.set_version_flag("--version", std::string("pipemux ") + PIPEMUX_VERSION_STRING);
 
   std::string config_path;
   std::size_t children = 0;

@@ -10,6 +10,8 @@
 #include "pipemux/fd_sink.hpp"
 #include "pipemux/spdlog_adapter.hpp"
 
+#include <spdlog/pattern_formatter.h>
+
 namespace pipemux {
 namespace {
 
@@ -94,6 +96,15 @@ TEST_F(LogFormat, NonPrintableBytesAreEscapedAndRecoverable) {
   line.pop_back();
   EXPECT_EQ(line, "\\x1b[2J\\tbell\\x07\\\\\\xff");
   EXPECT_EQ(unescape(line), raw);
+}
+
+TEST_F(LogFormat, IdentityInThePayloadWorksWithAnyPattern) {
+  logger_->set_formatter(std::make_unique<spdlog::pattern_formatter>("[%l] %v"));  // spdlog's own
+  spdlog_adapter log(logger_, {}, identity_in::payload);
+  const child_info child{"web", 3, 0, 77};
+  log(message{child, stream_kind::err, log_clock::now(), "oops\x01", piece_kind::line});
+  log.note(spdlog::level::warn, "mine");
+  EXPECT_EQ(written(), "[info] web.3[77] err | oops\\x01\n[warning] pipemux[" + std::to_string(::getpid()) + "] - * mine\n");
 }
 
 TEST_F(LogFormat, ExitEventsSayHowTheChildEnded) {

@@ -1,0 +1,151 @@
+// An Asio service that runs pipemux next to a TCP server on one io_context: every client that
+// connects to 127.0.0.1:PORT gets the recent history, then every log line of the children as
+// it arrives.
+//
+//   pipemux_log_server PORT -- COMMAND [ARG...]       (PORT 0: any free port)
+//
+// It prints "listening on 127.0.0.1:<port>" once ready, and exits when the children are done
+// and every client has been sent everything. A client that falls more than 1 MiB behind is
+// disconnected rather than let the server's memory grow.
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/write.hpp>
+#include <spdlog/sinks/base_sink.h>
+
+#include <deque>
+#include <iostream>
+#include <list>
+
+#include <pipemux/pipemux.hpp>
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+// One connected client and the lines still to be written to it.
+class client_session : public std::enable_shared_from_this<client_session> {
+ public:
+  explicit client_session(tcp::socket socket) : socket_(std::move(socket)) {}
+
+  void send(const std::string& line) {
+    if (closed_) return;
+    queued_bytes_ += line.size();
+    if (queued_bytes_ > max_backlog) return close();
+    queue_.push_back(line);
+    if (queue_.size() == 1) write_next();
+  }
+  // After the last line: close once everything queued has been written.
+  void finish() {
+    finishing_ = true;
+    if (queue_.empty()) close();
+  }
+  bool closed() const { return closed_; }
+
+ private:
+  static constexpr std::size_t max_backlog = 1 << 20;
+
+  void write_next() {
+    asio::async_write(socket_, asio::buffer(queue_.front()),
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                        if (ec) return self->close();
+                        self->queued_bytes_ -= self->queue_.front().size();
+                        self->queue_.pop_front();
+                        if (!self->queue_.empty())
+                          self->write_next();
+                        else if (self->finishing_)
+                          self->close();
+                      });
+  }
+  void close() {
+    closed_ = true;
+    queue_.clear();
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+  tcp::socket socket_;
+  std::deque<std::string> queue_;
+  std::size_t queued_bytes_ = 0;
+  bool finishing_ = false;
+  bool closed_ = false;
+};
+
+// A spdlog sink that hands every formatted line to each client and keeps a short history.
+// It runs on the io_context's one thread, so it needs no mutex.
+class client_fanout_sink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+ public:
+  void add(const std::shared_ptr<client_session>& client) {
+    for (const auto& line : history_) client->send(line);
+    clients_.push_back(client);
+  }
+  void finish_all() {
+    for (auto& c : clients_) c->finish();
+    finished_ = true;
+  }
+  bool finished() const { return finished_; }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    std::string line(formatted.data(), formatted.size());
+    history_.push_back(line);
+    if (history_.size() > 1000) history_.pop_front();
+    clients_.remove_if([](const auto& c) { return c->closed(); });
+    for (auto& c : clients_) c->send(line);
+  }
+  void flush_() override {}
+
+ private:
+  std::deque<std::string> history_;
+  std::list<std::shared_ptr<client_session>> clients_;
+  bool finished_ = false;
+};
+
+void accept_clients(tcp::acceptor& acceptor, client_fanout_sink& sink) {
+  acceptor.async_accept([&](boost::system::error_code ec, tcp::socket socket) {
+    if (ec) return;
+    auto client = std::make_shared<client_session>(std::move(socket));
+    sink.add(client);
+    if (sink.finished()) client->finish();
+    accept_clients(acceptor, sink);
+  });
+}
+
+int main(int argc, char** argv) {
+  if (argc < 4 || std::string(argv[2]) != "--") {
+    std::cerr << "usage: pipemux_log_server PORT -- COMMAND [ARG...]\n";
+    return 2;
+  }
+  asio::io_context io;
+
+  tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"),
+                              static_cast<unsigned short>(std::stoi(argv[1]))});
+  auto sink = std::make_shared<client_fanout_sink>();
+  auto logger = std::make_shared<spdlog::logger>("children", sink);
+  logger->set_formatter(pipemux::make_log_formatter(pipemux::default_log_pattern));
+  pipemux::spdlog_adapter log(logger);
+  accept_clients(acceptor, *sink);
+  std::cout << "listening on 127.0.0.1:" << acceptor.local_endpoint().port() << std::endl;
+
+  pipemux::supervisor children(io.get_executor());
+  asio::signal_set signals(io, SIGINT, SIGTERM);  // an application may; the library does not
+  signals.async_wait([&](boost::system::error_code ec, int) {
+    if (!ec) children.stop();
+  });
+
+  pipemux::program_spec program{"child", {argv + 3, argv + argc}, 1, {}, {}};
+  int exit_code = 0;
+  children.async_run(
+      {program}, [&](const pipemux::message& m) { log(m); },
+      [&](const pipemux::child_event& e) { log(e); },
+      [&](pipemux::error_code ec, pipemux::run_summary summary) {
+        log(summary);
+        exit_code = ec ? 1 : 0;
+        sink->finish_all();  // clients get the rest, then are closed
+        acceptor.close();
+        signals.cancel();
+      });
+  io.run();
+  return exit_code;
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the build into a scratch prefix, then builds tests/install_consumer against it
+# twice: with find_package(pipemux), and with pkg-config. Both must run and print the child.
+set -euo pipefail
+build_dir=$1
+work=$2
+here=$(cd "$(dirname "$0")" && pwd)
+rm -rf "$work" && mkdir -p "$work"
+cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
+
+cmake -S "$here" -B "$work/cmake-build" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake --build "$work/cmake-build" >/dev/null
+out=$("$work/cmake-build/consumer")
+echo "$out" | grep -qx "greeter: hello from a child" || { echo "find_package consumer said: $out"; exit 1; }
+
+libdir=$(ls -d "$work"/prefix/lib*/pkgconfig | head -1)
+flags=$(PKG_CONFIG_PATH="$libdir" pkg-config --cflags --libs --static pipemux)
+# shellcheck disable=SC2086
+c++ -std=c++20 "$here/main.cpp" -o "$work/pkg-consumer" $flags
+out=$("$work/pkg-consumer")
+echo "$out" | grep -qx "greeter: hello from a child" || { echo "pkg-config consumer said: $out"; exit 1; }
+echo "installed package: find_package and pkg-config consumers both work"
