@@ -7,10 +7,10 @@
 // It prints "listening on 127.0.0.1:<port>" once ready, and exits when the children are done
 // and every client has been sent everything. A client that falls more than 1 MiB behind is
 // disconnected rather than let the server's memory grow.
+#include <spdlog/sinks/base_sink.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/write.hpp>
-#include <spdlog/sinks/base_sink.h>
 
 #include <deque>
 #include <iostream>
@@ -119,8 +119,8 @@ int main(int argc, char** argv) {
   }
   asio::io_context io;
 
-  tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"),
-                              static_cast<unsigned short>(std::stoi(argv[1]))});
+  tcp::acceptor acceptor(
+      io, {asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(std::stoi(argv[1]))});
   auto sink = std::make_shared<client_fanout_sink>();
   auto logger = std::make_shared<spdlog::logger>("children", sink);
   logger->set_formatter(pipemux::make_log_formatter(pipemux::default_log_pattern));

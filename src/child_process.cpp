@@ -11,11 +11,11 @@
 #include <boost/process/v2/process.hpp>
 #include <boost/process/v2/stdio.hpp>
 
-#include <csignal>
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
 
 namespace pipemux::detail {
 namespace asio = boost::asio;
@@ -93,9 +93,9 @@ std::unique_ptr<child_process> child_process::launch(const asio::any_io_executor
 
   bp::posix::default_launcher launcher;
   launcher.env = envp.data();  // set directly: process_environment fails to link in 1.81 (bug 7)
-  const child_setup setup{::getpid(), request.own_process_group, request.die_with_parent,
-                          request.working_directory.empty() ? nullptr
-                                                            : request.working_directory.c_str()};
+  const child_setup setup{
+      ::getpid(), request.own_process_group, request.die_with_parent,
+      request.working_directory.empty() ? nullptr : request.working_directory.c_str()};
   bp::process_stdio stdio{nullptr, {}, {}};
   if (request.stdout_fd >= 0) stdio.out = request.stdout_fd;
   if (request.stderr_fd >= 0) stdio.err = request.stderr_fd;
@@ -136,9 +136,13 @@ std::unique_ptr<child_process> child_process::launch(const asio::any_io_executor
 child_process::child_process(std::shared_ptr<state> s, int pid, bool own_group)
     : state_(std::move(s)), pid_(pid), own_group_(own_group) {}
 
-child_process::~child_process() { signal(SIGKILL); }
+child_process::~child_process() {
+  signal(SIGKILL);
+}
 
-bool child_process::reaped() const noexcept { return state_->reaped; }
+bool child_process::reaped() const noexcept {
+  return state_->reaped;
+}
 
 void child_process::async_wait(std::function<void(std::error_code, int)> handler) {
   state_->process.async_wait(

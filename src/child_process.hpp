@@ -31,8 +31,7 @@ class child_process {
   /// Starts the child. The caller still owns (and must close) stdout_fd/stderr_fd.
   /// On failure, returns nullptr with `ec` set and no zombie left behind.
   static std::unique_ptr<child_process> launch(const boost::asio::any_io_executor& executor,
-                                               const launch_request& request,
-                                               std::error_code& ec);
+                                               const launch_request& request, std::error_code& ec);
   /// A child not yet reaped gets SIGKILL; the pending wait (or v2's destructor) reaps it.
   ~child_process();
   child_process(const child_process&) = delete;

@@ -14,8 +14,8 @@ namespace pipemux {
 
 config_error::config_error(std::string source, std::size_t line, std::size_t column,
                            std::string key, std::string problem)
-    : std::runtime_error(source + ":" + std::to_string(line) + ":" + std::to_string(column) +
-                         ": " + (key.empty() ? "" : key + ": ") + problem),
+    : std::runtime_error(source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
+                         (key.empty() ? "" : key + ": ") + problem),
       source_(std::move(source)),
       line_(line),
       column_(column),
@@ -50,8 +50,8 @@ class config_reader {
     const std::int64_t v = value->get();
     if (v < min || v > max)
       fail(node.source(), key,
-           "must be between " + std::to_string(min) + " and " + std::to_string(max) +
-               " (got " + std::to_string(v) + ")");
+           "must be between " + std::to_string(min) + " and " + std::to_string(max) + " (got " +
+               std::to_string(v) + ")");
     return v;
   }
 
@@ -64,8 +64,9 @@ class config_reader {
     else
       fail(node.source(), key, "expected a number of seconds, got " + type_name(node));
     if (!(v >= 0 && v <= max))  // also rejects nan
-      fail(node.source(), key, "must be between 0 and " + std::to_string(static_cast<long>(max)) +
-                                   " seconds (got " + format_number(v) + ")");
+      fail(node.source(), key,
+           "must be between 0 and " + std::to_string(static_cast<long>(max)) + " seconds (got " +
+               format_number(v) + ")");
     return v;
   }
 
@@ -77,7 +78,8 @@ class config_reader {
 
   bool boolean(const toml::node& node, const std::string& key) const {
     const auto* value = node.as_boolean();
-    if (value == nullptr) fail(node.source(), key, "expected true or false, got " + type_name(node));
+    if (value == nullptr)
+      fail(node.source(), key, "expected true or false, got " + type_name(node));
     return value->get();
   }
 
@@ -89,7 +91,8 @@ class config_reader {
 
   std::vector<std::string> strings(const toml::node& node, const std::string& key) const {
     const auto* array = node.as_array();
-    if (array == nullptr) fail(node.source(), key, "expected an array of strings, got " + type_name(node));
+    if (array == nullptr)
+      fail(node.source(), key, "expected an array of strings, got " + type_name(node));
     std::vector<std::string> out;
     for (const auto& element : *array) out.push_back(string(element, key));
     return out;
@@ -111,7 +114,9 @@ class config_reader {
   std::string source_;
 };
 
-constexpr std::int64_t as_int(std::size_t v) { return static_cast<std::int64_t>(v); }
+constexpr std::int64_t as_int(std::size_t v) {
+  return static_cast<std::int64_t>(v);
+}
 
 // A string that must be one of `choices`, each paired with its value.
 template <class T>
@@ -126,7 +131,8 @@ T choice(const config_reader& reader, const toml::node& node, const std::string&
   reader.fail(node.source(), key, "must be one of " + names + " (got \"" + value + "\")");
 }
 
-restart_mode parse_restart(const config_reader& reader, const toml::node& node, const std::string& key) {
+restart_mode parse_restart(const config_reader& reader, const toml::node& node,
+                           const std::string& key) {
   return choice<restart_mode>(reader, node, key, restart_names);
 }
 
@@ -142,9 +148,12 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
   program_spec spec;
   spec.instances = 0;  // unset: `children` decides (see config::resolved_programs)
   if (const auto* name = table.get("name")) spec.name = reader.string(*name, prefix + "name");
-  if (spec.name.empty()) reader.fail(table.source(), prefix + "name", "every program needs a non-empty name");
+  if (spec.name.empty())
+    reader.fail(table.source(), prefix + "name", "every program needs a non-empty name");
   const auto* command = table.get("command");
-  if (command == nullptr) reader.fail(table.source(), prefix + "command", "missing: the program's argv, e.g. [\"sleep\", \"1\"]");
+  if (command == nullptr)
+    reader.fail(table.source(), prefix + "command",
+                "missing: the program's argv, e.g. [\"sleep\", \"1\"]");
   spec.argv = reader.strings(*command, prefix + "command");
   if (spec.argv.empty() || spec.argv[0].empty())
     reader.fail(command->source(), prefix + "command", "must name a program to run");
@@ -155,8 +164,10 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
     for (auto&& [key, value] : reader.table(*env, prefix + "env"))
       spec.environment.emplace_back(std::string(key.str()),
                                     reader.string(value, prefix + "env." + std::string(key.str())));
-  if (const auto* cwd = table.get("cwd")) spec.working_directory = reader.string(*cwd, prefix + "cwd");
-  if (const auto* restart = table.get("restart")) spec.restart = parse_restart(reader, *restart, prefix + "restart");
+  if (const auto* cwd = table.get("cwd"))
+    spec.working_directory = reader.string(*cwd, prefix + "cwd");
+  if (const auto* restart = table.get("restart"))
+    spec.restart = parse_restart(reader, *restart, prefix + "restart");
   return spec;
 }
 
@@ -171,15 +182,17 @@ config parse_config(std::string_view text, const std::string& source, config bas
                        std::string(e.description()));
   }
   const config_reader reader(source);
-  reader.only_keys(doc, "", {"read_size", "children", "framing", "max_line", "stderr",
-                             "stop_grace", "stop_signal", "stop_on", "restart", "restart_delay",
-                             "restart_max_delay", "max_restarts", "unbuffered_env", "log", "spam",
-                             "program"});
+  reader.only_keys(doc, "",
+                   {"read_size", "children", "framing", "max_line", "stderr", "stop_grace",
+                    "stop_signal", "stop_on", "restart", "restart_delay", "restart_max_delay",
+                    "max_restarts", "unbuffered_env", "log", "spam", "program"});
   config cfg = std::move(base);
   if (const auto* n = doc.get("read_size"))
-    cfg.run.read_size = static_cast<std::size_t>(reader.integer(*n, "read_size", 1, as_int(limits::max_read_size)));
+    cfg.run.read_size =
+        static_cast<std::size_t>(reader.integer(*n, "read_size", 1, as_int(limits::max_read_size)));
   if (const auto* n = doc.get("children"))
-    cfg.children = static_cast<std::size_t>(reader.integer(*n, "children", 1, as_int(limits::max_children)));
+    cfg.children =
+        static_cast<std::size_t>(reader.integer(*n, "children", 1, as_int(limits::max_children)));
   if (const auto* n = doc.get("framing"))
     cfg.run.framing = choice<framing_mode>(reader, *n, "framing", framing_names);
   if (const auto* n = doc.get("stderr"))
@@ -192,16 +205,22 @@ config parse_config(std::string_view text, const std::string& source, config bas
   }
   if (const auto* n = doc.get("stop_on"))
     cfg.run.stop_on = choice<stop_condition>(reader, *n, "stop_on", stop_on_names);
-  if (const auto* n = doc.get("restart")) cfg.run.restart.mode = parse_restart(reader, *n, "restart");
-  if (const auto* n = doc.get("restart_delay")) cfg.run.restart.initial_delay = duration(reader, *n, "restart_delay");
-  if (const auto* n = doc.get("restart_max_delay")) cfg.run.restart.max_delay = duration(reader, *n, "restart_max_delay");
+  if (const auto* n = doc.get("restart"))
+    cfg.run.restart.mode = parse_restart(reader, *n, "restart");
+  if (const auto* n = doc.get("restart_delay"))
+    cfg.run.restart.initial_delay = duration(reader, *n, "restart_delay");
+  if (const auto* n = doc.get("restart_max_delay"))
+    cfg.run.restart.max_delay = duration(reader, *n, "restart_max_delay");
   if (const auto* n = doc.get("max_restarts"))
     cfg.run.restart.max_restarts = static_cast<std::size_t>(
         reader.integer(*n, "max_restarts", 0, as_int(limits::max_restarts)));
-  if (const auto* n = doc.get("unbuffered_env")) cfg.run.unbuffered_env = reader.boolean(*n, "unbuffered_env");
+  if (const auto* n = doc.get("unbuffered_env"))
+    cfg.run.unbuffered_env = reader.boolean(*n, "unbuffered_env");
   if (const auto* n = doc.get("max_line"))
-    cfg.run.max_line = static_cast<std::size_t>(reader.integer(*n, "max_line", 1, as_int(limits::max_line)));
-  if (const auto* n = doc.get("stop_grace")) cfg.run.stop_grace = duration(reader, *n, "stop_grace");
+    cfg.run.max_line =
+        static_cast<std::size_t>(reader.integer(*n, "max_line", 1, as_int(limits::max_line)));
+  if (const auto* n = doc.get("stop_grace"))
+    cfg.run.stop_grace = duration(reader, *n, "stop_grace");
   if (const auto* n = doc.get("log")) {
     const auto& log = reader.table(*n, "log");
     reader.only_keys(log, "log.", {"pattern", "output"});
@@ -216,10 +235,12 @@ config parse_config(std::string_view text, const std::string& source, config bas
     reader.only_keys(spam, "spam.", {"count", "interval", "payload", "sequence"});
     if (const auto* v = spam.get("count"))
       cfg.spam.count = static_cast<std::uint64_t>(reader.integer(*v, "spam.count", 0, INT64_MAX));
-    if (const auto* v = spam.get("interval")) cfg.spam.interval = reader.seconds(*v, "spam.interval", 3600);
+    if (const auto* v = spam.get("interval"))
+      cfg.spam.interval = reader.seconds(*v, "spam.interval", 3600);
     if (const auto* v = spam.get("payload"))
       cfg.spam.payload = static_cast<std::size_t>(reader.integer(*v, "spam.payload", 0, 1 << 20));
-    if (const auto* v = spam.get("sequence")) cfg.spam.sequence = reader.boolean(*v, "spam.sequence");
+    if (const auto* v = spam.get("sequence"))
+      cfg.spam.sequence = reader.boolean(*v, "spam.sequence");
   }
   if (const auto* n = doc.get("program")) {
     const auto* list = n->as_array();
@@ -231,7 +252,8 @@ config parse_config(std::string_view text, const std::string& source, config bas
       program_spec spec = parse_program(reader, *list->get(i)->as_table(), prefix);
       for (const auto& other : cfg.programs)
         if (other.name == spec.name)
-          reader.fail(list->get(i)->source(), prefix + "name", "\"" + spec.name + "\" is used by another program");
+          reader.fail(list->get(i)->source(), prefix + "name",
+                      "\"" + spec.name + "\" is used by another program");
       cfg.programs.push_back(std::move(spec));
     }
   }
@@ -247,7 +269,9 @@ std::vector<program_spec> config::resolved_programs() const {
 
 config load_config_file(const std::filesystem::path& path, config base) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw config_error(path.string(), 0, 0, "", std::string("cannot read: ") + std::strerror(errno));
+  if (!in)
+    throw config_error(path.string(), 0, 0, "",
+                       std::string("cannot read: ") + std::strerror(errno));
   std::ostringstream text;
   text << in.rdbuf();
   return parse_config(text.str(), path.string(), std::move(base));

@@ -10,8 +10,10 @@ class pipemux_category final : public boost::system::error_category {
   const char* name() const noexcept override { return "pipemux"; }
   std::string message(int value) const override {
     switch (static_cast<errc>(value)) {
-      case errc::child_failed: return "a child failed (see the run summary for which and how)";
-      case errc::spawn_failed: return "a program could not be started (see the run summary)";
+      case errc::child_failed:
+        return "a child failed (see the run summary for which and how)";
+      case errc::spawn_failed:
+        return "a program could not be started (see the run summary)";
     }
     return "unknown pipemux error " + std::to_string(value);
   }

@@ -25,7 +25,9 @@ std::size_t printable_utf8_length(const unsigned char* p, std::size_t n) noexcep
   return 0;
 }
 
-bool is_plain_ascii(unsigned char c) noexcept { return c >= 0x20 && c < 0x7F && c != '\\'; }
+bool is_plain_ascii(unsigned char c) noexcept {
+  return c >= 0x20 && c < 0x7F && c != '\\';
+}
 
 constexpr char hex_digits[] = "0123456789abcdef";
 
@@ -75,10 +77,18 @@ void escape_into(std::string_view text, std::string& out) {
     if (run_end == n) break;
     const unsigned char c = p[run_end];
     switch (c) {
-      case '\\': out += "\\\\"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default: {
         const char hex[4] = {'\\', 'x', hex_digits[c >> 4], hex_digits[c & 0xF]};
         out.append(hex, sizeof hex);
@@ -99,10 +109,18 @@ std::optional<std::string> unescape(std::string_view escaped) {
     }
     if (++i == escaped.size()) return std::nullopt;
     switch (escaped[i]) {
-      case '\\': out += '\\'; break;
-      case 't': out += '\t'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
+      case '\\':
+        out += '\\';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
       case 'x': {
         if (i + 2 >= escaped.size()) return std::nullopt;
         const int hi = hex_value(escaped[i + 1]);
@@ -112,7 +130,8 @@ std::optional<std::string> unescape(std::string_view escaped) {
         i += 2;
         break;
       }
-      default: return std::nullopt;
+      default:
+        return std::nullopt;
     }
   }
   return out;

@@ -6,14 +6,20 @@ namespace pipemux {
 
 std::string describe(const child_event& event) {
   switch (event.kind) {
-    case child_event_kind::started: return "started: " + event.detail;
-    case child_event_kind::spawn_failed: return event.detail;
-    case child_event_kind::output_abandoned: return event.detail;
-    case child_event_kind::leftovers_killed: return "killed what was left of its process group";
+    case child_event_kind::started:
+      return "started: " + event.detail;
+    case child_event_kind::spawn_failed:
+      return event.detail;
+    case child_event_kind::output_abandoned:
+      return event.detail;
+    case child_event_kind::leftovers_killed:
+      return "killed what was left of its process group";
     case child_event_kind::stop_escalated:
       return "still running after the grace period: " + event.detail;
-    case child_event_kind::restarting: return "restarting: " + event.detail;
-    case child_event_kind::stopping_others: return event.detail;
+    case child_event_kind::restarting:
+      return "restarting: " + event.detail;
+    case child_event_kind::stopping_others:
+      return event.detail;
     case child_event_kind::exited: {
       const double seconds = std::chrono::duration<double>(event.run_time).count();
       return fmt::format("{} after {:.3f} s",
@@ -25,11 +31,12 @@ std::string describe(const child_event& event) {
 
 std::string describe(const child_summary& s) {
   std::string how = !s.spawn_error.empty() ? std::string("not started")
-                    : s.status            ? describe(*s.status)
-                                          : std::string("never ran");
+                    : s.status             ? describe(*s.status)
+                                           : std::string("never ran");
   if (s.stopped) how += " (stopped)";
   return fmt::format("summary: {} message{}, {} bytes, {}, {} restart{}", s.messages,
-                     s.messages == 1 ? "" : "s", s.bytes, how, s.restarts, s.restarts == 1 ? "" : "s");
+                     s.messages == 1 ? "" : "s", s.bytes, how, s.restarts,
+                     s.restarts == 1 ? "" : "s");
 }
 
 }  // namespace pipemux

@@ -1,8 +1,8 @@
 #include "executable_lookup.hpp"
 
-#include <cerrno>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <cerrno>
 
 namespace pipemux::detail {
 namespace {
@@ -28,10 +28,17 @@ std::filesystem::path find_executable(std::string_view name, std::string_view se
   if (name.find('/') != std::string_view::npos) {
     const std::string path(name);
     switch (check(path)) {
-      case candidate::ok: return path;
-      case candidate::missing: why = "no such file"; break;
-      case candidate::directory: why = "is a directory"; break;
-      case candidate::not_executable: why = "permission denied (not executable)"; break;
+      case candidate::ok:
+        return path;
+      case candidate::missing:
+        why = "no such file";
+        break;
+      case candidate::directory:
+        why = "is a directory";
+        break;
+      case candidate::not_executable:
+        why = "permission denied (not executable)";
+        break;
     }
     return {};
   }

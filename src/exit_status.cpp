@@ -1,9 +1,9 @@
 #include "pipemux/exit_status.hpp"
 
+#include <sys/wait.h>
 #include <cctype>
 #include <csignal>
 #include <cstring>
-#include <sys/wait.h>
 
 namespace pipemux {
 

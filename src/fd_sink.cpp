@@ -1,7 +1,7 @@
 #include "pipemux/fd_sink.hpp"
 
-#include <cerrno>
 #include <unistd.h>
+#include <cerrno>
 
 namespace pipemux {
 

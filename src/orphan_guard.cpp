@@ -2,13 +2,13 @@
 
 #include "signal_mask.hpp"
 
-#include <cerrno>
-#include <csignal>
 #include <fcntl.h>
-#include <memory>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <cerrno>
+#include <csignal>
+#include <memory>
 
 namespace pipemux::detail {
 namespace {
@@ -55,7 +55,9 @@ namespace {
 
 }  // namespace
 
-orphan_guard::~orphan_guard() { finish(); }
+orphan_guard::~orphan_guard() {
+  finish();
+}
 
 bool orphan_guard::start(std::size_t capacity) noexcept {
   if (running()) return true;

@@ -2,8 +2,8 @@
 // parent's handlers (an Asio signal_set, say) can run in a process forked meanwhile.
 #pragma once
 
-#include <csignal>
 #include <pthread.h>
+#include <csignal>
 
 namespace pipemux::detail {
 

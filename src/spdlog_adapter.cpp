@@ -1,8 +1,8 @@
 #include "pipemux/spdlog_adapter.hpp"
 
-#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <spdlog/pattern_formatter.h>
+#include <boost/asio/post.hpp>
 
 #include <unistd.h>
 
@@ -34,7 +34,8 @@ class child_flag final : public spdlog::custom_flag_formatter {
  public:
   explicit child_flag(char flag) : flag_(flag) {}
 
-  void format(const spdlog::details::log_msg&, const std::tm&, spdlog::memory_buf_t& dest) override {
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
     const log_context& ctx = current_context;
     switch (flag_) {
       case 'L':
@@ -46,11 +47,21 @@ class child_flag final : public spdlog::custom_flag_formatter {
         dest.push_back('.');
         append_int(dest, ctx.child->index);
         break;
-      case 'N': append(dest, ctx.child ? std::string_view(ctx.child->name) : "pipemux"); break;
-      case 'k': ctx.child ? append_int(dest, ctx.child->index) : append(dest, "-"); break;
-      case 'w': append_int(dest, ctx.child ? ctx.child->pid : static_cast<int>(::getpid())); break;
-      case 'J': append(dest, ctx.stream); break;
-      case 'Z': dest.push_back(ctx.mark); break;
+      case 'N':
+        append(dest, ctx.child ? std::string_view(ctx.child->name) : "pipemux");
+        break;
+      case 'k':
+        ctx.child ? append_int(dest, ctx.child->index) : append(dest, "-");
+        break;
+      case 'w':
+        append_int(dest, ctx.child ? ctx.child->pid : static_cast<int>(::getpid()));
+        break;
+      case 'J':
+        append(dest, ctx.stream);
+        break;
+      case 'Z':
+        dest.push_back(ctx.mark);
+        break;
     }
   }
 
@@ -64,21 +75,28 @@ class child_flag final : public spdlog::custom_flag_formatter {
 
 char mark_of(piece_kind kind) {
   switch (kind) {
-    case piece_kind::line: return '|';
-    case piece_kind::continued: return '+';
-    case piece_kind::partial: return '%';
-    case piece_kind::chunk: return '~';
+    case piece_kind::line:
+      return '|';
+    case piece_kind::continued:
+      return '+';
+    case piece_kind::partial:
+      return '%';
+    case piece_kind::chunk:
+      return '~';
   }
   return '?';
 }
 
 spdlog::level::level_enum level_of(const child_event& e) {
   switch (e.kind) {
-    case child_event_kind::started: return spdlog::level::info;
-    case child_event_kind::spawn_failed: return spdlog::level::err;
+    case child_event_kind::started:
+      return spdlog::level::info;
+    case child_event_kind::spawn_failed:
+      return spdlog::level::err;
     case child_event_kind::exited:
       return e.status && e.status->success() ? spdlog::level::info : spdlog::level::warn;
-    default: return spdlog::level::warn;
+    default:
+      return spdlog::level::warn;
   }
 }
 
@@ -121,7 +139,8 @@ void spdlog_adapter::log(const child_info* child, const char* stream, char mark,
   if (identity_ == identity_in::payload) {
     text_.clear();
     if (child != nullptr)
-      fmt::format_to(std::back_inserter(text_), "{}.{}[{}] {} {} ", child->name, child->index, child->pid, stream, mark);
+      fmt::format_to(std::back_inserter(text_), "{}.{}[{}] {} {} ", child->name, child->index,
+                     child->pid, stream, mark);
     else
       fmt::format_to(std::back_inserter(text_), "pipemux[{}] {} {} ", ::getpid(), stream, mark);
     escape_into(text, text_);

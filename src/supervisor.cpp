@@ -7,13 +7,13 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <array>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "child_process.hpp"
 #include "executable_lookup.hpp"
@@ -57,9 +57,9 @@ struct child_slot {
   std::uint64_t bytes = 0;
   std::string spawn_error;
   std::size_t restarts = 0;
-  bool stop_sent = false;        // this run was sent the stop signal
+  bool stop_sent = false;  // this run was sent the stop signal
   bool restart_pending = false;
-  bool finished = false;         // no run is current or pending: done for good
+  bool finished = false;  // no run is current or pending: done for good
 
   bool any_channel_open() const { return channels[0].open || channels[1].open; }
 };
@@ -85,9 +85,11 @@ std::vector<std::string> child_environment(const program_spec& spec, const child
     overrides.emplace_back("PYTHONUNBUFFERED", "1");
   overrides.insert(overrides.end(), spec.environment.begin(), spec.environment.end());
   std::vector<std::string> env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) env.emplace_back(*entry);
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry)
+    env.emplace_back(*entry);
   for (const auto& [k, v] : overrides) {
-    std::erase_if(env, [&](const std::string& e) { return e.compare(0, k.size() + 1, k + "=") == 0; });
+    std::erase_if(env,
+                  [&](const std::string& e) { return e.compare(0, k.size() + 1, k + "=") == 0; });
     env.push_back(k + "=" + v);
   }
   return env;
@@ -257,7 +259,8 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   void on_output_end(child_slot& c, stream_kind stream, std::error_code read_error) {
     close_channel(c, stream);
     if (read_error)
-      emit(child_event_kind::output_abandoned, c, "reading its output failed: " + read_error.message());
+      emit(child_event_kind::output_abandoned, c,
+           "reading its output failed: " + read_error.message());
     maybe_finish_run(c);
   }
 
@@ -278,7 +281,8 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       // Someone else reaped it (SIGCHLD ignored, or waitpid(-1) in the host): status unknown.
       c.status = exit_status{};
       c.status->code = -1;
-      emit(child_event_kind::output_abandoned, c, "cannot wait for the child: " + wait_error.message());
+      emit(child_event_kind::output_abandoned, c,
+           "cannot wait for the child: " + wait_error.message());
     } else {
       c.status = exit_status::from_wait_status(wait_status);
     }
@@ -456,7 +460,9 @@ supervisor::supervisor(executor_type executor, run_options options) {
   impl_ = std::make_shared<impl>(executor, options);
 }
 
-supervisor::executor_type supervisor::get_executor() const noexcept { return impl_->executor; }
+supervisor::executor_type supervisor::get_executor() const noexcept {
+  return impl_->executor;
+}
 
 supervisor::~supervisor() {
   impl_->abandoned = true;
@@ -486,6 +492,8 @@ void supervisor::stop() {
   });
 }
 
-const run_options& supervisor::options() const noexcept { return impl_->options; }
+const run_options& supervisor::options() const noexcept {
+  return impl_->options;
+}
 
 }  // namespace pipemux

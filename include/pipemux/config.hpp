@@ -4,8 +4,8 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <stdexcept>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -33,10 +33,10 @@ inline constexpr named<stop_condition> stop_on_names[] = {{"never", stop_conditi
 
 /// The built-in producer (`pipemux spam`), run when no program is configured.
 struct spam_options {
-  std::uint64_t count = 0;     ///< messages per child; 0 = for ever
-  double interval = 0.5;       ///< seconds between messages
-  std::size_t payload = 0;     ///< pad each message to at least this many bytes
-  bool sequence = false;       ///< tag each message with the child's index and a sequence number
+  std::uint64_t count = 0;  ///< messages per child; 0 = for ever
+  double interval = 0.5;    ///< seconds between messages
+  std::size_t payload = 0;  ///< pad each message to at least this many bytes
+  bool sequence = false;    ///< tag each message with the child's index and a sequence number
 };
 
 struct log_options {
@@ -46,7 +46,7 @@ struct log_options {
 
 struct config {
   run_options run;
-  std::size_t children = 1;             ///< instances of each program that does not say
+  std::size_t children = 1;  ///< instances of each program that does not say
   /// Empty: run `children` built-in spam producers. An `instances` of 0 means "not set".
   std::vector<program_spec> programs;
   spam_options spam;

@@ -17,7 +17,9 @@ enum class errc {
 /// The "pipemux" category. Which child and why are in the run_summary that comes with the code.
 const boost::system::error_category& category() noexcept;
 
-inline error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), category()}; }
+inline error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), category()};
+}
 
 }  // namespace pipemux
 

@@ -36,7 +36,7 @@ std::string describe(const child_event& event);
 
 struct child_summary {
   child_info child;
-  std::uint64_t messages = 0;         ///< over all its runs
+  std::uint64_t messages = 0;  ///< over all its runs
   std::uint64_t bytes = 0;
   std::optional<exit_status> status;  ///< of its last run; empty when it never started
   std::string spawn_error;            ///< why its last start failed

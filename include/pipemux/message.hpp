@@ -12,9 +12,9 @@ namespace pipemux {
 
 /// Who a child is. Stable for the child's whole life; `pid` is set once it started.
 struct child_info {
-  std::string name;           ///< the program's name
-  std::size_t index = 0;      ///< unique in the run, counting all programs' children from 0
-  std::size_t instance = 0;   ///< which copy of its program, from 0
+  std::string name;          ///< the program's name
+  std::size_t index = 0;     ///< unique in the run, counting all programs' children from 0
+  std::size_t instance = 0;  ///< which copy of its program, from 0
   int pid = -1;
 };
 

@@ -17,7 +17,7 @@ struct program_spec {
   std::size_t instances = 1;      ///< how many identical children to run
   /// Set (or override) in the child's environment, on top of the parent's.
   std::vector<std::pair<std::string, std::string>> environment;
-  std::string working_directory;  ///< empty: the parent's
+  std::string working_directory;        ///< empty: the parent's
   std::optional<restart_mode> restart;  ///< overrides run_options::restart.mode
 };
 

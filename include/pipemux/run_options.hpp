@@ -36,9 +36,9 @@ struct restart_policy {
 
 /// When the end of one child ends the whole run (as concurrently's --kill-others[-on-fail]).
 enum class stop_condition : unsigned char {
-  all_done,      ///< never: the run ends when every child has finished
-  any_failure,   ///< a child finished with a failure (after its restarts): stop the others
-  any_exit,      ///< a child finished, however: stop the others
+  all_done,     ///< never: the run ends when every child has finished
+  any_failure,  ///< a child finished with a failure (after its restarts): stop the others
+  any_exit,     ///< a child finished, however: stop the others
 };
 
 /// Documented limits, shared by the config loader and the command line.
@@ -53,7 +53,7 @@ inline constexpr std::size_t max_restarts = 1'000'000;
 struct run_options {
   std::size_t read_size = 65536;  ///< bytes per read of each pipe (buffer reused per pipe)
   framing_mode framing = framing_mode::line;
-  std::size_t max_line = 65536;   ///< longer lines are delivered in pieces of this size
+  std::size_t max_line = 65536;  ///< longer lines are delivered in pieces of this size
   stderr_mode stderr_handling = stderr_mode::capture;
   /// After a stop signal, how long a child may take before SIGKILL; after a child exits, how
   /// long its pipes may stay open (held by a background grandchild) before they are closed

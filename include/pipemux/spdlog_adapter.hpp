@@ -2,9 +2,9 @@
 // time, non-printable bytes escaped, and pattern flags that name the child.
 #pragma once
 
-#include <boost/asio/any_io_executor.hpp>
 #include <spdlog/formatter.h>
 #include <spdlog/logger.h>
+#include <boost/asio/any_io_executor.hpp>
 
 #include <memory>
 #include <string>

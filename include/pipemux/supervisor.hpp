@@ -62,18 +62,19 @@ class supervisor {
         [this](auto handler, std::vector<program_spec> specs, message_handler message_fn,
                event_handler event_fn) {
           auto slot = boost::asio::get_associated_cancellation_slot(handler);
-          if (slot.is_connected())
-            slot.assign([this](boost::asio::cancellation_type) { stop(); });
+          if (slot.is_connected()) slot.assign([this](boost::asio::cancellation_type) { stop(); });
           // Keeps the handler's executor busy until completion, then completes on it. Held in
           // a shared_ptr: the type-erased completion below must be copyable.
-          auto work = boost::asio::make_work_guard(boost::asio::get_associated_executor(handler, get_executor()));
+          auto work = boost::asio::make_work_guard(
+              boost::asio::get_associated_executor(handler, get_executor()));
           auto held = std::make_shared<decltype(handler)>(std::move(handler));
           start(std::move(specs), std::move(message_fn), std::move(event_fn),
                 [held, work, slot](error_code ec, run_summary summary) mutable {
                   if (slot.is_connected()) slot.clear();
-                  boost::asio::dispatch(work.get_executor(), [held, ec, summary = std::move(summary)]() mutable {
-                    (*held)(ec, std::move(summary));
-                  });
+                  boost::asio::dispatch(work.get_executor(),
+                                        [held, ec, summary = std::move(summary)]() mutable {
+                                          (*held)(ec, std::move(summary));
+                                        });
                   work.reset();
                 });
         },
@@ -95,8 +96,8 @@ class supervisor {
 
  private:
   using completion = std::function<void(error_code, run_summary)>;
-  void start(std::vector<program_spec> programs, message_handler on_message,
-             event_handler on_event, completion on_complete);
+  void start(std::vector<program_spec> programs, message_handler on_message, event_handler on_event,
+             completion on_complete);
 
   struct impl;
   std::shared_ptr<impl> impl_;

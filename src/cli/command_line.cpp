@@ -68,35 +68,48 @@ command parse_command_line(int argc, const char* const* argv) {
   app.add_option("-c,--config", config_path, "TOML config file (see config/pipemux.toml)")
       ->check(CLI::ExistingFile);
   auto* children_opt = app.add_option("-n,--children", children, "Children per program")
-      ->check(CLI::Range(std::size_t{1}, limits::max_children));
+                           ->check(CLI::Range(std::size_t{1}, limits::max_children));
   auto* read_size_opt = app.add_option("-r,--read-size", read_size, "Bytes per read of each pipe")
-      ->check(CLI::Range(std::size_t{1}, limits::max_read_size));
+                            ->check(CLI::Range(std::size_t{1}, limits::max_read_size));
   auto* framing_opt = add_choice<framing_mode>(app, "--framing", framing, framing_names,
                                                "line: one message per line; raw: one per read");
-  auto* stderr_opt = add_choice<stderr_mode>(app, "--stderr", stderr_handling, stderr_names,
-                                             "Children's stderr: its own pipe, merged into stdout, or inherited");
-  auto* max_line_opt = app.add_option("--max-line", max_line, "Longer lines are logged in pieces of this size")
-      ->check(CLI::Range(std::size_t{1}, limits::max_line));
-  auto* output_opt = app.add_option("-o,--output", output, "Append the log to FILE instead of standard output");
-  auto* pattern_opt = app.add_option("--log-pattern", pattern, "spdlog pattern; see README for %L %N %k %w %J %Z");
-  auto* grace_opt = app.add_option("--stop-grace", stop_grace, "Seconds a child gets after the stop signal before SIGKILL")
-      ->check(CLI::Range(0.0, 3600.0));
-  auto* stop_signal_opt = app.add_option("--stop-signal", stop_signal, "Signal that asks a child to stop (default SIGTERM)")
-      ->check([](const std::string& name) { return parse_signal(name) ? std::string() : "not a signal: " + name; });
+  auto* stderr_opt =
+      add_choice<stderr_mode>(app, "--stderr", stderr_handling, stderr_names,
+                              "Children's stderr: its own pipe, merged into stdout, or inherited");
+  auto* max_line_opt =
+      app.add_option("--max-line", max_line, "Longer lines are logged in pieces of this size")
+          ->check(CLI::Range(std::size_t{1}, limits::max_line));
+  auto* output_opt =
+      app.add_option("-o,--output", output, "Append the log to FILE instead of standard output");
+  auto* pattern_opt =
+      app.add_option("--log-pattern", pattern, "spdlog pattern; see README for %L %N %k %w %J %Z");
+  auto* grace_opt = app.add_option("--stop-grace", stop_grace,
+                                   "Seconds a child gets after the stop signal before SIGKILL")
+                        ->check(CLI::Range(0.0, 3600.0));
+  auto* stop_signal_opt = app.add_option("--stop-signal", stop_signal,
+                                         "Signal that asks a child to stop (default SIGTERM)")
+                              ->check([](const std::string& name) {
+                                return parse_signal(name) ? std::string() : "not a signal: " + name;
+                              });
   auto* stop_on_opt = add_choice<stop_condition>(app, "--stop-on", stop_on, stop_on_names,
                                                  "End the run when one child fails, or exits");
   auto* restart_opt = add_choice<restart_mode>(app, "--restart", restart, restart_names,
                                                "Restart children that exit");
-  auto* max_restarts_opt = app.add_option("--max-restarts", max_restarts, "Restarts per child at most")
-      ->check(CLI::Range(std::size_t{0}, limits::max_restarts));
-  app.add_option("command", child_command, "Run COMMAND (after --) instead of the configured programs");
+  auto* max_restarts_opt =
+      app.add_option("--max-restarts", max_restarts, "Restarts per child at most")
+          ->check(CLI::Range(std::size_t{0}, limits::max_restarts));
+  app.add_option("command", child_command,
+                 "Run COMMAND (after --) instead of the configured programs");
 
   spam_request spam;
-  auto* spam_app = app.add_subcommand("spam", "The built-in producer: writes \"Spam 0\" ... \"Spam 4\", cycling");
+  auto* spam_app = app.add_subcommand(
+      "spam", "The built-in producer: writes \"Spam 0\" ... \"Spam 4\", cycling");
   add_spam_options(*spam_app, spam.options);
-  spam_app->add_option("--index", spam.index, "Child index shown in --sequence mode (default: $PIPEMUX_CHILD_INDEX)");
-  spam_app->add_option("--record", spam.record_prefix,
-                       "Save how many messages were written to PREFIX<index>, even when stopped by a signal");
+  spam_app->add_option("--index", spam.index,
+                       "Child index shown in --sequence mode (default: $PIPEMUX_CHILD_INDEX)");
+  spam_app->add_option(
+      "--record", spam.record_prefix,
+      "Save how many messages were written to PREFIX<index>, even when stopped by a signal");
 
   try {
     app.parse(argc, argv);
@@ -128,7 +141,8 @@ command parse_command_line(int argc, const char* const* argv) {
   if (*max_line_opt) cfg.run.max_line = max_line;
   if (*output_opt) cfg.log.output = output;
   if (*pattern_opt) cfg.log.pattern = pattern;
-  if (*grace_opt) cfg.run.stop_grace = std::chrono::milliseconds(static_cast<long long>(stop_grace * 1000));
+  if (*grace_opt)
+    cfg.run.stop_grace = std::chrono::milliseconds(static_cast<long long>(stop_grace * 1000));
   if (!child_command.empty()) {
     program_spec spec;
     spec.name = std::filesystem::path(child_command.front()).filename().string();
@@ -143,8 +157,8 @@ command parse_command_line(int argc, const char* const* argv) {
   std::size_t total = 0;
   for (const auto& spec : cfg.resolved_programs()) total += spec.instances;
   if (total > limits::max_children) {
-    std::cerr << "pipemux: error: " << total << " children in all; at most "
-              << limits::max_children << " are supported\n";
+    std::cerr << "pipemux: error: " << total << " children in all; at most " << limits::max_children
+              << " are supported\n";
     return exit_code::usage;
   }
   return request;

@@ -13,10 +13,10 @@ namespace pipemux::cli {
 namespace exit_code {
 inline constexpr int ok = 0;
 inline constexpr int child_failed = 1;
-inline constexpr int usage = 2;           // bad flag, bad config, unopenable output
-inline constexpr int spawn_failed = 3;    // a program could not be started
-inline constexpr int output_failed = 4;   // our output could not be written
-inline constexpr int output_closed = 141; // our stdout was closed (| head): 128 + SIGPIPE
+inline constexpr int usage = 2;            // bad flag, bad config, unopenable output
+inline constexpr int spawn_failed = 3;     // a program could not be started
+inline constexpr int output_failed = 4;    // our output could not be written
+inline constexpr int output_closed = 141;  // our stdout was closed (| head): 128 + SIGPIPE
 }  // namespace exit_code
 
 struct supervise_request {

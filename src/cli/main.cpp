@@ -9,12 +9,12 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <csignal>
 #include <cstring>
-#include <fcntl.h>
 #include <iostream>
 #include <optional>
-#include <unistd.h>
 
 #include "command_line.hpp"
 #include "pipemux/exit_status.hpp"
@@ -55,8 +55,8 @@ int supervise(const config& cfg) {
   auto sink = std::make_shared<fd_sink_st>(out_fd, out_fd != STDOUT_FILENO);
   auto logger = std::make_shared<spdlog::logger>("pipemux", sink);
   try {
-    logger->set_formatter(make_log_formatter(cfg.log.pattern.empty() ? default_log_pattern
-                                                                     : cfg.log.pattern));
+    logger->set_formatter(
+        make_log_formatter(cfg.log.pattern.empty() ? default_log_pattern : cfg.log.pattern));
   } catch (const std::exception& e) {
     std::cerr << "pipemux: error: log pattern '" << cfg.log.pattern << "': " << e.what() << "\n";
     return exit_code::usage;
@@ -80,7 +80,8 @@ int supervise(const config& cfg) {
         log.note(spdlog::level::info, "received " + signal_name(sig) +
                                           ": stopping the children (again to kill them at once)");
       } else {
-        log.note(spdlog::level::warn, "received " + signal_name(sig) + " again: killing the children");
+        log.note(spdlog::level::warn,
+                 "received " + signal_name(sig) + " again: killing the children");
       }
       children.stop();
       wait_for_signal();
@@ -103,7 +104,8 @@ int supervise(const config& cfg) {
   if (output_error) {
     if (output_error == std::errc::broken_pipe) return exit_code::output_closed;
     std::cerr << "pipemux: error: cannot write the log to "
-              << (cfg.log.output.empty() ? std::string("standard output") : "'" + cfg.log.output + "'")
+              << (cfg.log.output.empty() ? std::string("standard output")
+                                         : "'" + cfg.log.output + "'")
               << ": " << output_error.message() << "\n";
     return exit_code::output_failed;
   }

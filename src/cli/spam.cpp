@@ -2,15 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
-#include <fcntl.h>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
-#include <unistd.h>
 
 namespace pipemux::cli {
 namespace {
@@ -30,8 +30,9 @@ bool write_all(int fd, const char* data, std::size_t size) {
 
 void sleep_for_seconds(double seconds) {
   if (seconds <= 0) return;
-  timespec ts{static_cast<time_t>(seconds),
-              static_cast<long>((seconds - static_cast<double>(static_cast<time_t>(seconds))) * 1e9)};
+  timespec ts{
+      static_cast<time_t>(seconds),
+      static_cast<long>((seconds - static_cast<double>(static_cast<time_t>(seconds))) * 1e9)};
   while (::nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
 }
@@ -78,7 +79,8 @@ int run_spam(const spam_options& options, long long index, const std::string& re
     const std::string path = record_prefix + std::to_string(index);
     record_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (record_fd < 0) {
-      std::fprintf(stderr, "pipemux spam: cannot open '%s': %s\n", path.c_str(), std::strerror(errno));
+      std::fprintf(stderr, "pipemux spam: cannot open '%s': %s\n", path.c_str(),
+                   std::strerror(errno));
       return 2;
     }
     for (int sig : {SIGTERM, SIGINT, SIGHUP}) ::signal(sig, record_and_die);
@@ -103,9 +105,10 @@ int run_spam(const spam_options& options, long long index, const std::string& re
 }
 
 std::vector<std::string> spam_argv(const spam_options& options) {
-  std::vector<std::string> argv = {self_executable(), "spam", "--count", std::to_string(options.count),
-                                   "--interval", fmt::format("{}", options.interval),
-                                   "--payload", std::to_string(options.payload)};
+  std::vector<std::string> argv = {self_executable(), "spam",
+                                   "--count",         std::to_string(options.count),
+                                   "--interval",      fmt::format("{}", options.interval),
+                                   "--payload",       std::to_string(options.payload)};
   if (options.sequence) argv.emplace_back("--sequence");
   return argv;
 }

@@ -76,9 +76,10 @@ TEST(Cli, RunsTheConfiguredSpamChildrenAndLogsEveryMessage) {
 TEST(Cli, RawModeLogRecoversEveryByteWritten) {
   // Raw reads of 32 bytes, as the seed demo did: unescaping each child's '~' lines and joining
   // them gives back exactly what it wrote, even the bytes that had to be escaped.
-  const auto result = run_command(
-      {pipemux_exe(), "--framing", "raw", "--read-size", "32", "-n", "3", "--", "sh", "-c",
-       "i=0; while [ $i -lt 300 ]; do printf 'line %d of child %s\t\\ \033[1m\n' $i $PIPEMUX_CHILD_INDEX; i=$((i+1)); done"});
+  const auto result = run_command({pipemux_exe(), "--framing", "raw", "--read-size", "32", "-n",
+                                   "3", "--", "sh", "-c",
+                                   "i=0; while [ $i -lt 300 ]; do printf 'line %d of child %s\t\\ "
+                                   "\033[1m\n' $i $PIPEMUX_CHILD_INDEX; i=$((i+1)); done"});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   std::map<std::string, std::string> joined;
   for (const auto& line : lines_of(result.out)) {
@@ -101,13 +102,13 @@ TEST(Cli, RawModeLogRecoversEveryByteWritten) {
 
 TEST(Cli, TheShippedConfigIsValid) {
   // Runs config/pipemux.toml for real, stopped with SIGINT once a few messages arrived.
-  const auto result = run_command(
-      {pipemux_exe(), "--config", PIPEMUX_SOURCE_DIR "/config/pipemux.toml"},
-      {.timeout = 30s, .watch = [](int pid, const std::string& out) {
-         if (std::count(out.begin(), out.end(), '|') < 3) return false;
-         ::kill(pid, SIGINT);
-         return true;
-       }});
+  const auto result =
+      run_command({pipemux_exe(), "--config", PIPEMUX_SOURCE_DIR "/config/pipemux.toml"},
+                  {.timeout = 30s, .watch = [](int pid, const std::string& out) {
+                     if (std::count(out.begin(), out.end(), '|') < 3) return false;
+                     ::kill(pid, SIGINT);
+                     return true;
+                   }});
   EXPECT_EQ(result.exit_code, 128 + SIGINT) << result.err;
   EXPECT_EQ(result.err, "");
   EXPECT_NE(result.out.find("received SIGINT: stopping the children"), std::string::npos);
@@ -118,7 +119,8 @@ TEST(Cli, ConfigErrorIsOneLineNamingFileLineColumnAndKeyExitTwo) {
   const auto result = run_command({pipemux_exe(), "-c", config});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_EQ(result.out, "");
-  EXPECT_EQ(result.err, "pipemux: error: " + config + ":2:13: read_size: must be between 1 and 16777216 (got 0)\n");
+  EXPECT_EQ(result.err, "pipemux: error: " + config +
+                            ":2:13: read_size: must be between 1 and 16777216 (got 0)\n");
 }
 
 TEST(Cli, HelpAndVersion) {
@@ -131,13 +133,16 @@ TEST(Cli, HelpAndVersion) {
 }
 
 TEST(Cli, MissingProgramExitsThreeWhileOthersRun) {
-  const auto config = write_file("pipemux_missing.toml",
-                                 "[[program]]\nname = \"ghost\"\ncommand = [\"pipemux-ghost-program\"]\n"
-                                 "[[program]]\nname = \"real\"\ncommand = [\"echo\", \"still here\"]\n");
+  const auto config =
+      write_file("pipemux_missing.toml",
+                 "[[program]]\nname = \"ghost\"\ncommand = [\"pipemux-ghost-program\"]\n"
+                 "[[program]]\nname = \"real\"\ncommand = [\"echo\", \"still here\"]\n");
   const auto result = run_command({pipemux_exe(), "-c", config});
   EXPECT_EQ(result.exit_code, 3) << result.out << result.err;
   EXPECT_NE(result.out.find("ghost.0["), std::string::npos);
-  EXPECT_NE(result.out.find("* cannot start 'pipemux-ghost-program': not found in PATH"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("* cannot start 'pipemux-ghost-program': not found in PATH"),
+            std::string::npos)
+      << result.out;
   EXPECT_NE(result.out.find("real.1["), std::string::npos);
   EXPECT_NE(result.out.find("out | still here"), std::string::npos) << result.out;
 }
@@ -153,19 +158,21 @@ TEST(Cli, SigtermStopsEveryChildLogsAllTheyWroteAndExitsWith143) {
   // that one must be in the log, in order, once.
   const std::string marker = "pipemux-test-sigterm-marker";
   const std::string record = ::testing::TempDir() + "pipemux_cli_written_";
-  const auto result = run_command(
-      {pipemux_exe(), "-n", "3", "--", "sh", "-c",
-       "i=0; while :; do echo \"line $i\"; echo $i > " + record + "$PIPEMUX_CHILD_INDEX; i=$((i+1)); done",
-       marker},
-      {.timeout = 30s, .watch = [](int pid, const std::string& out) {
-         if (std::count(out.begin(), out.end(), '\n') < 3000) return false;
-         ::kill(pid, SIGTERM);
-         return true;
-       }});
+  const auto result = run_command({pipemux_exe(), "-n", "3", "--", "sh", "-c",
+                                   "i=0; while :; do echo \"line $i\"; echo $i > " + record +
+                                       "$PIPEMUX_CHILD_INDEX; i=$((i+1)); done",
+                                   marker},
+                                  {.timeout = 30s, .watch = [](int pid, const std::string& out) {
+                                     if (std::count(out.begin(), out.end(), '\n') < 3000)
+                                       return false;
+                                     ::kill(pid, SIGTERM);
+                                     return true;
+                                   }});
   EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
   EXPECT_NE(result.out.find("received SIGTERM"), std::string::npos);
   int killed = 0;
-  for (const auto& line : lines_of(result.out)) killed += line.find("* killed by SIGTERM after") != std::string::npos;
+  for (const auto& line : lines_of(result.out))
+    killed += line.find("* killed by SIGTERM after") != std::string::npos;
   EXPECT_EQ(killed, 3) << result.out;
   EXPECT_TRUE(none_left(marker));
   std::map<std::string, std::vector<std::string>> logged;
@@ -200,10 +207,11 @@ TEST(Cli, ClosedStdoutStopsChildrenAndExitsQuietlyWith141) {
 
 TEST(Cli, UnwritableOutputIsAClearErrorChildrenStoppedExitFour) {
   const std::string marker = "pipemux-test-dev-full-marker";
-  const auto result = run_command(
-      {pipemux_exe(), "-o", "/dev/full", "--", "sh", "-c", "while :; do echo x; sleep 0.01; done", marker});
+  const auto result = run_command({pipemux_exe(), "-o", "/dev/full", "--", "sh", "-c",
+                                   "while :; do echo x; sleep 0.01; done", marker});
   EXPECT_EQ(result.exit_code, 4);
-  EXPECT_EQ(result.err, "pipemux: error: cannot write the log to '/dev/full': No space left on device\n");
+  EXPECT_EQ(result.err,
+            "pipemux: error: cannot write the log to '/dev/full': No space left on device\n");
   EXPECT_TRUE(none_left(marker));
 }
 

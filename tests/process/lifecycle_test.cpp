@@ -103,7 +103,8 @@ bool said(const std::string& out, const std::string& line) {
 // Sends `sig` to pipemux once `enough` returns true for its output so far.
 test::command_options signal_when(int sig, std::function<bool(const std::string&)> enough,
                                   std::chrono::milliseconds timeout = 60s) {
-  return {.timeout = timeout, .watch = [sig, enough = std::move(enough)](int pid, const std::string& out) {
+  return {.timeout = timeout,
+          .watch = [sig, enough = std::move(enough)](int pid, const std::string& out) {
             if (!enough(out)) return false;
             ::kill(pid, sig);
             return true;
@@ -111,17 +112,19 @@ test::command_options signal_when(int sig, std::function<bool(const std::string&
 }
 
 std::function<bool(const std::string&)> lines_at_least(std::size_t n) {
-  return [n](const std::string& out) { return static_cast<std::size_t>(std::count(out.begin(), out.end(), '\n')) >= n; };
+  return [n](const std::string& out) {
+    return static_cast<std::size_t>(std::count(out.begin(), out.end(), '\n')) >= n;
+  };
 }
 
 TEST(Lifecycle, SigtermWhileEightChildrenWriteLosesNoMessageWrittenBeforeTheStop) {
   // Each spam child records how many messages it had fully written when SIGTERM arrived.
   const std::string record = ::testing::TempDir() + "pipemux_lifecycle_record_";
   constexpr int children = 8;
-  const auto result = run_command(
-      {pipemux_exe(), "-n", std::to_string(children), "--", pipemux_exe(), "spam", "--count", "100000",
-       "--interval", "0", "--sequence", "--record", record},
-      signal_when(SIGTERM, lines_at_least(100000)));
+  const auto result =
+      run_command({pipemux_exe(), "-n", std::to_string(children), "--", pipemux_exe(), "spam",
+                   "--count", "100000", "--interval", "0", "--sequence", "--record", record},
+                  signal_when(SIGTERM, lines_at_least(100000)));
   ASSERT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
   std::map<std::string, std::uint64_t> next_seq;
   for (const auto& e : parse_log(result.out)) {
@@ -130,7 +133,8 @@ TEST(Lifecycle, SigtermWhileEightChildrenWriteLosesNoMessageWrittenBeforeTheStop
     const auto seq_at = e.text.rfind("seq=");
     ASSERT_NE(seq_at, std::string::npos) << e.text;
     auto& next = next_seq[e.label];
-    ASSERT_EQ(std::stoull(e.text.substr(seq_at + 4)), next) << e.label << ": lost, repeated or reordered";
+    ASSERT_EQ(std::stoull(e.text.substr(seq_at + 4)), next)
+        << e.label << ": lost, repeated or reordered";
     ++next;
   }
   ASSERT_EQ(next_seq.size(), static_cast<std::size_t>(children));
@@ -148,14 +152,15 @@ TEST(Lifecycle, SigtermWhileEightChildrenWriteLosesNoMessageWrittenBeforeTheStop
 TEST(Lifecycle, ChildIgnoringSigtermIsKilledAfterTheGracePeriodAndTheLogSaysSo) {
   const std::string marker = "pipemux-lifecycle-stubborn";
   const auto started = std::chrono::steady_clock::now();
-  const auto result = run_command(
-      {pipemux_exe(), "--stop-grace", "0.3", "--", "sh", "-c",
-       "trap '' TERM; echo ready; while :; do sleep 0.05; done", marker},
-      signal_when(SIGTERM, [](const std::string& out) { return said(out, "ready"); }));
+  const auto result =
+      run_command({pipemux_exe(), "--stop-grace", "0.3", "--", "sh", "-c",
+                   "trap '' TERM; echo ready; while :; do sleep 0.05; done", marker},
+                  signal_when(SIGTERM, [](const std::string& out) { return said(out, "ready"); }));
   EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
   EXPECT_EQ(result.exit_code, 128 + SIGTERM);
   const auto log = parse_log(result.out);
-  EXPECT_EQ(count_containing(log, "still running after the grace period: sent SIGKILL"), 1u) << result.out;
+  EXPECT_EQ(count_containing(log, "still running after the grace period: sent SIGKILL"), 1u)
+      << result.out;
   EXPECT_EQ(count_containing(log, "killed by SIGKILL after"), 1u) << result.out;
   EXPECT_TRUE(none_left(marker));
 }
@@ -164,23 +169,24 @@ TEST(Lifecycle, SecondSigintSkipsTheGracePeriod) {
   const std::string marker = "pipemux-lifecycle-second-sigint";
   bool sent_second = false;
   const auto started = std::chrono::steady_clock::now();
-  const auto result = run_command(
-      {pipemux_exe(), "--stop-grace", "60", "--", "sh", "-c", "trap '' TERM INT; echo ready; while :; do sleep 0.05; done",
-       marker},
-      {.timeout = 30s, .watch = [&](int pid, const std::string& out) {
-         if (!said(out, "ready")) return false;
-         if (out.find("received SIGINT: stopping") == std::string::npos) {
-           ::kill(pid, SIGINT);
-           return false;
-         }
-         ::kill(pid, SIGINT);
-         sent_second = true;
-         return true;
-       }});
+  const auto result =
+      run_command({pipemux_exe(), "--stop-grace", "60", "--", "sh", "-c",
+                   "trap '' TERM INT; echo ready; while :; do sleep 0.05; done", marker},
+                  {.timeout = 30s, .watch = [&](int pid, const std::string& out) {
+                     if (!said(out, "ready")) return false;
+                     if (out.find("received SIGINT: stopping") == std::string::npos) {
+                       ::kill(pid, SIGINT);
+                       return false;
+                     }
+                     ::kill(pid, SIGINT);
+                     sent_second = true;
+                     return true;
+                   }});
   EXPECT_TRUE(sent_second);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 20s) << "waited for the 60 s grace";
   EXPECT_EQ(result.exit_code, 128 + SIGINT);
-  EXPECT_NE(result.out.find("received SIGINT again: killing the children"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("received SIGINT again: killing the children"), std::string::npos)
+      << result.out;
   EXPECT_NE(result.out.find("killed by SIGKILL"), std::string::npos) << result.out;
   EXPECT_TRUE(none_left(marker));
 }
@@ -194,23 +200,27 @@ TEST(Lifecycle, BackgroundGrandchildHoldingThePipeDoesNotHangPipemux) {
   EXPECT_LT(took, 0.5s + 2s) << "grace period + a small margin";
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
   const auto log = parse_log(result.out);
-  EXPECT_EQ(count_containing(log, "after the child exited (a background process holds it): closed"), 1u) << result.out;
+  EXPECT_EQ(count_containing(log, "after the child exited (a background process holds it): closed"),
+            1u)
+      << result.out;
   EXPECT_TRUE(none_left(marker));
 }
 
 TEST(Lifecycle, NoChildOrGrandchildSurvivesPipemuxKilledWithSigkill) {
   const std::string marker = "pipemux-lifecycle-sigkill";
   std::size_t alive_before = 0;
-  const auto result = run_command(
-      {pipemux_exe(), "-n", "3", "--", "sh", "-c", "sleep 1000 & sleep 1000 & echo up; wait", marker},
-      {.timeout = 30s, .watch = [&](int pid, const std::string& out) {
-         std::size_t ups = 0;
-         for (auto at = out.find("| up\n"); at != std::string::npos; at = out.find("| up\n", at + 1)) ++ups;
-         if (ups < 3) return false;
-         alive_before = processes_with(marker).size();
-         ::kill(pid, SIGKILL);
-         return true;
-       }});
+  const auto result = run_command({pipemux_exe(), "-n", "3", "--", "sh", "-c",
+                                   "sleep 1000 & sleep 1000 & echo up; wait", marker},
+                                  {.timeout = 30s, .watch = [&](int pid, const std::string& out) {
+                                     std::size_t ups = 0;
+                                     for (auto at = out.find("| up\n"); at != std::string::npos;
+                                          at = out.find("| up\n", at + 1))
+                                       ++ups;
+                                     if (ups < 3) return false;
+                                     alive_before = processes_with(marker).size();
+                                     ::kill(pid, SIGKILL);
+                                     return true;
+                                   }});
   EXPECT_EQ(result.signal, SIGKILL);
   // pipemux, its guard and the 3 children carry the marker (a sleep does once it has exec'd).
   EXPECT_GE(alive_before, 5u);
@@ -220,9 +230,11 @@ TEST(Lifecycle, NoChildOrGrandchildSurvivesPipemuxKilledWithSigkill) {
 
 TEST(Lifecycle, RestartOnFailureBacksOffAndGivesUpAfterTheMaximum) {
   const std::string config = ::testing::TempDir() + "pipemux_restart.toml";
-  std::ofstream(config) << "restart = \"on-failure\"\nrestart_delay = 0.05\nrestart_max_delay = 0.15\n"
-                           "max_restarts = 4\n";
-  const auto result = run_command({pipemux_exe(), "-c", config, "--", "sh", "-c", "echo try; exit 2"});
+  std::ofstream(config)
+      << "restart = \"on-failure\"\nrestart_delay = 0.05\nrestart_max_delay = 0.15\n"
+         "max_restarts = 4\n";
+  const auto result =
+      run_command({pipemux_exe(), "-c", config, "--", "sh", "-c", "echo try; exit 2"});
   EXPECT_EQ(result.exit_code, 1) << result.err;
   const auto log = parse_log(result.out);
   std::vector<double> delays;
@@ -232,7 +244,9 @@ TEST(Lifecycle, RestartOnFailureBacksOffAndGivesUpAfterTheMaximum) {
     if (e.text.rfind("restarting: it exited with code 2; attempt ", 0) == 0) {
       const auto in = e.text.rfind(" in ");
       delays.push_back(std::stod(e.text.substr(in + 4)));
-      EXPECT_NE(e.text.find("attempt " + std::to_string(delays.size()) + " of 4"), std::string::npos) << e.text;
+      EXPECT_NE(e.text.find("attempt " + std::to_string(delays.size()) + " of 4"),
+                std::string::npos)
+          << e.text;
     }
   }
   EXPECT_EQ(pids.size(), 5u) << "the first run and 4 restarts";
@@ -250,7 +264,9 @@ struct stop_on_case {
   std::string ending_script;  // the child that ends first
   int expected_exit;
   bool others_stopped;
-  friend void PrintTo(const stop_on_case& c, std::ostream* os) { *os << c.stop_on << ": " << c.ending_script; }
+  friend void PrintTo(const stop_on_case& c, std::ostream* os) {
+    *os << c.stop_on << ": " << c.ending_script;
+  }
 };
 
 class StopOn : public ::testing::TestWithParam<stop_on_case> {};
@@ -258,13 +274,16 @@ class StopOn : public ::testing::TestWithParam<stop_on_case> {};
 TEST_P(StopOn, EndsTheRunAsConfiguredWithItsExitCode) {
   const auto& c = GetParam();
   // Unique per case: ctest runs the cases in parallel processes.
-  const std::string id = c.stop_on + "-" + std::to_string(c.expected_exit) + "-" + std::to_string(c.others_stopped);
+  const std::string id =
+      c.stop_on + "-" + std::to_string(c.expected_exit) + "-" + std::to_string(c.others_stopped);
   const std::string marker = "pipemux-lifecycle-stop-on-" + id;
   const std::string config = ::testing::TempDir() + "pipemux_stop_on_" + id + ".toml";
-  std::ofstream(config) << "stop_on = \"" << c.stop_on << "\"\n"
-                        << "[[program]]\nname = \"long\"\ncommand = [\"sh\", \"-c\", \"sleep 2; echo done\", \""
-                        << marker << "\"]\n"
-                        << "[[program]]\nname = \"short\"\ncommand = [\"sh\", \"-c\", \"" << c.ending_script << "\"]\n";
+  std::ofstream(config)
+      << "stop_on = \"" << c.stop_on << "\"\n"
+      << "[[program]]\nname = \"long\"\ncommand = [\"sh\", \"-c\", \"sleep 2; echo done\", \""
+      << marker << "\"]\n"
+      << "[[program]]\nname = \"short\"\ncommand = [\"sh\", \"-c\", \"" << c.ending_script
+      << "\"]\n";
   const auto started = std::chrono::steady_clock::now();
   const auto result = run_command({pipemux_exe(), "-c", config});
   const auto took = std::chrono::steady_clock::now() - started;
@@ -314,18 +333,23 @@ TEST(Lifecycle, StderrIsCapturedAndTaggedMergedOrInherited) {
 
 TEST(Lifecycle, PythonIsToldNotToBufferUnlessTheUserSaidOtherwise) {
   // `env -u`: the environment the tests run in may set it already.
-  const auto result = run_command({"env", "-u", "PYTHONUNBUFFERED", pipemux_exe(), "--", "sh", "-c", "echo \"[$PYTHONUNBUFFERED]\""});
+  const auto result = run_command({"env", "-u", "PYTHONUNBUFFERED", pipemux_exe(), "--", "sh", "-c",
+                                   "echo \"[$PYTHONUNBUFFERED]\""});
   EXPECT_NE(result.out.find("| [1]"), std::string::npos) << result.out;
   const std::string config = ::testing::TempDir() + "pipemux_unbuffered.toml";
   std::ofstream(config) << "unbuffered_env = false\n";
-  const auto off = run_command({"env", "-u", "PYTHONUNBUFFERED", pipemux_exe(), "-c", config, "--", "sh", "-c", "echo \"[$PYTHONUNBUFFERED]\""});
+  const auto off = run_command({"env", "-u", "PYTHONUNBUFFERED", pipemux_exe(), "-c", config, "--",
+                                "sh", "-c", "echo \"[$PYTHONUNBUFFERED]\""});
   EXPECT_NE(off.out.find("| []"), std::string::npos) << off.out;
 }
 
 TEST(Lifecycle, EveryChildGetsASummaryLine) {
-  const auto result = run_command({pipemux_exe(), "-n", "2", "--", "sh", "-c", "echo one; echo two"});
+  const auto result =
+      run_command({pipemux_exe(), "-n", "2", "--", "sh", "-c", "echo one; echo two"});
   const auto log = parse_log(result.out);
-  EXPECT_EQ(count_containing(log, "summary: 2 messages, 8 bytes, exited with code 0, 0 restarts"), 2u) << result.out;
+  EXPECT_EQ(count_containing(log, "summary: 2 messages, 8 bytes, exited with code 0, 0 restarts"),
+            2u)
+      << result.out;
 }
 
 }  // namespace

@@ -26,7 +26,12 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 program_spec spam(std::size_t instances, std::uint64_t count, std::string record_prefix = {}) {
-  program_spec spec{"spam", {test::pipemux_exe(), "spam", "--count", std::to_string(count), "--interval", "0", "--sequence"}, instances, {}, {}};
+  program_spec spec{"spam",
+                    {test::pipemux_exe(), "spam", "--count", std::to_string(count), "--interval",
+                     "0", "--sequence"},
+                    instances,
+                    {},
+                    {}};
   if (!record_prefix.empty()) spec.argv.insert(spec.argv.end(), {"--record", record_prefix});
   return spec;
 }
@@ -37,7 +42,8 @@ class sequence_checker {
   void operator()(const message& m) {
     std::lock_guard lock(mutex_);  // handlers of one supervisor never overlap; two might
     const auto at = m.bytes.rfind("seq=");
-    const std::uint64_t seq = at == std::string_view::npos ? ~0ull : std::stoull(std::string(m.bytes.substr(at + 4)));
+    const std::uint64_t seq =
+        at == std::string_view::npos ? ~0ull : std::stoull(std::string(m.bytes.substr(at + 4)));
     auto& next = next_[m.child.index];
     if (seq != next || m.kind != piece_kind::line) ++errors_;
     next = seq + 1;
@@ -79,11 +85,13 @@ TEST(SupervisorAsync, FailuresArriveAsPipemuxErrorCodes) {
   asio::io_context io;
   supervisor sup(io.get_executor());
   error_code failed, missing;
-  sup.async_run({program_spec{"f", {"sh", "-c", "exit 1"}, 1, {}, {}}}, [](const message&) {},
-                [&](error_code ec, run_summary) { failed = ec; });
+  sup.async_run(
+      {program_spec{"f", {"sh", "-c", "exit 1"}, 1, {}, {}}}, [](const message&) {},
+      [&](error_code ec, run_summary) { failed = ec; });
   supervisor sup2(io.get_executor());
-  sup2.async_run({program_spec{"m", {"/nonexistent"}, 1, {}, {}}}, [](const message&) {},
-                 [&](error_code ec, run_summary) { missing = ec; });
+  sup2.async_run(
+      {program_spec{"m", {"/nonexistent"}, 1, {}, {}}}, [](const message&) {},
+      [&](error_code ec, run_summary) { missing = ec; });
   io.run();
   EXPECT_EQ(failed, errc::child_failed);
   EXPECT_EQ(missing, errc::spawn_failed);
@@ -106,7 +114,9 @@ TEST(SupervisorAsync, UseFuture) {
 TEST(SupervisorAsync, UseFutureThrowsTheError) {
   asio::io_context io;
   supervisor sup(io.get_executor());
-  auto done = sup.async_run({program_spec{"f", {"sh", "-c", "exit 2"}, 1, {}, {}}}, [](const message&) {}, asio::use_future);
+  auto done = sup.async_run(
+      {program_spec{"f", {"sh", "-c", "exit 2"}, 1, {}, {}}}, [](const message&) {},
+      asio::use_future);
   io.run();
   try {
     done.get();
@@ -128,7 +138,8 @@ TEST(SupervisorAsync, UseAwaitable) {
         // (g++ 12 rejects a braced list or a structured binding in a co_await expression)
         std::vector<program_spec> programs;
         programs.push_back(spam(2, 500));
-        auto outcome = co_await sup.async_run(std::move(programs), std::ref(check), asio::as_tuple(asio::use_awaitable));
+        auto outcome = co_await sup.async_run(std::move(programs), std::ref(check),
+                                              asio::as_tuple(asio::use_awaitable));
         result = std::get<0>(outcome);
         children = std::get<1>(outcome).children.size();
       },
@@ -193,7 +204,8 @@ TEST(SupervisorAsync, StopFromAnotherThreadDrainsOutput) {
   supervisor sup(io.get_executor());
   sequence_checker check;
   error_code result;
-  sup.async_run({spam(4, 0, record)}, std::ref(check), [&](error_code ec, run_summary) { result = ec; });
+  sup.async_run({spam(4, 0, record)}, std::ref(check),
+                [&](error_code ec, run_summary) { result = ec; });
   std::thread stopper([&] {
     while (check.total() < 20000) std::this_thread::sleep_for(1ms);
     sup.stop();
@@ -265,14 +277,15 @@ TEST(SupervisorAsync, DestroyingTheSupervisorMidRunKillsItsChildren) {
   int pid = -1;
   {
     auto sup = std::make_unique<supervisor>(io.get_executor());
-    sup->async_run({program_spec{"sleeper", {"sleep", "1000"}, 1, {}, {}}}, [](const message&) {},
-                   [&](const child_event& e) {
-                     if (e.kind == child_event_kind::started) {
-                       pid = e.child.pid;
-                       io.stop();
-                     }
-                   },
-                   [](error_code, run_summary) { ADD_FAILURE() << "completed after destruction"; });
+    sup->async_run(
+        {program_spec{"sleeper", {"sleep", "1000"}, 1, {}, {}}}, [](const message&) {},
+        [&](const child_event& e) {
+          if (e.kind == child_event_kind::started) {
+            pid = e.child.pid;
+            io.stop();
+          }
+        },
+        [](error_code, run_summary) { ADD_FAILURE() << "completed after destruction"; });
     io.run();
     ASSERT_GT(pid, 0);
   }

@@ -72,11 +72,13 @@ recorded_run run_supervised(std::vector<program_spec> programs, run_options opti
   sup.async_run(
       std::move(programs),
       [&](const message& m) {
-        run.messages.push_back({m.child.index, m.child.name, m.child.pid, m.kind, std::string(m.bytes)});
+        run.messages.push_back(
+            {m.child.index, m.child.name, m.child.pid, m.kind, std::string(m.bytes)});
         if (on_message) on_message(sup, run);
       },
       [&](const child_event& e) {
-        run.events.push_back({e.kind, e.child.index, e.child.name, e.child.pid, e.status, e.detail});
+        run.events.push_back(
+            {e.kind, e.child.index, e.child.name, e.child.pid, e.status, e.detail});
       },
       [&](error_code ec, run_summary s) {
         run.error = ec;
@@ -91,7 +93,8 @@ recorded_run run_supervised(std::vector<program_spec> programs, run_options opti
 program_spec spam(std::size_t instances, std::uint64_t count, std::vector<std::string> extra = {}) {
   program_spec spec;
   spec.name = "spam";
-  spec.argv = {test::pipemux_exe(), "spam", "--count", std::to_string(count), "--interval", "0", "--sequence"};
+  spec.argv = {test::pipemux_exe(), "spam", "--count",   std::to_string(count),
+               "--interval",        "0",    "--sequence"};
   spec.argv.insert(spec.argv.end(), extra.begin(), extra.end());
   spec.instances = instances;
   return spec;
@@ -106,7 +109,8 @@ program_spec shell(std::string name, std::string script, std::size_t instances =
 }
 
 std::string spam_line(std::uint64_t seq, std::size_t index) {
-  return "Spam " + std::to_string(seq % 5) + " child=" + std::to_string(index) + " seq=" + std::to_string(seq);
+  return "Spam " + std::to_string(seq % 5) + " child=" + std::to_string(index) +
+         " seq=" + std::to_string(seq);
 }
 
 // Every child's messages are exactly its sequence 0..count-1, in order, each once, as whole
@@ -137,9 +141,15 @@ void expect_every_message_once_in_order(std::size_t children, std::uint64_t coun
   EXPECT_FALSE(run.summary->any_failed());
 }
 
-TEST(Supervisor, OneSpamChildEveryMessageOnceInOrder) { expect_every_message_once_in_order(1, 10000); }
-TEST(Supervisor, FourSpamChildrenEveryMessageOnceInOrder) { expect_every_message_once_in_order(4, 10000); }
-TEST(Supervisor, SixtyFourSpamChildrenEveryMessageOnceInOrder) { expect_every_message_once_in_order(64, 10000); }
+TEST(Supervisor, OneSpamChildEveryMessageOnceInOrder) {
+  expect_every_message_once_in_order(1, 10000);
+}
+TEST(Supervisor, FourSpamChildrenEveryMessageOnceInOrder) {
+  expect_every_message_once_in_order(4, 10000);
+}
+TEST(Supervisor, SixtyFourSpamChildrenEveryMessageOnceInOrder) {
+  expect_every_message_once_in_order(64, 10000);
+}
 
 TEST(Supervisor, RawModeDeliversExactlyTheBytesWritten) {
   run_options options;
@@ -175,9 +185,9 @@ TEST(Supervisor, LongLinesArriveInPiecesAndPartialLastLineAtEof) {
 }
 
 TEST(Supervisor, ExitCodeAndKillingSignalAreReported) {
-  const recorded_run run = run_supervised(
-      {shell("fails", "echo bye; exit 3"), shell("killed", "echo before; kill -9 $$"),
-       shell("fine", "echo ok")});
+  const recorded_run run =
+      run_supervised({shell("fails", "echo bye; exit 3"),
+                      shell("killed", "echo before; kill -9 $$"), shell("fine", "echo ok")});
   ASSERT_TRUE(run.summary);
   const auto* fails = run.event(child_event_kind::exited, 0);
   ASSERT_NE(fails, nullptr);
@@ -201,8 +211,9 @@ TEST(Supervisor, ProgramsThatCannotStartAreReportedWhileOthersAreServed) {
   program_spec missing_path{"ghost", {"/nonexistent/program"}, 1, {}, {}};
   program_spec missing_search{"nowhere", {"pipemux-no-such-program"}, 1, {}, {}};
   program_spec no_exec{"noexec", {not_executable}, 1, {}, {}};
-  const recorded_run run = run_supervised(
-      {missing_path, shell("served", "for i in 1 2 3; do echo line $i; done", 2), missing_search, no_exec});
+  const recorded_run run =
+      run_supervised({missing_path, shell("served", "for i in 1 2 3; do echo line $i; done", 2),
+                      missing_search, no_exec});
   ASSERT_TRUE(run.summary);
   const auto* ghost = run.event(child_event_kind::spawn_failed, 0);
   ASSERT_NE(ghost, nullptr);
@@ -230,13 +241,13 @@ TEST(Supervisor, StopMidRunStillLogsEverythingAlreadyWritten) {
                       "pipemux_written_$PIPEMUX_CHILD_INDEX; i=$((i+1)); done";
   constexpr std::size_t children = 4;
   bool stopped = false;
-  const recorded_run run = run_supervised(
-      {shell("writer", script, children)}, {}, [&](supervisor& sup, const recorded_run& so_far) {
-        if (!stopped && so_far.messages.size() >= 4000) {
-          stopped = true;
-          sup.stop();
-        }
-      });
+  const recorded_run run = run_supervised({shell("writer", script, children)}, {},
+                                          [&](supervisor& sup, const recorded_run& so_far) {
+                                            if (!stopped && so_far.messages.size() >= 4000) {
+                                              stopped = true;
+                                              sup.stop();
+                                            }
+                                          });
   ASSERT_TRUE(run.summary);
   EXPECT_TRUE(run.summary->stopped);
   for (std::size_t child = 0; child < children; ++child) {
@@ -308,11 +319,11 @@ TEST(Supervisor, ChildThatIgnoresTheStopSignalIsKilledAfterTheGracePeriod) {
   run_options options;
   options.stop_grace = 200ms;
   bool stopped = false;
-  const recorded_run run = run_supervised(
-      {shell("stubborn", "trap '' TERM; echo ready; while :; do sleep 0.05; done")}, options,
-      [&](supervisor& sup, const recorded_run&) {
-        if (!std::exchange(stopped, true)) sup.stop();
-      });
+  const recorded_run run =
+      run_supervised({shell("stubborn", "trap '' TERM; echo ready; while :; do sleep 0.05; done")},
+                     options, [&](supervisor& sup, const recorded_run&) {
+                       if (!std::exchange(stopped, true)) sup.stop();
+                     });
   ASSERT_NE(run.event(child_event_kind::stop_escalated, 0), nullptr);
   const auto* exited = run.event(child_event_kind::exited, 0);
   ASSERT_NE(exited, nullptr);

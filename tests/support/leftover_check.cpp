@@ -1,8 +1,8 @@
 // After every test of the process binary: no child of the test process is left, zombie or not.
 #include <gtest/gtest.h>
 
-#include <thread>
 #include <unistd.h>
+#include <thread>
 
 #include "run_command.hpp"
 
@@ -17,8 +17,8 @@ class leftover_children_check : public ::testing::EmptyTestEventListener {
       if (left.empty()) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    ADD_FAILURE() << test.name() << " left " << left.size() << " child process(es) behind, e.g. pid "
-                  << left.front();
+    ADD_FAILURE() << test.name() << " left " << left.size()
+                  << " child process(es) behind, e.g. pid " << left.front();
   }
 };
 

@@ -1,23 +1,26 @@
 #include "run_command.hpp"
 
-#include <cerrno>
-#include <csignal>
 #include <dirent.h>
 #include <fcntl.h>
-#include <fstream>
 #include <poll.h>
-#include <sstream>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
+#include <cerrno>
+#include <csignal>
+#include <fstream>
+#include <sstream>
+#include <thread>
 
 namespace pipemux::test {
 
-std::string pipemux_exe() { return PIPEMUX_EXE; }
+std::string pipemux_exe() {
+  return PIPEMUX_EXE;
+}
 
 command_result run_command(const std::vector<std::string>& argv, const command_options& options) {
   int out[2], err[2];
-  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  if (::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0)
+    throw std::runtime_error("pipe");
   const pid_t pid = ::fork();
   if (pid == 0) {
     if (!options.stdout_path.empty()) {
@@ -41,8 +44,7 @@ command_result run_command(const std::vector<std::string>& argv, const command_o
   const auto deadline = std::chrono::steady_clock::now() + options.timeout;
   bool watching = static_cast<bool>(options.watch);
   if (watching && options.watch(pid, result.out)) watching = false;
-  pollfd fds[2] = {{out[0], POLLIN, 0},
-                   {err[0], POLLIN, 0}};
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
   char buf[65536];
   while (fds[0].fd >= 0 || fds[1].fd >= 0) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -22,10 +22,11 @@ struct command_options {
   /// Called once `pid` is running and once for each chunk of its stdout seen so far; return
   /// true to stop being called.
   std::function<bool(int pid, const std::string& out_so_far)> watch;
-  std::string stdout_path;     ///< not empty: the child's stdout is this file instead
+  std::string stdout_path;  ///< not empty: the child's stdout is this file instead
 };
 
-command_result run_command(const std::vector<std::string>& argv, const command_options& options = {});
+command_result run_command(const std::vector<std::string>& argv,
+                           const command_options& options = {});
 
 /// The pipemux binary under test.
 std::string pipemux_exe();

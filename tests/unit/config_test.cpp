@@ -47,7 +47,8 @@ cwd = "/tmp"
 [[program]]
 name = "worker"
 command = ["sleep", "1"]
-)", "test.toml");
+)",
+                                  "test.toml");
   EXPECT_EQ(cfg.run.read_size, 32u);
   EXPECT_EQ(cfg.children, 3u);
   EXPECT_EQ(cfg.run.framing, framing_mode::raw);
@@ -64,7 +65,8 @@ command = ["sleep", "1"]
   EXPECT_EQ(programs[0].name, "web");
   EXPECT_EQ(programs[0].argv, (std::vector<std::string>{"python3", "-m", "http.server"}));
   EXPECT_EQ(programs[0].instances, 2u);
-  EXPECT_EQ(programs[0].environment, (std::vector<std::pair<std::string, std::string>>{{"PORT", "8000"}}));
+  EXPECT_EQ(programs[0].environment,
+            (std::vector<std::pair<std::string, std::string>>{{"PORT", "8000"}}));
   EXPECT_EQ(programs[0].working_directory, "/tmp");
   EXPECT_EQ(programs[1].instances, 3u) << "unset instances take `children`";
 }
@@ -93,7 +95,11 @@ TEST_P(ConfigErrors, NameFileLineColumnAndKey) {
     EXPECT_NE(e.problem().find(bad.problem_contains), std::string::npos) << e.what();
     const std::string what = e.what();
     EXPECT_EQ(what.find('\n'), std::string::npos) << "one line: " << what;
-    EXPECT_EQ(what.rfind("conf/bad.toml:" + std::to_string(bad.line) + ":" + std::to_string(bad.column) + ": ", 0), 0u) << what;
+    EXPECT_EQ(what.rfind("conf/bad.toml:" + std::to_string(bad.line) + ":" +
+                             std::to_string(bad.column) + ": ",
+                         0),
+              0u)
+        << what;
   }
 }
 
@@ -108,18 +114,24 @@ INSTANTIATE_TEST_SUITE_P(
         bad_config{"children = 5000", 1, 12, "children", "between 1 and 4096"},
         bad_config{"max_line = -1", 1, 12, "max_line", "between 1 and"},
         bad_config{"read_size = \"big\"", 1, 13, "read_size", "expected an integer, got string"},
-        bad_config{"framing = \"words\"", 1, 11, "framing", "must be one of \"line\", \"raw\" (got \"words\")"},
+        bad_config{"framing = \"words\"", 1, 11, "framing",
+                   "must be one of \"line\", \"raw\" (got \"words\")"},
         bad_config{"stop_grace = -1", 1, 14, "stop_grace", "between 0 and 3600"},
         bad_config{"[spam]\nsequence = 1", 2, 12, "spam.sequence", "expected true or false"},
         bad_config{"log = 3", 1, 7, "log", "expected a table"},
         bad_config{"[[program]]\nname = \"x\"", 1, 1, "program[0].command", "missing"},
         bad_config{"[[program]]\ncommand = [\"ls\"]", 1, 1, "program[0].name", "non-empty name"},
-        bad_config{"[[program]]\nname = \"x\"\ncommand = []", 3, 11, "program[0].command", "must name a program"},
-        bad_config{"[[program]]\nname = \"x\"\ncommand = [\"ls\"]\ninstances = 0", 4, 13, "program[0].instances", "between 1"},
-        bad_config{"[[program]]\nname = \"x\"\ncommand = [\"ls\"]\n[[program]]\nname = \"x\"\ncommand = [\"ls\"]", 4, 1, "program[1].name", "used by another program"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = []", 3, 11, "program[0].command",
+                   "must name a program"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = [\"ls\"]\ninstances = 0", 4, 13,
+                   "program[0].instances", "between 1"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = [\"ls\"]\n[[program]]\nname = "
+                   "\"x\"\ncommand = [\"ls\"]",
+                   4, 1, "program[1].name", "used by another program"},
         bad_config{"read_size = = 4", 1, 13, "", ""}),
     [](const ::testing::TestParamInfo<bad_config>& info) {
-      std::string name = std::to_string(info.index) + "_" + (info.param.key.empty() ? "syntax" : info.param.key);
+      std::string name =
+          std::to_string(info.index) + "_" + (info.param.key.empty() ? "syntax" : info.param.key);
       for (char& c : name)
         if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
       return name;
@@ -162,7 +174,8 @@ class CommandLine : public ::testing::Test {
 };
 
 TEST_F(CommandLine, FileOverridesDefaultsAndFlagsOverrideFile) {
-  const auto path = write_config("read_size = 32\nchildren = 3\nframing = \"raw\"\nmax_line = 99\n");
+  const auto path =
+      write_config("read_size = 32\nchildren = 3\nframing = \"raw\"\nmax_line = 99\n");
   auto from_file = parse({"--config", path});
   ASSERT_TRUE(std::holds_alternative<cli::supervise_request>(from_file)) << errors_;
   const config& file_cfg = std::get<cli::supervise_request>(from_file).cfg;
@@ -171,7 +184,8 @@ TEST_F(CommandLine, FileOverridesDefaultsAndFlagsOverrideFile) {
   EXPECT_EQ(file_cfg.run.framing, framing_mode::raw);
   EXPECT_EQ(file_cfg.run.stop_grace, std::chrono::milliseconds(5000)) << "default kept";
 
-  auto with_flags = parse({"-c", path, "-n", "5", "-r", "4096", "--framing", "line", "-o", "x.log"});
+  auto with_flags =
+      parse({"-c", path, "-n", "5", "-r", "4096", "--framing", "line", "-o", "x.log"});
   ASSERT_TRUE(std::holds_alternative<cli::supervise_request>(with_flags)) << errors_;
   const config& cfg = std::get<cli::supervise_request>(with_flags).cfg;
   EXPECT_EQ(cfg.children, 5u);
@@ -182,7 +196,8 @@ TEST_F(CommandLine, FileOverridesDefaultsAndFlagsOverrideFile) {
 }
 
 TEST_F(CommandLine, ChildrenFlagWinsOverInstancesInTheFile) {
-  const auto path = write_config("[[program]]\nname = \"a\"\ncommand = [\"true\"]\ninstances = 7\n");
+  const auto path =
+      write_config("[[program]]\nname = \"a\"\ncommand = [\"true\"]\ninstances = 7\n");
   auto result = parse({"-c", path, "-n", "2"});
   ASSERT_TRUE(std::holds_alternative<cli::supervise_request>(result)) << errors_;
   EXPECT_EQ(std::get<cli::supervise_request>(result).cfg.resolved_programs().at(0).instances, 2u);
@@ -199,9 +214,12 @@ TEST_F(CommandLine, CommandAfterDoubleDashReplacesPrograms) {
 }
 
 TEST_F(CommandLine, BadFlagsExitTwoWithOneLine) {
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"--read-size", "0"}, {"-n", "0"}, {"--framing", "words"}, {"--bogus"},
-           {"--config", "/nonexistent.toml"}, {"-n", "lots"}}) {
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--read-size", "0"},
+                                                                {"-n", "0"},
+                                                                {"--framing", "words"},
+                                                                {"--bogus"},
+                                                                {"--config", "/nonexistent.toml"},
+                                                                {"-n", "lots"}}) {
     auto result = parse(args);
     ASSERT_TRUE(std::holds_alternative<int>(result)) << args[0];
     EXPECT_EQ(std::get<int>(result), cli::exit_code::usage) << args[0];
@@ -215,7 +233,9 @@ TEST_F(CommandLine, ConfigErrorExitsTwoNamingTheFile) {
   auto result = parse({"--config", path});
   ASSERT_TRUE(std::holds_alternative<int>(result));
   EXPECT_EQ(std::get<int>(result), cli::exit_code::usage);
-  EXPECT_NE(errors_.find(path + ":1:12: children: must be between 1 and 4096 (got 0)"), std::string::npos) << errors_;
+  EXPECT_NE(errors_.find(path + ":1:12: children: must be between 1 and 4096 (got 0)"),
+            std::string::npos)
+      << errors_;
 }
 
 TEST_F(CommandLine, SpamSubcommand) {

@@ -31,11 +31,11 @@ TEST(Escape, ControlBytesAndBackslashAreEscaped) {
 
 TEST(Escape, MalformedUtf8AndC1ControlsAreEscapedBytewise) {
   EXPECT_EQ(escaped("\xff\xfe"), "\\xff\\xfe");
-  EXPECT_EQ(escaped("\xc3"), "\\xc3");                // truncated sequence
-  EXPECT_EQ(escaped("\xc0\xaf"), "\\xc0\\xaf");       // overlong '/'
+  EXPECT_EQ(escaped("\xc3"), "\\xc3");                    // truncated sequence
+  EXPECT_EQ(escaped("\xc0\xaf"), "\\xc0\\xaf");           // overlong '/'
   EXPECT_EQ(escaped("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a UTF-16 surrogate
-  EXPECT_EQ(escaped("\xc2\x9b"), "\\xc2\\x9b");       // C1 CSI: terminals act on it
-  EXPECT_EQ(escaped("\xc2\xa0"), "\xc2\xa0");         // no-break space is fine
+  EXPECT_EQ(escaped("\xc2\x9b"), "\\xc2\\x9b");           // C1 CSI: terminals act on it
+  EXPECT_EQ(escaped("\xc2\xa0"), "\xc2\xa0");             // no-break space is fine
 }
 
 TEST(Escape, UnescapeGivesBackEveryByte) {

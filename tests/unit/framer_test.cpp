@@ -40,7 +40,8 @@ std::vector<piece> frame(std::string_view input, const std::vector<std::size_t>&
 
 // What every stream must satisfy: the pieces give back the input exactly, none is longer than
 // max_line, and only the last can be partial.
-void expect_lossless(std::string_view input, const std::vector<piece>& pieces, std::size_t max_line) {
+void expect_lossless(std::string_view input, const std::vector<piece>& pieces,
+                     std::size_t max_line) {
   std::string joined;
   for (std::size_t i = 0; i < pieces.size(); ++i) {
     EXPECT_LE(pieces[i].bytes.size(), max_line);
@@ -53,8 +54,8 @@ void expect_lossless(std::string_view input, const std::vector<piece>& pieces, s
 
 const std::string mixed_input = "alpha\nbeta\n\n\ngamma\r\n\tdelta\nlast";
 const std::vector<piece> mixed_expected = {
-    {"alpha", piece_kind::line}, {"beta", piece_kind::line},     {"", piece_kind::line},
-    {"", piece_kind::line},      {"gamma\r", piece_kind::line},  {"\tdelta", piece_kind::line},
+    {"alpha", piece_kind::line},   {"beta", piece_kind::line},    {"", piece_kind::line},
+    {"", piece_kind::line},        {"gamma\r", piece_kind::line}, {"\tdelta", piece_kind::line},
     {"last", piece_kind::partial},
 };
 
@@ -105,9 +106,8 @@ TEST(LineFramer, PartialFinalLineIsDeliveredOnlyAtTheEnd) {
 
 TEST(LineFramer, OverlongLineIsDeliveredInPiecesNeverDropped) {
   const std::vector<piece> expected = {
-      {"abcd", piece_kind::continued}, {"efgh", piece_kind::continued},
-      {"ij", piece_kind::line},        {"wxyz", piece_kind::line},
-      {"0123", piece_kind::continued}, {"45", piece_kind::partial},
+      {"abcd", piece_kind::continued}, {"efgh", piece_kind::continued}, {"ij", piece_kind::line},
+      {"wxyz", piece_kind::line},      {"0123", piece_kind::continued}, {"45", piece_kind::partial},
   };
   const std::string input = "abcdefghij\nwxyz\n012345";
   // The same pieces whatever the reads were.

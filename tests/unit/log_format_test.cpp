@@ -73,7 +73,8 @@ TEST_F(LogFormat, EveryFlagAndMark) {
             "web/7/99/err/+/web.7 b\n"
             "web/7/99/out/%/web.7 c\n"
             "web/7/99/out/~/web.7 d\n"
-            "pipemux/-/" + me + "/-/*/pipemux own\n");
+            "pipemux/-/" +
+                me + "/-/*/pipemux own\n");
 }
 
 TEST_F(LogFormat, EventsShowNoStream) {
@@ -104,17 +105,24 @@ TEST_F(LogFormat, IdentityInThePayloadWorksWithAnyPattern) {
   const child_info child{"web", 3, 0, 77};
   log(message{child, stream_kind::err, log_clock::now(), "oops\x01", piece_kind::line});
   log.note(spdlog::level::warn, "mine");
-  EXPECT_EQ(written(), "[info] web.3[77] err | oops\\x01\n[warning] pipemux[" + std::to_string(::getpid()) + "] - * mine\n");
+  EXPECT_EQ(written(), "[info] web.3[77] err | oops\\x01\n[warning] pipemux[" +
+                           std::to_string(::getpid()) + "] - * mine\n");
 }
 
 TEST_F(LogFormat, ExitEventsSayHowTheChildEnded) {
   logger_->set_formatter(make_log_formatter("%L %Z %v"));
   spdlog_adapter log(logger_);
   const child_info child{"job", 1, 0, 5};
-  log(child_event{child_event_kind::exited, child, exit_status::from_wait_status(3 << 8),
-                  std::chrono::milliseconds(1500), {}});
-  log(child_event{child_event_kind::exited, child, exit_status::from_wait_status(SIGKILL),
-                  std::chrono::milliseconds(20), {}});
+  log(child_event{child_event_kind::exited,
+                  child,
+                  exit_status::from_wait_status(3 << 8),
+                  std::chrono::milliseconds(1500),
+                  {}});
+  log(child_event{child_event_kind::exited,
+                  child,
+                  exit_status::from_wait_status(SIGKILL),
+                  std::chrono::milliseconds(20),
+                  {}});
   EXPECT_EQ(written(),
             "job.1 * exited with code 3 after 1.500 s\n"
             "job.1 * killed by SIGKILL after 0.020 s\n");
