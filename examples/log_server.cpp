@@ -134,7 +134,9 @@ int main(int argc, char** argv) {
     if (!ec) children.stop();
   });
 
-  pipemux::program_spec program{"child", {argv + 3, argv + argc}, 1, {}, {}};
+  pipemux::program_spec program;
+  program.name = "child";
+  program.argv.assign(argv + 3, argv + argc);
   int exit_code = 0;
   children.async_run(
       {program}, [&](const pipemux::message& m) { log(m); },
