@@ -1,0 +1,22 @@
+// libFuzzer harness for the config loader: arbitrary bytes never crash it; they give either a
+// valid config or a config_error that names the file, a line and a column.
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "pipemux/config.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  try {
+    const pipemux::config cfg = pipemux::parse_config(text, "fuzz.toml");
+    if (cfg.run.read_size == 0 || cfg.run.max_line == 0 || cfg.children == 0) std::abort();
+    for (const auto& program : cfg.programs)
+      if (program.name.empty() || program.argv.empty()) std::abort();
+  } catch (const pipemux::config_error& e) {
+    if (e.source() != "fuzz.toml" || e.line() == 0 || e.column() == 0) std::abort();
+    const std::string_view what(e.what());
+    if (what.rfind("fuzz.toml:", 0) != 0) std::abort();
+  }
+  return 0;
+}
