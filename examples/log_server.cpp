@@ -112,11 +112,7 @@ void accept_clients(tcp::acceptor& acceptor, client_fanout_sink& sink) {
   });
 }
 
-int main(int argc, char** argv) {
-  if (argc < 4 || std::string(argv[2]) != "--") {
-    std::cerr << "usage: pipemux_log_server PORT -- COMMAND [ARG...]\n";
-    return 2;
-  }
+int run(int argc, char** argv) {
   asio::io_context io;
 
   tcp::acceptor acceptor(
@@ -141,7 +137,7 @@ int main(int argc, char** argv) {
   children.async_run(
       {program}, [&](const pipemux::message& m) { log(m); },
       [&](const pipemux::child_event& e) { log(e); },
-      [&](pipemux::error_code ec, pipemux::run_summary summary) {
+      [&](pipemux::error_code ec, const pipemux::run_summary& summary) {
         log(summary);
         exit_code = ec ? 1 : 0;
         sink->finish_all();  // clients get the rest, then are closed
@@ -150,4 +146,17 @@ int main(int argc, char** argv) {
       });
   io.run();
   return exit_code;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 4 || std::string(argv[2]) != "--") {
+    std::cerr << "usage: pipemux_log_server PORT -- COMMAND [ARG...]\n";
+    return 2;
+  }
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "pipemux_log_server: " << e.what() << "\n";
+    return 1;
+  }
 }

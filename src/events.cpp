@@ -9,7 +9,6 @@ std::string describe(const child_event& event) {
     case child_event_kind::started:
       return "started: " + event.detail;
     case child_event_kind::spawn_failed:
-      return event.detail;
     case child_event_kind::output_abandoned:
       return event.detail;
     case child_event_kind::leftovers_killed:

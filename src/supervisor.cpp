@@ -87,10 +87,13 @@ std::vector<std::string> child_environment(const program_spec& spec, const child
   std::vector<std::string> env;
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry)
     env.emplace_back(*entry);
-  for (const auto& [k, v] : overrides) {
-    std::erase_if(env,
-                  [&](const std::string& e) { return e.compare(0, k.size() + 1, k + "=") == 0; });
-    env.push_back(k + "=" + v);
+  for (const auto& [key, value] : overrides) {
+    std::string entry = key + '=';
+    const std::size_t prefix = entry.size();
+    std::erase_if(
+        env, [&entry, prefix](const std::string& e) { return e.compare(0, prefix, entry) == 0; });
+    entry += value;
+    env.push_back(std::move(entry));
   }
   return env;
 }
@@ -109,8 +112,11 @@ std::string seconds_text(std::chrono::milliseconds ms) {
 }  // namespace
 
 struct supervisor::impl : std::enable_shared_from_this<impl> {
-  impl(const asio::any_io_executor& ex, run_options opts)
-      : executor(ex), strand(asio::make_strand(ex)), options(opts), grace_timer(strand) {}
+  impl(asio::any_io_executor ex, run_options opts)
+      : executor(std::move(ex)),
+        strand(asio::make_strand(executor)),
+        options(opts),
+        grace_timer(strand) {}
 
   enum class phase { idle, running, stopping, killing, done };
 
@@ -457,7 +463,7 @@ supervisor::supervisor(executor_type executor, run_options options) {
                                 std::to_string(limits::max_line));
   if (options.stop_signal <= 0 || options.stop_signal >= NSIG)
     throw std::invalid_argument("pipemux::supervisor: stop_signal is not a signal");
-  impl_ = std::make_shared<impl>(executor, options);
+  impl_ = std::make_shared<impl>(std::move(executor), options);
 }
 
 supervisor::executor_type supervisor::get_executor() const noexcept {
@@ -466,7 +472,14 @@ supervisor::executor_type supervisor::get_executor() const noexcept {
 
 supervisor::~supervisor() {
   impl_->abandoned = true;
-  asio::dispatch(impl_->strand, [self = impl_] { self->abandon(); });
+  try {
+    asio::dispatch(impl_->strand, [self = impl_] { self->abandon(); });
+  } catch (...) {  // out of memory: do it here, rather than leave children running
+    try {
+      impl_->abandon();
+    } catch (...) {  // nothing more can be done from a destructor
+    }
+  }
 }
 
 void supervisor::start(std::vector<program_spec> programs, message_handler on_message,

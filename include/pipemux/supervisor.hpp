@@ -59,8 +59,8 @@ class supervisor {
   auto async_run(std::vector<program_spec> programs, message_handler on_message,
                  event_handler on_event, CompletionToken&& token) {
     return boost::asio::async_initiate<CompletionToken, void(error_code, run_summary)>(
-        [this](auto handler, std::vector<program_spec> specs, message_handler message_fn,
-               event_handler event_fn) {
+        [this](auto handler, std::vector<program_spec>&& specs, message_handler&& message_fn,
+               event_handler&& event_fn) {
           auto slot = boost::asio::get_associated_cancellation_slot(handler);
           if (slot.is_connected()) slot.assign([this](boost::asio::cancellation_type) { stop(); });
           // Keeps the handler's executor busy until completion, then completes on it. Held in

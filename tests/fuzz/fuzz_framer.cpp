@@ -16,10 +16,13 @@ struct piece {
   bool operator==(const piece&) const = default;
 };
 
-std::vector<piece> frame(std::string_view input, std::size_t max_line, const std::vector<std::size_t>& cuts) {
+std::vector<piece> frame(std::string_view input, std::size_t max_line,
+                         const std::vector<std::size_t>& cuts) {
   pipemux::line_framer framer(max_line);
   std::vector<piece> out;
-  auto collect = [&](std::string_view b, pipemux::piece_kind k) { out.push_back({std::string(b), k}); };
+  auto collect = [&](std::string_view b, pipemux::piece_kind k) {
+    out.push_back({std::string(b), k});
+  };
   std::size_t from = 0;
   for (std::size_t cut : cuts) {
     framer.feed(input.substr(from, cut - from), collect);

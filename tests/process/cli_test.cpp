@@ -19,7 +19,7 @@ using test::pipemux_exe;
 using test::run_command;
 
 std::string write_file(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + name;
+  std::string path = ::testing::TempDir() + name;
   std::ofstream(path) << text;
   return path;
 }
@@ -76,10 +76,11 @@ TEST(Cli, RunsTheConfiguredSpamChildrenAndLogsEveryMessage) {
 TEST(Cli, RawModeLogRecoversEveryByteWritten) {
   // Raw reads of 32 bytes, as the seed demo did: unescaping each child's '~' lines and joining
   // them gives back exactly what it wrote, even the bytes that had to be escaped.
+  const std::string script =
+      "i=0; while [ $i -lt 300 ]; do printf 'line %d of child %s\t\\ \033[1m\n' $i "
+      "$PIPEMUX_CHILD_INDEX; i=$((i+1)); done";
   const auto result = run_command({pipemux_exe(), "--framing", "raw", "--read-size", "32", "-n",
-                                   "3", "--", "sh", "-c",
-                                   "i=0; while [ $i -lt 300 ]; do printf 'line %d of child %s\t\\ "
-                                   "\033[1m\n' $i $PIPEMUX_CHILD_INDEX; i=$((i+1)); done"});
+                                   "3", "--", "sh", "-c", script});
   ASSERT_EQ(result.exit_code, 0) << result.err;
   std::map<std::string, std::string> joined;
   for (const auto& line : lines_of(result.out)) {

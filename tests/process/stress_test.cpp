@@ -23,8 +23,8 @@ TEST(Stress, EveryByteOfEveryChildLoggedInOrderDespiteKillsAndEarlyExits) {
   const auto started = std::chrono::steady_clock::now();
   const auto result = test::run_command(
       {test::pipemux_exe(), "-n", std::to_string(children), "--max-line", std::to_string(max_line),
-       "--read-size", "4096", "-o", log_path, "--", PIPEMUX_STRESS_CHILD_EXE,
-       std::to_string(lines), std::to_string(max_line), record},
+       "--read-size", "4096", "-o", log_path, "--", PIPEMUX_STRESS_CHILD_EXE, std::to_string(lines),
+       std::to_string(max_line), record},
       {.timeout = 120s});
   ASSERT_FALSE(result.timed_out);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 120s);

@@ -25,7 +25,8 @@ namespace {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
-program_spec spam(std::size_t instances, std::uint64_t count, std::string record_prefix = {}) {
+program_spec spam(std::size_t instances, std::uint64_t count,
+                  const std::string& record_prefix = {}) {
   program_spec spec{"spam",
                     {test::pipemux_exe(), "spam", "--count", std::to_string(count), "--interval",
                      "0", "--sequence"},
@@ -87,11 +88,11 @@ TEST(SupervisorAsync, FailuresArriveAsPipemuxErrorCodes) {
   error_code failed, missing;
   sup.async_run(
       {program_spec{"f", {"sh", "-c", "exit 1"}, 1, {}, {}}}, [](const message&) {},
-      [&](error_code ec, run_summary) { failed = ec; });
+      [&](error_code ec, const run_summary&) { failed = ec; });
   supervisor sup2(io.get_executor());
   sup2.async_run(
       {program_spec{"m", {"/nonexistent"}, 1, {}, {}}}, [](const message&) {},
-      [&](error_code ec, run_summary) { missing = ec; });
+      [&](error_code ec, const run_summary&) { missing = ec; });
   io.run();
   EXPECT_EQ(failed, errc::child_failed);
   EXPECT_EQ(missing, errc::spawn_failed);
@@ -205,7 +206,7 @@ TEST(SupervisorAsync, StopFromAnotherThreadDrainsOutput) {
   sequence_checker check;
   error_code result;
   sup.async_run({spam(4, 0, record)}, std::ref(check),
-                [&](error_code ec, run_summary) { result = ec; });
+                [&](error_code ec, const run_summary&) { result = ec; });
   std::thread stopper([&] {
     while (check.total() < 20000) std::this_thread::sleep_for(1ms);
     sup.stop();
@@ -221,14 +222,15 @@ TEST(SupervisorAsync, TwoSupervisorsOnOneIoContextDoNotDisturbEachOther) {
   supervisor first(io.get_executor()), second(io.get_executor());
   sequence_checker check_first, check_second;
   int done = 0;
-  first.async_run({spam(16, 10000)}, std::ref(check_first), [&](error_code ec, run_summary) {
+  first.async_run({spam(16, 10000)}, std::ref(check_first), [&](error_code ec, const run_summary&) {
     EXPECT_FALSE(ec);
     ++done;
   });
-  second.async_run({spam(16, 10000)}, std::ref(check_second), [&](error_code ec, run_summary) {
-    EXPECT_FALSE(ec);
-    ++done;
-  });
+  second.async_run({spam(16, 10000)}, std::ref(check_second),
+                   [&](error_code ec, const run_summary&) {
+                     EXPECT_FALSE(ec);
+                     ++done;
+                   });
   io.run();
   EXPECT_EQ(done, 2);
   EXPECT_EQ(check_first.total(), 160000u);
@@ -249,7 +251,7 @@ TEST(SupervisorAsync, OneSupervisorOnAnIoContextRunByTwoThreads) {
         check(m);
         in_handler.fetch_sub(1);
       },
-      [&](error_code ec, run_summary) {
+      [&](error_code ec, const run_summary&) {
         EXPECT_FALSE(ec);
         done = true;
       });
@@ -285,7 +287,7 @@ TEST(SupervisorAsync, DestroyingTheSupervisorMidRunKillsItsChildren) {
             io.stop();
           }
         },
-        [](error_code, run_summary) { ADD_FAILURE() << "completed after destruction"; });
+        [](error_code, const run_summary&) { ADD_FAILURE() << "completed after destruction"; });
     io.run();
     ASSERT_GT(pid, 0);
   }

@@ -3,12 +3,12 @@
 // moment, possibly mid-line. After each write it records how many bytes it has written.
 //
 //   pipemux_stress_child LINES MAX_LINE RECORD_PREFIX     (index from $PIPEMUX_CHILD_INDEX)
-#include <csignal>
-#include <cstdlib>
 #include <fcntl.h>
-#include <string>
 #include <time.h>
 #include <unistd.h>
+#include <csignal>
+#include <cstdlib>
+#include <string>
 
 #include "stress_stream.hpp"
 

@@ -36,10 +36,12 @@ inline fate fate_of(std::uint64_t index) {
 /// from bytes that exercise escaping (controls, backslash, UTF-8, invalid UTF-8).
 class stream {
  public:
-  stream(std::uint64_t index, std::size_t max_line) : rng_(index * 7919 + 17), max_line_(max_line) {}
+  stream(std::uint64_t index, std::size_t max_line)
+      : rng_(index * 7919 + 17), max_line_(max_line) {}
 
   std::string next_line() {
-    static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789 \t\\\x01\x1b\xc3\xa9\xff";
+    static constexpr char alphabet[] =
+        "abcdefghijklmnopqrstuvwxyz0123456789 \t\\\x01\x1b\xc3\xa9\xff";
     const std::size_t length = 1 + rng_.below(2 * max_line_);
     std::string line;
     line.reserve(length + 1);

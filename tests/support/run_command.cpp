@@ -31,6 +31,7 @@ command_result run_command(const std::vector<std::string>& argv, const command_o
     }
     ::dup2(err[1], 2);
     std::vector<char*> args;
+    args.reserve(argv.size() + 1);
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     ::execvp(args[0], args.data());

@@ -161,6 +161,7 @@ class CommandLine : public ::testing::Test {
   cli::command parse(std::vector<std::string> args) {
     args.insert(args.begin(), "pipemux");
     std::vector<const char*> argv;
+    argv.reserve(args.size());
     for (auto& a : args) argv.push_back(a.c_str());
     std::ostringstream captured;
     auto* old = std::cerr.rdbuf(captured.rdbuf());
