@@ -1,77 +1,15 @@
 #include "pipemux/spdlog_adapter.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/pattern_formatter.h>
 #include <boost/asio/post.hpp>
 
 #include <unistd.h>
 
+#include "log_context.hpp"
 #include "pipemux/escape.hpp"
 
 namespace pipemux {
 namespace {
-
-// spdlog's log_msg has no room for our fields, and a synchronous logger formats on the calling
-// thread: so the adapter publishes the message being logged here, and the flags read it.
-struct log_context {
-  const child_info* child = nullptr;
-  const char* stream = "-";
-  char mark = '*';
-};
-thread_local log_context current_context;
-
-void append(spdlog::memory_buf_t& dest, std::string_view text) {
-  dest.append(text.data(), text.data() + text.size());
-}
-
-template <class Int>
-void append_int(spdlog::memory_buf_t& dest, Int value) {
-  const fmt::format_int digits(value);
-  dest.append(digits.data(), digits.data() + digits.size());
-}
-
-class child_flag final : public spdlog::custom_flag_formatter {
- public:
-  explicit child_flag(char flag) : flag_(flag) {}
-
-  void format(const spdlog::details::log_msg&, const std::tm&,
-              spdlog::memory_buf_t& dest) override {
-    const log_context& ctx = current_context;
-    switch (flag_) {
-      case 'L':
-        if (ctx.child == nullptr) {
-          append(dest, "pipemux");
-          break;
-        }
-        append(dest, ctx.child->name);
-        dest.push_back('.');
-        append_int(dest, ctx.child->index);
-        break;
-      case 'N':
-        append(dest, ctx.child ? std::string_view(ctx.child->name) : "pipemux");
-        break;
-      case 'k':
-        ctx.child ? append_int(dest, ctx.child->index) : append(dest, "-");
-        break;
-      case 'w':
-        append_int(dest, ctx.child ? ctx.child->pid : static_cast<int>(::getpid()));
-        break;
-      case 'J':
-        append(dest, ctx.stream);
-        break;
-      case 'Z':
-        dest.push_back(ctx.mark);
-        break;
-    }
-  }
-
-  std::unique_ptr<spdlog::custom_flag_formatter> clone() const override {
-    return std::make_unique<child_flag>(flag_);
-  }
-
- private:
-  char flag_;
-};
 
 char mark_of(piece_kind kind) {
   switch (kind) {
@@ -101,13 +39,6 @@ spdlog::level::level_enum level_of(const child_event& e) {
 }
 
 }  // namespace
-
-std::unique_ptr<spdlog::formatter> make_log_formatter(const std::string& pattern) {
-  auto formatter = std::make_unique<spdlog::pattern_formatter>();
-  for (char flag : {'L', 'N', 'k', 'w', 'J', 'Z'}) formatter->add_flag<child_flag>(flag, flag);
-  formatter->set_pattern(pattern);
-  return formatter;
-}
 
 spdlog_adapter::spdlog_adapter(std::shared_ptr<spdlog::logger> logger,
                                boost::asio::any_io_executor flush_executor, identity_in identity)
@@ -150,9 +81,10 @@ void spdlog_adapter::log(const child_info* child, const char* stream, char mark,
     escape_into(text, text_);
     text = text_;
   }
-  current_context = log_context{child, stream, mark};
+  detail::log_context& context = detail::current_log_context();
+  context = detail::log_context{child, stream, mark};
   logger_->log(when, spdlog::source_loc{}, level, spdlog::string_view_t(text.data(), text.size()));
-  current_context = log_context{};
+  context = detail::log_context{};
   schedule_flush();
 }
 

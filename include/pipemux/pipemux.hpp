@@ -9,6 +9,7 @@
 #include "pipemux/exit_status.hpp"
 #include "pipemux/fd_sink.hpp"
 #include "pipemux/framer.hpp"
+#include "pipemux/log_format.hpp"
 #include "pipemux/message.hpp"
 #include "pipemux/program.hpp"
 #include "pipemux/run_options.hpp"

@@ -2,7 +2,6 @@
 // time, non-printable bytes escaped, and pattern flags that name the child.
 #pragma once
 
-#include <spdlog/formatter.h>
 #include <spdlog/logger.h>
 #include <boost/asio/any_io_executor.hpp>
 
@@ -11,22 +10,10 @@
 #include <string_view>
 
 #include "pipemux/events.hpp"
+#include "pipemux/log_format.hpp"
 #include "pipemux/message.hpp"
 
 namespace pipemux {
-
-/// The default line: "2026-11-29 14:31:02.123456 spam.0[48213] out | Spam 0".
-inline constexpr const char* default_log_pattern = "%Y-%m-%d %H:%M:%S.%f %L[%w] %J %Z %v";
-
-/// A spdlog pattern formatter with pipemux's flags added to spdlog's own:
-///   %L child label ("name.index")   %N child name   %k child index   %w child pid
-///   %J stream: "out", "err", or "-" on pipemux's own reports
-///   %Z what the line is: '|' a whole line, '+' a piece of a longer line (no newline follows),
-///      '%' a last line that had no newline, '~' a raw chunk, '*' pipemux's own report.
-/// Joining a child's '|', '+', '%' and '~' lines, unescaped, with a newline after each '|',
-/// gives back exactly the bytes it wrote. On lines that are not about a child, %L and %N print
-/// "pipemux", %w this process's pid, and %k prints "-".
-std::unique_ptr<spdlog::formatter> make_log_formatter(const std::string& pattern);
 
 /// Where the adapter puts the child's identity.
 enum class identity_in : unsigned char {

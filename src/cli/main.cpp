@@ -5,11 +5,14 @@
 //   stopped and pipemux exits 141, quietly. Children get SIGPIPE's default back before exec.
 // - SIGINT, SIGTERM and SIGHUP are caught (asio::signal_set) to stop the children; a second
 //   one kills them at once.
+// - The open-files soft limit is raised to the hard limit, for a thousand children; the
+//   children inherit it, as they would from a shell after `ulimit -n`.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <csignal>
 #include <cstring>
@@ -42,6 +45,16 @@ int open_output(const std::string& path) {
   return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 }
 
+// Each child takes three descriptors (two pipes and a pidfd): a thousand children need more
+// than the usual soft limit of 1024, so the CLI raises it to the hard limit.
+void raise_open_files_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
 int supervise(const config& cfg) {
   const int out_fd = open_output(cfg.log.output);
   if (out_fd < 0) {
@@ -50,6 +63,7 @@ int supervise(const config& cfg) {
     return exit_code::usage;
   }
   std::signal(SIGPIPE, SIG_IGN);
+  raise_open_files_limit();
 
   asio::io_context io;
   auto sink = std::make_shared<fd_sink_st>(out_fd, out_fd != STDOUT_FILENO);

@@ -124,7 +124,19 @@ TEST(Lifecycle, SigtermWhileEightChildrenWriteLosesNoMessageWrittenBeforeTheStop
   const auto result =
       run_command({pipemux_exe(), "-n", std::to_string(children), "--", pipemux_exe(), "spam",
                    "--count", "100000", "--interval", "0", "--sequence", "--record", record},
-                  signal_when(SIGTERM, lines_at_least(100000)));
+                  signal_when(SIGTERM, [](const std::string& out) {
+                    // Mid-run, and only once every child has written something.
+                    if (!lines_at_least(100000)(out)) return false;
+                    for (int i = 0; i < children; ++i) {
+                      const std::string label = " pipemux." + std::to_string(i) + "[";
+                      bool wrote = false;
+                      for (auto at = out.find(label); at != std::string::npos && !wrote;
+                           at = out.find(label, at + 1))
+                        wrote = out.compare(out.find("] ", at) + 2, 6, "out | ") == 0;
+                      if (!wrote) return false;
+                    }
+                    return true;
+                  }));
   ASSERT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
   std::map<std::string, std::uint64_t> next_seq;
   for (const auto& e : parse_log(result.out)) {

@@ -51,6 +51,11 @@ class sequence_checker {
     ++total_;
   }
   std::uint64_t total() const { return total_.load(); }
+  // How many children have been heard from: a stop before a child ran at all proves nothing.
+  std::size_t children_heard() {
+    std::lock_guard lock(mutex_);
+    return next_.size();
+  }
   std::uint64_t errors() const { return errors_; }
   std::uint64_t next(std::size_t child) {
     std::lock_guard lock(mutex_);
@@ -177,7 +182,7 @@ TEST(SupervisorAsync, CancellationThroughTheSlotIsAGracefulStopThatDrainsOutput)
       {spam(4, 0, record)},
       [&](const message& m) {
         check(m);
-        if (!emitted && check.total() >= 20000) {
+        if (!emitted && check.total() >= 20000 && check.children_heard() == 4) {
           emitted = true;
           cancel.emit(asio::cancellation_type::terminal);
         }
@@ -208,7 +213,7 @@ TEST(SupervisorAsync, StopFromAnotherThreadDrainsOutput) {
   sup.async_run({spam(4, 0, record)}, std::ref(check),
                 [&](error_code ec, const run_summary&) { result = ec; });
   std::thread stopper([&] {
-    while (check.total() < 20000) std::this_thread::sleep_for(1ms);
+    while (check.total() < 20000 || check.children_heard() < 4) std::this_thread::sleep_for(1ms);
     sup.stop();
   });
   io.run();

@@ -57,6 +57,27 @@ TEST_F(LogFormat, DefaultLineCarriesArrivalTimeToTheMicrosecondAndChildIdentity)
   EXPECT_EQ(written(), local_time(1'790'000'000) + ".123456 spam.2[4242] out | Spam 0\n");
 }
 
+TEST_F(LogFormat, FastDefaultFormatterWritesExactlyWhatThePatternDoes) {
+  const child_info child{"spam", 12, 3, 31337};
+  std::string fast, general;
+  for (bool allow_fast : {true, false}) {
+    logger_->set_formatter(make_log_formatter(default_log_pattern, allow_fast));
+    spdlog_adapter log(logger_);
+    for (const auto& [secs, micros] : std::vector<std::pair<std::time_t, int>>{
+             {1'790'000'000, 0}, {1'790'000'000, 999'999}, {1'790'000'001, 5}, {1'790'000'000, 42}})
+      for (auto kind :
+           {piece_kind::line, piece_kind::continued, piece_kind::partial, piece_kind::chunk})
+        log(message{child, stream_kind::err, at(secs, micros), "payload \x01", kind});
+    log.note(spdlog::level::info, "own line");  // stamped now: compared without its time
+    std::string out = written();
+    const auto last = out.rfind('\n', out.size() - 2) + 1;
+    out.erase(last, 27);
+    (allow_fast ? fast : general) = out;
+  }
+  EXPECT_EQ(fast, general);
+  EXPECT_EQ(std::count(fast.begin(), fast.end(), '\n'), 17);
+}
+
 TEST_F(LogFormat, EveryFlagAndMark) {
   logger_->set_formatter(make_log_formatter("%N/%k/%w/%J/%Z/%L %v"));
   spdlog_adapter log(logger_);

@@ -1,0 +1,471 @@
+#!/usr/bin/env python3
+"""pipemux's benchmark: pipemux side by side with a hand-written C reference and the tools
+people use today, on this machine, in one invocation.
+
+Every contender run is paired with a reference run right before it, with the same children and
+lines; a result is the median over the pairs, its spread, and its ratio to the median of its
+own reference runs. The machine is shared and noisy: read the ratios, not the absolute times.
+Every contender's output is checked (line count, each child's order, no torn or merged line);
+one that garbles is reported as such and not ranked.
+
+Writes bench/results.md and bench/*.png. Run through bench/run, which builds what it needs.
+"""
+import argparse
+import os
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+BUILD = ROOT / "build-bench"
+PIPEMUX = BUILD / "pipemux"
+PRODUCER = BUILD / "bench" / "bench_producer"
+REFERENCE = BUILD / "bench" / "bench_reference"
+MICRO = BUILD / "bench" / "bench_micro"
+CONCURRENTLY = HERE / ".cache" / "node_modules" / ".bin" / "concurrently"
+TMPFS = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path("/tmp")
+OUT_FILE = TMPFS / "pipemux-bench.out"
+
+SPAM = re.compile(rb"Spam ([0-4])")
+
+
+# --- contenders: each builds a command line (argv or shell text) for N children x K lines ----
+
+def pipemux_cmd(n, k, out):
+    return [str(PIPEMUX), "-n", str(n), "-o", out, "--", str(PRODUCER), str(k)]
+
+
+def reference_cmd(n, k, out):
+    return f"{REFERENCE} {n} -- {PRODUCER} {k} > {out}"
+
+
+def ts_cmd(n, k, out):
+    jobs = " ".join(f"({PRODUCER} {k} | ts 'producer.{i} %Y-%m-%d %H:%M:%.S') &" for i in range(n))
+    return f"{{ {jobs} wait; }} > {out}"
+
+
+def parallel_cmd(n, k, out):
+    return (f"parallel --will-cite -j {n} --tag --line-buffer {PRODUCER} {k} -child={{}} ::: "
+            + " ".join(str(i) for i in range(n)) + f" > {out}")
+
+
+PY_SEED = r'''
+import os, sys, time, selectors
+n, cmd = int(sys.argv[1]), sys.argv[2:]
+sel = selectors.DefaultSelector()
+for i in range(n):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(w, 1); os.execvp(cmd[0], cmd)
+    os.close(w); sel.register(r, selectors.EVENT_READ, i)
+open_pipes = n
+out = sys.stdout
+while open_pipes:
+    for key, _ in sel.select():
+        line = os.read(key.fd, 32)
+        if not line:
+            sel.unregister(key.fd); os.close(key.fd); open_pipes -= 1; continue
+        print('Parent %d got [%s] as %s' % (os.getpid(), line, time.time()), file=out)
+'''
+
+PY_SPLIT = r'''
+import os, sys, time, selectors
+n, cmd = int(sys.argv[1]), sys.argv[2:]
+sel = selectors.DefaultSelector()
+pending = {}
+for i in range(n):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(w, 1); os.execvp(cmd[0], cmd)
+    os.close(w); sel.register(r, selectors.EVENT_READ, i); pending[r] = b''
+open_pipes = n
+out = sys.stdout.buffer
+while open_pipes:
+    for key, _ in sel.select():
+        data = os.read(key.fd, 65536)
+        if not data:
+            sel.unregister(key.fd); os.close(key.fd); open_pipes -= 1; continue
+        lines = (pending[key.fd] + data).split(b'\n')
+        pending[key.fd] = lines.pop()
+        prefix = b'producer.%d ' % key.data
+        for line in lines:
+            out.write(b'%.6f ' % time.time() + prefix + line + b'\n')
+'''
+
+
+def python_seed_cmd(n, k, out):
+    return f"python3 -c {shlex_quote(PY_SEED)} {n} {PRODUCER} {k} > {out}"
+
+
+def python_split_cmd(n, k, out):
+    return f"python3 -c {shlex_quote(PY_SPLIT)} {n} {PRODUCER} {k} > {out}"
+
+
+def concurrently_cmd(n, k, out):
+    jobs = " ".join(f"'{PRODUCER} {k}'" for _ in range(n))
+    return (f"{CONCURRENTLY} -p '{{index}} {{time}}' -t 'yyyy-MM-dd HH:mm:ss.SSS' "
+            f"{jobs} > {out}")
+
+
+def shlex_quote(text):
+    import shlex
+    return shlex.quote(text)
+
+
+# --- output checks: (child, payload) per line, or None for a line no child wrote -------------
+
+def child_of_pipemux(line):  # "... producer.3[pid] out | Spam 2"
+    m = re.search(rb" producer\.(\d+)\[\d+\] out \| (.*)$", line)
+    return (int(m.group(1)), m.group(2)) if m else None
+
+
+def child_of_ts(line):  # "producer.3 2026-11-29 14:00:00.123456 Spam 2"
+    m = re.match(rb"producer\.(\d+) \S+ \S+ (.*)$", line)
+    return (int(m.group(1)), m.group(2)) if m else None
+
+
+def child_of_parallel(line):  # "3\tSpam 2"
+    m = re.match(rb"(\d+)\t(.*)$", line)
+    return (int(m.group(1)), m.group(2)) if m else None
+
+
+def child_of_split(line):  # "1700000000.123456 producer.3 Spam 2"
+    m = re.match(rb"\S+ producer\.(\d+) (.*)$", line)
+    return (int(m.group(1)), m.group(2)) if m else None
+
+
+def child_of_concurrently(line):  # "3 2026-11-29 14:00:00.123 Spam 2"
+    m = re.match(rb"(\d+) \S+ \S+ (.*)$", line)
+    return (int(m.group(1)), m.group(2)) if m else None
+
+
+def check_output(path, n, k, child_of):
+    """'ok', or what is wrong: every child's lines are Spam 0..4 cycling, k of them."""
+    if child_of is None:
+        return "not line-framed: prints raw 32-byte reads"
+    seen = [0] * n
+    bad = 0
+    with open(path, "rb") as f:
+        for raw in f:
+            parsed = child_of(raw.rstrip(b"\n"))
+            if parsed is None or parsed[0] >= n:
+                bad += 1
+                continue
+            child, payload = parsed
+            m = SPAM.fullmatch(payload)
+            if not m or int(m.group(1)) != seen[child] % 5:
+                bad += 1
+                continue
+            seen[child] += 1
+    lost = n * k - sum(seen)
+    if bad == 0 and lost == 0:
+        return "ok"
+    return f"garbled: {bad} torn, merged or out-of-order lines, {lost} of {n * k} lines missing"
+
+
+CONTENDERS = {
+    # name: (command builder, output parser, total lines per run, needs)
+    "pipemux": (pipemux_cmd, child_of_pipemux, 4_000_000, None),
+    "python 64 KiB + split": (python_split_cmd, child_of_split, 1_000_000, "python3"),
+    "GNU parallel --tag --line-buffer": (parallel_cmd, child_of_parallel, 2_000_000, "parallel"),
+    "npm concurrently": (concurrently_cmd, child_of_concurrently, 400_000, "concurrently"),
+    "moreutils ts (one per child)": (ts_cmd, child_of_ts, 200_000, "ts"),
+    "python seed demo (32-byte reads)": (python_seed_cmd, None, 100_000, "python3"),
+}
+
+
+def run(cmd, timeout=600):
+    """Runs a command; returns (seconds, returncode, peak RSS of the command in KiB)."""
+    start = time.perf_counter()
+    if isinstance(cmd, str):
+        proc = subprocess.Popen(["bash", "-c", cmd], stdout=subprocess.DEVNULL)
+    else:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return time.perf_counter() - start, proc.returncode, usage.ru_maxrss
+
+
+def available(need):
+    if need is None:
+        return True
+    if need == "concurrently":
+        return CONCURRENTLY.exists()
+    return shutil.which(need) is not None
+
+
+def median_spread(values):
+    med = statistics.median(values)
+    return med, (max(values) - min(values)) / med if med else 0.0
+
+
+# --- line mode ---------------------------------------------------------------------------------
+
+def line_mode(reps, scale):
+    rows = []
+    for n in (1, 4, 64):
+        for dest in ("/dev/null", "tmpfs"):
+            out = "/dev/null" if dest == "/dev/null" else str(OUT_FILE)
+            for name, (build, parser, total, need) in CONTENDERS.items():
+                if not available(need):
+                    rows.append(dict(tool=name, n=n, dest=dest, status=f"skipped: {need} not available"))
+                    continue
+                k = max(1, int(total * scale) // n)
+                ref_rates, rates = [], []
+                status = "ok"
+                for _ in range(reps):
+                    t, rc, _ = run(reference_cmd(n, k, out))
+                    ref_rates.append(n * k / t)
+                    cmd = build(n, k, out)
+                    t, rc, _ = run(cmd)
+                    rates.append(n * k / t)
+                    if rc != 0:
+                        status = f"exit code {rc}"
+                if dest == "tmpfs" and status == "ok":
+                    status = check_output(OUT_FILE, n, k, parser)
+                med, spread = median_spread(rates)
+                ref_med, _ = median_spread(ref_rates)
+                rows.append(dict(tool=name, n=n, dest=dest, lines=n * k, rate=med, spread=spread,
+                                 ref=ref_med, ratio=med / ref_med, status=status))
+                print(f"line  n={n:<3} {dest:<9} {name:<34} {med / 1e6:7.2f} M lines/s  "
+                      f"x{med / ref_med:5.2f} of reference  {status}", flush=True)
+    return rows
+
+
+# --- raw mode ----------------------------------------------------------------------------------
+
+def raw_mode(reps, scale):
+    rows = []
+    for size in (32, 4096, 65536):
+        k = int((2_000_000 if size == 32 else 20_000_000) * scale)
+        nbytes = 7 * k
+        ref, ours = [], []
+        for _ in range(reps):
+            t, _, _ = run(f"{REFERENCE} --raw {size} 1 -- {PRODUCER} {k} > /dev/null")
+            ref.append(nbytes / t)
+            t, _, _ = run([str(PIPEMUX), "--framing", "raw", "-r", str(size), "-o", "/dev/null", "--",
+                           str(PRODUCER), str(k)])
+            ours.append(nbytes / t)
+        med, spread = median_spread(ours)
+        ref_med, _ = median_spread(ref)
+        row = dict(size=size, rate=med, spread=spread, ref=ref_med, ratio=med / ref_med)
+        if size == 32:  # messages (reads) per second against the seed demo
+            seed = []
+            k_seed = int(200_000 * scale)
+            for _ in range(reps):
+                t, _, _ = run(python_seed_cmd(1, k_seed, "/dev/null"))
+                seed.append(7 * k_seed / 32 / t)
+            row["seed_msgs"] = statistics.median(seed)
+            row["msgs"] = med / 32
+        rows.append(row)
+        print(f"raw   read_size={size:<6} {med / 1e6:8.1f} MB/s  x{med / ref_med:5.2f} of the C loop",
+              flush=True)
+    return rows
+
+
+# --- latency -----------------------------------------------------------------------------------
+
+def latencies(path, epoch_field):
+    """Arrival minus write time, in microseconds, for every line "<epoch> ... Spam z seq ns"."""
+    values = []
+    with open(path, "rb") as f:
+        for raw in f:
+            parts = raw.split()
+            if len(parts) < 4 or b"Spam" not in raw:
+                continue
+            try:
+                arrival_us = float(parts[epoch_field]) * 1e6
+                written_us = int(parts[-1]) / 1e3
+            except ValueError:
+                continue
+            values.append(arrival_us - written_us)
+    return sorted(values)
+
+
+def percentile(sorted_values, p):
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(p / 100 * len(sorted_values)))]
+
+
+def latency(reps, scale):
+    rows, samples = [], {}
+    n, seconds = 64, max(1.0, 3 * scale)
+    for total_rate in (10_000, 100_000):
+        per_child = total_rate / n
+        k = int(per_child * seconds)
+        for tool in ("reference", "pipemux"):
+            values = []
+            for _ in range(max(1, reps // 2)):
+                if tool == "pipemux":
+                    run([str(PIPEMUX), "-n", str(n), "--log-pattern", "%E.%f %L %v", "-o", str(OUT_FILE),
+                         "--", str(PRODUCER), str(k), str(per_child)])
+                else:
+                    run(f"{REFERENCE} --epoch {n} -- {PRODUCER} {k} {per_child} > {OUT_FILE}")
+                values += latencies(OUT_FILE, 0)
+            values.sort()
+            samples[(tool, total_rate)] = values
+            rows.append(dict(tool=tool, rate=total_rate, count=len(values), p50=percentile(values, 50),
+                             p99=percentile(values, 99), p999=percentile(values, 99.9)))
+            print(f"lat   {total_rate:>6}/s {tool:<10} p50 {rows[-1]['p50']:7.1f} us  p99 "
+                  f"{rows[-1]['p99']:7.1f} us  p99.9 {rows[-1]['p999']:7.1f} us", flush=True)
+    return rows, samples
+
+
+# --- scale -------------------------------------------------------------------------------------
+
+def scale_runs(scale):
+    rows = []
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    for n in (256, 1024):
+        k = int(2000 * scale)
+        start = time.time()
+        t, rc, rss = run([str(PIPEMUX), "-n", str(n), "--log-pattern", "%E.%f %L %Z %v", "-o", str(OUT_FILE),
+                          "--", str(PRODUCER), str(k)])
+        last_start, delivered = start, 0
+        with open(OUT_FILE, "rb") as f:
+            for raw in f:
+                if b" * started:" in raw:
+                    last_start = max(last_start, float(raw.split()[0]))
+                elif b" | Spam " in raw:
+                    delivered += 1
+        rows.append(dict(n=n, start_s=last_start - start, seconds=t, rss_mib=rss / 1024,
+                         delivered=delivered, expected=n * k, rc=rc))
+        print(f"scale n={n:<5} all started in {last_start - start:.3f} s, peak RSS {rss / 1024:.1f} MiB, "
+              f"{delivered}/{n * k} lines", flush=True)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    return rows
+
+
+# --- report ------------------------------------------------------------------------------------
+
+def plots(line_rows, samples):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return ["(matplotlib is not installed: no plots)"]
+    tools = [t for t in ["reference"] + list(CONTENDERS)]
+    fig, ax = plt.subplots(figsize=(10, 5))
+    width = 0.8 / len(tools)
+    for i, tool in enumerate(tools):
+        values = []
+        for n in (1, 4, 64):
+            if tool == "reference":
+                r = [x for x in line_rows if x["n"] == n and x["dest"] == "/dev/null" and "ref" in x]
+                values.append(statistics.median([x["ref"] for x in r]) / 1e6 if r else 0)
+            else:
+                r = [x for x in line_rows if x["n"] == n and x["dest"] == "/dev/null" and x["tool"] == tool
+                     and "rate" in x]
+                values.append(r[0]["rate"] / 1e6 if r else 0)
+        ax.bar([j + i * width for j in range(3)], values, width, label=tool)
+    ax.set_xticks([j + 0.4 - width / 2 for j in range(3)], ["1 child", "4 children", "64 children"])
+    ax.set_ylabel("M lines/s (output to /dev/null)")
+    ax.set_title("Timestamped per-child log: lines per second")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(HERE / "lines_per_second.png", dpi=100)
+
+    fig, ax = plt.subplots(figsize=(10, 5))
+    for (tool, rate), values in sorted(samples.items()):
+        if values:
+            ax.plot(values, [i / len(values) for i in range(len(values))], label=f"{tool}, {rate} msg/s")
+    ax.set_xscale("log")
+    ax.set_xlabel("latency: arrival time logged - write time (microseconds)")
+    ax.set_ylabel("fraction of messages")
+    ax.set_title("Latency distribution, 64 children")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(HERE / "latency.png", dpi=100)
+    return ["![lines per second](lines_per_second.png)", "", "![latency](latency.png)"]
+
+
+def report(line_rows, raw_rows, lat_rows, scale_rows, micro, picture_lines, args):
+    out = ["# pipemux benchmark results", "",
+           f"Machine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M')}; "
+           f"{args.reps} alternating pairs per cell; scale {args.scale}.",
+           "Reproduce with `bench/run` (see README). Ratios are to the C reference run "
+           "alternately in the same invocation.", "",
+           "## Line mode: N children each writing `Spam z` lines as fast as they can", "",
+           "| tool | children | output | M lines/s | spread | x reference | output check |",
+           "| --- | ---: | --- | ---: | ---: | ---: | --- |"]
+    for r in line_rows:
+        if "rate" not in r:
+            out.append(f"| {r['tool']} | {r['n']} | {r['dest']} | | | | {r['status']} |")
+            continue
+        ranked = r["status"] == "ok" or r["dest"] == "/dev/null"
+        out.append(f"| {r['tool']} | {r['n']} | {r['dest']} | {r['rate'] / 1e6:.2f} | "
+                   f"{r['spread'] * 100:.0f}% | {r['ratio']:.2f}{'' if ranked else ' (not ranked)'} | "
+                   f"{r['status']} |")
+    out += ["", "## Raw mode: one log line per read", "",
+            "| read_size | pipemux MB/s | spread | x C read loop | reads/s vs python seed demo |",
+            "| ---: | ---: | ---: | ---: | --- |"]
+    for r in raw_rows:
+        seed = (f"{r['msgs'] / 1e3:.0f} k vs {r['seed_msgs'] / 1e3:.0f} k = x{r['msgs'] / r['seed_msgs']:.1f}"
+                if "seed_msgs" in r else "")
+        out.append(f"| {r['size']} | {r['rate'] / 1e6:.1f} | {r['spread'] * 100:.0f}% | {r['ratio']:.2f} | {seed} |")
+    out += ["", "## Latency: 64 children, paced; arrival time logged minus the producer's write time", "",
+            "| total rate | tool | messages | p50 us | p99 us | p99.9 us |", "| ---: | --- | ---: | ---: | ---: | ---: |"]
+    for r in lat_rows:
+        out.append(f"| {r['rate']} | {r['tool']} | {r['count']} | {r['p50']:.1f} | {r['p99']:.1f} | {r['p999']:.1f} |")
+    out += ["", "## Scale", "", "| children | all started after | run | parent peak RSS | lines delivered |",
+            "| ---: | ---: | ---: | ---: | --- |"]
+    for r in scale_rows:
+        out.append(f"| {r['n']} | {r['start_s']:.3f} s | {r['seconds']:.2f} s | {r['rss_mib']:.1f} MiB | "
+                   f"{r['delivered']} of {r['expected']} |")
+
+    def ratio(tool, n):
+        r = [x for x in line_rows if x["tool"] == tool and x["n"] == n and x["dest"] == "/dev/null" and "ratio" in x]
+        return r[0]["ratio"] if r else float("nan")
+    lat = {(r["tool"], r["rate"]): r for r in lat_rows}
+    raw = {r["size"]: r for r in raw_rows}
+    targets = [
+        ("line mode, 1 child, >= 1.0x reference", ratio("pipemux", 1), 1.0),
+        ("line mode, 4 children, >= 1.0x reference", ratio("pipemux", 4), 1.0),
+        ("line mode, 64 children, >= 0.9x reference", ratio("pipemux", 64), 0.9),
+        ("raw 64 KiB, >= 0.8x the C loop", raw[65536]["ratio"], 0.8),
+        ("raw 32, >= 10x the python seed's messages/s", raw[32]["msgs"] / raw[32]["seed_msgs"], 10.0),
+        ("latency p99 at 10k msg/s, <= 1.5x reference (shown as reference/pipemux)",
+         lat[("reference", 10_000)]["p99"] / lat[("pipemux", 10_000)]["p99"], 1 / 1.5),
+        ("1,024 children all served", 1.0 if scale_rows[-1]["delivered"] == scale_rows[-1]["expected"] else 0.0, 1.0),
+        ("1,024 children, peak RSS < 64 MiB (shown as 64 MiB / RSS)", 64 / scale_rows[-1]["rss_mib"], 1.0),
+    ]
+    out += ["", "## Targets", "", "| target | measured | met |", "| --- | ---: | --- |"]
+    for name, value, need in targets:
+        out.append(f"| {name} | {value:.2f} | {'yes' if value >= need else '**no**'} |")
+    out += ["", "## Micro benchmarks (Google Benchmark)", "", "```", micro.strip(), "```", ""]
+    out += picture_lines
+    (HERE / "results.md").write_text("\n".join(out) + "\n")
+    print("\n".join(out[-(len(targets) + 12):]))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reps", type=int, default=5, help="alternating pairs per cell (default 5)")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiplies every line count (default 1)")
+    args = parser.parse_args()
+    for exe in (PIPEMUX, PRODUCER, REFERENCE, MICRO):
+        if not exe.exists():
+            sys.exit(f"{exe} is missing: run bench/run, which builds it")
+    micro = subprocess.run([str(MICRO), "--benchmark_min_time=0.2"], capture_output=True, text=True).stdout
+    line_rows = line_mode(args.reps, args.scale)
+    raw_rows = raw_mode(args.reps, args.scale)
+    lat_rows, samples = latency(args.reps, args.scale)
+    scale_rows = scale_runs(args.scale)
+    pictures = plots(line_rows, samples)
+    report(line_rows, raw_rows, lat_rows, scale_rows, micro, pictures, args)
+    OUT_FILE.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
