@@ -122,8 +122,13 @@ def shlex_quote(text):
 
 # --- output checks: (child, payload) per line, or None for a line no child wrote -------------
 
-def child_of_pipemux(line):  # "... producer.3[pid] out | Spam 2"
-    m = re.search(rb" producer\.(\d+)\[\d+\] out \| (.*)$", line)
+SKIP = "skip"  # a line of the tool's own (pipemux's '*' reports, concurrently's exit notes)
+
+
+def child_of_pipemux(line):  # "... bench_producer.3[pid] out | Spam 2" (reference: producer.3)
+    if b" - * " in line:
+        return SKIP
+    m = re.search(rb" \S*producer\.(\d+)\[\d+\] out \| (.*)$", line)
     return (int(m.group(1)), m.group(2)) if m else None
 
 
@@ -143,6 +148,8 @@ def child_of_split(line):  # "1700000000.123456 producer.3 Spam 2"
 
 
 def child_of_concurrently(line):  # "3 2026-11-29 14:00:00.123 Spam 2"
+    if b" exited with code " in line:
+        return SKIP
     m = re.match(rb"(\d+) \S+ \S+ (.*)$", line)
     return (int(m.group(1)), m.group(2)) if m else None
 
@@ -156,6 +163,8 @@ def check_output(path, n, k, child_of):
     with open(path, "rb") as f:
         for raw in f:
             parsed = child_of(raw.rstrip(b"\n"))
+            if parsed is SKIP:
+                continue
             if parsed is None or parsed[0] >= n:
                 bad += 1
                 continue
@@ -184,6 +193,7 @@ CONTENDERS = {
 
 def run(cmd, timeout=600):
     """Runs a command; returns (seconds, returncode, peak RSS of the command in KiB)."""
+    OUT_FILE.unlink(missing_ok=True)  # pipemux -o appends; every run starts from nothing
     start = time.perf_counter()
     if isinstance(cmd, str):
         proc = subprocess.Popen(["bash", "-c", cmd], stdout=subprocess.DEVNULL)

@@ -32,10 +32,8 @@ std::error_code basic_fd_sink<Mutex>::write_error() {
 template <class Mutex>
 void basic_fd_sink<Mutex>::sink_it_(const spdlog::details::log_msg& msg) {
   if (error_) return;
-  formatted_.clear();
-  this->formatter_->format(msg, formatted_);
-  if (buffer_.size() + formatted_.size() > buffer_size_) write_out();
-  buffer_.append(formatted_.data(), formatted_.size());
+  this->formatter_->format(msg, buffer_);
+  if (buffer_.size() >= buffer_size_) write_out();
 }
 
 template <class Mutex>

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 
 #include "log_context.hpp"
@@ -80,35 +81,33 @@ class child_flag final : public spdlog::custom_flag_formatter {
 };
 
 // default_log_pattern, written directly: "YYYY-mm-dd HH:MM:SS." is formatted once per second
-// (localtime_r is the expensive part), the microseconds digit by digit, the rest appended.
+// (localtime_r is the expensive part), the microseconds digit by digit, and the part that
+// names the child ("spam.0[48213] out | ") is kept from the previous line, which in a read of
+// many lines is the same child's. Everything goes into room reserved once per line.
 class default_line_formatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     using namespace std::chrono;
-    const auto second = time_point_cast<seconds>(msg.time);
+    const auto second = floor<seconds>(msg.time);
     auto micros = duration_cast<microseconds>(msg.time - second).count();
-    if (micros < 0) {  // before 1970: floor, not truncate
-      micros += 1'000'000;
-      cache_second(second - seconds(1));
-    } else {
-      cache_second(second);
-    }
-    dest.append(date_, date_ + sizeof date_);
-    char digits[6];
-    for (int i = 5; i >= 0; --i, micros /= 10) digits[i] = static_cast<char>('0' + micros % 10);
-    dest.append(digits, digits + 6);
-    dest.push_back(' ');
-    const detail::log_context& ctx = detail::current_log_context();
-    append_label(dest, ctx.child);
-    dest.push_back('[');
-    append_int(dest, pid_of(ctx.child));
-    append(dest, "] ");
-    append(dest, ctx.stream);
-    dest.push_back(' ');
-    dest.push_back(ctx.mark);
-    dest.push_back(' ');
-    dest.append(msg.payload.data(), msg.payload.data() + msg.payload.size());
-    dest.push_back('\n');
+    cache_second(second);
+    cache_prefix(detail::current_log_context());
+
+    const std::size_t start = dest.size();
+    const std::size_t most = sizeof date_ + 7 + prefix_.size() + msg.payload.size() + 1;
+    dest.try_resize(start + most);
+    char* out = dest.data() + start;
+    std::memcpy(out, date_, sizeof date_);
+    out += sizeof date_;
+    for (int i = 5; i >= 0; --i, micros /= 10) out[i] = static_cast<char>('0' + micros % 10);
+    out += 6;
+    *out++ = ' ';
+    std::memcpy(out, prefix_.data(), prefix_.size());
+    out += prefix_.size();
+    std::memcpy(out, msg.payload.data(), msg.payload.size());
+    out += msg.payload.size();
+    *out++ = '\n';
+    dest.try_resize(static_cast<std::size_t>(out - dest.data()));
   }
 
   std::unique_ptr<spdlog::formatter> clone() const override {
@@ -117,18 +116,51 @@ class default_line_formatter final : public spdlog::formatter {
 
  private:
   void cache_second(std::chrono::sys_seconds second) {
-    if (second == cached_) return;
-    cached_ = second;
+    if (second == cached_second_) return;
+    cached_second_ = second;
     const std::time_t t = second.time_since_epoch().count();
     std::tm tm{};
     ::localtime_r(&t, &tm);
     char text[32];
     std::strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S.", &tm);
-    std::copy_n(text, sizeof date_, date_);
+    std::memcpy(date_, text, sizeof date_);
   }
 
-  std::chrono::sys_seconds cached_{std::chrono::seconds(-1)};
+  // "label[pid] stream mark ", rebuilt only when the child, its pid, the stream or the mark
+  // differ from the previous line's.
+  void cache_prefix(const detail::log_context& ctx) {
+    const int pid = pid_of(ctx.child);
+    if (prefix_valid_ && ctx.child == prefix_child_ && pid == prefix_pid_ &&
+        ctx.stream == prefix_stream_ && ctx.mark == prefix_mark_ &&
+        (ctx.child == nullptr || ctx.child->index == prefix_index_))
+      return;
+    spdlog::memory_buf_t text;
+    append_label(text, ctx.child);
+    text.push_back('[');
+    append_int(text, pid);
+    append(text, "] ");
+    append(text, ctx.stream);
+    text.push_back(' ');
+    text.push_back(ctx.mark);
+    text.push_back(' ');
+    prefix_.assign(text.data(), text.size());
+    prefix_valid_ = true;
+    prefix_child_ = ctx.child;
+    prefix_pid_ = pid;
+    prefix_stream_ = ctx.stream;
+    prefix_mark_ = ctx.mark;
+    prefix_index_ = ctx.child ? ctx.child->index : 0;
+  }
+
+  std::chrono::sys_seconds cached_second_{std::chrono::seconds(-1)};
   char date_[20] = {};  // "YYYY-mm-dd HH:MM:SS."
+  std::string prefix_;
+  bool prefix_valid_ = false;
+  const child_info* prefix_child_ = nullptr;
+  int prefix_pid_ = 0;
+  const char* prefix_stream_ = nullptr;
+  char prefix_mark_ = 0;
+  std::size_t prefix_index_ = 0;
 };
 
 }  // namespace

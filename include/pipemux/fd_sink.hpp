@@ -7,7 +7,6 @@
 
 #include <functional>
 #include <mutex>
-#include <string>
 #include <system_error>
 
 namespace pipemux {
@@ -34,8 +33,7 @@ class basic_fd_sink final : public spdlog::sinks::base_sink<Mutex> {
   int fd_;
   bool owns_fd_;
   std::size_t buffer_size_;
-  std::string buffer_;
-  spdlog::memory_buf_t formatted_;
+  spdlog::memory_buf_t buffer_;  // lines are formatted straight into it
   std::error_code error_;
   std::function<void(std::error_code)> on_error_;
 };

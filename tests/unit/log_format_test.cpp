@@ -58,7 +58,7 @@ TEST_F(LogFormat, DefaultLineCarriesArrivalTimeToTheMicrosecondAndChildIdentity)
 }
 
 TEST_F(LogFormat, FastDefaultFormatterWritesExactlyWhatThePatternDoes) {
-  const child_info child{"spam", 12, 3, 31337};
+  child_info child{"spam", 12, 3, 31337};
   std::string fast, general;
   for (bool allow_fast : {true, false}) {
     logger_->set_formatter(make_log_formatter(default_log_pattern, allow_fast));
@@ -68,6 +68,9 @@ TEST_F(LogFormat, FastDefaultFormatterWritesExactlyWhatThePatternDoes) {
       for (auto kind :
            {piece_kind::line, piece_kind::continued, piece_kind::partial, piece_kind::chunk})
         log(message{child, stream_kind::err, at(secs, micros), "payload \x01", kind});
+    child.pid = 4242;  // a restart: same child, new pid
+    log(message{child, stream_kind::out, at(1'790'000'002, 7), "after restart", piece_kind::line});
+    child.pid = 31337;
     log.note(spdlog::level::info, "own line");  // stamped now: compared without its time
     std::string out = written();
     const auto last = out.rfind('\n', out.size() - 2) + 1;
@@ -75,7 +78,8 @@ TEST_F(LogFormat, FastDefaultFormatterWritesExactlyWhatThePatternDoes) {
     (allow_fast ? fast : general) = out;
   }
   EXPECT_EQ(fast, general);
-  EXPECT_EQ(std::count(fast.begin(), fast.end(), '\n'), 17);
+  EXPECT_EQ(std::count(fast.begin(), fast.end(), '\n'), 18);
+  EXPECT_NE(fast.find("spam.12[4242] out | after restart\n"), std::string::npos);
 }
 
 TEST_F(LogFormat, EveryFlagAndMark) {
