@@ -129,6 +129,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   std::vector<program_spec> programs;
   std::vector<std::unique_ptr<child_slot>> children;
   phase state = phase::idle;
+  std::size_t next_to_spawn = 0;  // children before it have been started (or tried)
   bool stop_requested = false;
   std::atomic<bool> abandoned{false};  // the supervisor is gone: call nobody
   asio::steady_timer grace_timer;
@@ -161,14 +162,28 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       }
     if (options.die_with_parent && options.own_process_group && !children.empty())
       guard.start(children.size());
-    for (auto& c : children) {
-      if (state != phase::running) {  // a handler stopped the run while we were spawning
-        c->finished = true;
-        continue;
+    spawn_next();
+  }
+
+  // Children are started one per handler, so that the output of those already running is read
+  // (and stamped) between two forks: starting a thousand takes a second, and a stop or a
+  // message must not wait for all of them.
+  void spawn_next() {
+    if (next_to_spawn < children.size()) {
+      if (state == phase::running) {
+        spawn(*children[next_to_spawn++]);
+        if (next_to_spawn < children.size())
+          asio::post(strand, guarded([](impl& self) { self.spawn_next(); }));
+      } else {
+        never_spawn_the_rest();
       }
-      spawn(*c);
     }
     complete_if_all_finished();
+  }
+
+  void never_spawn_the_rest() {
+    for (; next_to_spawn < children.size(); ++next_to_spawn)
+      children[next_to_spawn]->finished = true;
   }
 
   // Starts (or restarts) the child's process. On failure the child is finished for good.
@@ -409,6 +424,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     }
     stop_requested = true;
     state = phase::stopping;
+    never_spawn_the_rest();
     for (auto& c : children) {
       if (c->restart_pending) {  // it is not running: it simply does not come back
         c->restart_pending = false;

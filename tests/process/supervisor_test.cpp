@@ -330,6 +330,47 @@ TEST(Supervisor, ChildThatIgnoresTheStopSignalIsKilledAfterTheGracePeriod) {
   EXPECT_EQ(exited->status->signal, SIGKILL);
 }
 
+TEST(Supervisor, OutputIsReadWhileLaterChildrenAreStillBeingStarted) {
+  // Children are started one per handler: the first child's line arrives before the last
+  // child has started, not after the whole batch of forks.
+  asio::io_context io;
+  supervisor sup(io.get_executor());
+  std::size_t started_before_first_line = 0, started = 0;
+  bool first_line = false;
+  sup.async_run(
+      {shell("quick", "echo hi", 200)},
+      [&](const message&) {
+        if (!std::exchange(first_line, true)) started_before_first_line = started;
+      },
+      [&](const child_event& e) { started += e.kind == child_event_kind::started; },
+      [](error_code, const run_summary&) {});
+  io.run();
+  EXPECT_EQ(started, 200u);
+  EXPECT_LT(started_before_first_line, 200u);
+}
+
+TEST(Supervisor, StopWhileStartingLeavesTheRestUnstarted) {
+  asio::io_context io;
+  supervisor sup(io.get_executor());
+  std::size_t started = 0;
+  std::optional<run_summary> summary;
+  sup.async_run(
+      {shell("sleeper", "sleep 100", 50)}, [](const message&) {},
+      [&](const child_event& e) {
+        if (e.kind == child_event_kind::started && ++started == 3) sup.stop();
+      },
+      [&](error_code ec, run_summary s) {
+        EXPECT_EQ(ec, asio::error::operation_aborted);
+        summary = std::move(s);
+      });
+  io.run();
+  ASSERT_TRUE(summary);
+  EXPECT_EQ(started, 3u);
+  std::size_t never_ran = 0;
+  for (const auto& c : summary->children) never_ran += !c.status && c.spawn_error.empty();
+  EXPECT_EQ(never_ran, 47u);
+}
+
 TEST(Supervisor, EmptyRunCompletesAtOnce) {
   const recorded_run run = run_supervised({});
   ASSERT_TRUE(run.summary);
