@@ -283,9 +283,13 @@ def raw_mode(reps, scale):
 
 # --- latency -----------------------------------------------------------------------------------
 
+WARM_UP_S = 0.5  # messages written while children are still starting are not steady state
+
+
 def latencies(path, epoch_field):
-    """Arrival minus write time, in microseconds, for every line "<epoch> ... Spam z seq ns"."""
-    values = []
+    """Arrival minus write time, in microseconds, for every line "<epoch> ... Spam z seq ns"
+    written after the first WARM_UP_S seconds of the run."""
+    values, first = [], None
     with open(path, "rb") as f:
         for raw in f:
             parts = raw.split()
@@ -296,7 +300,9 @@ def latencies(path, epoch_field):
                 written_us = int(parts[-1]) / 1e3
             except ValueError:
                 continue
-            values.append(arrival_us - written_us)
+            first = written_us if first is None else min(first, written_us)
+            values.append((written_us, arrival_us - written_us))
+    values = [lat for written, lat in values if written - first >= WARM_UP_S * 1e6]
     return sorted(values)
 
 
@@ -308,7 +314,7 @@ def percentile(sorted_values, p):
 
 def latency(reps, scale):
     rows, samples = [], {}
-    n, seconds = 64, max(1.0, 3 * scale)
+    n, seconds = 64, max(1.5, 4 * scale)
     for total_rate in (10_000, 100_000):
         per_child = total_rate / n
         k = int(per_child * seconds)
@@ -359,44 +365,52 @@ def scale_runs(scale):
 # --- report ------------------------------------------------------------------------------------
 
 def plots(line_rows, samples):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return ["(matplotlib is not installed: no plots)"]
-    tools = [t for t in ["reference"] + list(CONTENDERS)]
-    fig, ax = plt.subplots(figsize=(10, 5))
-    width = 0.8 / len(tools)
-    for i, tool in enumerate(tools):
-        values = []
+    """PNG plots through gnuplot: lines/s by tool and child count, and latency distributions."""
+    if shutil.which("gnuplot") is None:
+        return ["(gnuplot is not installed: no plots)"]
+    work = Path(TMPFS) / "pipemux-bench-plot"
+    work.mkdir(exist_ok=True)
+    tools = ["C reference"] + [t for t in CONTENDERS
+                               if any(r["tool"] == t and "rate" in r for r in line_rows)]
+    with open(work / "rates.dat", "w") as f:
+        f.write("children " + " ".join(f'"{t}"' for t in tools) + "\n")
         for n in (1, 4, 64):
-            if tool == "reference":
-                r = [x for x in line_rows if x["n"] == n and x["dest"] == "/dev/null" and "ref" in x]
-                values.append(statistics.median([x["ref"] for x in r]) / 1e6 if r else 0)
-            else:
-                r = [x for x in line_rows if x["n"] == n and x["dest"] == "/dev/null" and x["tool"] == tool
-                     and "rate" in x]
-                values.append(r[0]["rate"] / 1e6 if r else 0)
-        ax.bar([j + i * width for j in range(3)], values, width, label=tool)
-    ax.set_xticks([j + 0.4 - width / 2 for j in range(3)], ["1 child", "4 children", "64 children"])
-    ax.set_ylabel("M lines/s (output to /dev/null)")
-    ax.set_title("Timestamped per-child log: lines per second")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(HERE / "lines_per_second.png", dpi=100)
-
-    fig, ax = plt.subplots(figsize=(10, 5))
+            cells = [r for r in line_rows if r["n"] == n and r["dest"] == "/dev/null" and "rate" in r]
+            values = [statistics.median([r["ref"] for r in cells]) / 1e6 if cells else 0]
+            for tool in tools[1:]:
+                match = [r["rate"] / 1e6 for r in cells if r["tool"] == tool]
+                values.append(match[0] if match else 0)
+            f.write(f'"{n} child{"ren" if n > 1 else ""}" ' + " ".join(f"{v:.3f}" for v in values) + "\n")
+    curves = []
     for (tool, rate), values in sorted(samples.items()):
-        if values:
-            ax.plot(values, [i / len(values) for i in range(len(values))], label=f"{tool}, {rate} msg/s")
-    ax.set_xscale("log")
-    ax.set_xlabel("latency: arrival time logged - write time (microseconds)")
-    ax.set_ylabel("fraction of messages")
-    ax.set_title("Latency distribution, 64 children")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(HERE / "latency.png", dpi=100)
+        if not values:
+            continue
+        name = work / f"lat-{tool}-{rate}.dat"
+        step = max(1, len(values) // 2000)
+        with open(name, "w") as f:
+            for i in range(0, len(values), step):
+                f.write(f"{max(values[i], 1):.1f} {i / len(values):.5f}\n")
+        curves.append(f'"{name}" using 1:2 with lines lw 2 title "{tool}, {rate} msg/s"')
+    script = f"""
+set terminal png size 1000,500
+set output "{HERE / 'lines_per_second.png'}"
+set title "Timestamped per-child log, output to /dev/null: M lines/s (higher is better)"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set key outside right
+set ylabel "M lines/s"
+plot for [i=2:{len(tools) + 1}] "{work / 'rates.dat'}" using i:xtic(1) title columnheader(i)
+set output "{HERE / 'latency.png'}"
+set title "Latency, 64 children: arrival logged - write time (left is better)"
+set style data lines
+set logscale x
+set xlabel "microseconds"
+set ylabel "fraction of messages"
+set key bottom right
+plot {", ".join(curves)}
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=False)
     return ["![lines per second](lines_per_second.png)", "", "![latency](latency.png)"]
 
 
@@ -425,6 +439,7 @@ def report(line_rows, raw_rows, lat_rows, scale_rows, micro, picture_lines, args
                 if "seed_msgs" in r else "")
         out.append(f"| {r['size']} | {r['rate'] / 1e6:.1f} | {r['spread'] * 100:.0f}% | {r['ratio']:.2f} | {seed} |")
     out += ["", "## Latency: 64 children, paced; arrival time logged minus the producer's write time", "",
+            f"(Messages written in the first {WARM_UP_S} s, while children are still starting, are left out.)", "",
             "| total rate | tool | messages | p50 us | p99 us | p99.9 us |", "| ---: | --- | ---: | ---: | ---: | ---: |"]
     for r in lat_rows:
         out.append(f"| {r['rate']} | {r['tool']} | {r['count']} | {r['p50']:.1f} | {r['p99']:.1f} | {r['p999']:.1f} |")
