@@ -191,17 +191,34 @@ CONTENDERS = {
 }
 
 
-def run(cmd, timeout=600):
-    """Runs a command; returns (seconds, returncode, peak RSS of the command in KiB)."""
+def peak_rss_kib(pid):
+    """The process's VmHWM. (wait4's ru_maxrss would count the pages of this Python process,
+    which the child shares between fork and exec.)"""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run(cmd, timeout=600, watch_rss=False):
+    """Runs a command; returns (seconds, returncode, peak RSS in KiB when watch_rss)."""
     OUT_FILE.unlink(missing_ok=True)  # pipemux -o appends; every run starts from nothing
     start = time.perf_counter()
     if isinstance(cmd, str):
         proc = subprocess.Popen(["bash", "-c", cmd], stdout=subprocess.DEVNULL)
     else:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return time.perf_counter() - start, proc.returncode, usage.ru_maxrss
+    rss = 0
+    if watch_rss:  # sampled until it exits: the high-water mark only grows
+        while os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+            rss = max(rss, peak_rss_kib(proc.pid))
+            time.sleep(0.002)
+    proc.wait(timeout)
+    return time.perf_counter() - start, proc.returncode, rss
 
 
 def available(need):
@@ -276,7 +293,9 @@ def raw_mode(reps, scale):
             row["seed_msgs"] = statistics.median(seed)
             row["msgs"] = med / 32
         rows.append(row)
-        print(f"raw   read_size={size:<6} {med / 1e6:8.1f} MB/s  x{med / ref_med:5.2f} of the C loop",
+        seed_note = (f", x{row['msgs'] / row['seed_msgs']:.1f} the python seed demo's reads/s"
+                     if "seed_msgs" in row else "")
+        print(f"raw   read_size={size:<6} {med / 1e6:8.1f} MB/s  x{med / ref_med:5.2f} of the C loop{seed_note}",
               flush=True)
     return rows
 
@@ -346,7 +365,7 @@ def scale_runs(scale):
         k = int(2000 * scale)
         start = time.time()
         t, rc, rss = run([str(PIPEMUX), "-n", str(n), "--log-pattern", "%E.%f %L %Z %v", "-o", str(OUT_FILE),
-                          "--", str(PRODUCER), str(k)])
+                          "--", str(PRODUCER), str(k)], watch_rss=True)
         last_start, delivered = start, 0
         with open(OUT_FILE, "rb") as f:
             for raw in f:
@@ -478,7 +497,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=5, help="alternating pairs per cell (default 5)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every line count (default 1)")
+    parser.add_argument("--only", default="", help="comma-separated: micro,line,raw,latency,scale "
+                        "(a quick look at some; results.md is written only by a full run)")
     args = parser.parse_args()
+    if args.only:
+        wanted = set(args.only.split(","))
+        if "micro" in wanted:
+            subprocess.run([str(MICRO), "--benchmark_min_time=0.2"])
+        if "line" in wanted:
+            line_mode(args.reps, args.scale)
+        if "raw" in wanted:
+            raw_mode(args.reps, args.scale)
+        if "latency" in wanted:
+            latency(args.reps, args.scale)
+        if "scale" in wanted:
+            scale_runs(args.scale)
+        return
     for exe in (PIPEMUX, PRODUCER, REFERENCE, MICRO):
         if not exe.exists():
             sys.exit(f"{exe} is missing: run bench/run, which builds it")

@@ -59,43 +59,50 @@ void escape_into(std::string_view text, std::string& out) {
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t n = text.size();
   out.reserve(out.size() + n + n / 8);
-  std::size_t i = 0;
-  while (i < n) {
-    // Copy the longest run that needs no escaping in one append.
-    std::size_t run_end = i;
-    while (run_end < n) {
-      if (is_plain_ascii(p[run_end])) {
-        ++run_end;
+  // Written a block at a time: one append per 4 KiB, not one per escape.
+  char block[4096];
+  char* w = block;
+  char* const full = block + sizeof block - 4;  // room left for the longest form, "\\xHH"
+  for (std::size_t i = 0; i < n;) {
+    if (w >= full) {
+      out.append(block, static_cast<std::size_t>(w - block));
+      w = block;
+    }
+    const unsigned char c = p[i];
+    if (is_plain_ascii(c)) {
+      *w++ = static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    if (c >= 0x80) {
+      if (const std::size_t len = printable_utf8_length(p + i, n - i); len != 0) {
+        for (std::size_t k = 0; k < len; ++k) *w++ = static_cast<char>(p[i + k]);
+        i += len;
         continue;
       }
-      if (p[run_end] < 0x80) break;
-      const std::size_t len = printable_utf8_length(p + run_end, n - run_end);
-      if (len == 0) break;
-      run_end += len;
     }
-    out.append(text.data() + i, run_end - i);
-    if (run_end == n) break;
-    const unsigned char c = p[run_end];
+    *w++ = '\\';
     switch (c) {
       case '\\':
-        out += "\\\\";
+        *w++ = '\\';
         break;
       case '\t':
-        out += "\\t";
+        *w++ = 't';
         break;
       case '\n':
-        out += "\\n";
+        *w++ = 'n';
         break;
       case '\r':
-        out += "\\r";
+        *w++ = 'r';
         break;
-      default: {
-        const char hex[4] = {'\\', 'x', hex_digits[c >> 4], hex_digits[c & 0xF]};
-        out.append(hex, sizeof hex);
-      }
+      default:
+        *w++ = 'x';
+        *w++ = hex_digits[c >> 4];
+        *w++ = hex_digits[c & 0xF];
     }
-    i = run_end + 1;
+    ++i;
   }
+  out.append(block, static_cast<std::size_t>(w - block));
 }
 
 std::optional<std::string> unescape(std::string_view escaped) {

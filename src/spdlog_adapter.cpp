@@ -89,12 +89,29 @@ void spdlog_adapter::log(const child_info* child, const char* stream, char mark,
 }
 
 void spdlog_adapter::schedule_flush() {
-  if (!flush_executor_ || flush_scheduled_) return;
+  if (!flush_executor_) return;
+  if (flush_scheduled_) {
+    ++logged_since_post_;
+    return;
+  }
   flush_scheduled_ = true;
-  boost::asio::post(flush_executor_, [this] {
-    flush_scheduled_ = false;
-    logger_->flush();
-  });
+  logged_since_post_ = 0;
+  first_unflushed_ = std::chrono::steady_clock::now();
+  boost::asio::post(flush_executor_, [this] { flush_when_idle(); });
+}
+
+// While other handlers keep logging, the loop is busy: yield again, so that one write carries
+// many lines (raw reads of 32 bytes would otherwise cost a write each); but never hold output
+// back for longer than max_flush_delay.
+void spdlog_adapter::flush_when_idle() {
+  if (logged_since_post_ > 0 &&
+      std::chrono::steady_clock::now() - first_unflushed_ < max_flush_delay) {
+    logged_since_post_ = 0;
+    boost::asio::post(flush_executor_, [this] { flush_when_idle(); });
+    return;
+  }
+  flush_scheduled_ = false;
+  logger_->flush();
 }
 
 }  // namespace pipemux

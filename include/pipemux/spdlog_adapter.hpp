@@ -5,6 +5,7 @@
 #include <spdlog/logger.h>
 #include <boost/asio/any_io_executor.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -27,10 +28,12 @@ enum class identity_in : unsigned char {
 
 /// A message and event handler for a supervisor that logs through `logger`. Call it from one
 /// strand at a time. With an executor, it asks the logger to flush once the executor has run
-/// what was ready: output is written in batches, yet never held back while the loop waits.
-/// The adapter must outlive those flushes.
+/// what was ready: output is written in batches, yet never held back while the loop waits,
+/// nor for longer than max_flush_delay while it is busy. The adapter must outlive those flushes.
 class spdlog_adapter {
  public:
+  static constexpr std::chrono::milliseconds max_flush_delay{2};
+
   explicit spdlog_adapter(std::shared_ptr<spdlog::logger> logger,
                           boost::asio::any_io_executor flush_executor = {},
                           identity_in identity = identity_in::flags);
@@ -48,11 +51,14 @@ class spdlog_adapter {
   void log(const child_info* child, const char* stream, char mark, log_clock::time_point when,
            spdlog::level::level_enum level, std::string_view text);
   void schedule_flush();
+  void flush_when_idle();
 
   std::shared_ptr<spdlog::logger> logger_;
   boost::asio::any_io_executor flush_executor_;
   identity_in identity_;
   bool flush_scheduled_ = false;
+  std::size_t logged_since_post_ = 0;
+  std::chrono::steady_clock::time_point first_unflushed_;
   std::string text_;  // reused: escaping or prefixing allocates only while lines grow
 };
 

@@ -19,4 +19,7 @@ flags=$(PKG_CONFIG_PATH="$libdir" pkg-config --cflags --libs --static pipemux)
 c++ -std=c++20 "$here/main.cpp" -o "$work/pkg-consumer" $flags
 out=$("$work/pkg-consumer")
 echo "$out" | grep -qx "greeter: hello from a child" || { echo "pkg-config consumer said: $out"; exit 1; }
-echo "installed package: find_package and pkg-config consumers both work"
+# The one public header stays light: no toml++, CLI11 or Boost.Process behind it.
+heavy=$(c++ -std=c++20 -E -H "$here/main.cpp" $flags 2>&1 >/dev/null | grep -E "toml\+\+|/CLI/|boost/process" || true)
+[ -z "$heavy" ] || { echo "pipemux.hpp pulls in: $heavy"; exit 1; }
+echo "installed package: find_package and pkg-config consumers both work; pipemux.hpp is light"
