@@ -6,32 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "framing.hpp"
 #include "pipemux/framer.hpp"
 
 namespace {
 
-struct piece {
-  std::string bytes;
-  pipemux::piece_kind kind;
-  bool operator==(const piece&) const = default;
-};
-
-std::vector<piece> frame(std::string_view input, std::size_t max_line,
-                         const std::vector<std::size_t>& cuts) {
-  pipemux::line_framer framer(max_line);
-  std::vector<piece> out;
-  auto collect = [&](std::string_view b, pipemux::piece_kind k) {
-    out.push_back({std::string(b), k});
-  };
-  std::size_t from = 0;
-  for (std::size_t cut : cuts) {
-    framer.feed(input.substr(from, cut - from), collect);
-    from = cut;
-  }
-  framer.feed(input.substr(from), collect);
-  framer.finish(collect);
-  return out;
-}
+using pipemux::test::frame;
 
 void check(bool ok) {
   if (!ok) std::abort();
@@ -50,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     seed = seed * 1103515245u + 12345u;
     if ((seed >> 16) % 4 == 0) cuts.push_back(i);
   }
-  const auto pieces = frame(input, max_line, cuts);
+  const auto pieces = frame(input, cuts, max_line);
   std::string joined;
   for (std::size_t i = 0; i < pieces.size(); ++i) {
     check(pieces[i].bytes.size() <= max_line);
@@ -60,6 +40,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (pieces[i].kind == pipemux::piece_kind::line) joined += '\n';
   }
   check(joined == input);
-  check(pieces == frame(input, max_line, {}));
+  check(pieces == frame(input, {}, max_line));
   return 0;
 }

@@ -15,6 +15,7 @@ namespace pipemux {
 namespace {
 using namespace std::chrono_literals;
 using test::lines_of;
+using test::none_left;
 using test::pipemux_exe;
 using test::run_command;
 
@@ -28,29 +29,6 @@ std::string write_file(const std::string& name, const std::string& text) {
 // 4 pid, 5 mark, 6 text. (pipemux's own lines have the label "pipemux", no index.)
 const std::regex log_line(
     R"((\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) ([\w-]+)(?:\.(\d+))?\[(\d+)\] (?:out|err|-) ([|+%~*]) (.*))");
-
-// Pids of processes whose command line contains `marker`.
-std::vector<int> processes_with(const std::string& marker) {
-  std::vector<int> found;
-  DIR* proc = ::opendir("/proc");
-  while (dirent* entry = ::readdir(proc)) {
-    const int pid = std::atoi(entry->d_name);
-    if (pid <= 0) continue;
-    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
-    std::string text((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
-    if (text.find(marker) != std::string::npos) found.push_back(pid);
-  }
-  ::closedir(proc);
-  return found;
-}
-
-bool none_left(const std::string& marker) {
-  for (int i = 0; i < 200; ++i) {
-    if (processes_with(marker).empty()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return false;
-}
 
 TEST(Cli, RunsTheConfiguredSpamChildrenAndLogsEveryMessage) {
   const auto config = write_file("pipemux_short.toml",

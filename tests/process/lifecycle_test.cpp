@@ -12,7 +12,9 @@ namespace pipemux {
 namespace {
 using namespace std::chrono_literals;
 using test::lines_of;
+using test::none_left;
 using test::pipemux_exe;
+using test::processes_with;
 using test::run_command;
 
 // A parsed log line: "<date> <time> <label>[<pid>] <stream> <mark> <text>".
@@ -47,38 +49,6 @@ std::vector<log_entry> parse_log(const std::string& out) {
     if (e) entries.push_back(*e);
   }
   return entries;
-}
-
-bool alive(int pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return false;
-  const auto close_paren = line.rfind(')');
-  return close_paren != std::string::npos && line[close_paren + 2] != 'Z';
-}
-
-// Pids of live processes whose command line contains `marker`.
-std::vector<int> processes_with(const std::string& marker) {
-  std::vector<int> found;
-  DIR* proc = ::opendir("/proc");
-  while (dirent* entry = ::readdir(proc)) {
-    const int pid = std::atoi(entry->d_name);
-    if (pid <= 0 || pid == ::getpid()) continue;
-    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
-    std::string text((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
-    if (text.find(marker) != std::string::npos && alive(pid)) found.push_back(pid);
-  }
-  ::closedir(proc);
-  return found;
-}
-
-bool none_left(const std::string& marker, std::chrono::milliseconds limit = 2s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (processes_with(marker).empty()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return false;
 }
 
 // pipemux's own reports ('*' lines) that contain `text`.

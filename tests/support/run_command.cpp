@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <csignal>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -98,6 +99,43 @@ std::vector<int> children_of(int parent) {
   }
   ::closedir(proc);
   return found;
+}
+
+namespace {
+
+bool alive(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  const auto close_paren = line.rfind(')');
+  return close_paren != std::string::npos && line[close_paren + 2] != 'Z';
+}
+
+}  // namespace
+
+std::vector<int> processes_with(const std::string& marker) {
+  std::vector<int> found;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return found;
+  while (dirent* entry = ::readdir(proc)) {
+    const int pid = std::atoi(entry->d_name);
+    if (pid <= 0 || pid == ::getpid()) continue;
+    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
+    const std::string text((std::istreambuf_iterator<char>(cmdline)),
+                           std::istreambuf_iterator<char>());
+    if (text.find(marker) != std::string::npos && alive(pid)) found.push_back(pid);
+  }
+  ::closedir(proc);
+  return found;
+}
+
+bool none_left(const std::string& marker, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (processes_with(marker).empty()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
 }
 
 bool process_group_gone(int pgid, std::chrono::milliseconds limit) {

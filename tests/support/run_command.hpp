@@ -34,6 +34,13 @@ std::string pipemux_exe();
 /// Child pids of `parent` still present in /proc (zombies included).
 std::vector<int> children_of(int parent);
 
+/// Pids of live processes (zombies left out) whose command line contains `marker`.
+std::vector<int> processes_with(const std::string& marker);
+
+/// Waits up to `limit` for no live process with `marker` in its command line to be left.
+bool none_left(const std::string& marker,
+               std::chrono::milliseconds limit = std::chrono::seconds(2));
+
 /// Waits up to `limit` for no process with this process group id to exist.
 bool process_group_gone(int pgid, std::chrono::milliseconds limit);
 

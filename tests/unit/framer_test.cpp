@@ -5,38 +5,14 @@
 #include <string>
 #include <vector>
 
+#include "framing.hpp"
 #include "pipemux/framer.hpp"
 
 namespace pipemux {
 namespace {
 
-struct piece {
-  std::string bytes;
-  piece_kind kind;
-  bool operator==(const piece&) const = default;
-};
-
-std::ostream& operator<<(std::ostream& os, const piece& p) {
-  return os << "{\"" << p.bytes << "\", " << static_cast<int>(p.kind) << "}";
-}
-
-// Feeds `input` cut at `cuts` (sorted offsets) and ends the stream.
-std::vector<piece> frame(std::string_view input, const std::vector<std::size_t>& cuts,
-                         std::size_t max_line) {
-  line_framer framer(max_line);
-  std::vector<piece> out;
-  auto collect = [&](std::string_view bytes, piece_kind kind) {
-    out.push_back({std::string(bytes), kind});
-  };
-  std::size_t from = 0;
-  for (std::size_t cut : cuts) {
-    framer.feed(input.substr(from, cut - from), collect);
-    from = cut;
-  }
-  framer.feed(input.substr(from), collect);
-  framer.finish(collect);
-  return out;
-}
+using test::frame;
+using test::piece;
 
 // What every stream must satisfy: the pieces give back the input exactly, none is longer than
 // max_line, and only the last can be partial.
