@@ -516,8 +516,14 @@ void supervisor::start(std::vector<program_spec> programs, message_handler on_me
 }
 
 void supervisor::stop() {
-  asio::dispatch(impl_->strand, [weak = std::weak_ptr<impl>(impl_)] {
-    if (auto self = weak.lock(); self && !self->abandoned) self->stop();
+  stop(impl_);
+}
+
+void supervisor::stop(const std::weak_ptr<impl>& weak) {
+  const auto self = weak.lock();
+  if (!self || self->abandoned) return;
+  asio::dispatch(self->strand, [weak] {
+    if (auto alive = weak.lock(); alive && !alive->abandoned) alive->stop();
   });
 }
 

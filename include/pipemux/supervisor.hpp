@@ -62,7 +62,11 @@ class supervisor {
         [this](auto handler, std::vector<program_spec>&& specs, message_handler&& message_fn,
                event_handler&& event_fn) {
           auto slot = boost::asio::get_associated_cancellation_slot(handler);
-          if (slot.is_connected()) slot.assign([this](boost::asio::cancellation_type) { stop(); });
+          // The slot may outlive this supervisor: it holds only a weak reference.
+          if (slot.is_connected())
+            slot.assign([weak = std::weak_ptr<impl>(impl_)](boost::asio::cancellation_type) {
+              stop(weak);
+            });
           // Keeps the handler's executor busy until completion, then completes on it. Held in
           // a shared_ptr: the type-erased completion below must be copyable.
           auto work = boost::asio::make_work_guard(
@@ -100,6 +104,7 @@ class supervisor {
              completion on_complete);
 
   struct impl;
+  static void stop(const std::weak_ptr<impl>& weak);
   std::shared_ptr<impl> impl_;
 };
 

@@ -269,6 +269,24 @@ TEST(SupervisorAsync, OneSupervisorOnAnIoContextRunByTwoThreads) {
   EXPECT_EQ(check.errors(), 0u);
 }
 
+TEST(SupervisorAsync, CancellationAfterTheSupervisorIsGoneIsHarmless) {
+  asio::io_context io;
+  asio::cancellation_signal cancel;
+  {
+    supervisor sup(io.get_executor());
+    sup.async_run(
+        {program_spec{"sleeper", {"sleep", "1000"}, 1, {}, {}}}, [](const message&) {},
+        [&](const child_event& e) {
+          if (e.kind == child_event_kind::started) io.stop();
+        },
+        asio::bind_cancellation_slot(cancel.slot(), [](error_code, const run_summary&) {}));
+    io.run();
+  }
+  cancel.emit(asio::cancellation_type::terminal);  // the slot's handler must not reach it
+  io.restart();
+  io.run();
+}
+
 TEST(SupervisorAsync, ConstructionRejectsUnusableOptions) {
   asio::io_context io;
   run_options bad;
