@@ -267,14 +267,19 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   void on_output(child_slot& c, stream_kind stream, log_clock::time_point arrival,
                  std::string_view data) {
     c.bytes += data.size();
-    auto deliver = [&](std::string_view piece, piece_kind kind) {
-      ++c.messages;
-      on_message(message{c.info, stream, arrival, piece, kind});
-    };
     if (options.framing == framing_mode::raw)
-      deliver(data, piece_kind::chunk);
+      deliver(c, stream, arrival, data, piece_kind::chunk);
     else
-      c.channels[static_cast<std::size_t>(stream)].framer.feed(data, deliver);
+      c.channels[static_cast<std::size_t>(stream)].framer.feed(
+          data, [&](std::string_view piece, piece_kind kind) {
+            deliver(c, stream, arrival, piece, kind);
+          });
+  }
+
+  void deliver(child_slot& c, stream_kind stream, log_clock::time_point arrival,
+               std::string_view piece, piece_kind kind) {
+    ++c.messages;
+    on_message(message{c.info, stream, arrival, piece, kind});
   }
 
   void on_output_end(child_slot& c, stream_kind stream, std::error_code read_error) {
@@ -291,8 +296,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     if (!channel.open) return;
     channel.open = false;
     channel.framer.finish([&](std::string_view piece, piece_kind kind) {
-      ++c.messages;
-      on_message(message{c.info, stream, log_clock::now(), piece, kind});
+      deliver(c, stream, log_clock::now(), piece, kind);
     });
   }
 
