@@ -20,7 +20,7 @@ using test::pipemux_exe;
 using test::run_command;
 
 std::string write_file(const std::string& name, const std::string& text) {
-  std::string path = ::testing::TempDir() + name;
+  std::string path = test::temp_path(name);
   std::ofstream(path) << text;
   return path;
 }
@@ -136,7 +136,7 @@ TEST(Cli, SigtermStopsEveryChildLogsAllTheyWroteAndExitsWith143) {
   // Each child records the last line it finished writing: after the stop, every line up to
   // that one must be in the log, in order, once.
   const std::string marker = "pipemux-test-sigterm-marker";
-  const std::string record = ::testing::TempDir() + "pipemux_cli_written_";
+  const std::string record = test::temp_path("pipemux_cli_written_");
   const auto result = run_command({pipemux_exe(), "-n", "3", "--", "sh", "-c",
                                    "i=0; while :; do echo \"line $i\"; echo $i > " + record +
                                        "$PIPEMUX_CHILD_INDEX; i=$((i+1)); done",
@@ -195,7 +195,7 @@ TEST(Cli, UnwritableOutputIsAClearErrorChildrenStoppedExitFour) {
 }
 
 TEST(Cli, OutputFileGetsTheLog) {
-  const std::string path = ::testing::TempDir() + "pipemux_output.log";
+  const std::string path = test::temp_path("pipemux_output.log");
   std::remove(path.c_str());
   const auto result = run_command({pipemux_exe(), "-o", path, "--", "echo", "to the file"});
   ASSERT_EQ(result.exit_code, 0) << result.err;

@@ -89,7 +89,7 @@ std::function<bool(const std::string&)> lines_at_least(std::size_t n) {
 
 TEST(Lifecycle, SigtermWhileEightChildrenWriteLosesNoMessageWrittenBeforeTheStop) {
   // Each spam child records how many messages it had fully written when SIGTERM arrived.
-  const std::string record = ::testing::TempDir() + "pipemux_lifecycle_record_";
+  const std::string record = test::temp_path("pipemux_lifecycle_record_");
   constexpr int children = 8;
   const auto result =
       run_command({pipemux_exe(), "-n", std::to_string(children), "--", pipemux_exe(), "spam",
@@ -211,7 +211,7 @@ TEST(Lifecycle, NoChildOrGrandchildSurvivesPipemuxKilledWithSigkill) {
 }
 
 TEST(Lifecycle, RestartOnFailureBacksOffAndGivesUpAfterTheMaximum) {
-  const std::string config = ::testing::TempDir() + "pipemux_restart.toml";
+  const std::string config = test::temp_path("pipemux_restart.toml");
   std::ofstream(config)
       << "restart = \"on-failure\"\nrestart_delay = 0.05\nrestart_max_delay = 0.15\n"
          "max_restarts = 4\n";
@@ -259,7 +259,7 @@ TEST_P(StopOn, EndsTheRunAsConfiguredWithItsExitCode) {
   const std::string id =
       c.stop_on + "-" + std::to_string(c.expected_exit) + "-" + std::to_string(c.others_stopped);
   const std::string marker = "pipemux-lifecycle-stop-on-" + id;
-  const std::string config = ::testing::TempDir() + "pipemux_stop_on_" + id + ".toml";
+  const std::string config = test::temp_path("pipemux_stop_on_") + id + ".toml";
   std::ofstream(config)
       << "stop_on = \"" << c.stop_on << "\"\n"
       << "[[program]]\nname = \"long\"\ncommand = [\"sh\", \"-c\", \"sleep 2; echo done\", \""
@@ -318,7 +318,7 @@ TEST(Lifecycle, PythonIsToldNotToBufferUnlessTheUserSaidOtherwise) {
   const auto result = run_command({"env", "-u", "PYTHONUNBUFFERED", pipemux_exe(), "--", "sh", "-c",
                                    "echo \"[$PYTHONUNBUFFERED]\""});
   EXPECT_NE(result.out.find("| [1]"), std::string::npos) << result.out;
-  const std::string config = ::testing::TempDir() + "pipemux_unbuffered.toml";
+  const std::string config = test::temp_path("pipemux_unbuffered.toml");
   std::ofstream(config) << "unbuffered_env = false\n";
   const auto off = run_command({"env", "-u", "PYTHONUNBUFFERED", pipemux_exe(), "-c", config, "--",
                                 "sh", "-c", "echo \"[$PYTHONUNBUFFERED]\""});

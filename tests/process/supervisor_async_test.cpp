@@ -170,7 +170,7 @@ void expect_drained(sequence_checker& check, const std::string& record, std::siz
 }
 
 TEST(SupervisorAsync, CancellationThroughTheSlotIsAGracefulStopThatDrainsOutput) {
-  const std::string record = ::testing::TempDir() + "pipemux_async_cancel_";
+  const std::string record = test::temp_path("pipemux_async_cancel_");
   asio::io_context io;
   supervisor sup(io.get_executor());
   asio::cancellation_signal cancel;
@@ -205,7 +205,7 @@ TEST(SupervisorAsync, CancellationThroughTheSlotIsAGracefulStopThatDrainsOutput)
 }
 
 TEST(SupervisorAsync, StopFromAnotherThreadDrainsOutput) {
-  const std::string record = ::testing::TempDir() + "pipemux_async_stop_";
+  const std::string record = test::temp_path("pipemux_async_stop_");
   asio::io_context io;
   supervisor sup(io.get_executor());
   sequence_checker check;

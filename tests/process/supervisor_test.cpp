@@ -205,7 +205,7 @@ TEST(Supervisor, ExitCodeAndKillingSignalAreReported) {
 }
 
 TEST(Supervisor, ProgramsThatCannotStartAreReportedWhileOthersAreServed) {
-  const std::string not_executable = ::testing::TempDir() + "pipemux_not_executable";
+  const std::string not_executable = test::temp_path("pipemux_not_executable");
   std::ofstream(not_executable) << "#!/bin/sh\necho never\n";
   ::chmod(not_executable.c_str(), 0644);
   program_spec missing_path{"ghost", {"/nonexistent/program"}, 1, {}, {}};
@@ -236,7 +236,7 @@ TEST(Supervisor, ProgramsThatCannotStartAreReportedWhileOthersAreServed) {
 TEST(Supervisor, StopMidRunStillLogsEverythingAlreadyWritten) {
   // Each child records the last line it finished writing; after the stop, every line up to
   // that one must have been delivered, in order, exactly once.
-  const std::string dir = ::testing::TempDir();
+  const std::string dir = test::temp_path("");
   const auto script = "i=0; while :; do echo \"line $i\"; echo $i > " + dir +
                       "pipemux_written_$PIPEMUX_CHILD_INDEX; i=$((i+1)); done";
   constexpr std::size_t children = 4;

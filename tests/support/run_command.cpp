@@ -1,5 +1,7 @@
 #include "run_command.hpp"
 
+#include <gtest/gtest.h>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -13,6 +15,10 @@
 #include <thread>
 
 namespace pipemux::test {
+
+std::string temp_path(const std::string& name) {
+  return ::testing::TempDir() + "pipemux." + std::to_string(::getpid()) + "." + name;
+}
 
 std::string pipemux_exe() {
   return PIPEMUX_EXE;
@@ -60,7 +66,10 @@ command_result run_command(const std::vector<std::string>& argv, const command_o
     if (ready < 0 && errno != EINTR) break;
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
-      const ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+      const bool slow = i == 0 && options.slow_read_bytes > 0;
+      const ssize_t n =
+          ::read(fds[i].fd, buf, slow ? std::min(options.slow_read_bytes, sizeof buf) : sizeof buf);
+      if (slow && n > 0) std::this_thread::sleep_for(options.slow_read_pause);
       if (n <= 0) {
         ::close(fds[i].fd);
         fds[i].fd = -1;

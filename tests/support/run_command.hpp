@@ -23,10 +23,18 @@ struct command_options {
   /// true to stop being called.
   std::function<bool(int pid, const std::string& out_so_far)> watch;
   std::string stdout_path;  ///< not empty: the child's stdout is this file instead
+  /// A slow reader of its stdout: at most `slow_read_bytes` per read, then a pause of
+  /// `slow_read_pause` (0: read as fast as it comes).
+  std::size_t slow_read_bytes = 0;
+  std::chrono::milliseconds slow_read_pause{0};
 };
 
 command_result run_command(const std::vector<std::string>& argv,
                            const command_options& options = {});
+
+/// A path in the test temp directory, unique to this process: two runs of the suite at once
+/// (CI under load, sanitizer builds side by side) must not share files.
+std::string temp_path(const std::string& name);
 
 /// The pipemux binary under test.
 std::string pipemux_exe();
