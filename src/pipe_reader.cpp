@@ -2,6 +2,8 @@
 
 #include <boost/asio/error.hpp>
 
+#include <sys/ioctl.h>
+
 namespace pipemux::detail {
 
 pipe_reader::pipe_reader(const boost::asio::any_io_executor& executor, int fd,
@@ -33,6 +35,13 @@ void pipe_reader::read_next() {
           self->on_end_(ec ? std::error_code(ec)
                            : std::make_error_code(std::errc::operation_canceled));
       });
+}
+
+std::size_t pipe_reader::bytes_unread() noexcept {
+  int unread = 0;
+  if (!descriptor_.is_open() || ::ioctl(descriptor_.native_handle(), FIONREAD, &unread) != 0)
+    return 0;
+  return static_cast<std::size_t>(unread);
 }
 
 void pipe_reader::close(bool silently) noexcept {

@@ -33,6 +33,9 @@ class pipe_reader : public std::enable_shared_from_this<pipe_reader> {
 
   bool is_open() const noexcept { return descriptor_.is_open(); }
 
+  /// Bytes written to the pipe and not read yet (0 when closed).
+  std::size_t bytes_unread() noexcept;
+
  private:
   void read_next();
 

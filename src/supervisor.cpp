@@ -55,6 +55,8 @@ struct child_slot {
   steady::time_point exited_at;  // reaped: the run time does not count draining its pipes
   std::uint64_t messages = 0;
   std::uint64_t bytes = 0;
+  std::uint64_t reads = 0;                 // over all its runs; tells the drain timer it flows
+  std::uint64_t reads_at_drain_check = 0;  // `reads` when the drain timer was last armed
   std::string spawn_error;
   std::size_t restarts = 0;
   bool stop_sent = false;  // this run was sent the stop signal
@@ -62,6 +64,15 @@ struct child_slot {
   bool finished = false;  // no run is current or pending: done for good
 
   bool any_channel_open() const { return channels[0].open || channels[1].open; }
+
+  // Output is still flowing when a read completed since the last check, or when a pipe holds
+  // bytes not read yet (the loop may have been too busy to read them).
+  bool output_flowing_since_last_check() const {
+    if (reads != reads_at_drain_check) return true;
+    for (const auto& channel : channels)
+      if (channel.open && channel.reader->bytes_unread() > 0) return true;
+    return false;
+  }
 };
 
 std::string join_argv(const std::vector<std::string>& argv) {
@@ -266,6 +277,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
 
   void on_output(child_slot& c, stream_kind stream, log_clock::time_point arrival,
                  std::string_view data) {
+    ++c.reads;
     c.bytes += data.size();
     if (options.framing == framing_mode::raw)
       deliver(c, stream, arrival, data, piece_kind::chunk);
@@ -311,27 +323,37 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     } else {
       c.status = exit_status::from_wait_status(wait_status);
     }
-    if (c.any_channel_open()) {
-      // A background grandchild may hold a pipe open for ever: it gets the grace period.
-      c.drain_timer.expires_after(options.stop_grace);
-      child_slot* slot = &c;
-      c.drain_timer.async_wait(guarded([slot](impl& self, boost::system::error_code ec) {
-        if (!ec) self.abandon_output(*slot);
-      }));
-    }
+    if (c.any_channel_open()) arm_drain_timer(c);
     maybe_finish_run(c);
   }
 
+  // The child is gone but its pipes are open. Output that still flows is read to the end, however
+  // long that takes; a pipe is abandoned only when a whole grace period passed with nothing
+  // written to it and nothing left in it: then something else (a background grandchild)
+  // holds it open, and may for ever.
+  void arm_drain_timer(child_slot& c) {
+    c.reads_at_drain_check = c.reads;
+    c.drain_timer.expires_after(options.stop_grace);
+    child_slot* slot = &c;
+    c.drain_timer.async_wait(guarded([slot](impl& self, boost::system::error_code ec) {
+      if (ec || !slot->any_channel_open()) return;
+      if (slot->output_flowing_since_last_check())
+        self.arm_drain_timer(*slot);
+      else
+        self.abandon_output(*slot);
+    }));
+  }
+
   void abandon_output(child_slot& c) {
-    if (!c.any_channel_open()) return;
     for (auto stream : {stream_kind::out, stream_kind::err}) {
       auto& channel = c.channels[static_cast<std::size_t>(stream)];
       if (channel.open) channel.reader->close(true);
       close_channel(c, stream);
     }
     emit(child_event_kind::output_abandoned, c,
-         "output still open " + seconds_text(options.stop_grace) +
-             " after the child exited (a background process holds it): closed");
+         "its output pipe is still open but nothing was written to it for " +
+             seconds_text(options.stop_grace) +
+             " after the child exited (another process holds it open): closed");
     maybe_finish_run(c);  // kills the group that held it
   }
 

@@ -14,21 +14,34 @@ namespace pipemux {
 namespace {
 using namespace std::chrono_literals;
 
-TEST(Stress, EveryByteOfEveryChildLoggedInOrderDespiteKillsAndEarlyExits) {
-  constexpr std::size_t children = 256, lines = 600, max_line = 300;
-  const std::string dir = ::testing::TempDir();
-  const std::string record = dir + "pipemux_stress_written_";
-  const std::string log_path = dir + "pipemux_stress.log";
+// Runs `children` stress children and checks every byte each one wrote against the log. With
+// `slow_sink`, the log goes to a reader that takes it slowly (and the grace is short), so that
+// children are long gone while their output is still being read.
+void run_stress(std::size_t children, std::size_t lines, bool slow_sink) {
+  constexpr std::size_t max_line = 300;
+  const std::string record = test::temp_path("pipemux_stress_written_");
+  const std::string log_path = test::temp_path("pipemux_stress.log");
   std::remove(log_path.c_str());
+  std::vector<std::string> argv = {
+      test::pipemux_exe(), "-n",  std::to_string(children), "--max-line", std::to_string(max_line),
+      "--read-size",       "4096"};
+  if (slow_sink)
+    argv.insert(argv.end(), {"--stop-grace", "0.2"});
+  else
+    argv.insert(argv.end(), {"-o", log_path});
+  argv.insert(argv.end(), {"--", PIPEMUX_STRESS_CHILD_EXE, std::to_string(lines),
+                           std::to_string(max_line), record});
+  test::command_options options{.timeout = 120s};
+  if (slow_sink) {
+    options.slow_read_bytes = 16384;
+    options.slow_read_pause = 5ms;
+  }
   const auto started = std::chrono::steady_clock::now();
-  const auto result = test::run_command(
-      {test::pipemux_exe(), "-n", std::to_string(children), "--max-line", std::to_string(max_line),
-       "--read-size", "4096", "-o", log_path, "--", PIPEMUX_STRESS_CHILD_EXE, std::to_string(lines),
-       std::to_string(max_line), record},
-      {.timeout = 120s});
+  const auto result = test::run_command(argv, options);
   ASSERT_FALSE(result.timed_out);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 120s);
   EXPECT_EQ(result.exit_code, 1) << "some children fail on purpose; " << result.err;
+  if (slow_sink) std::ofstream(log_path) << result.out;
 
   // Rebuild each child's bytes from the log: unescape, and a '\n' after every whole line.
   std::map<std::size_t, std::string> logged;
@@ -81,6 +94,14 @@ TEST(Stress, EveryByteOfEveryChildLoggedInOrderDespiteKillsAndEarlyExits) {
         break;
     }
   }
+}
+
+TEST(Stress, EveryByteOfEveryChildLoggedInOrderDespiteKillsAndEarlyExits) {
+  run_stress(256, 600, false);
+}
+
+TEST(Stress, EveryByteLoggedThroughASlowSinkWithAShortGrace) {
+  run_stress(64, 600, true);
 }
 
 }  // namespace
