@@ -16,10 +16,18 @@ void pipe_reader::start(data_handler on_data, end_handler on_end) {
   read_next();
 }
 
+void pipe_reader::resume() {
+  paused_ = false;
+  if (!reading_ && descriptor_.is_open()) read_next();
+}
+
 void pipe_reader::read_next() {
+  if (paused_) return;
+  reading_ = true;
   descriptor_.async_read_some(
       boost::asio::buffer(buffer_.get(), read_size_),
       [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
+        self->reading_ = false;
         if (n > 0 && !self->silenced_)
           self->on_data_(log_clock::now(), std::string_view(self->buffer_.get(), n));
         if (!ec && self->descriptor_.is_open()) {

@@ -33,6 +33,11 @@ class pipe_reader : public std::enable_shared_from_this<pipe_reader> {
 
   bool is_open() const noexcept { return descriptor_.is_open(); }
 
+  /// Flow control: no read is issued after the one in flight until resume(), so the writer
+  /// blocks once the pipe is full. Call both on the reader's executor.
+  void pause() noexcept { paused_ = true; }
+  void resume();
+
   /// Bytes written to the pipe and not read yet (0 when closed).
   std::size_t bytes_unread() noexcept;
 
@@ -47,6 +52,8 @@ class pipe_reader : public std::enable_shared_from_this<pipe_reader> {
   data_handler on_data_;
   end_handler on_end_;
   bool silenced_ = false;
+  bool paused_ = false;
+  bool reading_ = false;  // a read is in flight
 };
 
 }  // namespace pipemux::detail

@@ -142,6 +142,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   phase state = phase::idle;
   std::size_t next_to_spawn = 0;  // children before it have been started (or tried)
   bool stop_requested = false;
+  bool reading_paused = false;         // flow control: the consumer is not taking output
   std::atomic<bool> abandoned{false};  // the supervisor is gone: call nobody
   asio::steady_timer grace_timer;
   detail::orphan_guard guard;
@@ -256,6 +257,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     auto& channel = c.channels[static_cast<std::size_t>(stream)];
     channel.reader = std::make_shared<detail::pipe_reader>(strand, fd, options.read_size);
     channel.open = true;
+    if (reading_paused) channel.reader->pause();
     child_slot* slot = &c;
     channel.reader->start(
         guarded([slot, stream](impl& self, log_clock::time_point t, std::string_view data) {
@@ -337,7 +339,8 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     child_slot* slot = &c;
     c.drain_timer.async_wait(guarded([slot](impl& self, boost::system::error_code ec) {
       if (ec || !slot->any_channel_open()) return;
-      if (slot->output_flowing_since_last_check())
+      // While reading is paused nothing can be judged: the pipe may be at EOF unread.
+      if (self.reading_paused || slot->output_flowing_since_last_check())
         self.arm_drain_timer(*slot);
       else
         self.abandon_output(*slot);
@@ -482,6 +485,19 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     }
   }
 
+  void set_reading_paused(bool paused) {
+    if (paused == reading_paused) return;
+    reading_paused = paused;
+    for (auto& c : children)
+      for (auto& channel : c->channels) {
+        if (!channel.open) continue;
+        if (paused)
+          channel.reader->pause();
+        else
+          channel.reader->resume();
+      }
+  }
+
   // The supervisor is being destroyed: no more callbacks; nothing may outlive it.
   void abandon() {
     grace_timer.cancel();
@@ -550,6 +566,18 @@ void supervisor::stop(const std::weak_ptr<impl>& weak) {
   if (!self || self->abandoned) return;
   asio::dispatch(self->strand, [weak] {
     if (auto alive = weak.lock(); alive && !alive->abandoned) alive->stop();
+  });
+}
+
+void supervisor::pause_reading() {
+  asio::dispatch(impl_->strand, [weak = std::weak_ptr<impl>(impl_)] {
+    if (auto self = weak.lock(); self && !self->abandoned) self->set_reading_paused(true);
+  });
+}
+
+void supervisor::resume_reading() {
+  asio::dispatch(impl_->strand, [weak = std::weak_ptr<impl>(impl_)] {
+    if (auto self = weak.lock(); self && !self->abandoned) self->set_reading_paused(false);
   });
 }
 

@@ -98,6 +98,13 @@ class supervisor {
   /// call skips what is left of the grace period.
   void stop();
 
+  /// Flow control for the whole run, from any thread: while paused, no child's pipe is read,
+  /// so each child blocks in write once its pipe is full, as in any Unix pipeline; nothing is
+  /// lost, and no pipe is abandoned for silence. Stops, exits and timers go on. For a consumer
+  /// that cannot keep up (a stalled terminal, a slow socket).
+  void pause_reading();
+  void resume_reading();
+
  private:
   using completion = std::function<void(error_code, run_summary)>;
   void start(std::vector<program_spec> programs, message_handler on_message, event_handler on_event,
