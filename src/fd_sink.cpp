@@ -12,9 +12,15 @@ basic_fd_sink<Mutex>::basic_fd_sink(int fd, bool owns_fd, std::size_t buffer_siz
 }
 
 template <class Mutex>
+basic_fd_sink<Mutex>::basic_fd_sink(std::shared_ptr<fd_writer> writer, std::size_t buffer_size)
+    : writer_(std::move(writer)), buffer_size_(buffer_size) {
+  buffer_.reserve(buffer_size_);
+}
+
+template <class Mutex>
 basic_fd_sink<Mutex>::~basic_fd_sink() {
   write_out();
-  if (owns_fd_) ::close(fd_);
+  if (owns_fd_) ::close(fd_);  // (a writer closes its own fd)
 }
 
 template <class Mutex>
@@ -26,7 +32,7 @@ void basic_fd_sink<Mutex>::on_write_error(std::function<void(std::error_code)> h
 template <class Mutex>
 std::error_code basic_fd_sink<Mutex>::write_error() {
   std::lock_guard<Mutex> lock(this->mutex_);
-  return error_;
+  return writer_ ? writer_->error() : error_;
 }
 
 template <class Mutex>
@@ -43,6 +49,11 @@ void basic_fd_sink<Mutex>::flush_() {
 
 template <class Mutex>
 void basic_fd_sink<Mutex>::write_out() {
+  if (writer_) {
+    writer_->write(buffer_.data(), buffer_.size());
+    buffer_.clear();
+    return;
+  }
   const char* data = buffer_.data();
   std::size_t left = buffer_.size();
   while (left > 0 && !error_) {

@@ -1,11 +1,15 @@
 // A spdlog sink that writes to a file descriptor through a buffer of its own: one write(2) per
-// flush (or per full buffer) instead of spdlog's one fwrite + fflush per line.
+// flush (or per full buffer) instead of spdlog's one fwrite + fflush per line. Given an
+// fd_writer, it hands each buffer to the writer's thread instead, and never waits for the fd.
 #pragma once
 
 #include <spdlog/details/null_mutex.h>
 #include <spdlog/sinks/base_sink.h>
 
+#include "pipemux/fd_writer.hpp"
+
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <system_error>
 
@@ -16,6 +20,8 @@ class basic_fd_sink final : public spdlog::sinks::base_sink<Mutex> {
  public:
   /// Writes to `fd`; closes it on destruction when `owns_fd`.
   explicit basic_fd_sink(int fd, bool owns_fd = false, std::size_t buffer_size = 1 << 16);
+  /// Writes through `writer` (its errors go to the writer's handler, not on_write_error).
+  explicit basic_fd_sink(std::shared_ptr<fd_writer> writer, std::size_t buffer_size = 1 << 16);
   ~basic_fd_sink() override;
 
   /// Called once, with the first write error (EPIPE, ENOSPC, ...). After it, output is
@@ -30,8 +36,9 @@ class basic_fd_sink final : public spdlog::sinks::base_sink<Mutex> {
  private:
   void write_out();
 
-  int fd_;
-  bool owns_fd_;
+  int fd_ = -1;
+  bool owns_fd_ = false;
+  std::shared_ptr<fd_writer> writer_;
   std::size_t buffer_size_;
   spdlog::memory_buf_t buffer_;  // lines are formatted straight into it
   std::error_code error_;

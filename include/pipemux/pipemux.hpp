@@ -8,6 +8,7 @@
 #include "pipemux/events.hpp"
 #include "pipemux/exit_status.hpp"
 #include "pipemux/fd_sink.hpp"
+#include "pipemux/fd_writer.hpp"
 #include "pipemux/framer.hpp"
 #include "pipemux/log_format.hpp"
 #include "pipemux/message.hpp"

@@ -1,0 +1,59 @@
+// Writes to a file descriptor on a thread of its own, so that a stalled output (a full pipe, a
+// terminal on hold, a reader that went to lunch) never blocks the caller's event loop: signals,
+// timers and child exits keep being handled. The caller learns when the backlog crosses a
+// high-water mark, and stops producing (supervisor::pause_reading) until it has drained.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <system_error>
+
+namespace pipemux {
+
+class fd_writer {
+ public:
+  struct limits {
+    std::size_t high_water = std::size_t{4} << 20;  ///< backlog above this: "over"
+    std::size_t low_water = std::size_t{1} << 20;   ///< back to or below this: "not over"
+  };
+  /// Called when the backlog goes over high_water (true) and when it is back down to
+  /// low_water (false), in that order, from the writing caller's thread or the writer's.
+  using backlog_handler = std::function<void(bool over)>;
+  /// Called once, on the writer's thread, with the first error: EPIPE when a pipe or socket
+  /// lost its reader (noticed even while there is nothing to write), EIO for a terminal that
+  /// hung up, ENOSPC... After it, what is written is dropped.
+  using error_handler = std::function<void(std::error_code)>;
+
+  /// Writes to `fd` (blocking or not: EAGAIN waits for the fd), closing it at the end when
+  /// `owns_fd`. Set the handlers before the first write.
+  fd_writer(int fd, bool owns_fd, limits limits);
+  explicit fd_writer(int fd, bool owns_fd = false) : fd_writer(fd, owns_fd, limits{}) {}
+  /// Abandons what is still queued (see abandon()).
+  ~fd_writer();
+  fd_writer(const fd_writer&) = delete;
+  fd_writer& operator=(const fd_writer&) = delete;
+
+  void on_backlog(backlog_handler handler);
+  void on_error(error_handler handler);
+
+  /// Queues bytes; never waits for the output. Dropped after an error or abandon().
+  void write(const char* data, std::size_t size);
+
+  /// Writes what is queued, then calls `done` (on the writer's thread); also after an error
+  /// or abandon(), at once.
+  void close(std::function<void()> done);
+
+  /// Stops writing: what is queued is dropped, and a close() still waiting is done. Returns
+  /// how many bytes were dropped.
+  std::size_t abandon();
+
+  std::error_code error() const;
+
+ private:
+  struct state;
+  static void run(const std::shared_ptr<state>& s);
+  std::shared_ptr<state> state_;  // shared with the writer's thread, which may outlive us
+};
+
+}  // namespace pipemux
