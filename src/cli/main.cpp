@@ -4,7 +4,7 @@
 // - SIGPIPE is ignored, so a closed stdout (`| head`) is a write error we handle: children are
 //   stopped and pipemux exits 141, quietly. Children get SIGPIPE's default back before exec.
 // - SIGINT, SIGTERM and SIGHUP are caught (asio::signal_set) to stop the children; a second
-//   one kills them at once.
+//   one kills them at once; a third gives up on a stalled output.
 // - The open-files soft limit is raised to the hard limit, for a thousand children; the
 //   children inherit it, as they would from a shell after `ulimit -n`.
 #include <boost/asio/io_context.hpp>
@@ -22,6 +22,7 @@
 #include "command_line.hpp"
 #include "pipemux/exit_status.hpp"
 #include "pipemux/fd_sink.hpp"
+#include "pipemux/fd_writer.hpp"
 #include "pipemux/spdlog_adapter.hpp"
 #include "pipemux/supervisor.hpp"
 #include "spam.hpp"
@@ -55,6 +56,36 @@ void raise_open_files_limit() {
   }
 }
 
+// How the run ended, for the exit code.
+struct outcome {
+  int stop_signal = 0;           // the first SIGINT/SIGTERM/SIGHUP received
+  std::error_code output_error;  // the log could not be written
+  std::size_t dropped = 0;       // bytes of log given up on a stalled output
+  std::optional<run_summary> summary;
+};
+
+int exit_code_of(const outcome& o, const std::string& output) {
+  const bool to_stdout = output.empty() || output == "-";
+  if (o.dropped > 0)
+    std::cerr << "pipemux: " << signal_name(o.stop_signal)
+              << ": the output is stalled: " << o.dropped << " bytes of the log were not written\n";
+  if (o.output_error) {
+    const bool reader_gone =
+        o.output_error == std::errc::broken_pipe || o.output_error == std::errc::io_error;
+    // A hangup takes the terminal and sends SIGHUP: that is how the run ended.
+    if (o.stop_signal != 0 && reader_gone) return 128 + o.stop_signal;
+    if (to_stdout && o.output_error == std::errc::broken_pipe) return exit_code::output_closed;
+    std::cerr << "pipemux: error: cannot write the log to "
+              << (to_stdout ? std::string("standard output") : "'" + output + "'") << ": "
+              << o.output_error.message() << "\n";
+    return exit_code::output_failed;
+  }
+  if (o.stop_signal != 0) return 128 + o.stop_signal;
+  if (o.summary && o.summary->any_spawn_failed()) return exit_code::spawn_failed;
+  if (o.summary && o.summary->any_failed()) return exit_code::child_failed;
+  return exit_code::ok;
+}
+
 int supervise(const config& cfg) {
   const int out_fd = open_output(cfg.log.output);
   if (out_fd < 0) {
@@ -66,7 +97,10 @@ int supervise(const config& cfg) {
   raise_open_files_limit();
 
   asio::io_context io;
-  auto sink = std::make_shared<fd_sink_st>(out_fd, out_fd != STDOUT_FILENO);
+  // The log is written on a thread of its own: a stalled output never blocks the loop, which
+  // goes on handling signals, timers and exits; the children are simply not read meanwhile.
+  auto writer = std::make_shared<fd_writer>(out_fd, out_fd != STDOUT_FILENO);
+  auto sink = std::make_shared<fd_sink_st>(writer);
   auto logger = std::make_shared<spdlog::logger>("pipemux", sink);
   try {
     logger->set_formatter(
@@ -77,20 +111,32 @@ int supervise(const config& cfg) {
   }
   spdlog_adapter log(logger, io.get_executor());
   supervisor children(io.get_executor(), cfg.run);
+  outcome result;
 
-  std::error_code output_error;
-  sink->on_write_error([&](std::error_code ec) {
-    output_error = ec;  // runs inside the sink: only note it and stop, never log from here
-    asio::post(io, [&] { children.stop(); });
+  writer->on_backlog([&children](bool over) {
+    if (over)
+      children.pause_reading();
+    else
+      children.resume_reading();
+  });
+  writer->on_error([&](std::error_code ec) {  // on the writer's thread
+    asio::post(io, [&, ec] {
+      result.output_error = ec;
+      children.resume_reading();  // what the children still write is read and dropped
+      children.stop();
+    });
   });
 
-  int stop_signal = 0;
+  bool finished = false;  // the run is over and the log written (or given up)
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  int signals_received = 0;
   std::function<void()> wait_for_signal = [&] {
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-      if (ec) return;
-      if (stop_signal == 0) {
-        stop_signal = sig;
+      // A signal read in the same batch as the end of the run must not wait again.
+      if (ec || finished) return;
+      ++signals_received;
+      if (result.stop_signal == 0) {
+        result.stop_signal = sig;
         log.note(spdlog::level::info, "received " + signal_name(sig) +
                                           ": stopping the children (again to kill them at once)");
       } else {
@@ -98,35 +144,32 @@ int supervise(const config& cfg) {
                  "received " + signal_name(sig) + " again: killing the children");
       }
       children.stop();
+      // A third signal, or one after the run has ended, gives up on a stalled output.
+      if (signals_received >= 3 || result.summary) {
+        result.dropped += writer->abandon();
+        children.resume_reading();
+      }
       wait_for_signal();
     });
   };
   wait_for_signal();
 
-  std::optional<run_summary> summary;
   children.async_run(
       programs_to_run(cfg), [&](const message& m) { log(m); },
       [&](const child_event& e) { log(e); },
       [&](error_code, run_summary s) {
         log(s);
-        summary = std::move(s);
-        signals.cancel();
+        result.summary = std::move(s);
+        logger->flush();
+        writer->close([&] {  // on the writer's thread, once the log is written
+          asio::post(io, [&] {
+            finished = true;
+            signals.cancel();
+          });
+        });
       });
   io.run();
-  logger->flush();
-
-  if (output_error) {
-    if (output_error == std::errc::broken_pipe) return exit_code::output_closed;
-    std::cerr << "pipemux: error: cannot write the log to "
-              << (cfg.log.output.empty() ? std::string("standard output")
-                                         : "'" + cfg.log.output + "'")
-              << ": " << output_error.message() << "\n";
-    return exit_code::output_failed;
-  }
-  if (stop_signal != 0) return 128 + stop_signal;
-  if (summary && summary->any_spawn_failed()) return exit_code::spawn_failed;
-  if (summary && summary->any_failed()) return exit_code::child_failed;
-  return exit_code::ok;
+  return exit_code_of(result, cfg.log.output);
 }
 
 }  // namespace

@@ -30,7 +30,9 @@ command_result run_command(const std::vector<std::string>& argv, const command_o
     throw std::runtime_error("pipe");
   const pid_t pid = ::fork();
   if (pid == 0) {
-    if (!options.stdout_path.empty()) {
+    if (options.stdout_fd >= 0) {
+      ::dup2(options.stdout_fd, 1);
+    } else if (!options.stdout_path.empty()) {
       const int fd = ::open(options.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       ::dup2(fd, 1);
     } else {
@@ -46,6 +48,10 @@ command_result run_command(const std::vector<std::string>& argv, const command_o
   }
   ::close(out[1]);
   ::close(err[1]);
+  if (options.stdout_fd >= 0) {  // nothing comes through our pipe
+    ::close(out[0]);
+    out[0] = -1;
+  }
 
   command_result result;
   result.pid = pid;

@@ -19,10 +19,11 @@ struct command_result {
 
 struct command_options {
   std::chrono::milliseconds timeout{60000};  ///< then SIGKILL, and timed_out is set
-  /// Called once `pid` is running and once for each chunk of its stdout seen so far; return
-  /// true to stop being called.
+  /// Called once `pid` is running, then for each chunk of its output and at least every
+  /// 100 ms, with its stdout so far; return true to stop being called.
   std::function<bool(int pid, const std::string& out_so_far)> watch;
   std::string stdout_path;  ///< not empty: the child's stdout is this file instead
+  int stdout_fd = -1;       ///< >= 0: the child's stdout is this descriptor (the test's to close)
   /// A slow reader of its stdout: at most `slow_read_bytes` per read, then a pause of
   /// `slow_read_pause` (0: read as fast as it comes).
   std::size_t slow_read_bytes = 0;

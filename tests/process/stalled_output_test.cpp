@@ -1,0 +1,197 @@
+// pipemux's own output stalls (a reader that does not read: `| less` on hold, a full FIFO): the
+// children are not read meanwhile, nothing is lost, and signals still act at once.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <csignal>
+#include <map>
+#include <regex>
+#include <thread>
+
+#include "run_command.hpp"
+
+namespace pipemux {
+namespace {
+using namespace std::chrono_literals;
+using test::lines_of;
+using test::none_left;
+using test::pipemux_exe;
+using test::run_command;
+
+// A pipe for pipemux's stdout whose read end the test holds and reads only when it says so.
+struct held_pipe {
+  held_pipe() {
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  }
+  ~held_pipe() {
+    close_read_end();
+    if (fds[1] >= 0) ::close(fds[1]);
+  }
+  void close_read_end() {
+    if (fds[0] >= 0) ::close(fds[0]);
+    fds[0] = -1;
+  }
+  // Reads everything until EOF.
+  std::string read_all() {
+    std::string text;
+    char buf[65536];
+    ssize_t n;
+    while ((n = ::read(fds[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+    return text;
+  }
+  int fds[2] = {-1, -1};
+};
+
+// Signals pipemux at the given times after it started; then, if asked, closes the reader.
+struct timeline {
+  std::vector<std::pair<std::chrono::milliseconds, int>> signals;
+  std::chrono::milliseconds reader_leaves_at{-1};
+};
+
+test::command_result run_with_stalled_output(const std::vector<std::string>& argv,
+                                             const timeline& plan, held_pipe& out) {
+  const int write_end = out.fds[1];
+  const auto started = std::chrono::steady_clock::now();
+  std::size_t next = 0;
+  test::command_options options{.timeout = 30s, .stdout_fd = write_end};
+  options.watch = [&](int pid, const std::string&) {
+    const auto now = std::chrono::steady_clock::now() - started;
+    while (next < plan.signals.size() && now >= plan.signals[next].first)
+      ::kill(pid, plan.signals[next++].second);
+    if (plan.reader_leaves_at.count() >= 0 && now >= plan.reader_leaves_at) {
+      out.close_read_end();
+      return true;
+    }
+    return next == plan.signals.size() && plan.reader_leaves_at.count() < 0;
+  };
+  // The write end must be in pipemux only, or our copy would keep the pipe writable for ever.
+  auto result = run_command(argv, options);
+  return result;
+}
+
+TEST(StalledOutput, TwoSignalsThenTheReaderLeavesEndsPipemuxPromptly) {
+  // `pipemux -n 2 -- seq 1 10000000 | sleep 2`, SIGINT twice 0.3 s apart.
+  const std::string marker = "pipemux-test-stalled-leaves";
+  for (int run = 0; run < 5; ++run) {
+    held_pipe out;
+    const auto started = std::chrono::steady_clock::now();
+    const auto result = run_with_stalled_output(
+        {pipemux_exe(), "-n", "2", "--", "sh", "-c", "exec seq 1 10000000", marker},
+        {.signals = {{500ms, SIGINT}, {800ms, SIGINT}}, .reader_leaves_at = 2000ms}, out);
+    ASSERT_FALSE(result.timed_out) << "run " << run << ": pipemux hung";
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+    EXPECT_EQ(result.exit_code, 128 + SIGINT) << result.err;
+    EXPECT_TRUE(none_left(marker));
+  }
+}
+
+TEST(StalledOutput, SignalsActWhileTheOutputIsStalledAndTheThirdGivesUp) {
+  // Nobody ever reads: INT stops the children, INT again kills them, a third INT gives up on
+  // the log that cannot be written, says how much, and exits.
+  const std::string marker = "pipemux-test-stalled-third";
+  held_pipe out;
+  const auto started = std::chrono::steady_clock::now();
+  const auto result = run_with_stalled_output(
+      {pipemux_exe(), "-n", "2", "--", "sh", "-c", "trap '' TERM; exec seq 1 10000000", marker},
+      {.signals = {{500ms, SIGINT}, {800ms, SIGINT}, {1100ms, SIGTERM}}}, out);
+  ASSERT_FALSE(result.timed_out) << "pipemux hung";
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+  EXPECT_EQ(result.exit_code, 128 + SIGINT) << result.err;
+  EXPECT_TRUE(std::regex_search(result.err, std::regex("the output is stalled: \\d+ bytes")))
+      << result.err;
+  EXPECT_TRUE(none_left(marker));
+}
+
+TEST(StalledOutput, ChildrenWaitForAStalledReaderAndNothingIsLost) {
+  // The reader takes nothing for a second, then everything: every line of both children is in
+  // the log, in order, and the children were held back (not read) meanwhile.
+  held_pipe out;
+  std::string text;
+  std::thread reader([&] {
+    std::this_thread::sleep_for(1s);
+    text = out.read_all();
+  });
+  const auto result = run_command({pipemux_exe(), "-n", "2", "--", "seq", "1", "300000"},
+                                  {.timeout = 60s, .stdout_fd = out.fds[1]});
+  ::close(out.fds[1]);
+  out.fds[1] = -1;
+  reader.join();
+  ASSERT_FALSE(result.timed_out);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  std::map<std::string, int> last;
+  const std::regex line(R"(\S+ \S+ seq\.(\d)\[\d+\] out \| (\d+))");
+  for (const auto& l : lines_of(text)) {
+    std::smatch m;
+    if (!std::regex_match(l, m, line)) continue;
+    const int n = std::stoi(m[2]);
+    ASSERT_EQ(n, last[m[1]] + 1) << "child " << m[1];
+    last[m[1]] = n;
+  }
+  EXPECT_EQ(last["0"], 300000);
+  EXPECT_EQ(last["1"], 300000);
+}
+
+TEST(StalledOutput, ANonBlockingStdoutWaitsForALateReader) {
+  // O_NONBLOCK on the output (set by whoever shares it): EAGAIN means wait, not fail.
+  held_pipe out;
+  ASSERT_EQ(::fcntl(out.fds[1], F_SETFL, O_NONBLOCK), 0);
+  std::string text;
+  std::thread reader([&] {
+    std::this_thread::sleep_for(500ms);
+    text = out.read_all();
+  });
+  const auto result = run_command({pipemux_exe(), "--", "seq", "1", "200000"},
+                                  {.timeout = 60s, .stdout_fd = out.fds[1]});
+  ::close(out.fds[1]);
+  out.fds[1] = -1;
+  reader.join();
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  const auto lines = lines_of(text);
+  std::size_t numbers = 0;
+  for (const auto& l : lines)
+    if (l.find(" out | ") != std::string::npos)
+      ASSERT_EQ(l.substr(l.rfind(' ') + 1), std::to_string(++numbers));
+  EXPECT_EQ(numbers, 200000u);
+}
+
+TEST(StalledOutput, AClosedStdoutIsNoticedWhileTheChildIsQuiet) {
+  // `| head -n 1` with a child that then stays silent for a long time: pipemux sees head go
+  // away at once, not at the child's next line.
+  const std::string marker = "pipemux-test-quiet-head";
+  const auto started = std::chrono::steady_clock::now();
+  const auto result = run_command({"/bin/bash", "-c",
+                                   "'" + pipemux_exe() + "' -- sh -c 'exec sleep 20' " + marker +
+                                       " | head -n 1; echo \"status=${PIPESTATUS[0]}\""});
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  const auto lines = lines_of(result.out);
+  ASSERT_EQ(lines.size(), 2u) << result.out;
+  EXPECT_EQ(lines.back(), "status=141");
+  EXPECT_EQ(result.err, "");
+  EXPECT_TRUE(none_left(marker));
+}
+
+TEST(StalledOutput, AFifoWhoseReaderLeavesIsAnErrorExitFour) {
+  const std::string fifo = test::temp_path("pipemux_output.fifo");
+  ::unlink(fifo.c_str());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::thread reader([&] {  // takes a little, then goes away
+    const int fd = ::open(fifo.c_str(), O_RDONLY | O_CLOEXEC);
+    char buf[100];
+    [[maybe_unused]] const ssize_t n = ::read(fd, buf, sizeof buf);
+    ::close(fd);
+  });
+  const std::string marker = "pipemux-test-fifo-reader-leaves";
+  const auto result = run_command(
+      {pipemux_exe(), "-o", fifo, "--", "sh", "-c", "while :; do echo x; sleep 0.01; done", marker},
+      {.timeout = 30s});
+  reader.join();
+  EXPECT_EQ(result.exit_code, 4);
+  EXPECT_EQ(result.err, "pipemux: error: cannot write the log to '" + fifo + "': Broken pipe\n");
+  EXPECT_TRUE(none_left(marker));
+  ::unlink(fifo.c_str());
+}
+
+}  // namespace
+}  // namespace pipemux
