@@ -159,8 +159,27 @@ void child_process::async_wait(std::function<void(std::error_code, int)> handler
 }
 
 bool child_process::signal(int sig, bool even_if_reaped) noexcept {
-  if (state_->reaped && !(even_if_reaped && own_group_)) return false;
-  return ::kill(own_group_ ? -pid_ : pid_, sig) == 0;
+  const bool reaped = state_->reaped;
+  bool delivered = false;
+  if (own_group_ && (!reaped || even_if_reaped)) delivered = ::kill(-pid_, sig) == 0;
+  // A child that moved to another group (setpgid) is not reached through its old one; until
+  // it is reaped its pid cannot be reused, so signalling it directly is safe. Only then: a
+  // second copy of the signal would reach a child that handles it twice.
+  if (!reaped && (!own_group_ || ::getpgid(pid_) != pid_))
+    delivered = ::kill(pid_, sig) == 0 || delivered;
+  return delivered;
+}
+
+std::optional<job_control_change> child_process::poll_job_control() noexcept {
+  if (state_->reaped) return std::nullopt;
+  // Stops and continuations only: WEXITED is left out, so this never reaps (v2's wait does).
+  siginfo_t info{};
+  if (::waitid(P_PID, static_cast<id_t>(pid_), &info, WSTOPPED | WCONTINUED | WNOHANG) != 0 ||
+      info.si_pid == 0)
+    return std::nullopt;
+  if (info.si_code == CLD_STOPPED) return job_control_change{true, info.si_status};
+  if (info.si_code == CLD_CONTINUED) return job_control_change{false, SIGCONT};
+  return std::nullopt;
 }
 
 }  // namespace pipemux::detail

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -24,6 +25,12 @@ struct launch_request {
   int stderr_fd = -1;                    ///< becomes the child's fd 2; -1 inherits ours
   bool own_process_group = true;         ///< setpgid(0, 0): a stop reaches grandchildren too
   bool die_with_parent = true;           ///< PR_SET_PDEATHSIG(SIGKILL)
+};
+
+/// A child was stopped (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) or continued.
+struct job_control_change {
+  bool stopped;  ///< false: continued
+  int signal;    ///< what stopped it (SIGCONT when continued)
 };
 
 class child_process {
@@ -45,10 +52,14 @@ class child_process {
   /// it may outlive this object (and then keeps the process handle alive until it completes).
   void async_wait(std::function<void(std::error_code, int wait_status)> handler);
 
-  /// Sends `sig` to the child's process group (or the child alone when it has none).
-  /// A no-op once reaped unless `even_if_reaped`: then it reaches what is left in the group.
-  /// True when some process got it.
+  /// Sends `sig` to the child's process group, and to the child itself when it has left that
+  /// group (or never led one). Once reaped, nothing unless `even_if_reaped`: then it reaches
+  /// what is left in the group. True when some process got it.
   bool signal(int sig, bool even_if_reaped = false) noexcept;
+
+  /// Whether the child was stopped or continued since the last call (each change is reported
+  /// once; a change missed between two calls is not).
+  std::optional<job_control_change> poll_job_control() noexcept;
 
  private:
   struct state;

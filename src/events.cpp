@@ -19,6 +19,10 @@ std::string describe(const child_event& event) {
       return "restarting: " + event.detail;
     case child_event_kind::stopping_others:
       return event.detail;
+    case child_event_kind::stopped:
+      return "stopped: " + event.detail;
+    case child_event_kind::continued:
+      return "continued";
     case child_event_kind::exited: {
       const double seconds = std::chrono::duration<double>(event.run_time).count();
       return fmt::format("{} after {:.3f} s",

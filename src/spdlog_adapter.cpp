@@ -28,6 +28,7 @@ char mark_of(piece_kind kind) {
 spdlog::level::level_enum level_of(const child_event& e) {
   switch (e.kind) {
     case child_event_kind::started:
+    case child_event_kind::continued:
       return spdlog::level::info;
     case child_event_kind::spawn_failed:
       return spdlog::level::err;

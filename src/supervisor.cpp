@@ -116,6 +116,13 @@ std::string search_path_for(const program_spec& spec) {
   return path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
 }
 
+std::string stop_reason(int sig) {
+  std::string text = signal_name(sig);
+  if (sig == SIGTTIN) text += " (it read from a terminal where it runs in the background)";
+  if (sig == SIGTTOU) text += " (it wrote to or set a terminal where it runs in the background)";
+  return text;
+}
+
 std::string seconds_text(std::chrono::milliseconds ms) {
   return fmt::format("{:.3g} s", std::chrono::duration<double>(ms).count());
 }
@@ -127,7 +134,8 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       : executor(std::move(ex)),
         strand(asio::make_strand(executor)),
         options(opts),
-        grace_timer(strand) {}
+        grace_timer(strand),
+        job_control_timer(strand) {}
 
   enum class phase { idle, running, stopping, killing, done };
 
@@ -145,6 +153,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   bool reading_paused = false;         // flow control: the consumer is not taking output
   std::atomic<bool> abandoned{false};  // the supervisor is gone: call nobody
   asio::steady_timer grace_timer;
+  asio::steady_timer job_control_timer;  // looks for stopped children: no SIGCHLD for a library
   detail::orphan_guard guard;
 
   // Wraps a handler so that it runs only while the supervisor exists.
@@ -174,7 +183,27 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       }
     if (options.die_with_parent && options.own_process_group && !children.empty())
       guard.start(children.size());
+    watch_job_control();
     spawn_next();
+  }
+
+  // A child stopped by SIGTTIN (it read from a terminal where it is in the background) or by
+  // SIGSTOP makes no output and no noise: say so, once a second at most.
+  void watch_job_control() {
+    job_control_timer.expires_after(std::chrono::seconds(1));
+    job_control_timer.async_wait(guarded([](impl& self, boost::system::error_code ec) {
+      if (ec || self.state == phase::done) return;
+      for (auto& c : self.children) {
+        if (!c->process || c->finished) continue;
+        if (const auto change = c->process->poll_job_control()) {
+          if (change->stopped)
+            self.emit(child_event_kind::stopped, *c, stop_reason(change->signal));
+          else
+            self.emit(child_event_kind::continued, *c);
+        }
+      }
+      self.watch_job_control();
+    }));
   }
 
   // Children are started one per handler, so that the output of those already running is read
@@ -422,6 +451,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   void complete() {
     state = phase::done;
     grace_timer.cancel();
+    job_control_timer.cancel();
     guard.finish();
     run_summary summary;
     summary.stopped = stop_requested;
@@ -464,8 +494,11 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       if (!c->process || c->finished) continue;
       // A reaped child's group may still hold its pipe through a grandchild: signal it too.
       if (!c->process->reaped()) c->stop_sent = true;
-      if (!c->process->reaped() || c->any_channel_open())
+      if (!c->process->reaped() || c->any_channel_open()) {
         c->process->signal(options.stop_signal, true);
+        // A stopped process acts on no signal but SIGKILL until continued (as systemd does).
+        if (options.stop_signal != SIGKILL) c->process->signal(SIGCONT, true);
+      }
     }
     grace_timer.expires_after(options.stop_grace);
     grace_timer.async_wait(guarded([](impl& self, boost::system::error_code ec) {
@@ -501,6 +534,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   // The supervisor is being destroyed: no more callbacks; nothing may outlive it.
   void abandon() {
     grace_timer.cancel();
+    job_control_timer.cancel();
     for (auto& c : children) {
       c->drain_timer.cancel();
       c->restart_timer.cancel();

@@ -21,6 +21,8 @@ enum class child_event_kind : unsigned char {
   exited,            ///< reaped and its output fully read; `status` and `run_time` are set
   restarting,        ///< will be started again; `detail` says why, which attempt, when
   stopping_others,   ///< its end ends the run (run_options::stop_on): the others are stopped
+  stopped,           ///< stopped by a signal (`detail` names it); found within a second
+  continued,         ///< continued after a stop
 };
 
 struct child_event {

@@ -174,6 +174,92 @@ TEST(Lifecycle, SecondSigintSkipsTheGracePeriod) {
   EXPECT_TRUE(none_left(marker));
 }
 
+TEST(Lifecycle, AChildThatLeftItsProcessGroupIsStillStopped) {
+  // It joins pipemux's own group: a stop sent to its old (now empty) group reaches nobody.
+  const std::string marker = "pipemux-lifecycle-left-group";
+  const std::string script =
+      "import os, sys, time\n"
+      "os.setpgid(0, os.getpgid(os.getppid()))\n"
+      "print('moved', flush=True)\n"
+      "time.sleep(300)\n";
+  const auto started = std::chrono::steady_clock::now();
+  const auto result =
+      run_command({pipemux_exe(), "--stop-grace", "10", "--", "python3", "-c", script, marker},
+                  signal_when(SIGTERM, [](const std::string& out) { return said(out, "moved"); }));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 8s) << "it waited for the grace";
+  EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
+  EXPECT_EQ(count_containing(parse_log(result.out), "killed by SIGTERM after"), 1u) << result.out;
+  EXPECT_TRUE(none_left(marker));
+}
+
+TEST(Lifecycle, AStoppedChildIsReportedAndAStopReachesItAtOnce) {
+  // It stops itself as a terminal's SIGTTIN would: the log says so, and SIGTERM is followed by
+  // SIGCONT, so the stop does not wait for the whole grace period.
+  const std::string marker = "pipemux-lifecycle-stopped";
+  const auto started = std::chrono::steady_clock::now();
+  const auto result = run_command({pipemux_exe(), "--stop-grace", "10", "--", "sh", "-c",
+                                   "echo stopping; kill -STOP $$; echo on", marker},
+                                  signal_when(SIGTERM, [](const std::string& out) {
+                                    return out.find("* stopped: SIGSTOP") != std::string::npos;
+                                  }));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 8s) << "it waited for the grace";
+  EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
+  const auto log = parse_log(result.out);
+  EXPECT_EQ(count_containing(log, "stopped: SIGSTOP"), 1u) << result.out;
+  EXPECT_EQ(count_containing(log, "killed by SIGTERM after"), 1u) << result.out;
+  EXPECT_EQ(count_output(log, "on"), 0u) << "SIGTERM comes before it runs on";
+  EXPECT_TRUE(none_left(marker));
+}
+
+TEST(Lifecycle, UnderATerminalAChildReadingTheTerminalIsReportedAndStoppedAtOnce) {
+  // A real terminal (script(1) gives pipemux a pty): the child is in a background group of its
+  // own, so reading /dev/tty stops it with SIGTTIN. Ctrl-C (SIGINT to pipemux) must end it
+  // without waiting the 10 s grace.
+  const std::string marker = "pipemux-lifecycle-ttin";
+  const std::string command = "'" + pipemux_exe() +
+                              "' --stop-grace 10 -- sh -c 'echo asking; read x < /dev/tty; "
+                              "echo got' " +
+                              marker;
+  const auto started = std::chrono::steady_clock::now();
+  const auto result =
+      run_command({"script", "-qec", command, "/dev/null"},
+                  {.timeout = 30s, .watch = [&](int, const std::string& out) {
+                     if (out.find("* stopped: SIGTTIN") == std::string::npos) return false;
+                     for (int pid : processes_with(marker)) {
+                       std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
+                       std::string argv0;
+                       std::getline(cmdline, argv0, '\0');
+                       if (argv0 == pipemux_exe()) ::kill(pid, SIGINT);
+                     }
+                     return true;
+                   }});
+  EXPECT_FALSE(result.timed_out);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 8s) << "it waited for the grace";
+  EXPECT_NE(result.out.find("stopped: SIGTTIN (it read from a terminal where it runs in the "
+                            "background)"),
+            std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("killed by SIGTERM after"), std::string::npos) << result.out;
+  EXPECT_EQ(result.out.find("| got"), std::string::npos) << result.out;
+  EXPECT_TRUE(none_left(marker));
+}
+
+TEST(Lifecycle, AChildStoppedAndContinuedIsReportedBoth) {
+  const auto result =
+      run_command({pipemux_exe(), "--", "sh", "-c", "kill -STOP $$; sleep 1.5; echo after"},
+                  {.timeout = 30s, .watch = [](int pid, const std::string& out) {
+                     if (out.find("* stopped: SIGSTOP") == std::string::npos) return false;
+                     for (int child : test::children_of(pid))
+                       if (processes_with("kill -STOP").size() > 0) ::kill(child, SIGCONT);
+                     return true;
+                   }});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  const auto log = parse_log(result.out);
+  EXPECT_EQ(count_containing(log, "stopped: SIGSTOP"), 1u) << result.out;
+  EXPECT_EQ(count_containing(log, "continued"), 1u) << result.out;
+  EXPECT_EQ(count_output(log, "after"), 1u) << result.out;
+}
+
 TEST(Lifecycle, BackgroundGrandchildHoldingThePipeDoesNotHangPipemux) {
   const std::string marker = "pipemux-lifecycle-grandchild";
   const auto started = std::chrono::steady_clock::now();
