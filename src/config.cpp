@@ -1,6 +1,8 @@
 #include "pipemux/config.hpp"
+#include "pipemux/escape.hpp"
 #include "pipemux/exit_status.hpp"
 
+#include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include <cerrno>
@@ -14,8 +16,10 @@ namespace pipemux {
 
 config_error::config_error(std::string source, std::size_t line, std::size_t column,
                            std::string key, std::string problem)
-    : std::runtime_error(source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
-                         (key.empty() ? "" : key + ": ") + problem),
+    : std::runtime_error(
+          source +
+          (line == 0 ? std::string() : ":" + std::to_string(line) + ":" + std::to_string(column)) +
+          ": " + (key.empty() ? "" : key + ": ") + problem),
       source_(std::move(source)),
       line_(line),
       column_(column),
@@ -104,11 +108,7 @@ class config_reader {
     return name.str();
   }
 
-  static std::string format_number(double v) {
-    std::ostringstream s;
-    s << v;
-    return s.str();
-  }
+  static std::string format_number(double v) { return fmt::format("{}", v); }
 
  private:
   std::string source_;
@@ -150,6 +150,12 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
   if (const auto* name = table.get("name")) spec.name = reader.string(*name, prefix + "name");
   if (spec.name.empty())
     reader.fail(table.source(), prefix + "name", "every program needs a non-empty name");
+  // The name labels every log line: a newline or an escape sequence in it would forge lines or
+  // reach the terminal raw.
+  if (needs_escape(spec.name))
+    reader.fail(table.get("name")->source(), prefix + "name",
+                "must be printable text, without control characters or backslashes (got \"" +
+                    escaped(spec.name) + "\")");
   const auto* command = table.get("command");
   if (command == nullptr)
     reader.fail(table.source(), prefix + "command",
@@ -161,9 +167,15 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
     spec.instances = static_cast<std::size_t>(
         reader.integer(*n, prefix + "instances", 1, as_int(limits::max_children)));
   if (const auto* env = table.get("env"))
-    for (auto&& [key, value] : reader.table(*env, prefix + "env"))
-      spec.environment.emplace_back(std::string(key.str()),
-                                    reader.string(value, prefix + "env." + std::string(key.str())));
+    for (auto&& [key, value] : reader.table(*env, prefix + "env")) {
+      const std::string name(key.str());
+      // "A=B" = "1" would give the child A="B=1": not what was written.
+      if (name.empty() || name.find('=') != std::string::npos ||
+          name.find('\0') != std::string::npos)
+        reader.fail(key.source(), prefix + "env." + escaped(name),
+                    "not a valid environment variable name (empty, or holds '=' or NUL)");
+      spec.environment.emplace_back(name, reader.string(value, prefix + "env." + name));
+    }
   if (const auto* cwd = table.get("cwd"))
     spec.working_directory = reader.string(*cwd, prefix + "cwd");
   if (const auto* restart = table.get("restart"))
@@ -171,15 +183,93 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
   return spec;
 }
 
+// toml++ builds (and destroys) one nested table per part of a dotted key, recursively: a key
+// or header of 50,000 parts overflows the stack. pipemux's keys have at most three parts, so a
+// line with more than max_dotted_parts dots outside strings and comments is refused before
+// parsing.
+constexpr std::size_t max_dotted_parts = 64;
+
+void refuse_deep_nesting(std::string_view text, const std::string& source) {
+  std::size_t line = 1, column = 0, dots = 0;
+  char quote = 0;          // inside a string opened by this quote
+  bool multiline = false;  // ... a triple-quoted one, which may span lines
+  bool comment = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char ch = text[i];
+    ++column;
+    if (ch == '\n') {
+      ++line;
+      column = 0;
+      dots = 0;
+      comment = false;
+      if (!multiline) quote = 0;
+      continue;
+    }
+    if (comment) continue;
+    const bool triple = text.compare(i, 3, std::string(3, ch)) == 0;
+    if (quote != 0) {
+      if (ch == '\\' && quote == '"') {
+        ++i;
+        ++column;
+      } else if (ch == quote && (!multiline || triple)) {
+        if (multiline) i += 2;
+        quote = 0;
+        multiline = false;
+      }
+    } else if (ch == '#') {
+      comment = true;
+    } else if (ch == '"' || ch == '\'') {
+      quote = ch;
+      multiline = triple;
+      if (multiline) i += 2;
+    } else if (ch == '.' && ++dots > max_dotted_parts) {
+      throw config_error(source, line, column, "",
+                         "more than " + std::to_string(max_dotted_parts) +
+                             " dots in keys on one line: tables nest too deep");
+    }
+  }
+}
+
+// The key a parse error is about, when its line is a plain "key = value" (a number too big,
+// say): "log.output" for a line in a [log] table.
+std::string key_on_line(std::string_view text, std::size_t wanted) {
+  std::string table;
+  std::size_t line = 1, from = 0;
+  while (from <= text.size()) {
+    const std::size_t end = std::min(text.find('\n', from), text.size());
+    std::string_view current = text.substr(from, end - from);
+    while (!current.empty() && (current.front() == ' ' || current.front() == '\t'))
+      current.remove_prefix(1);
+    const bool header = !current.empty() && current.front() == '[';
+    if (line == wanted) {
+      const auto equals = current.find('=');
+      if (header || equals == std::string_view::npos) return {};
+      std::string key(current.substr(0, equals));
+      while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.pop_back();
+      return table.empty() ? key : table + "." + key;
+    }
+    if (header) {
+      const auto close = current.find(']');
+      table = std::string(current.substr(0, close == std::string_view::npos ? 0 : close));
+      table.erase(0, std::min(table.size(), table.find_first_not_of("[ ")));
+      while (!table.empty() && table.back() == ' ') table.pop_back();
+    }
+    ++line;
+    from = end + 1;
+  }
+  return {};
+}
+
 }  // namespace
 
 config parse_config(std::string_view text, const std::string& source, config base) {
+  refuse_deep_nesting(text, source);
   toml::table doc;
   try {
     doc = toml::parse(text, source);
   } catch (const toml::parse_error& e) {
-    throw config_error(source, e.source().begin.line, e.source().begin.column, "",
-                       std::string(e.description()));
+    throw config_error(source, e.source().begin.line, e.source().begin.column,
+                       key_on_line(text, e.source().begin.line), std::string(e.description()));
   }
   const config_reader reader(source);
   reader.only_keys(doc, "",
@@ -228,7 +318,11 @@ config parse_config(std::string_view text, const std::string& source, config bas
       cfg.log.pattern = reader.string(*p, "log.pattern");
       if (cfg.log.pattern.empty()) reader.fail(p->source(), "log.pattern", "must not be empty");
     }
-    if (const auto* o = log.get("output")) cfg.log.output = reader.string(*o, "log.output");
+    if (const auto* o = log.get("output")) {
+      cfg.log.output = reader.string(*o, "log.output");
+      cfg.log.output_origin = fmt::format("{}:{}:{}: log.output", source, o->source().begin.line,
+                                          o->source().begin.column);
+    }
   }
   if (const auto* n = doc.get("spam")) {
     const auto& spam = reader.table(*n, "spam");
@@ -272,9 +366,18 @@ config load_config_file(const std::filesystem::path& path, config base) {
   if (!in)
     throw config_error(path.string(), 0, 0, "",
                        std::string("cannot read: ") + std::strerror(errno));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_config(text.str(), path.string(), std::move(base));
+  // Bounded: `-c /dev/zero` must not read for ever.
+  std::string text(limits::max_config_size + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad())
+    throw config_error(path.string(), 0, 0, "",
+                       std::string("cannot read: ") + std::strerror(errno));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > limits::max_config_size)
+    throw config_error(path.string(), 0, 0, "",
+                       "larger than " + std::to_string(limits::max_config_size >> 20) +
+                           " MiB: not a pipemux config");
+  return parse_config(text, path.string(), std::move(base));
 }
 
 }  // namespace pipemux

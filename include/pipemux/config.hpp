@@ -42,6 +42,8 @@ struct spam_options {
 struct log_options {
   std::string pattern;  ///< spdlog pattern with pipemux's flags; empty = default_log_pattern
   std::string output;   ///< a file to append to; empty or "-" = standard output
+  /// Where `output` was set, for errors: "pipemux.toml:4:10: log.output" or "--output".
+  std::string output_origin;
 };
 
 struct config {

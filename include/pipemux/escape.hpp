@@ -17,6 +17,13 @@ bool needs_escape(std::string_view text) noexcept;
 /// UTF-8 as "\\xHH". Printable ASCII and well-formed UTF-8 pass through unchanged.
 void escape_into(std::string_view text, std::string& out);
 
+/// escape_into, for text that is not on a hot path (names in error messages).
+inline std::string escaped(std::string_view text) {
+  std::string out;
+  escape_into(text, out);
+  return out;
+}
+
 /// The inverse of escape_into; nullopt when `escaped` is not something escape_into writes.
 std::optional<std::string> unescape(std::string_view escaped);
 

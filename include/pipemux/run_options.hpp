@@ -48,6 +48,7 @@ inline constexpr std::size_t max_line = std::size_t{1} << 24;       // 16 MiB
 inline constexpr std::size_t max_children = 4096;
 inline constexpr std::chrono::milliseconds max_stop_grace{3'600'000};
 inline constexpr std::size_t max_restarts = 1'000'000;
+inline constexpr std::size_t max_config_size = std::size_t{1} << 20;  // 1 MiB
 }  // namespace limits
 
 struct run_options {

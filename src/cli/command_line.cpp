@@ -2,6 +2,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include <fmt/format.h>
+
+#include <cmath>
 #include <iostream>
 
 #include "pipemux/exit_status.hpp"
@@ -10,10 +13,30 @@
 namespace pipemux::cli {
 namespace {
 
+// A number of seconds: finite and within [min, max] (CLI::Range lets nan through, and a nan
+// grace made every pipe look abandoned at once).
+CLI::Validator seconds_between(double min, double max) {
+  return CLI::Validator(
+      [min, max](const std::string& text) -> std::string {
+        double value = 0;
+        try {
+          std::size_t used = 0;
+          value = std::stod(text, &used);
+          if (used != text.size()) return "not a number of seconds: " + text;
+        } catch (const std::exception&) {
+          return "not a number of seconds: " + text;
+        }
+        if (!std::isfinite(value) || value < min || value > max)
+          return fmt::format("must be between {} and {} seconds (got {})", min, max, text);
+        return {};
+      },
+      fmt::format("SECONDS in [{} - {}]", min, max));
+}
+
 void add_spam_options(CLI::App& app, spam_options& spam) {
   app.add_option("--count", spam.count, "Messages per child; 0 = for ever");
   app.add_option("--interval", spam.interval, "Seconds between messages")
-      ->check(CLI::Range(0.0, 3600.0));
+      ->check(seconds_between(0, 3600));
   app.add_option("--payload", spam.payload, "Pad each message to at least this many bytes")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20));
   app.add_flag("--sequence", spam.sequence,
@@ -85,7 +108,7 @@ command parse_command_line(int argc, const char* const* argv) {
       app.add_option("--log-pattern", pattern, "spdlog pattern; see README for %L %N %k %w %J %Z");
   auto* grace_opt = app.add_option("--stop-grace", stop_grace,
                                    "Seconds a child gets after the stop signal before SIGKILL")
-                        ->check(CLI::Range(0.0, 3600.0));
+                        ->check(seconds_between(0, 3600));
   auto* stop_signal_opt = app.add_option("--stop-signal", stop_signal,
                                          "Signal that asks a child to stop (default SIGTERM)")
                               ->check([](const std::string& name) {
@@ -139,7 +162,10 @@ command parse_command_line(int argc, const char* const* argv) {
   if (*restart_opt) cfg.run.restart.mode = restart;
   if (*max_restarts_opt) cfg.run.restart.max_restarts = max_restarts;
   if (*max_line_opt) cfg.run.max_line = max_line;
-  if (*output_opt) cfg.log.output = output;
+  if (*output_opt) {
+    cfg.log.output = output;
+    cfg.log.output_origin = "--output";
+  }
   if (*pattern_opt) cfg.log.pattern = pattern;
   if (*grace_opt)
     cfg.run.stop_grace = std::chrono::milliseconds(static_cast<long long>(stop_grace * 1000));

@@ -5,14 +5,19 @@
 #include <string_view>
 
 #include "pipemux/config.hpp"
+#include "pipemux/escape.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   try {
     const pipemux::config cfg = pipemux::parse_config(text, "fuzz.toml");
     if (cfg.run.read_size == 0 || cfg.run.max_line == 0 || cfg.children == 0) std::abort();
-    for (const auto& program : cfg.programs)
+    for (const auto& program : cfg.programs) {
       if (program.name.empty() || program.argv.empty()) std::abort();
+      if (pipemux::needs_escape(program.name)) std::abort();  // it labels every log line
+      for (const auto& [key, value] : program.environment)
+        if (key.empty() || key.find('=') != std::string::npos) std::abort();
+    }
   } catch (const pipemux::config_error& e) {
     if (e.source() != "fuzz.toml" || e.line() == 0 || e.column() == 0) std::abort();
     const std::string_view what(e.what());
