@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "log_context.hpp"
+#include "pipemux/escape.hpp"
 
 namespace pipemux {
 namespace detail {
@@ -32,9 +33,18 @@ void append_int(spdlog::memory_buf_t& dest, Int value) {
   dest.append(digits.data(), digits.data() + digits.size());
 }
 
+// A name is escaped like a child's text: a newline or an escape sequence in it must neither
+// forge a log line nor reach the terminal.
+void append_name(spdlog::memory_buf_t& dest, std::string_view name) {
+  if (!needs_escape(name)) return append(dest, name);
+  std::string text;
+  escape_into(name, text);
+  append(dest, text);
+}
+
 void append_label(spdlog::memory_buf_t& dest, const child_info* child) {
   if (child == nullptr) return append(dest, "pipemux");
-  append(dest, child->name);
+  append_name(dest, child->name);
   dest.push_back('.');
   append_int(dest, child->index);
 }
@@ -55,7 +65,7 @@ class child_flag final : public spdlog::custom_flag_formatter {
         append_label(dest, ctx.child);
         break;
       case 'N':
-        append(dest, ctx.child ? std::string_view(ctx.child->name) : "pipemux");
+        append_name(dest, ctx.child ? std::string_view(ctx.child->name) : "pipemux");
         break;
       case 'k':
         ctx.child ? append_int(dest, ctx.child->index) : append(dest, "-");

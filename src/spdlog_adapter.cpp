@@ -70,10 +70,11 @@ void spdlog_adapter::log(const child_info* child, const char* stream, char mark,
   if (!logger_->should_log(level)) return;
   if (identity_ == identity_in::payload) {
     text_.clear();
-    if (child != nullptr)
-      fmt::format_to(std::back_inserter(text_), "{}.{}[{}] {} {} ", child->name, child->index,
-                     child->pid, stream, mark);
-    else
+    if (child != nullptr) {
+      escape_into(child->name, text_);  // a name must not forge lines either
+      fmt::format_to(std::back_inserter(text_), ".{}[{}] {} {} ", child->index, child->pid, stream,
+                     mark);
+    } else
       fmt::format_to(std::back_inserter(text_), "pipemux[{}] {} {} ", ::getpid(), stream, mark);
     escape_into(text, text_);
     text = text_;
