@@ -232,9 +232,12 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     const program_spec& spec = *c.program;
     const std::string program = spec.argv.empty() ? std::string() : spec.argv[0];
     std::string why;
+    auto target =
+        detail::resolve_exec(spec.argv, spec.working_directory, search_path_for(spec), why);
+    if (!target) return fail_spawn(c, "cannot start '" + program + "': " + why);
     detail::launch_request request;
-    request.executable = detail::find_executable(program, search_path_for(spec), why);
-    if (request.executable.empty()) return fail_spawn(c, "cannot start '" + program + "': " + why);
+    request.executable = std::move(target->executable);
+    request.argv = std::move(target->argv);
 
     // CLOEXEC: no sibling may inherit these (Process 1.81 does not close them, bug 1).
     int out[2] = {-1, -1}, err[2] = {-1, -1};
@@ -246,7 +249,6 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       return fail_spawn(c, "cannot create a pipe for '" + program + "': " + reason);
     }
 
-    request.argv = spec.argv;
     request.environment = child_environment(spec, c.info, options.unbuffered_env);
     request.working_directory = spec.working_directory;
     request.stdout_fd = out[1];
