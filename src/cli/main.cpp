@@ -89,8 +89,9 @@ int exit_code_of(const outcome& o, const std::string& output) {
 int supervise(const config& cfg) {
   const int out_fd = open_output(cfg.log.output);
   if (out_fd < 0) {
-    std::cerr << "pipemux: error: cannot open output '" << cfg.log.output
-              << "': " << std::strerror(errno) << "\n";
+    std::cerr << "pipemux: error: "
+              << (cfg.log.output_origin.empty() ? "" : cfg.log.output_origin + ": ")
+              << "cannot open output '" << cfg.log.output << "': " << std::strerror(errno) << "\n";
     return exit_code::usage;
   }
   std::signal(SIGPIPE, SIG_IGN);
@@ -175,12 +176,30 @@ int supervise(const config& cfg) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Before anything opens a file: a closed fd 0, 1 or 2 would be reused by the next open (a
+  // config file, a pipe) and written over. Hold /dev/null there instead, and remember.
+  bool stdout_closed = false;
+  for (int fd = 0; fd <= 2; ++fd)
+    if (::fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+      stdout_closed = stdout_closed || fd == STDOUT_FILENO;
+      const int null_fd = ::open("/dev/null", O_RDWR);
+      if (null_fd >= 0 && null_fd != fd) {
+        ::dup2(null_fd, fd);
+        ::close(null_fd);
+      }
+    }
   const cli::command cmd = cli::parse_command_line(argc, argv);
   if (const int* code = std::get_if<int>(&cmd)) return *code;
   if (const auto* spam = std::get_if<cli::spam_request>(&cmd))
     return cli::run_spam(spam->options, spam->index, spam->record_prefix);
+  const config& cfg = std::get<cli::supervise_request>(cmd).cfg;
+  if (stdout_closed && (cfg.log.output.empty() || cfg.log.output == "-")) {
+    std::cerr << "pipemux: error: standard output is closed: give -o FILE for the log "
+                 "(or >/dev/null to discard it)\n";
+    return exit_code::usage;
+  }
   try {
-    return supervise(std::get<cli::supervise_request>(cmd).cfg);
+    return supervise(cfg);
   } catch (const std::exception& e) {
     std::cerr << "pipemux: error: " << e.what() << "\n";
     return exit_code::child_failed;

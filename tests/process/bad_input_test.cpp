@@ -1,0 +1,133 @@
+// Bad input, end to end: each mistake is one clear line naming what was wrong, with a
+// documented exit code, and never a forged or garbled log line.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "run_command.hpp"
+
+namespace pipemux {
+namespace {
+using namespace std::chrono_literals;
+using test::lines_of;
+using test::pipemux_exe;
+using test::run_command;
+
+// Every line of a log starts with its time: nothing a name holds may start a new one.
+const std::regex log_line(R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} .*)");
+
+std::string make_dir(const std::string& name) {
+  const std::string dir = test::temp_path(name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+void write_executable(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+  ::chmod(path.c_str(), 0755);
+}
+
+TEST(BadInput, AProgramNameWithANewlineOrAnEscapeCannotForgeALogLine) {
+  // A real program whose file name holds a newline, an ESC and "] out | FORGED".
+  const std::string dir = make_dir("names");
+  const std::string name = "ech\no\x1b[31m] out | FORGED";
+  std::filesystem::create_symlink("/bin/echo", dir + "/" + name);
+  const auto result = run_command({pipemux_exe(), "--", dir + "/" + name, "hello"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  const auto lines = lines_of(result.out);
+  EXPECT_EQ(lines.size(), 4u) << "started, hello, exited, summary: " << result.out;
+  for (const auto& line : lines)
+    EXPECT_TRUE(std::regex_match(line, log_line)) << "forged or garbled: " << line;
+  EXPECT_EQ(result.out.find('\x1b'), std::string::npos) << "ESC reached the output raw";
+  EXPECT_NE(result.out.find("ech\\no\\x1b[31m] out | FORGED.0["), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find(" out | hello\n"), std::string::npos) << result.out;
+}
+
+TEST(BadInput, AMissingOrNonDirectoryCwdIsNamedAsTheCwd) {
+  const std::string dir = make_dir("cwd");
+  std::ofstream(dir + "/file") << "x";
+  std::ofstream(dir + "/c.toml") << "[[program]]\nname = \"gone\"\ncommand = [\"pwd\"]\ncwd = \""
+                                 << dir << "/nope\"\n"
+                                 << "[[program]]\nname = \"file\"\ncommand = [\"pwd\"]\ncwd = \""
+                                 << dir << "/file\"\n";
+  const auto result = run_command({pipemux_exe(), "-c", dir + "/c.toml"});
+  EXPECT_EQ(result.exit_code, 3) << result.err;
+  EXPECT_NE(
+      result.out.find("* cannot start 'pwd': cwd '" + dir + "/nope': No such file or directory"),
+      std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("* cannot start 'pwd': cwd '" + dir + "/file': not a directory"),
+            std::string::npos)
+      << result.out;
+}
+
+TEST(BadInput, ARelativeCommandRunsFromTheProgramsCwdAndAScriptWithoutShebangRunsWithSh) {
+  // "./run" is found in the program's cwd, as `cd DIR && ./run` would; it has no "#!" line, so
+  // /bin/sh runs it, as execvp does (no "Exec format error").
+  const std::string dir = make_dir("relative");
+  write_executable(dir + "/run", "echo \"running in $(pwd)\"\n");
+  std::ofstream(dir + "/c.toml") << "[[program]]\nname = \"rel\"\ncommand = [\"./run\"]\ncwd = \""
+                                 << dir << "\"\n";
+  const auto result = run_command({pipemux_exe(), "-c", dir + "/c.toml"});
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  EXPECT_NE(result.out.find("out | running in " + dir + "\n"), std::string::npos) << result.out;
+}
+
+TEST(BadInput, AMissingInterpreterIsNamed) {
+  const std::string dir = make_dir("interpreter");
+  write_executable(dir + "/tool", "#!/usr/bin/pipemux-no-such-interpreter -x\necho hi\n");
+  const auto result = run_command({pipemux_exe(), "--", dir + "/tool"});
+  EXPECT_EQ(result.exit_code, 3) << result.err;
+  EXPECT_NE(result.out.find("* cannot start '" + dir +
+                            "/tool': its interpreter '/usr/bin/pipemux-no-such-interpreter' (on "
+                            "its #! line): no such file"),
+            std::string::npos)
+      << result.out;
+}
+
+TEST(BadInput, AClosedStdoutIsOneClearErrorExitTwo) {
+  const auto result =
+      run_command({"/bin/sh", "-c", "'" + pipemux_exe() + "' -- echo hi >&-; echo \"status=$?\""});
+  EXPECT_EQ(result.out, "status=2\n");
+  EXPECT_EQ(result.err,
+            "pipemux: error: standard output is closed: give -o FILE for the log (or >/dev/null "
+            "to discard it)\n");
+}
+
+TEST(BadInput, AnOutputThatCannotBeOpenedNamesWhereItWasSet) {
+  const std::string dir = make_dir("output");
+  std::ofstream(dir + "/c.toml") << "[log]\noutput = \"" << dir << "/no/such/dir/x.log\"\n";
+  const auto from_file = run_command({pipemux_exe(), "-c", dir + "/c.toml"});
+  EXPECT_EQ(from_file.exit_code, 2);
+  EXPECT_EQ(from_file.err, "pipemux: error: " + dir +
+                               "/c.toml:2:10: log.output: cannot open output '" + dir +
+                               "/no/such/dir/x.log': No such file or directory\n");
+  const auto from_flag = run_command({pipemux_exe(), "-o", dir, "--", "true"});
+  EXPECT_EQ(from_flag.exit_code, 2);
+  EXPECT_EQ(from_flag.err,
+            "pipemux: error: --output: cannot open output '" + dir + "': Is a directory\n");
+}
+
+TEST(BadInput, ACrashingConfigIsACleanErrorAndAnEndlessOneIsBounded) {
+  const std::string dir = make_dir("config");
+  std::string key = "a";
+  for (int i = 0; i < 50000; ++i) key += ".a";
+  std::ofstream(dir + "/deep.toml") << key << " = 1\n";
+  const auto deep = run_command({pipemux_exe(), "-c", dir + "/deep.toml"});
+  EXPECT_EQ(deep.exit_code, 2) << "signal " << deep.signal;
+  EXPECT_EQ(deep.err, "pipemux: error: " + dir +
+                          "/deep.toml:1:130: more than 64 dots in keys on one line: tables nest "
+                          "too deep\n");
+  const auto endless = run_command({pipemux_exe(), "-c", "/dev/zero"}, {.timeout = 20s});
+  EXPECT_FALSE(endless.timed_out);
+  EXPECT_EQ(endless.exit_code, 2);
+  EXPECT_EQ(endless.err, "pipemux: error: /dev/zero: larger than 1 MiB: not a pipemux config\n");
+}
+
+}  // namespace
+}  // namespace pipemux
