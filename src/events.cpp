@@ -23,6 +23,8 @@ std::string describe(const child_event& event) {
       return "stopped: " + event.detail;
     case child_event_kind::continued:
       return "continued";
+    case child_event_kind::guard_lost:
+      return event.detail;
     case child_event_kind::exited: {
       const double seconds = std::chrono::duration<double>(event.run_time).count();
       return fmt::format("{} after {:.3f} s",

@@ -113,7 +113,10 @@ std::optional<exec_target> resolve_exec(const std::vector<std::string>& argv,
             (interpreter.empty() ? std::string("missing") : interpreter_why);
       return std::nullopt;
     }
-  } else if (head.rfind("\x7f" "ELF", 0) != 0 && !head.empty()) {
+  } else if (head.rfind("\x7f"
+                        "ELF",
+                        0) != 0 &&
+             !head.empty()) {
     // Neither a binary nor a "#!" script: the kernel says ENOEXEC, and execvp runs it with
     // /bin/sh. So do we.
     target.argv.insert(target.argv.begin(), "/bin/sh");

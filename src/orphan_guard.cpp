@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cerrno>
@@ -61,8 +62,10 @@ orphan_guard::~orphan_guard() {
 
 bool orphan_guard::start(std::size_t capacity) noexcept {
   if (running()) return true;
+  // A socket, not a pipe: a send with MSG_NOSIGNAL to a dead guard is EPIPE, where a write to a
+  // pipe would raise SIGPIPE in the host, which the library must never do.
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return false;
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return false;
   std::unique_ptr<int[]> groups(new (std::nothrow) int[capacity == 0 ? 1 : capacity]);
   if (!groups) {
     ::close(fds[0]);
@@ -88,18 +91,24 @@ bool orphan_guard::start(std::size_t capacity) noexcept {
   return true;
 }
 
-void orphan_guard::send(int record) noexcept {
-  if (write_fd_ < 0) return;
-  while (::write(write_fd_, &record, sizeof record) < 0 && errno == EINTR) {
+bool orphan_guard::send(int record) noexcept {
+  if (write_fd_ < 0) return false;
+  ssize_t n;
+  while ((n = ::send(write_fd_, &record, sizeof record, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
   }
+  if (n == static_cast<ssize_t>(sizeof record)) return true;
+  // The guard is gone (killed by someone): it protects nothing any more.
+  ::close(write_fd_);
+  write_fd_ = -1;
+  return false;
 }
 
-void orphan_guard::add(int pgid) noexcept {
-  if (pgid > 0) send(pgid);
+bool orphan_guard::add(int pgid) noexcept {
+  return pgid > 0 && send(pgid);
 }
 
-void orphan_guard::remove(int pgid) noexcept {
-  if (pgid > 0) send(-pgid);
+bool orphan_guard::remove(int pgid) noexcept {
+  return pgid > 0 && send(-pgid);
 }
 
 void orphan_guard::finish() noexcept {

@@ -1,7 +1,7 @@
 // Internal: makes sure no grandchild outlives this process, even when it is killed with SIGKILL.
 //
 // PR_SET_PDEATHSIG reaches only the direct children. So a small guard process, forked once per
-// supervisor, is told the process group of every running child over a pipe; when the pipe
+// supervisor, is told the process group of every running child over a socket; when it
 // reaches EOF (this process exited or was killed) it SIGKILLs the groups still registered.
 #pragma once
 
@@ -21,15 +21,18 @@ class orphan_guard {
   bool start(std::size_t capacity) noexcept;
   bool running() const noexcept { return pid_ > 0; }
 
-  /// The guard kills this group if we die before remove() is called for it.
-  void add(int pgid) noexcept;
-  void remove(int pgid) noexcept;
+  /// The guard kills this group if we die before remove() is called for it. Both return false
+  /// when the guard is not there (never started, or died: see lost()).
+  bool add(int pgid) noexcept;
+  bool remove(int pgid) noexcept;
+  /// It was started and has died since (someone killed it).
+  bool lost() const noexcept { return pid_ > 0 && write_fd_ < 0; }
 
   /// Closes the pipe and reaps the guard; it kills the groups still registered first.
   void finish() noexcept;
 
  private:
-  void send(int record) noexcept;
+  bool send(int record) noexcept;
   int pid_ = -1;
   int write_fd_ = -1;
 };

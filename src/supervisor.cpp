@@ -155,6 +155,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   asio::steady_timer grace_timer;
   asio::steady_timer job_control_timer;  // looks for stopped children: no SIGCHLD for a library
   detail::orphan_guard guard;
+  bool guard_loss_reported = false;
 
   // Wraps a handler so that it runs only while the supervisor exists.
   template <class Fn>
@@ -273,7 +274,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     c.stop_sent = false;
     c.spawn_error.clear();
     c.started_at = steady::now();
-    if (options.own_process_group) guard.add(c.info.pid);
+    if (options.own_process_group && !guard.add(c.info.pid)) report_guard_lost(c);
     emit(child_event_kind::started, c, join_argv(spec.argv));
 
     start_channel(c, stream_kind::out, out[0]);
@@ -297,6 +298,15 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
         guarded([slot, stream](impl& self, std::error_code read_error) {
           self.on_output_end(*slot, stream, read_error);
         }));
+  }
+
+  // Said once: from now on a SIGKILL of this process would leave the children's groups alive.
+  void report_guard_lost(const child_slot& c) {
+    if (!guard.lost() || guard_loss_reported) return;
+    guard_loss_reported = true;
+    emit(child_event_kind::guard_lost, c,
+         "the guard process (pipemux-guard) is gone: if this process is killed, grandchildren "
+         "may outlive it");
   }
 
   void fail_spawn(child_slot& c, std::string why) {
@@ -399,7 +409,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     c.drain_timer.cancel();
     if (options.own_process_group) {
       if (c.process->signal(SIGKILL, true)) emit(child_event_kind::leftovers_killed, c);
-      guard.remove(c.info.pid);
+      if (!guard.remove(c.info.pid)) report_guard_lost(c);
     }
     emit(child_event_kind::exited, c, {}, c.exited_at - c.started_at);
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <fstream>
 #include <map>
@@ -375,6 +376,31 @@ TEST(Supervisor, EmptyRunCompletesAtOnce) {
   const recorded_run run = run_supervised({});
   ASSERT_TRUE(run.summary);
   EXPECT_TRUE(run.summary->children.empty());
+}
+
+TEST(Supervisor, AKilledGuardNeverRaisesSigpipeInTheHostAndIsReported) {
+  // Someone kills pipemux-guard mid-run: the next word to it (when the child ends) must not
+  // raise SIGPIPE in this process (it would kill the test), and the loss is reported.
+  ASSERT_NE(::signal(SIGPIPE, SIG_DFL), SIG_ERR);
+  const recorded_run run =
+      run_supervised({shell("worker", "echo up; sleep 0.5; echo done")}, {},
+                     [killed = false](supervisor&, const recorded_run& so_far) mutable {
+                       if (killed || so_far.messages.empty()) return;
+                       killed = true;
+                       for (int pid : test::children_of(::getpid())) {
+                         std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+                         std::string name;
+                         std::getline(comm, name);
+                         if (name == "pipemux-guard") ::kill(pid, SIGKILL);
+                       }
+                     });
+  ASSERT_TRUE(run.summary);
+  EXPECT_FALSE(run.error) << run.error.message();
+  ASSERT_EQ(run.messages.size(), 2u);
+  EXPECT_EQ(run.messages[1].bytes, "done");
+  const auto* lost = run.event(child_event_kind::guard_lost, 0);
+  ASSERT_NE(lost, nullptr) << "the guard's death was not reported";
+  EXPECT_NE(lost->detail.find("pipemux-guard"), std::string::npos) << lost->detail;
 }
 
 }  // namespace
