@@ -4,6 +4,7 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <fmt/format.h>
 
@@ -19,6 +20,7 @@
 #include "executable_lookup.hpp"
 #include "orphan_guard.hpp"
 #include "pipe_reader.hpp"
+#include "unique_fd.hpp"
 
 extern char** environ;
 
@@ -114,6 +116,16 @@ std::string search_path_for(const program_spec& spec) {
     if (k == "PATH") return v;
   const char* path = std::getenv("PATH");
   return path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+}
+
+// What ran out when starting a child threw: "Too many open files", "out of memory".
+std::string describe_start_failure(const std::exception& e) {
+  if (const auto* boost_error = dynamic_cast<const boost::system::system_error*>(&e))
+    return boost_error->code().message();
+  if (const auto* std_error = dynamic_cast<const std::system_error*>(&e))
+    return std_error->code().message();
+  if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) return "out of memory";
+  return e.what();
 }
 
 std::string stop_reason(int sig) {
@@ -240,35 +252,24 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     request.executable = std::move(target->executable);
     request.argv = std::move(target->argv);
 
-    // CLOEXEC: no sibling may inherit these (Process 1.81 does not close them, bug 1).
-    int out[2] = {-1, -1}, err[2] = {-1, -1};
-    const bool separate_stderr = options.stderr_handling == stderr_mode::capture;
-    if (::pipe2(out, O_CLOEXEC) != 0 || (separate_stderr && ::pipe2(err, O_CLOEXEC) != 0)) {
-      const std::string reason = std::strerror(errno);
-      for (int fd : {out[0], out[1]})
-        if (fd >= 0) ::close(fd);
-      return fail_spawn(c, "cannot create a pipe for '" + program + "': " + reason);
-    }
-
     request.environment = child_environment(spec, c.info, options.unbuffered_env);
     request.working_directory = spec.working_directory;
-    request.stdout_fd = out[1];
-    request.stderr_fd = separate_stderr                                 ? err[1]
-                        : options.stderr_handling == stderr_mode::merge ? out[1]
-                                                                        : -1;
     request.own_process_group = options.own_process_group;
     request.die_with_parent = options.die_with_parent;
-    std::error_code ec;
-    c.process = detail::child_process::launch(strand, request, ec);
-    // The child has its copies; ours would hold EOF back for ever.
-    ::close(out[1]);
-    if (separate_stderr) ::close(err[1]);
-    if (!c.process) {
-      ::close(out[0]);
-      if (separate_stderr) ::close(err[0]);
-      return fail_spawn(c, "cannot start '" + program + "': " + ec.message());
+    // Out of descriptors (epoll, pidfd) or memory (a 16 MiB read buffer) mid-start: that
+    // child could not be started; the others run on.
+    try {
+      if (!launch(c, request)) return;
+    } catch (const std::exception& e) {
+      const std::string reason = describe_start_failure(e);
+      for (auto& channel : c.channels) {
+        if (channel.reader) channel.reader->close(true);
+        channel.reader.reset();
+        channel.open = false;
+      }
+      c.process.reset();  // SIGKILLs and reaps a child already started
+      return fail_spawn(c, "cannot start '" + program + "': " + reason);
     }
-
     c.info.pid = c.process->pid();
     c.status.reset();
     c.stop_sent = false;
@@ -276,18 +277,53 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     c.started_at = steady::now();
     if (options.own_process_group && !guard.add(c.info.pid)) report_guard_lost(c);
     emit(child_event_kind::started, c, join_argv(spec.argv));
-
-    start_channel(c, stream_kind::out, out[0]);
-    if (separate_stderr) start_channel(c, stream_kind::err, err[0]);
+    for (auto stream : {stream_kind::out, stream_kind::err}) start_reading(c, stream);
     child_slot* slot = &c;
     c.process->async_wait(guarded([slot](impl& self, std::error_code wait_error, int status) {
       self.on_exited(*slot, wait_error, status);
     }));
   }
 
-  void start_channel(child_slot& c, stream_kind stream, int fd) {
+  // Makes the pipes and their readers, then forks. False (reported) when it could not.
+  bool launch(child_slot& c, detail::launch_request& request) {
+    const std::string& program = c.program->argv.front();
+    // CLOEXEC: no sibling may inherit these (Process 1.81 does not close them, bug 1).
+    // The child's ends are closed here once it has its copies: ours would hold EOF back.
+    detail::unique_fd child_out, child_err;
+    const bool separate_stderr = options.stderr_handling == stderr_mode::capture;
+    const auto drop_readers = [&c] {
+      for (auto& channel : c.channels) channel.reader.reset();
+    };
+    drop_readers();  // those of a previous run
+    for (auto stream : {stream_kind::out, stream_kind::err}) {
+      if (stream == stream_kind::err && !separate_stderr) break;
+      int fds[2];
+      if (::pipe2(fds, O_CLOEXEC) != 0) {
+        drop_readers();
+        fail_spawn(c, "cannot create a pipe for '" + program + "': " + std::strerror(errno));
+        return false;
+      }
+      (stream == stream_kind::out ? child_out : child_err).reset(fds[1]);
+      auto& channel = c.channels[static_cast<std::size_t>(stream)];
+      channel.reader = std::make_shared<detail::pipe_reader>(strand, fds[0], options.read_size);
+    }
+    request.stdout_fd = child_out.get();
+    request.stderr_fd = separate_stderr                                 ? child_err.get()
+                        : options.stderr_handling == stderr_mode::merge ? child_out.get()
+                                                                        : -1;
+    std::error_code ec;
+    c.process = detail::child_process::launch(strand, request, ec);
+    if (!c.process) {
+      drop_readers();
+      fail_spawn(c, "cannot start '" + program + "': " + ec.message());
+      return false;
+    }
+    return true;
+  }
+
+  void start_reading(child_slot& c, stream_kind stream) {
     auto& channel = c.channels[static_cast<std::size_t>(stream)];
-    channel.reader = std::make_shared<detail::pipe_reader>(strand, fd, options.read_size);
+    if (!channel.reader) return;
     channel.open = true;
     if (reading_paused) channel.reader->pause();
     child_slot* slot = &c;

@@ -129,5 +129,37 @@ TEST(BadInput, ACrashingConfigIsACleanErrorAndAnEndlessOneIsBounded) {
   EXPECT_EQ(endless.err, "pipemux: error: /dev/zero: larger than 1 MiB: not a pipemux config\n");
 }
 
+// Runs `pipemux -n 100` under a resource limit (a bash `ulimit` line): the children that cannot
+// be started are spawn failures, the others run, and every child has its summary.
+void expect_partial_start(const std::string& limit, const std::string& flags,
+                          const std::string& reason) {
+  const auto result = run_command({"/bin/bash", "-c",
+                                   limit + " && exec '" + pipemux_exe() + "' -n 100 " + flags +
+                                       " -- sh -c 'echo hi; exec sleep 0.3'"});
+  EXPECT_EQ(result.exit_code, 3) << result.err;
+  EXPECT_EQ(result.err, "");
+  std::size_t ran = 0, failed = 0, summaries = 0;
+  for (const auto& line : lines_of(result.out)) {
+    ran += line.find(" out | hi") != std::string::npos;
+    failed += line.find("* cannot start 'sh': " + reason) != std::string::npos;
+    summaries += line.find("* summary: ") != std::string::npos;
+  }
+  EXPECT_GT(ran, 0u);
+  EXPECT_GT(failed, 0u) << result.out;
+  EXPECT_EQ(ran + failed, 100u) << result.out;
+  EXPECT_EQ(summaries, 100u);
+}
+
+TEST(BadInput, RunningOutOfDescriptorsMidStartFailsOnlyTheChildrenConcerned) {
+  expect_partial_start("ulimit -n 64", "", "Too many open files");
+}
+
+TEST(BadInput, RunningOutOfMemoryMidStartFailsOnlyTheChildrenConcerned) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "sanitizers reserve more address space than the limit allows";
+#endif
+  expect_partial_start("ulimit -v 2000000", "-r 16777216", "out of memory");
+}
+
 }  // namespace
 }  // namespace pipemux
