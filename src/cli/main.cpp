@@ -5,6 +5,9 @@
 //   stopped and pipemux exits 141, quietly. Children get SIGPIPE's default back before exec.
 // - SIGINT, SIGTERM and SIGHUP are caught (asio::signal_set) to stop the children; a second
 //   one kills them at once; a third gives up on a stalled output.
+// - It is a child subreaper (or PID 1): orphaned descendants of its children come back to it,
+//   are reaped, named in the log and stopped at the end of the run (see orphan_reaper.hpp);
+//   SIGCHLD is caught for that.
 // - The open-files soft limit is raised to the hard limit, for a thousand children; the
 //   children inherit it, as they would from a shell after `ulimit -n`.
 #include <boost/asio/io_context.hpp>
@@ -20,6 +23,7 @@
 #include <optional>
 
 #include "command_line.hpp"
+#include "orphan_reaper.hpp"
 #include "pipemux/exit_status.hpp"
 #include "pipemux/fd_sink.hpp"
 #include "pipemux/fd_writer.hpp"
@@ -128,6 +132,10 @@ int supervise(const config& cfg) {
     });
   });
 
+  cli::orphan_reaper reaper(io, [&log](bool notable, const std::string& text) {
+    log.note(notable ? spdlog::level::warn : spdlog::level::info, text);
+  });
+
   bool finished = false;  // the run is over and the log written (or given up)
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   int signals_received = 0;
@@ -157,15 +165,23 @@ int supervise(const config& cfg) {
 
   children.async_run(
       programs_to_run(cfg), [&](const message& m) { log(m); },
-      [&](const child_event& e) { log(e); },
+      [&](const child_event& e) {
+        if (e.kind == child_event_kind::started) reaper.track(e.child.pid);
+        log(e);
+        if (e.kind == child_event_kind::exited) reaper.untrack(e.child.pid);
+      },
       [&](error_code, run_summary s) {
-        log(s);
         result.summary = std::move(s);
-        logger->flush();
-        writer->close([&] {  // on the writer's thread, once the log is written
-          asio::post(io, [&] {
-            finished = true;
-            signals.cancel();
+        // What escaped the children's process groups is stopped like them, then the summary.
+        reaper.stop_all(cfg.run.stop_signal, cfg.run.stop_grace, [&] {
+          log(*result.summary);
+          logger->flush();
+          writer->close([&] {  // on the writer's thread, once the log is written
+            asio::post(io, [&] {
+              finished = true;
+              signals.cancel();
+              reaper.close();
+            });
           });
         });
       });
