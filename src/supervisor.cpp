@@ -466,7 +466,9 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
 
   void schedule_restart(child_slot& c) {
     const auto& policy = options.restart;
-    auto delay = policy.initial_delay;
+    // A floor, so that restart_delay = 0 still backs off (10, 20, 40 ms...) instead of forking
+    // a failing child as fast as the machine can.
+    auto delay = std::max(policy.initial_delay, restart_policy::min_delay);
     for (std::size_t i = 0; i < c.restarts && delay < policy.max_delay; ++i) delay *= 2;
     delay = std::min(delay, policy.max_delay);
     ++c.restarts;
@@ -535,6 +537,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     for (auto& c : children) {
       if (c->restart_pending) {  // it is not running: it simply does not come back
         c->restart_pending = false;
+        --c->restarts;  // counted when scheduled; it never happened
         c->restart_timer.cancel();
         c->finished = true;
         continue;

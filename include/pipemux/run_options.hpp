@@ -28,6 +28,8 @@ enum class restart_mode : unsigned char {
 /// Restarts wait initial_delay, doubling each time up to max_delay; a child is restarted at
 /// most max_restarts times. No restart happens once a stop was requested.
 struct restart_policy {
+  /// initial_delay is at least this: the backoff doubles from here.
+  static constexpr std::chrono::milliseconds min_delay{10};
   restart_mode mode = restart_mode::never;
   std::chrono::milliseconds initial_delay{500};
   std::chrono::milliseconds max_delay{30000};

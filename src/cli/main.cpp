@@ -144,6 +144,8 @@ int supervise(const config& cfg) {
       // A signal read in the same batch as the end of the run must not wait again.
       if (ec || finished) return;
       ++signals_received;
+      // Taken before stop(): a stop may end the run at once (nothing was running).
+      const bool run_was_over = result.summary.has_value();
       if (result.stop_signal == 0) {
         result.stop_signal = sig;
         log.note(spdlog::level::info, "received " + signal_name(sig) +
@@ -154,7 +156,7 @@ int supervise(const config& cfg) {
       }
       children.stop();
       // A third signal, or one after the run has ended, gives up on a stalled output.
-      if (signals_received >= 3 || result.summary) {
+      if (signals_received >= 3 || run_was_over) {
         result.dropped += writer->abandon();
         children.resume_reading();
       }

@@ -297,6 +297,39 @@ TEST(Lifecycle, NoChildOrGrandchildSurvivesPipemuxKilledWithSigkill) {
   EXPECT_TRUE(none_left("sleep 1000")) << "a grandchild survived";
 }
 
+TEST(Lifecycle, AZeroRestartDelayStillBacksOff) {
+  // restart_delay = 0 used to restart a failing child as fast as fork allows (2,000 in 16 s).
+  const std::string config = test::temp_path("pipemux_restart_zero.toml");
+  std::ofstream(config) << "restart = \"always\"\nrestart_delay = 0\nmax_restarts = 100000\n";
+  const auto result = run_command(
+      {pipemux_exe(), "-c", config, "--", "true"},
+      {.timeout = 30s,
+       .watch = [started = std::chrono::steady_clock::now()](int pid, const std::string&) {
+         if (std::chrono::steady_clock::now() - started < 1500ms) return false;
+         ::kill(pid, SIGTERM);
+         return true;
+       }});
+  EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
+  const auto log = parse_log(result.out);
+  const auto starts = count_containing(log, "started: true");
+  EXPECT_GE(starts, 3u) << result.out;
+  EXPECT_LE(starts, 12u) << "10, 20, 40 ... ms apart: about 8 in 1.5 s";
+}
+
+TEST(Lifecycle, ARestartCancelledByAStopIsNotCounted) {
+  const std::string config = test::temp_path("pipemux_restart_cancelled.toml");
+  std::ofstream(config) << "restart = \"on-failure\"\nrestart_delay = 20\n";
+  const auto result = run_command(
+      {pipemux_exe(), "-c", config, "--", "sh", "-c", "exit 3"},
+      signal_when(SIGTERM, [](const std::string& out) {
+        return out.find("restarting: it exited with code 3; attempt 1") != std::string::npos;
+      }));
+  EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
+  EXPECT_NE(result.out.find("summary: 0 messages, 0 bytes, exited with code 3, 0 restarts"),
+            std::string::npos)
+      << result.out;
+}
+
 TEST(Lifecycle, RestartOnFailureBacksOffAndGivesUpAfterTheMaximum) {
   const std::string config = test::temp_path("pipemux_restart.toml");
   std::ofstream(config)

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <csignal>
+#include <filesystem>
 #include <map>
 #include <regex>
 #include <thread>
@@ -191,6 +192,29 @@ TEST(StalledOutput, AFifoWhoseReaderLeavesIsAnErrorExitFour) {
   EXPECT_EQ(result.err, "pipemux: error: cannot write the log to '" + fifo + "': Broken pipe\n");
   EXPECT_TRUE(none_left(marker));
   ::unlink(fifo.c_str());
+}
+
+TEST(StalledOutput, AFullDiskIsAnErrorAndTheFileEndsOnAWholeLine) {
+  // A 16 KiB tmpfs in a private mount namespace fills mid-line: pipemux says so, exits 4, and
+  // cuts the torn line off, so the file ends on a whole log line.
+  const std::string dir = test::temp_path("full_disk");
+  std::filesystem::create_directories(dir);
+  const std::string script = "mount -t tmpfs -o size=16k tmpfs '" + dir + "' || exit 99; '" +
+                             pipemux_exe() + "' -o '" + dir + "/log' -- seq 1 100000; echo $?; " +
+                             "cat '" + dir + "/log' >&2";
+  const auto result =
+      run_command({"unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script});
+  if (result.out == "99\n" || result.exit_code != 0) GTEST_SKIP() << "cannot mount here";
+  EXPECT_EQ(result.out, "4\n");
+  // stderr holds pipemux's error line, then the file.
+  const auto error_end = result.err.find('\n');
+  EXPECT_EQ(result.err.substr(0, error_end),
+            "pipemux: error: cannot write the log to '" + dir + "/log': No space left on device");
+  const std::string file = result.err.substr(error_end + 1);
+  ASSERT_GT(file.size(), 8000u);
+  EXPECT_EQ(file.back(), '\n') << "torn last line";
+  const std::regex whole(R"(\S+ \S+ (seq\.0\[\d+\] out \| \d+|\S+ - \* .*))");
+  for (const auto& line : lines_of(file)) ASSERT_TRUE(std::regex_match(line, whole)) << line;
 }
 
 }  // namespace
