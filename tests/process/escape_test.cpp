@@ -16,13 +16,10 @@ using test::none_left;
 using test::pipemux_exe;
 using test::run_command;
 
-// Sends `sig` to pipemux once its output says `ready`.
+// Sends `sig` to pipemux once its output holds `ready`.
 test::command_options signal_when_said(int sig, std::string ready) {
-  return {.timeout = 30s, .watch = [sig, ready](int pid, const std::string& out) {
-            if (out.find(ready) == std::string::npos) return false;
-            ::kill(pid, sig);
-            return true;
-          }};
+  return test::signal_when(
+      sig, [ready](const std::string& out) { return out.find(ready) != std::string::npos; }, 30s);
 }
 
 bool contains(const std::string& text, const std::string& part) {

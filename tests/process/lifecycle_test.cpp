@@ -16,6 +16,7 @@ using test::none_left;
 using test::pipemux_exe;
 using test::processes_with;
 using test::run_command;
+using test::signal_when;
 
 // A parsed log line: "<date> <time> <label>[<pid>] <stream> <mark> <text>".
 struct log_entry {
@@ -68,17 +69,6 @@ std::size_t count_output(const std::vector<log_entry>& log, const std::string& t
 
 bool said(const std::string& out, const std::string& line) {
   return out.find("| " + line + "\n") != std::string::npos;
-}
-
-// Sends `sig` to pipemux once `enough` returns true for its output so far.
-test::command_options signal_when(int sig, std::function<bool(const std::string&)> enough,
-                                  std::chrono::milliseconds timeout = 60s) {
-  return {.timeout = timeout,
-          .watch = [sig, enough = std::move(enough)](int pid, const std::string& out) {
-            if (!enough(out)) return false;
-            ::kill(pid, sig);
-            return true;
-          }};
 }
 
 std::function<bool(const std::string&)> lines_at_least(std::size_t n) {

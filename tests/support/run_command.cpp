@@ -94,6 +94,16 @@ command_result run_command(const std::vector<std::string>& argv, const command_o
   return result;
 }
 
+command_options signal_when(int sig, std::function<bool(const std::string&)> enough,
+                            std::chrono::milliseconds timeout) {
+  return {.timeout = timeout,
+          .watch = [sig, enough = std::move(enough)](int pid, const std::string& out) {
+            if (!enough(out)) return false;
+            ::kill(pid, sig);
+            return true;
+          }};
+}
+
 std::vector<int> children_of(int parent) {
   std::vector<int> found;
   DIR* proc = ::opendir("/proc");

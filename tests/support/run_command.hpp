@@ -33,6 +33,10 @@ struct command_options {
 command_result run_command(const std::vector<std::string>& argv,
                            const command_options& options = {});
 
+/// Options that send `sig` to the command once `enough` is true of its stdout so far.
+command_options signal_when(int sig, std::function<bool(const std::string&)> enough,
+                            std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
 /// A path in the test temp directory, unique to this process: two runs of the suite at once
 /// (CI under load, sanitizer builds side by side) must not share files.
 std::string temp_path(const std::string& name);

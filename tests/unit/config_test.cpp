@@ -82,6 +82,13 @@ struct bad_config {
 
 class ConfigErrors : public ::testing::TestWithParam<bad_config> {};
 
+// "a.a.a...": a key of `parts` + 1 parts.
+std::string dotted_key(int parts) {
+  std::string key = "a";
+  for (int i = 0; i < parts; ++i) key += ".a";
+  return key;
+}
+
 TEST_P(ConfigErrors, NameFileLineColumnAndKey) {
   const bad_config& bad = GetParam();
   try {
@@ -139,21 +146,8 @@ INSTANTIATE_TEST_SUITE_P(
                    "program[0].name", "(got \"\\x1b[31m\")"},
         bad_config{"[[program]]\nname = \"x\"\ncommand = [\"ls\"]\nenv = { \"A=B\" = \"1\" }", 4, 9,
                    "program[0].env.A=B", "not a valid environment variable name"},
-        bad_config{[] {
-                     std::string key = "a";
-                     for (int i = 0; i < 50000; ++i) key += ".a";
-                     return key;
-                   }() +
-                       " = 1",
-                   1, 130, "", "tables nest too deep"},
-        bad_config{"[" +
-                       [] {
-                         std::string key = "a";
-                         for (int i = 0; i < 50000; ++i) key += ".a";
-                         return key;
-                       }() +
-                       "]",
-                   1, 131, "", "tables nest too deep"}),
+        bad_config{dotted_key(50000) + " = 1", 1, 130, "", "tables nest too deep"},
+        bad_config{"[" + dotted_key(50000) + "]", 1, 131, "", "tables nest too deep"}),
     [](const ::testing::TestParamInfo<bad_config>& info) {
       std::string name =
           std::to_string(info.index) + "_" + (info.param.key.empty() ? "syntax" : info.param.key);
