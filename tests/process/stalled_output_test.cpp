@@ -8,6 +8,7 @@
 #include <csignal>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <regex>
 #include <thread>
 
@@ -53,12 +54,18 @@ struct timeline {
 
 test::command_result run_with_stalled_output(const std::vector<std::string>& argv,
                                              const timeline& plan, held_pipe& out) {
-  const int write_end = out.fds[1];
-  const auto started = std::chrono::steady_clock::now();
+  std::optional<std::chrono::steady_clock::time_point> started;
   std::size_t next = 0;
-  test::command_options options{.timeout = 30s, .stdout_fd = write_end};
+  test::command_options options{.timeout = 30s, .stdout_fd = out.fds[1]};
   options.watch = [&](int pid, const std::string&) {
-    const auto now = std::chrono::steady_clock::now() - started;
+    // The plan's times count from the moment pipemux runs children (its guard and the first
+    // child exist), not from its exec: a loaded machine may take a second to get there, and a
+    // signal before pipemux handles signals would simply kill it.
+    if (!started) {
+      if (test::children_of(pid).size() < 2) return false;
+      started = std::chrono::steady_clock::now();
+    }
+    const auto now = std::chrono::steady_clock::now() - *started;
     while (next < plan.signals.size() && now >= plan.signals[next].first)
       ::kill(pid, plan.signals[next++].second);
     if (plan.reader_leaves_at.count() >= 0 && now >= plan.reader_leaves_at) {
@@ -67,9 +74,7 @@ test::command_result run_with_stalled_output(const std::vector<std::string>& arg
     }
     return next == plan.signals.size() && plan.reader_leaves_at.count() < 0;
   };
-  // The write end must be in pipemux only, or our copy would keep the pipe writable for ever.
-  auto result = run_command(argv, options);
-  return result;
+  return run_command(argv, options);
 }
 
 TEST(StalledOutput, TwoSignalsThenTheReaderLeavesEndsPipemuxPromptly) {
