@@ -164,6 +164,10 @@ void expect_partial_start(const std::string& limit, const std::string& flags,
 }
 
 TEST(BadInput, RunningOutOfDescriptorsMidStartFailsOnlyTheChildrenConcerned) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // Their runtimes need descriptors too (UBSan's vptr check opens a pipe to probe memory).
+  GTEST_SKIP() << "sanitizer runtimes misreport when out of descriptors";
+#endif
   expect_partial_start("ulimit -n 64", "", "Too many open files");
 }
 

@@ -104,6 +104,23 @@ command_options signal_when(int sig, std::function<bool(const std::string&)> eno
           }};
 }
 
+namespace {
+
+// A /proc file, read with read(2): a process may vanish mid-read (ESRCH), and an
+// istreambuf_iterator over an ifstream throws then.
+std::string read_proc_file(const std::string& path) {
+  std::string text;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  return text;
+}
+
+}  // namespace
+
 std::vector<int> children_of(int parent) {
   std::vector<int> found;
   DIR* proc = ::opendir("/proc");
@@ -111,11 +128,9 @@ std::vector<int> children_of(int parent) {
   while (dirent* entry = ::readdir(proc)) {
     const int pid = std::atoi(entry->d_name);
     if (pid <= 0) continue;
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    std::getline(stat, line);
+    const std::string line = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
     const auto close_paren = line.rfind(')');
-    if (close_paren == std::string::npos) continue;
+    if (close_paren == std::string::npos || close_paren + 2 >= line.size()) continue;
     std::istringstream rest(line.substr(close_paren + 2));
     char state;
     int ppid;
@@ -129,11 +144,10 @@ std::vector<int> children_of(int parent) {
 namespace {
 
 bool alive(int pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return false;
+  const std::string line = read_proc_file("/proc/" + std::to_string(pid) + "/stat");
   const auto close_paren = line.rfind(')');
-  return close_paren != std::string::npos && line[close_paren + 2] != 'Z';
+  return close_paren != std::string::npos && close_paren + 2 < line.size() &&
+         line[close_paren + 2] != 'Z';
 }
 
 }  // namespace
@@ -145,9 +159,7 @@ std::vector<int> processes_with(const std::string& marker) {
   while (dirent* entry = ::readdir(proc)) {
     const int pid = std::atoi(entry->d_name);
     if (pid <= 0 || pid == ::getpid()) continue;
-    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
-    const std::string text((std::istreambuf_iterator<char>(cmdline)),
-                           std::istreambuf_iterator<char>());
+    const std::string text = read_proc_file("/proc/" + std::to_string(pid) + "/cmdline");
     if (text.find(marker) != std::string::npos && alive(pid)) found.push_back(pid);
   }
   ::closedir(proc);
