@@ -135,7 +135,7 @@ TEST(BadInput, ACrashingConfigIsACleanErrorAndAnEndlessOneIsBounded) {
 // child has its summary. SIGTERM comes once all 100 were tried.
 void expect_partial_start(const std::string& limit, const std::string& flags,
                           const std::string& reason) {
-  const std::string marker = "pipemux-test-partial-start";
+  const std::string marker = test::unique("pipemux-test-partial-start");
   const auto tried = [](const std::string& out) {
     std::size_t n = 0;
     for (const auto& line : lines_of(out))

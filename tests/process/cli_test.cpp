@@ -135,7 +135,7 @@ TEST(Cli, FailingChildMakesExitCodeOne) {
 TEST(Cli, SigtermStopsEveryChildLogsAllTheyWroteAndExitsWith143) {
   // Each child records the last line it finished writing: after the stop, every line up to
   // that one must be in the log, in order, once.
-  const std::string marker = "pipemux-test-sigterm-marker";
+  const std::string marker = test::unique("pipemux-test-sigterm-marker");
   const std::string record = test::temp_path("pipemux_cli_written_");
   const auto result = run_command({pipemux_exe(), "-n", "3", "--", "sh", "-c",
                                    "i=0; while :; do echo \"line $i\"; echo $i > " + record +
@@ -171,7 +171,7 @@ TEST(Cli, SigtermStopsEveryChildLogsAllTheyWroteAndExitsWith143) {
 }
 
 TEST(Cli, ClosedStdoutStopsChildrenAndExitsQuietlyWith141) {
-  const std::string marker = "pipemux-test-head-marker";
+  const std::string marker = test::unique("pipemux-test-head-marker");
   const auto result = run_command(
       {"/bin/bash", "-c",
        "'" + pipemux_exe() + "' -n 2 -- sh -c 'while :; do echo tick; sleep 0.01; done' " + marker +
@@ -185,7 +185,7 @@ TEST(Cli, ClosedStdoutStopsChildrenAndExitsQuietlyWith141) {
 }
 
 TEST(Cli, UnwritableOutputIsAClearErrorChildrenStoppedExitFour) {
-  const std::string marker = "pipemux-test-dev-full-marker";
+  const std::string marker = test::unique("pipemux-test-dev-full-marker");
   const auto result = run_command({pipemux_exe(), "-o", "/dev/full", "--", "sh", "-c",
                                    "while :; do echo x; sleep 0.01; done", marker});
   EXPECT_EQ(result.exit_code, 4);

@@ -74,10 +74,10 @@ TEST(Drain, AChildThatFilledABigPipeAndExitedIsReadToTheEnd) {
 }
 
 TEST(Drain, APipeHeldOpenButSilentIsAbandonedAfterTheGraceAndTheLogSaysWhy) {
-  const std::string marker = "pipemux-test-drain-silent-holder";
+  const std::string marker = test::unique("pipemux-test-drain-silent-holder");
   const auto started = std::chrono::steady_clock::now();
   const auto result = run_command({pipemux_exe(), "--stop-grace", "0.3", "--", "sh", "-c",
-                                   "seq 1 3; sleep 317 & exit 0", marker});
+                                   "seq 1 3; " + test::long_sleep() + " & exit 0", marker});
   ASSERT_FALSE(result.timed_out);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
   EXPECT_EQ(result.exit_code, 0) << result.err;
@@ -85,7 +85,7 @@ TEST(Drain, APipeHeldOpenButSilentIsAbandonedAfterTheGraceAndTheLogSaysWhy) {
   EXPECT_TRUE(log.abandoned) << result.out;
   expect_numbers_1_to(log, 3);
   EXPECT_NE(result.out.find("another process holds it open"), std::string::npos) << result.out;
-  EXPECT_TRUE(test::none_left("sleep 317")) << "the holder was left running";
+  EXPECT_TRUE(test::none_left(test::long_sleep())) << "the holder was left running";
 }
 
 TEST(Drain, APipeStillWrittenToByAGrandchildIsReadUntilItStops) {

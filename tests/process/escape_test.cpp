@@ -29,24 +29,24 @@ bool contains(const std::string& text, const std::string& part) {
 TEST(Escape, AGrandchildInItsOwnSessionIsStoppedAndNamedOnSigterm) {
   // setsid -w: the sleep runs in a session of its own, out of reach of the child's group.
   const auto result = run_command({pipemux_exe(), "--stop-grace", "0.5", "--", "setsid", "-w", "sh",
-                                   "-c", "echo up; exec sleep 307"},
+                                   "-c", "echo up; exec " + test::long_sleep()},
                                   signal_when_said(SIGTERM, "out | up"));
   EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
   EXPECT_TRUE(contains(result.out, "* orphaned descendants still running: sleep[")) << result.out;
   EXPECT_TRUE(std::regex_search(result.out, std::regex(R"(\* reaped sleep\[\d+\], an orphaned )"
                                                        R"(descendant: killed by SIGTERM)")))
       << result.out;
-  EXPECT_TRUE(none_left("sleep 307"));
+  EXPECT_TRUE(none_left(test::long_sleep()));
 }
 
 TEST(Escape, AJobInAnotherProcessGroupIsStoppedOnSigterm) {
   // bash's job control puts the background job in a group of its own.
   const auto result = run_command({pipemux_exe(), "--stop-grace", "0.5", "--", "bash", "-c",
-                                   "set -m; sleep 308 & echo up; wait"},
+                                   "set -m; " + test::long_sleep() + " & echo up; wait"},
                                   signal_when_said(SIGTERM, "out | up"));
   EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
   EXPECT_TRUE(contains(result.out, "* orphaned descendants still running: sleep[")) << result.out;
-  EXPECT_TRUE(none_left("sleep 308"));
+  EXPECT_TRUE(none_left(test::long_sleep()));
 }
 
 TEST(Escape, ADaemonLeftBehindByAChildThatExitedIsStoppedAtTheEnd) {
@@ -56,7 +56,9 @@ TEST(Escape, ADaemonLeftBehindByAChildThatExitedIsStoppedAtTheEnd) {
       "if os.fork() == 0:\n"
       "    os.setsid()\n"
       "    if os.fork() == 0:\n"
-      "        os.execvp('sleep', ['sleep', '309'])\n"
+      "        os.execvp('sleep', ['sleep', '" +
+      test::long_sleep().substr(6) +
+      "'])\n"
       "    os._exit(0)\n"
       "print('daemonized', flush=True)\n";
   const auto started = std::chrono::steady_clock::now();
@@ -66,7 +68,7 @@ TEST(Escape, ADaemonLeftBehindByAChildThatExitedIsStoppedAtTheEnd) {
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(contains(result.out, "out | daemonized")) << result.out;
   EXPECT_TRUE(contains(result.out, "* orphaned descendants still running: sleep[")) << result.out;
-  EXPECT_TRUE(none_left("sleep 309"));
+  EXPECT_TRUE(none_left(test::long_sleep()));
 }
 
 // Runs pipemux as PID 1 of a new PID namespace (as a container's entrypoint).
@@ -99,17 +101,17 @@ TEST(Escape, AsPid1EveryOrphanIsReapedAndNoZombieIsLeft) {
 TEST(Escape, AsPid1SigtermDrainsAndExits143) {
   if (!can_make_pid_namespaces()) GTEST_SKIP() << "no PID namespaces here (not root?)";
   // The signal comes from outside the namespace, to the namespace's PID 1 (unshare's child).
-  const auto result =
-      run_command(as_pid_1({pipemux_exe(), "--", "sh", "-c", "echo up; exec sleep 310"}),
-                  {.timeout = 30s, .watch = [](int unshare_pid, const std::string& out) {
-                     if (!contains(out, "out | up")) return false;
-                     for (int pid_1 : test::children_of(unshare_pid)) ::kill(pid_1, SIGTERM);
-                     return true;
-                   }});
+  const auto result = run_command(
+      as_pid_1({pipemux_exe(), "--", "sh", "-c", "echo up; exec " + test::long_sleep()}),
+      {.timeout = 30s, .watch = [](int unshare_pid, const std::string& out) {
+         if (!contains(out, "out | up")) return false;
+         for (int pid_1 : test::children_of(unshare_pid)) ::kill(pid_1, SIGTERM);
+         return true;
+       }});
   EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
   EXPECT_TRUE(contains(result.out, "received SIGTERM: stopping the children")) << result.out;
   EXPECT_TRUE(contains(result.out, "* killed by SIGTERM after")) << result.out;
-  EXPECT_TRUE(none_left("sleep 310"));
+  EXPECT_TRUE(none_left(test::long_sleep()));
 }
 
 }  // namespace

@@ -123,7 +123,7 @@ TEST(Lifecycle, SigtermWhileEightChildrenWriteLosesNoMessageWrittenBeforeTheStop
 }
 
 TEST(Lifecycle, ChildIgnoringSigtermIsKilledAfterTheGracePeriodAndTheLogSaysSo) {
-  const std::string marker = "pipemux-lifecycle-stubborn";
+  const std::string marker = test::unique("pipemux-lifecycle-stubborn");
   const auto started = std::chrono::steady_clock::now();
   const auto result =
       run_command({pipemux_exe(), "--stop-grace", "0.3", "--", "sh", "-c",
@@ -139,7 +139,7 @@ TEST(Lifecycle, ChildIgnoringSigtermIsKilledAfterTheGracePeriodAndTheLogSaysSo) 
 }
 
 TEST(Lifecycle, SecondSigintSkipsTheGracePeriod) {
-  const std::string marker = "pipemux-lifecycle-second-sigint";
+  const std::string marker = test::unique("pipemux-lifecycle-second-sigint");
   bool sent_second = false;
   const auto started = std::chrono::steady_clock::now();
   const auto result =
@@ -166,7 +166,7 @@ TEST(Lifecycle, SecondSigintSkipsTheGracePeriod) {
 
 TEST(Lifecycle, AChildThatLeftItsProcessGroupIsStillStopped) {
   // It joins pipemux's own group: a stop sent to its old (now empty) group reaches nobody.
-  const std::string marker = "pipemux-lifecycle-left-group";
+  const std::string marker = test::unique("pipemux-lifecycle-left-group");
   const std::string script =
       "import os, sys, time\n"
       "os.setpgid(0, os.getpgid(os.getppid()))\n"
@@ -185,7 +185,7 @@ TEST(Lifecycle, AChildThatLeftItsProcessGroupIsStillStopped) {
 TEST(Lifecycle, AStoppedChildIsReportedAndAStopReachesItAtOnce) {
   // It stops itself as a terminal's SIGTTIN would: the log says so, and SIGTERM is followed by
   // SIGCONT, so the stop does not wait for the whole grace period.
-  const std::string marker = "pipemux-lifecycle-stopped";
+  const std::string marker = test::unique("pipemux-lifecycle-stopped");
   const auto started = std::chrono::steady_clock::now();
   const auto result = run_command({pipemux_exe(), "--stop-grace", "10", "--", "sh", "-c",
                                    "echo stopping; kill -STOP $$; echo on", marker},
@@ -205,7 +205,7 @@ TEST(Lifecycle, UnderATerminalAChildReadingTheTerminalIsReportedAndStoppedAtOnce
   // A real terminal (script(1) gives pipemux a pty): the child is in a background group of its
   // own, so reading /dev/tty stops it with SIGTTIN. Ctrl-C (SIGINT to pipemux) must end it
   // without waiting the 10 s grace.
-  const std::string marker = "pipemux-lifecycle-ttin";
+  const std::string marker = test::unique("pipemux-lifecycle-ttin");
   const std::string command = "'" + pipemux_exe() +
                               "' --stop-grace 10 -- sh -c 'echo asking; read x < /dev/tty; "
                               "echo got' " +
@@ -240,7 +240,7 @@ TEST(Lifecycle, AChildStoppedAndContinuedIsReportedBoth) {
                   {.timeout = 30s, .watch = [](int pid, const std::string& out) {
                      if (out.find("* stopped: SIGSTOP") == std::string::npos) return false;
                      for (int child : test::children_of(pid))
-                       if (processes_with("kill -STOP").size() > 0) ::kill(child, SIGCONT);
+                       ::kill(child, SIGCONT);  // (the guard too: harmless)
                      return true;
                    }});
   EXPECT_EQ(result.exit_code, 0) << result.err;
@@ -251,10 +251,10 @@ TEST(Lifecycle, AChildStoppedAndContinuedIsReportedBoth) {
 }
 
 TEST(Lifecycle, BackgroundGrandchildHoldingThePipeDoesNotHangPipemux) {
-  const std::string marker = "pipemux-lifecycle-grandchild";
+  const std::string marker = test::unique("pipemux-lifecycle-grandchild");
   const auto started = std::chrono::steady_clock::now();
-  const auto result = run_command(
-      {pipemux_exe(), "--stop-grace", "0.5", "--", "sh", "-c", "sleep 1000 & echo hi", marker});
+  const auto result = run_command({pipemux_exe(), "--stop-grace", "0.5", "--", "sh", "-c",
+                                   test::long_sleep() + " & echo hi", marker});
   const auto took = std::chrono::steady_clock::now() - started;
   EXPECT_LT(took, 0.5s + 2s) << "grace period + a small margin";
   EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
@@ -266,25 +266,26 @@ TEST(Lifecycle, BackgroundGrandchildHoldingThePipeDoesNotHangPipemux) {
 }
 
 TEST(Lifecycle, NoChildOrGrandchildSurvivesPipemuxKilledWithSigkill) {
-  const std::string marker = "pipemux-lifecycle-sigkill";
+  const std::string marker = test::unique("pipemux-lifecycle-sigkill");
   std::size_t alive_before = 0;
-  const auto result = run_command({pipemux_exe(), "-n", "3", "--", "sh", "-c",
-                                   "sleep 1000 & sleep 1000 & echo up; wait", marker},
-                                  {.timeout = 30s, .watch = [&](int pid, const std::string& out) {
-                                     std::size_t ups = 0;
-                                     for (auto at = out.find("| up\n"); at != std::string::npos;
-                                          at = out.find("| up\n", at + 1))
-                                       ++ups;
-                                     if (ups < 3) return false;
-                                     alive_before = processes_with(marker).size();
-                                     ::kill(pid, SIGKILL);
-                                     return true;
-                                   }});
+  const auto result =
+      run_command({pipemux_exe(), "-n", "3", "--", "sh", "-c",
+                   test::long_sleep() + " & " + test::long_sleep() + " & echo up; wait", marker},
+                  {.timeout = 30s, .watch = [&](int pid, const std::string& out) {
+                     std::size_t ups = 0;
+                     for (auto at = out.find("| up\n"); at != std::string::npos;
+                          at = out.find("| up\n", at + 1))
+                       ++ups;
+                     if (ups < 3) return false;
+                     alive_before = processes_with(marker).size();
+                     ::kill(pid, SIGKILL);
+                     return true;
+                   }});
   EXPECT_EQ(result.signal, SIGKILL);
   // pipemux, its guard and the 3 children carry the marker (a sleep does once it has exec'd).
   EXPECT_GE(alive_before, 5u);
   EXPECT_TRUE(none_left(marker)) << "left: " << processes_with(marker).size();
-  EXPECT_TRUE(none_left("sleep 1000")) << "a grandchild survived";
+  EXPECT_TRUE(none_left(test::long_sleep())) << "a grandchild survived";
 }
 
 TEST(Lifecycle, AZeroRestartDelayStillBacksOff) {
@@ -368,7 +369,7 @@ TEST_P(StopOn, EndsTheRunAsConfiguredWithItsExitCode) {
   // Unique per case: ctest runs the cases in parallel processes.
   const std::string id =
       c.stop_on + "-" + std::to_string(c.expected_exit) + "-" + std::to_string(c.others_stopped);
-  const std::string marker = "pipemux-lifecycle-stop-on-" + id;
+  const std::string marker = test::unique("pipemux-lifecycle-stop-on-" + id);
   const std::string config = test::temp_path("pipemux_stop_on_") + id + ".toml";
   std::ofstream(config)
       << "stop_on = \"" << c.stop_on << "\"\n"

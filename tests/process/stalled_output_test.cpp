@@ -79,7 +79,7 @@ test::command_result run_with_stalled_output(const std::vector<std::string>& arg
 
 TEST(StalledOutput, TwoSignalsThenTheReaderLeavesEndsPipemuxPromptly) {
   // `pipemux -n 2 -- seq 1 10000000 | sleep 2`, SIGINT twice 0.3 s apart.
-  const std::string marker = "pipemux-test-stalled-leaves";
+  const std::string marker = test::unique("pipemux-test-stalled-leaves");
   for (int run = 0; run < 5; ++run) {
     held_pipe out;
     const auto started = std::chrono::steady_clock::now();
@@ -96,7 +96,7 @@ TEST(StalledOutput, TwoSignalsThenTheReaderLeavesEndsPipemuxPromptly) {
 TEST(StalledOutput, SignalsActWhileTheOutputIsStalledAndTheThirdGivesUp) {
   // Nobody ever reads: INT stops the children, INT again kills them, a third INT gives up on
   // the log that cannot be written, says how much, and exits.
-  const std::string marker = "pipemux-test-stalled-third";
+  const std::string marker = test::unique("pipemux-test-stalled-third");
   held_pipe out;
   const auto started = std::chrono::steady_clock::now();
   const auto result = run_with_stalled_output(
@@ -165,7 +165,7 @@ TEST(StalledOutput, ANonBlockingStdoutWaitsForALateReader) {
 TEST(StalledOutput, AClosedStdoutIsNoticedWhileTheChildIsQuiet) {
   // `| head -n 1` with a child that then stays silent for a long time: pipemux sees head go
   // away at once, not at the child's next line.
-  const std::string marker = "pipemux-test-quiet-head";
+  const std::string marker = test::unique("pipemux-test-quiet-head");
   const auto started = std::chrono::steady_clock::now();
   const auto result = run_command({"/bin/bash", "-c",
                                    "'" + pipemux_exe() + "' -- sh -c 'exec sleep 20' " + marker +
@@ -188,7 +188,7 @@ TEST(StalledOutput, AFifoWhoseReaderLeavesIsAnErrorExitFour) {
     [[maybe_unused]] const ssize_t n = ::read(fd, buf, sizeof buf);
     ::close(fd);
   });
-  const std::string marker = "pipemux-test-fifo-reader-leaves";
+  const std::string marker = test::unique("pipemux-test-fifo-reader-leaves");
   const auto result = run_command(
       {pipemux_exe(), "-o", fifo, "--", "sh", "-c", "while :; do echo x; sleep 0.01; done", marker},
       {.timeout = 30s});

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <fstream>
@@ -18,6 +19,14 @@ namespace pipemux::test {
 
 std::string temp_path(const std::string& name) {
   return ::testing::TempDir() + "pipemux." + std::to_string(::getpid()) + "." + name;
+}
+
+std::string unique(const std::string& name) {
+  return name + "-" + std::to_string(::getpid());
+}
+
+std::string long_sleep() {
+  return "sleep 3" + std::to_string(::getpid());
 }
 
 std::string pipemux_exe() {
@@ -159,7 +168,8 @@ std::vector<int> processes_with(const std::string& marker) {
   while (dirent* entry = ::readdir(proc)) {
     const int pid = std::atoi(entry->d_name);
     if (pid <= 0 || pid == ::getpid()) continue;
-    const std::string text = read_proc_file("/proc/" + std::to_string(pid) + "/cmdline");
+    std::string text = read_proc_file("/proc/" + std::to_string(pid) + "/cmdline");
+    std::replace(text.begin(), text.end(), '\0', ' ');
     if (text.find(marker) != std::string::npos && alive(pid)) found.push_back(pid);
   }
   ::closedir(proc);

@@ -41,13 +41,22 @@ command_options signal_when(int sig, std::function<bool(const std::string&)> eno
 /// (CI under load, sanitizer builds side by side) must not share files.
 std::string temp_path(const std::string& name);
 
+/// `name` made unique to this test process, for markers in command lines: two suites running
+/// at once must not see each other's processes.
+std::string unique(const std::string& name);
+
+/// "sleep N" with N unique to this test process (hours long: the test stops it), so that
+/// none_left() finds only this test's sleeps.
+std::string long_sleep();
+
 /// The pipemux binary under test.
 std::string pipemux_exe();
 
 /// Child pids of `parent` still present in /proc (zombies included).
 std::vector<int> children_of(int parent);
 
-/// Pids of live processes (zombies left out) whose command line contains `marker`.
+/// Pids of live processes (zombies left out) whose command line (arguments joined by spaces)
+/// contains `marker`.
 std::vector<int> processes_with(const std::string& marker);
 
 /// Waits up to `limit` for no live process with `marker` in its command line to be left.
