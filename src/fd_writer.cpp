@@ -213,7 +213,7 @@ void fd_writer::run(const std::shared_ptr<state>& s) {
     s->in_flight = 0;
     writing.clear();
     if (ec && !s->abandoned) s->error = ec;
-    if (s->over && !s->error && s->queued.size() <= s->bounds.low_water) {
+    if (s->over && !s->error && !s->abandoned && s->queued.size() <= s->bounds.low_water) {
       s->over = false;
       if (auto handler = s->on_backlog) {
         lock.unlock();

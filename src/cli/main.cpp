@@ -136,7 +136,8 @@ int supervise(const config& cfg) {
     log.note(notable ? spdlog::level::warn : spdlog::level::info, text);
   });
 
-  bool finished = false;  // the run is over and the log written (or given up)
+  bool log_complete = false;  // all is logged: only the output may still be waited for
+  bool finished = false;      // the run is over and the log written (or given up)
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   int signals_received = 0;
   std::function<void()> wait_for_signal = [&] {
@@ -145,7 +146,7 @@ int supervise(const config& cfg) {
       if (ec || finished) return;
       ++signals_received;
       // Taken before stop(): a stop may end the run at once (nothing was running).
-      const bool run_was_over = result.summary.has_value();
+      const bool waiting_for_output = log_complete;
       if (result.stop_signal == 0) {
         result.stop_signal = sig;
         log.note(spdlog::level::info, "received " + signal_name(sig) +
@@ -155,8 +156,9 @@ int supervise(const config& cfg) {
                  "received " + signal_name(sig) + " again: killing the children");
       }
       children.stop();
-      // A third signal, or one after the run has ended, gives up on a stalled output.
-      if (signals_received >= 3 || run_was_over) {
+      if (result.summary) reaper.kill_all();  // escaped descendants being stopped: now
+      // A third signal, or one once all is logged, gives up on a stalled output.
+      if (signals_received >= 3 || waiting_for_output) {
         result.dropped += writer->abandon();
         children.resume_reading();
       }
@@ -178,6 +180,7 @@ int supervise(const config& cfg) {
         reaper.stop_all(cfg.run.stop_signal, cfg.run.stop_grace, [&] {
           log(*result.summary);
           logger->flush();
+          log_complete = true;
           writer->close([&] {  // on the writer's thread, once the log is written
             asio::post(io, [&] {
               finished = true;

@@ -101,14 +101,17 @@ void orphan_reaper::stop_all(int stop_signal, std::chrono::milliseconds grace,
                             signal_name(stop_signal)));
   kill_timer_.expires_after(grace);
   kill_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (ec) return;
-    for (int pid : orphans()) {
-      report_(true, fmt::format("{}[{}] still running after the grace period: sent SIGKILL",
-                                command_name(pid), pid));
-      ::kill(pid, SIGKILL);
-    }
+    if (!ec) kill_all();
   });
   reap();
+}
+
+void orphan_reaper::kill_all() {
+  kill_timer_.cancel();
+  for (int pid : orphans()) {
+    report_(true, fmt::format("{}[{}] still running: sent SIGKILL", command_name(pid), pid));
+    ::kill(pid, SIGKILL);
+  }
 }
 
 void orphan_reaper::finish_if_none_left() {

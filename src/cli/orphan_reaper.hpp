@@ -37,6 +37,9 @@ class orphan_reaper {
   /// Calls `done` once none is left; at once when there is none.
   void stop_all(int stop_signal, std::chrono::milliseconds grace, std::function<void()> done);
 
+  /// SIGKILL to every orphan still running (a second signal while stop_all waits).
+  void kill_all();
+
   /// No more waiting for SIGCHLD (the run is over).
   void close();
 
