@@ -2,6 +2,7 @@
 // terminal on hold, a reader that went to lunch) never blocks the caller's event loop: signals,
 // timers and child exits keep being handled. The caller learns when the backlog crosses a
 // high-water mark, and stops producing (supervisor::pause_reading) until it has drained.
+// Its thread blocks every signal: a reader that goes away is EPIPE, never a SIGPIPE.
 #pragma once
 
 #include <cstddef>
