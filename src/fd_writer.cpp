@@ -18,6 +18,7 @@ namespace pipemux {
 struct fd_writer::state {
   int fd;
   bool owns_fd;
+  bool terminal = false;  // known at the start: a terminal that hung up is no longer one
   limits bounds;
   int wake_fd = -1;  // eventfd: new data, close or abandon while the writer waits in poll
 
@@ -73,7 +74,7 @@ struct fd_writer::state {
     }
     if (fds[1].revents != 0) drain_wake();
     if ((fds[0].revents & (POLLERR | POLLHUP)) != 0)
-      return std::error_code(::isatty(fd) ? EIO : EPIPE, std::system_category());
+      return std::error_code(terminal ? EIO : EPIPE, std::system_category());
     if ((fds[0].revents & POLLNVAL) != 0) return std::error_code(EBADF, std::system_category());
     return {};
   }
@@ -113,6 +114,7 @@ fd_writer::fd_writer(int fd, bool owns_fd, limits bounds) : state_(std::make_sha
   state_->fd = fd;
   state_->owns_fd = owns_fd;
   state_->bounds = bounds;
+  state_->terminal = ::isatty(fd) == 1;
   state_->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (state_->wake_fd < 0) throw std::system_error(errno, std::system_category(), "eventfd");
   // The writer never takes a signal: the caller's handlers run on the caller's threads.

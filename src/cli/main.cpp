@@ -68,7 +68,7 @@ struct outcome {
   std::optional<run_summary> summary;
 };
 
-int exit_code_of(const outcome& o, const std::string& output) {
+int exit_code_of(const outcome& o, const std::string& output, bool to_terminal) {
   const bool to_stdout = output.empty() || output == "-";
   if (o.dropped > 0)
     std::cerr << "pipemux: " << signal_name(o.stop_signal)
@@ -78,6 +78,9 @@ int exit_code_of(const outcome& o, const std::string& output) {
         o.output_error == std::errc::broken_pipe || o.output_error == std::errc::io_error;
     // A hangup takes the terminal and sends SIGHUP: that is how the run ended.
     if (o.stop_signal != 0 && reader_gone) return 128 + o.stop_signal;
+    // The terminal hung up (its window closed, the ssh connection dropped), with or without
+    // a SIGHUP reaching us: as if SIGHUP had ended the run, quietly.
+    if (to_terminal && o.output_error == std::errc::io_error) return 128 + SIGHUP;
     if (to_stdout && o.output_error == std::errc::broken_pipe) return exit_code::output_closed;
     std::cerr << "pipemux: error: cannot write the log to "
               << (to_stdout ? std::string("standard output") : "'" + output + "'") << ": "
@@ -98,6 +101,7 @@ int supervise(const config& cfg) {
               << "cannot open output '" << cfg.log.output << "': " << std::strerror(errno) << "\n";
     return exit_code::usage;
   }
+  const bool to_terminal = ::isatty(out_fd) == 1;
   std::signal(SIGPIPE, SIG_IGN);
   raise_open_files_limit();
 
@@ -191,7 +195,7 @@ int supervise(const config& cfg) {
         });
       });
   io.run();
-  return exit_code_of(result, cfg.log.output);
+  return exit_code_of(result, cfg.log.output, to_terminal);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <regex>
@@ -220,6 +221,31 @@ TEST(StalledOutput, AFullDiskIsAnErrorAndTheFileEndsOnAWholeLine) {
   EXPECT_EQ(file.back(), '\n') << "torn last line";
   const std::regex whole(R"(\S+ \S+ (seq\.0\[\d+\] out \| \d+|\S+ - \* .*))");
   for (const auto& line : lines_of(file)) ASSERT_TRUE(std::regex_match(line, whole)) << line;
+}
+
+TEST(StalledOutput, ATerminalThatHangsUpEndsTheRunWith129) {
+  // pipemux writes to a real terminal (script(1)'s pty), which hangs up when script is killed:
+  // its shell ignores SIGHUP, so pipemux only sees its output fail (EIO). That is a hangup:
+  // children stopped, exit 129, not "cannot write the log" and 4.
+  const std::string marker = test::unique("pipemux-test-hangup");
+  const std::string status = test::temp_path("hangup.status");
+  std::remove(status.c_str());
+  const std::string command = "sh -c \"trap '' HUP; '" + pipemux_exe() +
+                              "' -- sh -c 'while :; do echo tick; sleep 0.05; done' " + marker +
+                              "; echo \\$? > '" + status + "'\"";  // \\$?: the inner sh's
+  const auto result = run_command(
+      {"script", "-qec", command, "/dev/null"},
+      test::signal_when(
+          SIGKILL,
+          [](const std::string& out) { return out.find("out | tick") != std::string::npos; }, 30s));
+  EXPECT_EQ(result.signal, SIGKILL);
+  std::string code;
+  for (int i = 0; i < 100 && code.empty(); ++i) {
+    std::this_thread::sleep_for(50ms);
+    std::ifstream(status) >> code;
+  }
+  EXPECT_EQ(code, "129");
+  EXPECT_TRUE(none_left(marker));
 }
 
 }  // namespace
