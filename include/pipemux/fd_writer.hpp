@@ -46,7 +46,9 @@ class fd_writer {
   void close(std::function<void()> done);
 
   /// Stops writing: what is queued is dropped, and a close() still waiting is done. Returns
-  /// how many bytes were dropped.
+  /// how many bytes were dropped. A write(2) already blocked on a blocking fd is not
+  /// interrupted: the thread ends when it returns, so an fd the writer does not own must stay
+  /// open until then (the process's stdout, say).
   std::size_t abandon();
 
   std::error_code error() const;

@@ -130,7 +130,10 @@ TEST(FdWriter, AReaderThatLeavesIsReportedEvenWithNothingToWrite) {
 
 TEST(FdWriter, AbandonDropsWhatIsQueuedAndSaysHowMuch) {
   pipe_pair p;
-  fd_writer writer(p.fds[1]);
+  // Owned: its thread may still be in write(2) after abandon(), and closes it when it ends
+  // (closing the read end below ends that write with EPIPE).
+  fd_writer writer(p.fds[1], true);
+  p.fds[1] = -1;
   const std::string text = numbered_lines(100000);  // far more than the pipe holds
   writer.write(text.data(), text.size());
   std::this_thread::sleep_for(100ms);
