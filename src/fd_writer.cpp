@@ -12,8 +12,15 @@
 #include <vector>
 
 #include "signal_mask.hpp"
+#include "unshared_memory.hpp"
 
 namespace pipemux {
+namespace {
+
+// Unshared with children: it is written all the time (see unshared_memory.hpp).
+using byte_queue = std::vector<char, detail::unshared_allocator<char>>;
+
+}  // namespace
 
 struct fd_writer::state {
   int fd;
@@ -23,7 +30,7 @@ struct fd_writer::state {
   int wake_fd = -1;  // eventfd: new data, close or abandon while the writer waits in poll
 
   std::mutex mutex;
-  std::vector<char> queued;   // not handed to the writer yet
+  byte_queue queued;          // not handed to the writer yet
   std::size_t in_flight = 0;  // being written now
   bool over = false;
   bool idle = false;  // the writer waits in poll for data: wake it
@@ -194,7 +201,7 @@ std::error_code fd_writer::error() const {
 }
 
 void fd_writer::run(const std::shared_ptr<state>& s) {
-  std::vector<char> writing;
+  byte_queue writing;
   std::unique_lock lock(s->mutex);
   while (!s->abandoned && !s->error) {
     if (s->queued.empty()) {

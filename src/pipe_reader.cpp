@@ -8,7 +8,7 @@ namespace pipemux::detail {
 
 pipe_reader::pipe_reader(const boost::asio::any_io_executor& executor, int fd,
                          std::size_t read_size)
-    : descriptor_(executor, fd), buffer_(new char[read_size]), read_size_(read_size) {}
+    : descriptor_(executor, fd), buffer_(read_size), read_size_(read_size) {}
 
 void pipe_reader::start(data_handler on_data, end_handler on_end) {
   on_data_ = std::move(on_data);

@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "pipemux/message.hpp"
+#include "unshared_memory.hpp"
 
 namespace pipemux::detail {
 
@@ -46,8 +47,8 @@ class pipe_reader : public std::enable_shared_from_this<pipe_reader> {
 
   boost::asio::posix::stream_descriptor descriptor_;
   // Not zero-filled: pages a read never reaches are never touched, which keeps the resident
-  // size of a thousand mostly idle children small.
-  std::unique_ptr<char[]> buffer_;
+  // size of a thousand mostly idle children small. Not shared with forks either.
+  unshared_buffer buffer_;
   std::size_t read_size_;
   data_handler on_data_;
   end_handler on_end_;

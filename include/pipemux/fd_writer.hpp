@@ -15,8 +15,8 @@ namespace pipemux {
 class fd_writer {
  public:
   struct limits {
-    std::size_t high_water = std::size_t{4} << 20;  ///< backlog above this: "over"
-    std::size_t low_water = std::size_t{1} << 20;   ///< back to or below this: "not over"
+    std::size_t high_water = std::size_t{1} << 19;  ///< backlog above this: "over"
+    std::size_t low_water = std::size_t{1} << 17;   ///< back to or below this: "not over"
   };
   /// Called when the backlog goes over high_water (true) and when it is back down to
   /// low_water (false), in that order, from the writing caller's thread or the writer's.
