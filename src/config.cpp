@@ -174,7 +174,9 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
           name.find('\0') != std::string::npos)
         reader.fail(key.source(), prefix + "env." + escaped(name),
                     "not a valid environment variable name (empty, or holds '=' or NUL)");
-      spec.environment.emplace_back(name, reader.string(value, prefix + "env." + name));
+      std::string key_name = prefix + "env.";
+      key_name += name;
+      spec.environment.emplace_back(name, reader.string(value, key_name));
     }
   if (const auto* cwd = table.get("cwd"))
     spec.working_directory = reader.string(*cwd, prefix + "cwd");
@@ -246,7 +248,8 @@ std::string key_on_line(std::string_view text, std::size_t wanted) {
       if (header || equals == std::string_view::npos) return {};
       std::string key(current.substr(0, equals));
       while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.pop_back();
-      return table.empty() ? key : table + "." + key;
+      if (table.empty()) return key;
+      return table.append(".").append(key);
     }
     if (header) {
       const auto close = current.find(']');

@@ -163,18 +163,16 @@ void fd_writer::write(const char* data, std::size_t size) {
 }
 
 void fd_writer::close(std::function<void()> done) {
-  bool now = false;
   {
     std::lock_guard lock(state_->mutex);
-    if (state_->finished || state_->abandoned) {
-      now = true;
-    } else {
+    if (!state_->finished && !state_->abandoned) {
       state_->on_done = std::move(done);
       state_->closing = true;
       state_->wake();
+      return;
     }
   }
-  if (now && done) done();
+  if (done) done();  // nothing more will be written: done now
 }
 
 std::size_t fd_writer::abandon() {

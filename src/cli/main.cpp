@@ -217,13 +217,13 @@ int main(int argc, char** argv) {
   if (const int* code = std::get_if<int>(&cmd)) return *code;
   if (const auto* spam = std::get_if<cli::spam_request>(&cmd))
     return cli::run_spam(spam->options, spam->index, spam->record_prefix);
-  const config& cfg = std::get<cli::supervise_request>(cmd).cfg;
-  if (stdout_closed && (cfg.log.output.empty() || cfg.log.output == "-")) {
-    std::cerr << "pipemux: error: standard output is closed: give -o FILE for the log "
-                 "(or >/dev/null to discard it)\n";
-    return exit_code::usage;
-  }
   try {
+    const config& cfg = std::get<cli::supervise_request>(cmd).cfg;
+    if (stdout_closed && (cfg.log.output.empty() || cfg.log.output == "-")) {
+      std::cerr << "pipemux: error: standard output is closed: give -o FILE for the log "
+                   "(or >/dev/null to discard it)\n";
+      return exit_code::usage;
+    }
     return supervise(cfg);
   } catch (const std::exception& e) {
     std::cerr << "pipemux: error: " << e.what() << "\n";

@@ -22,7 +22,7 @@ using test::run_command;
 const std::regex log_line(R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} .*)");
 
 std::string make_dir(const std::string& name) {
-  const std::string dir = test::temp_path(name);
+  std::string dir = test::temp_path(name);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir;

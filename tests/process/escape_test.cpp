@@ -17,7 +17,7 @@ using test::pipemux_exe;
 using test::run_command;
 
 // Sends `sig` to pipemux once its output holds `ready`.
-test::command_options signal_when_said(int sig, std::string ready) {
+test::command_options signal_when_said(int sig, const std::string& ready) {
   return test::signal_when(
       sig, [ready](const std::string& out) { return out.find(ready) != std::string::npos; }, 30s);
 }
