@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cerrno>
-#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
