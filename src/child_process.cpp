@@ -43,10 +43,14 @@ struct child_setup {
   pid_t parent_pid;
   bool own_process_group;
   bool die_with_parent;
+  int cgroup_procs_fd;            // -1: stay in ours
   const char* working_directory;  // nullptr: stay
 
   bp::error_code on_exec_setup(bp::posix::default_launcher&, const bp::filesystem::path&,
                                const char* const*&) const {
+    // First, so that nothing this child starts can be outside the cgroup ("0" means us).
+    if (cgroup_procs_fd >= 0 && ::write(cgroup_procs_fd, "0", 1) != 1)
+      return bp::error_code(errno, bp::system_category());
     if (own_process_group) ::setpgid(0, 0);
     if (die_with_parent) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -94,7 +98,7 @@ std::unique_ptr<child_process> child_process::launch(const asio::any_io_executor
   bp::posix::default_launcher launcher;
   launcher.env = envp.data();  // set directly: process_environment fails to link in 1.81 (bug 7)
   const child_setup setup{
-      ::getpid(), request.own_process_group, request.die_with_parent,
+      ::getpid(), request.own_process_group, request.die_with_parent, request.cgroup_procs_fd,
       request.working_directory.empty() ? nullptr : request.working_directory.c_str()};
   bp::process_stdio stdio{nullptr, {}, {}};
   if (request.stdout_fd >= 0) stdio.out = request.stdout_fd;

@@ -25,6 +25,7 @@ struct launch_request {
   int stderr_fd = -1;                    ///< becomes the child's fd 2; -1 inherits ours
   bool own_process_group = true;         ///< setpgid(0, 0): a stop reaches grandchildren too
   bool die_with_parent = true;           ///< PR_SET_PDEATHSIG(SIGKILL)
+  int cgroup_procs_fd = -1;              ///< the child moves itself there first (run_cgroup)
 };
 
 /// A child was stopped (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) or continued.

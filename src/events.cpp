@@ -12,7 +12,9 @@ std::string describe(const child_event& event) {
     case child_event_kind::output_abandoned:
       return event.detail;
     case child_event_kind::leftovers_killed:
-      return "killed what was left of its process group";
+      return event.detail.empty() ? "killed what was left of its process group" : event.detail;
+    case child_event_kind::leftovers_stopping:
+      return event.detail;
     case child_event_kind::stop_escalated:
       return "still running after the grace period: " + event.detail;
     case child_event_kind::restarting:

@@ -1,5 +1,6 @@
 #include "orphan_guard.hpp"
 
+#include "run_cgroup.hpp"
 #include "signal_mask.hpp"
 
 #include <fcntl.h>
@@ -16,13 +17,24 @@ namespace {
 
 // The guard's whole life, in the forked child: only async-signal-safe calls, no allocation
 // (`groups` was allocated before the fork), so it is safe even when the parent has threads.
-[[noreturn]] void guard_main(int read_fd, int* groups, std::size_t capacity) {
+// The socket becomes fd 3, the cgroup's directory and its parent's fds 4 and 5.
+[[noreturn]] void guard_main(int read_fd, int* groups, std::size_t capacity,
+                             const run_cgroup* cgroup) {
   ::setpgid(0, 0);  // out of the terminal's foreground group; every signal stays blocked
   ::prctl(PR_SET_NAME, "pipemux-guard");
+  // Copies above the final numbers first, so that no dup2 below overwrites a source.
+  const int socket_copy = ::fcntl(read_fd, F_DUPFD, 10);
+  const int dir_copy = cgroup != nullptr ? ::fcntl(cgroup->directory_fd(), F_DUPFD, 10) : -1;
+  const int parent_copy = cgroup != nullptr ? ::fcntl(cgroup->parent_fd(), F_DUPFD, 10) : -1;
   const int null_fd = ::open("/dev/null", O_RDWR);
   for (int fd = 0; fd < 3; ++fd) ::dup2(null_fd, fd);  // hold none of the parent's stdio
-  ::dup2(read_fd, 3);
-  ::close_range(4, ~0U, 0);
+  ::dup2(socket_copy, 3);
+  const bool has_cgroup = dir_copy >= 0 && parent_copy >= 0;
+  if (has_cgroup) {
+    ::dup2(dir_copy, 4);
+    ::dup2(parent_copy, 5);
+  }
+  ::close_range(has_cgroup ? 6 : 4, ~0U, 0);
 
   std::size_t count = 0;
   int record[256];
@@ -51,6 +63,7 @@ namespace {
     have = rest;
   }
   for (std::size_t i = 0; i < count; ++i) ::kill(-groups[i], SIGKILL);
+  if (has_cgroup) teardown_run_cgroup(5, cgroup->name(), 4, capacity);
   ::_exit(0);
 }
 
@@ -60,7 +73,7 @@ orphan_guard::~orphan_guard() {
   finish();
 }
 
-bool orphan_guard::start(std::size_t capacity) noexcept {
+bool orphan_guard::start(std::size_t capacity, const run_cgroup* cgroup) noexcept {
   if (running()) return true;
   // A socket, not a pipe: a send with MSG_NOSIGNAL to a dead guard is EPIPE, where a write to a
   // pipe would raise SIGPIPE in the host, which the library must never do.
@@ -78,7 +91,7 @@ bool orphan_guard::start(std::size_t capacity) noexcept {
     pid = ::fork();
     if (pid == 0) {
       ::close(fds[1]);
-      guard_main(fds[0], groups.get(), capacity);
+      guard_main(fds[0], groups.get(), capacity, cgroup);
     }
   }
   ::close(fds[0]);

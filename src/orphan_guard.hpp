@@ -2,12 +2,16 @@
 //
 // PR_SET_PDEATHSIG reaches only the direct children. So a small guard process, forked once per
 // supervisor, is told the process group of every running child over a socket; when it
-// reaches EOF (this process exited or was killed) it SIGKILLs the groups still registered.
+// reaches EOF (this process exited or was killed) it SIGKILLs the groups still registered,
+// and kills and removes the run's cgroup when there is one (which catches even descendants
+// that left those groups).
 #pragma once
 
 #include <cstddef>
 
 namespace pipemux::detail {
+
+class run_cgroup;
 
 class orphan_guard {
  public:
@@ -18,7 +22,9 @@ class orphan_guard {
   orphan_guard& operator=(const orphan_guard&) = delete;
 
   /// Forks the guard, able to hold up to `capacity` groups. False (guard off) if it cannot.
-  bool start(std::size_t capacity) noexcept;
+  /// With `cgroup` (which must outlive start() only), the guard's last act is
+  /// teardown_run_cgroup() for `capacity` children.
+  bool start(std::size_t capacity, const run_cgroup* cgroup = nullptr) noexcept;
   bool running() const noexcept { return pid_ > 0; }
 
   /// The guard kills this group if we die before remove() is called for it. Both return false
@@ -28,7 +34,8 @@ class orphan_guard {
   /// It was started and has died since (someone killed it).
   bool lost() const noexcept { return pid_ > 0 && write_fd_ < 0; }
 
-  /// Closes the pipe and reaps the guard; it kills the groups still registered first.
+  /// Closes the socket and reaps the guard; it kills the groups still registered first (and
+  /// the cgroup: see start()).
   void finish() noexcept;
 
  private:

@@ -20,6 +20,7 @@
 #include "executable_lookup.hpp"
 #include "orphan_guard.hpp"
 #include "pipe_reader.hpp"
+#include "run_cgroup.hpp"
 #include "unique_fd.hpp"
 
 extern char** environ;
@@ -147,7 +148,8 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
         strand(asio::make_strand(executor)),
         options(opts),
         grace_timer(strand),
-        job_control_timer(strand) {}
+        job_control_timer(strand),
+        leftovers_timer(strand) {}
 
   enum class phase { idle, running, stopping, killing, done };
 
@@ -168,6 +170,12 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   asio::steady_timer job_control_timer;  // looks for stopped children: no SIGCHLD for a library
   detail::orphan_guard guard;
   bool guard_loss_reported = false;
+  std::unique_ptr<detail::run_cgroup> cgroup;  // run_options::cgroup, when there is one
+  std::string no_cgroup_reason;                // why there is none
+  // Once every child is finished, processes left in the cgroup are stopped (leftovers).
+  enum class leftovers_phase { not_yet, stopping, done } leftovers = leftovers_phase::not_yet;
+  asio::steady_timer leftovers_timer;
+  steady::time_point leftovers_deadline;
 
   // Wraps a handler so that it runs only while the supervisor exists.
   template <class Fn>
@@ -194,8 +202,10 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
         c->info.instance = i;
         children.push_back(std::move(c));
       }
-    if (options.die_with_parent && options.own_process_group && !children.empty())
-      guard.start(children.size());
+    if (options.cgroup != cgroup_mode::off && !children.empty())
+      cgroup = detail::run_cgroup::create(no_cgroup_reason);
+    if (options.die_with_parent && (options.own_process_group || cgroup) && !children.empty())
+      guard.start(children.size(), cgroup.get());
     watch_job_control();
     spawn_next();
   }
@@ -256,6 +266,17 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     request.working_directory = spec.working_directory;
     request.own_process_group = options.own_process_group;
     request.die_with_parent = options.die_with_parent;
+    detail::unique_fd cgroup_procs;  // open until the child has moved itself in
+    if (cgroup) {
+      std::error_code ec;
+      cgroup_procs = cgroup->open_procs_for(c.info.index, ec);
+      if (ec && options.cgroup == cgroup_mode::required)
+        return fail_spawn(c, "cannot start '" + program + "': cannot create its cgroup in " +
+                                 cgroup->path() + ": " + ec.message());
+      request.cgroup_procs_fd = cgroup_procs.get();
+    } else if (options.cgroup == cgroup_mode::required) {
+      return fail_spawn(c, "cannot start '" + program + "': no cgroup: " + no_cgroup_reason);
+    }
     // Out of descriptors (epoll, pidfd) or memory (a 16 MiB read buffer) mid-start: that
     // child could not be started; the others run on.
     try {
@@ -495,7 +516,88 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     if (state == phase::done || state == phase::idle) return;
     for (const auto& c : children)
       if (!c->finished) return;
+    if (cgroup && leftovers != leftovers_phase::done) {
+      if (leftovers == leftovers_phase::not_yet) stop_leftovers();
+      return;
+    }
     complete();
+  }
+
+  // Every child is finished, but what they started may still run in the cgroup (a daemon, a
+  // `setsid` job): stopped like a child, with the stop signal, SIGCONT, and SIGKILL for the
+  // whole cgroup after the grace (or at a stop() meanwhile).
+  void stop_leftovers() {
+    leftovers = leftovers_phase::stopping;
+    if (!cgroup->populated()) return finish_leftovers();
+    // What a child's group kill hit a moment ago may still be listed: let it go first.
+    leftovers_deadline = steady::now() + options.stop_grace;
+    leftovers_timer.expires_after(std::chrono::milliseconds(20));
+    leftovers_timer.async_wait(guarded([](impl& self, boost::system::error_code ec) {
+      if (!ec && self.leftovers == leftovers_phase::stopping) self.signal_all_leftovers();
+    }));
+  }
+
+  void signal_all_leftovers() {
+    bool any = false;
+    for (const auto& c : children) {
+      std::string names = signal_leftovers(*c, options.stop_signal);
+      if (names.empty()) continue;
+      any = true;
+      emit(child_event_kind::leftovers_stopping, *c,
+           "still running after it ended: " + names + ": sent " + signal_name(options.stop_signal));
+    }
+    if (!any) return finish_leftovers();
+    watch_leftovers();
+  }
+
+  // Sends `sig` to each process in the child's cgroup; "sleep[12], sh[13]" for those it reached.
+  std::string signal_leftovers(const child_slot& c, int sig) {
+    std::string names;
+    for (int pid : cgroup->members(c.info.index)) {
+      std::string name = detail::process_name(pid);
+      if (!cgroup->signal_member(c.info.index, pid, sig)) continue;
+      // A stopped process acts on no signal but SIGKILL until continued.
+      if (sig != SIGKILL) cgroup->signal_member(c.info.index, pid, SIGCONT);
+      names += fmt::format("{}{}[{}]", names.empty() ? "" : ", ", name, pid);
+    }
+    return names;
+  }
+
+  void watch_leftovers() {
+    leftovers_timer.expires_after(std::chrono::milliseconds(20));
+    leftovers_timer.async_wait(guarded([](impl& self, boost::system::error_code ec) {
+      if (ec || self.leftovers != leftovers_phase::stopping) return;
+      if (!self.cgroup->populated()) return self.finish_leftovers();
+      if (steady::now() >= self.leftovers_deadline) return self.kill_leftovers();
+      self.watch_leftovers();
+    }));
+  }
+
+  void kill_leftovers() {
+    for (const auto& c : children) {
+      std::string names;
+      for (int pid : cgroup->members(c->info.index))
+        names += fmt::format("{}{}[{}]", names.empty() ? "" : ", ", detail::process_name(pid), pid);
+      if (!names.empty())
+        emit(child_event_kind::leftovers_killed, *c, "still running: " + names + ": sent SIGKILL");
+    }
+    cgroup->kill();
+    finish_leftovers();  // the cgroup's teardown waits for them to be gone
+  }
+
+  void finish_leftovers() {
+    leftovers = leftovers_phase::done;
+    leftovers_timer.cancel();
+    complete();
+  }
+
+  // Kills what may be left in the cgroup and removes it. Idempotent: after the guard did it,
+  // this finds nothing to do.
+  void remove_cgroup() {
+    if (!cgroup) return;
+    detail::teardown_run_cgroup(cgroup->parent_fd(), cgroup->name(), cgroup->directory_fd(),
+                                children.size());
+    cgroup.reset();
   }
 
   void complete() {
@@ -503,6 +605,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     grace_timer.cancel();
     job_control_timer.cancel();
     guard.finish();
+    remove_cgroup();  // in case there was no guard, or it was killed
     run_summary summary;
     summary.stopped = stop_requested;
     for (const auto& c : children)
@@ -527,6 +630,11 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       return;
     }
     if (state == phase::done) return;
+    if (leftovers == leftovers_phase::stopping) {  // the children are done; what they left is not
+      stop_requested = true;
+      kill_leftovers();
+      return;
+    }
     if (state == phase::stopping || state == phase::killing) {
       escalate();  // a second stop: no more grace
       return;
@@ -593,7 +701,9 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
         if (channel.reader) channel.reader->close(true);
       c->process.reset();  // SIGKILLs a child that is still running
     }
+    leftovers_timer.cancel();
     guard.finish();  // kills the groups still registered: grandchildren included
+    remove_cgroup();
   }
 };
 

@@ -13,17 +13,19 @@
 namespace pipemux {
 
 enum class child_event_kind : unsigned char {
-  started,           ///< forked and exec'd; child.pid is set
-  spawn_failed,      ///< could not be started; `detail` says why; no process is left
-  output_abandoned,  ///< exited, but its pipe stayed open past the grace period: closed
-  leftovers_killed,  ///< its run ended with processes left in its group: they got SIGKILL
-  stop_escalated,    ///< still running after the grace period: sent SIGKILL
-  exited,            ///< reaped and its output fully read; `status` and `run_time` are set
-  restarting,        ///< will be started again; `detail` says why, which attempt, when
-  stopping_others,   ///< its end ends the run (run_options::stop_on): the others are stopped
-  stopped,           ///< stopped by a signal (`detail` names it); found within a second
-  continued,         ///< continued after a stop
-  guard_lost,        ///< the orphan guard process died (reported once per run, on any child)
+  started,             ///< forked and exec'd; child.pid is set
+  spawn_failed,        ///< could not be started; `detail` says why; no process is left
+  output_abandoned,    ///< exited, but its pipe stayed open past the grace period: closed
+  leftovers_killed,    ///< processes it left (its group; or its cgroup: `detail` names them) got
+                       ///< SIGKILL
+  leftovers_stopping,  ///< the run ended with processes it started still in its cgroup: stopping
+  stop_escalated,      ///< still running after the grace period: sent SIGKILL
+  exited,              ///< reaped and its output fully read; `status` and `run_time` are set
+  restarting,          ///< will be started again; `detail` says why, which attempt, when
+  stopping_others,     ///< its end ends the run (run_options::stop_on): the others are stopped
+  stopped,             ///< stopped by a signal (`detail` names it); found within a second
+  continued,           ///< continued after a stop
+  guard_lost,          ///< the orphan guard process died (reported once per run, on any child)
 };
 
 struct child_event {

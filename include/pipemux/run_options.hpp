@@ -43,6 +43,15 @@ enum class stop_condition : unsigned char {
   any_exit,     ///< a child finished, however: stop the others
 };
 
+/// Whether the children run in a cgroup v2 of the run's own (see README, Stopping). In one,
+/// nothing a child starts can escape: what is left when the run ends is stopped like the
+/// children, and even a SIGKILL of this process leaves nothing running (cgroup.kill).
+enum class cgroup_mode : unsigned char {
+  off,           ///< no cgroup: process groups, PDEATHSIG and the guard only
+  if_available,  ///< one when this process may create it (root, or a delegated subtree)
+  required,      ///< one, or no child is started (each fails to spawn, saying why)
+};
+
 /// Documented limits, shared by the config loader and the command line.
 namespace limits {
 inline constexpr std::size_t max_read_size = std::size_t{1} << 24;  // 16 MiB
@@ -69,6 +78,9 @@ struct run_options {
   /// PR_SET_PDEATHSIG for the children, and a guard process that kills their process groups,
   /// so that nothing outlives this process even when it is killed with SIGKILL.
   bool die_with_parent = true;
+  /// Off by default in the library: it makes a directory under this process's cgroup, which
+  /// the host's manager (systemd) must have delegated. The CLI uses if_available.
+  cgroup_mode cgroup = cgroup_mode::off;
   /// Set PYTHONUNBUFFERED=1 in children (unless already set), so that Python does not hold
   /// output back when writing to a pipe. For C stdio programs use `stdbuf -oL COMMAND`.
   bool unbuffered_env = true;

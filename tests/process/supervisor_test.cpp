@@ -11,6 +11,7 @@
 
 #include <fstream>
 #include <map>
+#include <regex>
 #include <set>
 
 #include "pipemux/supervisor.hpp"
@@ -401,6 +402,41 @@ TEST(Supervisor, AKilledGuardNeverRaisesSigpipeInTheHostAndIsReported) {
   const auto* lost = run.event(child_event_kind::guard_lost, 0);
   ASSERT_NE(lost, nullptr) << "the guard's death was not reported";
   EXPECT_NE(lost->detail.find("pipemux-guard"), std::string::npos) << lost->detail;
+}
+
+TEST(Supervisor, InACgroupWhatAChildLeftBehindIsStoppedAndNamedBeforeTheRunCompletes) {
+  if (!test::can_make_cgroups()) GTEST_SKIP() << "no cgroup v2 to write here";
+  // A sleep in a session of its own outlives the child; this process is no subreaper, so only
+  // the cgroup knows it came from the child.
+  const std::string sleep = test::long_sleep();
+  run_options options;
+  options.cgroup = cgroup_mode::if_available;
+  options.stop_grace = 2s;
+  const recorded_run run = run_supervised(
+      {shell("worker", "setsid -f " + sleep + " >/dev/null 2>&1; echo up; sleep 0.3")}, options);
+  ASSERT_TRUE(run.summary);
+  EXPECT_FALSE(run.error) << run.error.message();
+  const auto* stopping = run.event(child_event_kind::leftovers_stopping, 0);
+  ASSERT_NE(stopping, nullptr) << "the leftover was not reported";
+  EXPECT_TRUE(std::regex_match(
+      stopping->detail, std::regex(R"(still running after it ended: sleep\[\d+\]: sent SIGTERM)")))
+      << stopping->detail;
+  // Stopped before the completion: nothing to wait for.
+  EXPECT_TRUE(test::processes_with(sleep).empty());
+  EXPECT_TRUE(test::cgroups_left_by(::getpid()).empty());
+  // Reported after the child's exit, which is where the child's own story ends.
+  EXPECT_NE(run.event(child_event_kind::exited, 0), nullptr);
+}
+
+TEST(Supervisor, WithoutACgroupTheChildStaysInOurs) {
+  const recorded_run run =
+      run_supervised({shell("worker", "grep ^0:: /proc/self/cgroup")}, run_options{});
+  ASSERT_EQ(run.messages.size(), 1u);
+  std::string ours;
+  std::ifstream own("/proc/self/cgroup");
+  for (std::string line; std::getline(own, line);)
+    if (line.starts_with("0::")) ours = line;
+  EXPECT_EQ(run.messages[0].bytes, ours);
 }
 
 }  // namespace

@@ -194,6 +194,38 @@ bool process_group_gone(int pgid, std::chrono::milliseconds limit) {
   return false;
 }
 
+bool can_make_cgroups() {
+  static const bool can =
+      run_command({pipemux_exe(), "--cgroup", "required", "--", "true"}).exit_code == 0;
+  return can;
+}
+
+std::string own_cgroup_directory() {
+  std::string relative;
+  for (const auto& line : lines_of(read_proc_file("/proc/self/cgroup")))
+    if (line.starts_with("0::")) relative = line.substr(3);
+  for (const auto& line : lines_of(read_proc_file("/proc/self/mountinfo"))) {
+    // id parent major:minor root mount-point ... - cgroup2 ...
+    if (line.find(" - cgroup2 ") == std::string::npos) continue;
+    std::istringstream fields(line);
+    std::string id, parent, device, root, mount_point;
+    fields >> id >> parent >> device >> root >> mount_point;
+    if (root == "/") return mount_point + relative;
+  }
+  return {};
+}
+
+std::vector<std::string> cgroups_left_by(int pid) {
+  std::vector<std::string> left;
+  const std::string prefix = "pipemux." + std::to_string(pid) + ".";
+  DIR* dir = ::opendir(own_cgroup_directory().c_str());
+  if (dir == nullptr) return left;
+  while (const dirent* entry = ::readdir(dir))
+    if (std::string(entry->d_name).starts_with(prefix)) left.emplace_back(entry->d_name);
+  ::closedir(dir);
+  return left;
+}
+
 std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> lines;
   std::size_t from = 0;

@@ -66,6 +66,16 @@ bool none_left(const std::string& marker,
 /// Waits up to `limit` for no process with this process group id to exist.
 bool process_group_gone(int pgid, std::chrono::milliseconds limit);
 
+/// Whether pipemux may put its children in a cgroup here (`--cgroup required` works).
+bool can_make_cgroups();
+
+/// The directory of this process's cgroup v2 (the cgroup2 mount joined with the "0::" path of
+/// /proc/self/cgroup): pipemux makes its run's cgroup inside. Empty when there is none.
+std::string own_cgroup_directory();
+
+/// The run cgroups ("pipemux.PID.N") that pipemux process `pid` left in our cgroup.
+std::vector<std::string> cgroups_left_by(int pid);
+
 /// Lines of `text`, without their '\n'.
 std::vector<std::string> lines_of(const std::string& text);
 
