@@ -278,7 +278,7 @@ config parse_config(std::string_view text, const std::string& source, config bas
   reader.only_keys(doc, "",
                    {"read_size", "children", "framing", "max_line", "stderr", "stop_grace",
                     "stop_signal", "stop_on", "restart", "restart_delay", "restart_max_delay",
-                    "max_restarts", "unbuffered_env", "log", "spam", "program"});
+                    "max_restarts", "unbuffered_env", "cgroup", "log", "spam", "program"});
   config cfg = std::move(base);
   if (const auto* n = doc.get("read_size"))
     cfg.run.read_size =
@@ -296,6 +296,8 @@ config parse_config(std::string_view text, const std::string& source, config bas
     if (!sig) reader.fail(n->source(), "stop_signal", "not a signal: \"" + name + "\"");
     cfg.run.stop_signal = *sig;
   }
+  if (const auto* n = doc.get("cgroup"))
+    cfg.run.cgroup = choice<cgroup_mode>(reader, *n, "cgroup", cgroup_names);
   if (const auto* n = doc.get("stop_on"))
     cfg.run.stop_on = choice<stop_condition>(reader, *n, "stop_on", stop_on_names);
   if (const auto* n = doc.get("restart"))

@@ -30,6 +30,9 @@ inline constexpr named<restart_mode> restart_names[] = {{"never", restart_mode::
 inline constexpr named<stop_condition> stop_on_names[] = {{"never", stop_condition::all_done},
                                                           {"failure", stop_condition::any_failure},
                                                           {"exit", stop_condition::any_exit}};
+inline constexpr named<cgroup_mode> cgroup_names[] = {{"auto", cgroup_mode::if_available},
+                                                      {"off", cgroup_mode::off},
+                                                      {"required", cgroup_mode::required}};
 
 /// The built-in producer (`pipemux spam`), run when no program is configured.
 struct spam_options {
@@ -47,6 +50,7 @@ struct log_options {
 };
 
 struct config {
+  config() { run.cgroup = cgroup_mode::if_available; }  // the tool contains its run if it may
   run_options run;
   std::size_t children = 1;  ///< instances of each program that does not say
   /// Empty: run `children` built-in spam producers. An `instances` of 0 means "not set".

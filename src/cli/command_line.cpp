@@ -79,6 +79,7 @@ command parse_command_line(int argc, const char* const* argv) {
   framing_mode framing{};
   stderr_mode stderr_handling{};
   stop_condition stop_on{};
+  cgroup_mode cgroup{};
   restart_mode restart{};
   std::size_t max_restarts = 0;
   std::string stop_signal;
@@ -116,6 +117,9 @@ command parse_command_line(int argc, const char* const* argv) {
                               });
   auto* stop_on_opt = add_choice<stop_condition>(app, "--stop-on", stop_on, stop_on_names,
                                                  "End the run when one child fails, or exits");
+  auto* cgroup_opt = add_choice<cgroup_mode>(
+      app, "--cgroup", cgroup, cgroup_names,
+      "Run the children in a cgroup of their own when possible (auto), never, or only so");
   auto* restart_opt = add_choice<restart_mode>(app, "--restart", restart, restart_names,
                                                "Restart children that exit");
   auto* max_restarts_opt =
@@ -159,6 +163,7 @@ command parse_command_line(int argc, const char* const* argv) {
   if (*stderr_opt) cfg.run.stderr_handling = stderr_handling;
   if (*stop_signal_opt) cfg.run.stop_signal = *parse_signal(stop_signal);
   if (*stop_on_opt) cfg.run.stop_on = stop_on;
+  if (*cgroup_opt) cfg.run.cgroup = cgroup;
   if (*restart_opt) cfg.run.restart.mode = restart;
   if (*max_restarts_opt) cfg.run.restart.max_restarts = max_restarts;
   if (*max_line_opt) cfg.run.max_line = max_line;

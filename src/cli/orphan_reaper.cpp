@@ -85,6 +85,7 @@ void orphan_reaper::reap() {
 
 void orphan_reaper::stop_all(int stop_signal, std::chrono::milliseconds grace,
                              std::function<void()> done) {
+  reap();  // those the supervisor stopped in its cgroup: gone, only their status is left
   const auto running = orphans();
   if (running.empty()) {
     if (done) done();

@@ -1,10 +1,14 @@
 // Processes that escape their child's process group or session (setsid, set -m, daemons) come
-// back to pipemux, a child subreaper, and are reaped, named and stopped with the rest; as a
-// container's PID 1 it reaps every orphan, leaving no zombie.
+// back to pipemux, a child subreaper, and are reaped, named and stopped with the rest; in a
+// cgroup per run (as root) even pipemux's own SIGKILL leaves none of them; as a container's
+// PID 1 it reaps every orphan, leaving no zombie.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <csignal>
 #include <regex>
+#include <set>
+#include <thread>
 
 #include "run_command.hpp"
 
@@ -26,49 +30,153 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-TEST(Escape, AGrandchildInItsOwnSessionIsStoppedAndNamedOnSigterm) {
+// The same escapes are met in two ways: with `--cgroup off` the subreaper gets them back when
+// their parent dies and stops them at the end; in a cgroup (root here) the supervisor finds
+// them there when the children are done, whoever their parent is.
+class Escape : public ::testing::TestWithParam<const char*> {
+ protected:
+  void SetUp() override {
+    if (in_cgroup() && !test::can_make_cgroups()) GTEST_SKIP() << "no cgroup v2 to write here";
+  }
+  bool in_cgroup() const { return std::string(GetParam()) == "required"; }
+  std::vector<std::string> pipemux(std::vector<std::string> args) const {
+    args.insert(args.begin(), {pipemux_exe(), "--cgroup", GetParam()});
+    return args;
+  }
+  // The log's line naming the escaped sleep as it is stopped.
+  std::string stopping_line() const {
+    return in_cgroup() ? "* still running after it ended: sleep["
+                       : "* orphaned descendants still running: sleep[";
+  }
+};
+
+TEST_P(Escape, AGrandchildInItsOwnSessionIsStoppedAndNamedOnSigterm) {
   // setsid -w: the sleep runs in a session of its own, out of reach of the child's group.
-  const auto result = run_command({pipemux_exe(), "--stop-grace", "0.5", "--", "setsid", "-w", "sh",
-                                   "-c", "echo up; exec " + test::long_sleep()},
+  const auto result = run_command(pipemux({"--stop-grace", "0.5", "--", "setsid", "-w", "sh", "-c",
+                                           "echo up; exec " + test::long_sleep()}),
                                   signal_when_said(SIGTERM, "out | up"));
   EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
-  EXPECT_TRUE(contains(result.out, "* orphaned descendants still running: sleep[")) << result.out;
+  EXPECT_TRUE(contains(result.out, stopping_line())) << result.out;
   EXPECT_TRUE(std::regex_search(result.out, std::regex(R"(\* reaped sleep\[\d+\], an orphaned )"
                                                        R"(descendant: killed by SIGTERM)")))
       << result.out;
   EXPECT_TRUE(none_left(test::long_sleep()));
+  EXPECT_TRUE(test::cgroups_left_by(result.pid).empty());
 }
 
-TEST(Escape, AJobInAnotherProcessGroupIsStoppedOnSigterm) {
+TEST_P(Escape, AJobInAnotherProcessGroupIsStoppedOnSigterm) {
   // bash's job control puts the background job in a group of its own.
-  const auto result = run_command({pipemux_exe(), "--stop-grace", "0.5", "--", "bash", "-c",
-                                   "set -m; " + test::long_sleep() + " & echo up; wait"},
+  const auto result = run_command(pipemux({"--stop-grace", "0.5", "--", "bash", "-c",
+                                           "set -m; " + test::long_sleep() + " & echo up; wait"}),
                                   signal_when_said(SIGTERM, "out | up"));
   EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
-  EXPECT_TRUE(contains(result.out, "* orphaned descendants still running: sleep[")) << result.out;
+  EXPECT_TRUE(contains(result.out, stopping_line())) << result.out;
   EXPECT_TRUE(none_left(test::long_sleep()));
 }
 
-TEST(Escape, ADaemonLeftBehindByAChildThatExitedIsStoppedAtTheEnd) {
-  // A double fork with setsid, as daemons do; the child itself exits 0 at once.
-  const std::string script =
-      "import os, time\n"
-      "if os.fork() == 0:\n"
-      "    os.setsid()\n"
-      "    if os.fork() == 0:\n"
-      "        os.execvp('sleep', ['sleep', '" +
-      test::long_sleep().substr(6) +
-      "'])\n"
-      "    os._exit(0)\n"
-      "print('daemonized', flush=True)\n";
+// A double fork with setsid, as daemons do; the child itself exits 0 at once. With
+// `ignore_sigterm`, the daemon ignores SIGTERM.
+std::string daemonizing_python(bool ignore_sigterm = false) {
+  return "import os, signal\n"
+         "if os.fork() == 0:\n"
+         "    os.setsid()\n"
+         "    if os.fork() == 0:\n" +
+         std::string(ignore_sigterm ? "        signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                                    : "") +
+         "        os.execvp('sleep', ['sleep', '" + test::long_sleep().substr(6) +
+         "'])\n"
+         "    os._exit(0)\n"
+         "print('daemonized', flush=True)\n";
+}
+
+TEST_P(Escape, ADaemonLeftBehindByAChildThatExitedIsStoppedAtTheEnd) {
   const auto started = std::chrono::steady_clock::now();
-  const auto result = run_command(
-      {pipemux_exe(), "--stop-grace", "0.5", "--", "python3", "-c", script}, {.timeout = 30s});
+  const auto result =
+      run_command(pipemux({"--stop-grace", "0.5", "--", "python3", "-c", daemonizing_python()}),
+                  {.timeout = 30s});
   EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(contains(result.out, "out | daemonized")) << result.out;
-  EXPECT_TRUE(contains(result.out, "* orphaned descendants still running: sleep[")) << result.out;
+  EXPECT_TRUE(contains(result.out, stopping_line())) << result.out;
   EXPECT_TRUE(none_left(test::long_sleep()));
+  EXPECT_TRUE(test::cgroups_left_by(result.pid).empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(SubreaperOrCgroup, Escape, ::testing::Values("off", "required"));
+
+// In a cgroup, every child has its own: <our cgroup>/pipemux.PID.N/INDEX, gone after the run.
+TEST(EscapeCgroup, EachChildRunsInACgroupOfItsOwnRemovedAfterTheRun) {
+  if (!test::can_make_cgroups()) GTEST_SKIP() << "no cgroup v2 to write here";
+  const auto result =
+      run_command({pipemux_exe(), "-n", "2", "--", "sh", "-c", "grep ^0:: /proc/self/cgroup"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  std::set<std::string> seen;
+  const std::regex own_cgroup(R"(\| 0::/(.*/)?pipemux\.(\d+)\.\d+/(\d)$)");
+  for (const auto& line : lines_of(result.out)) {
+    std::smatch m;
+    if (!std::regex_search(line, m, own_cgroup)) continue;
+    EXPECT_EQ(std::stoi(m[2]), result.pid) << line;
+    seen.insert(m[3]);
+  }
+  EXPECT_EQ(seen, (std::set<std::string>{"0", "1"})) << result.out;
+  EXPECT_TRUE(test::cgroups_left_by(result.pid).empty());
+}
+
+TEST(EscapeCgroup, NothingSurvivesPipemuxKilledWithSigkillNotEvenADaemon) {
+  if (!test::can_make_cgroups()) GTEST_SKIP() << "no cgroup v2 to write here";
+  // A session of its own, a job in its own group and a daemon: none is in a process group
+  // that the guard knows; only the cgroup holds them all.
+  const std::string sleep = test::long_sleep();
+  const auto result = run_command(
+      {pipemux_exe(), "--", "bash", "-c",
+       "setsid " + sleep + " & set -m; " + sleep + " & python3 -c \"$0\"; echo up; wait",
+       daemonizing_python()},
+      {.timeout = 30s, .watch = [&](int pid, const std::string& out) {
+         if (!contains(out, "out | up")) return false;
+         // Each sleep has exec'd when three show that command line.
+         if (test::processes_with(sleep).size() < 3) return false;
+         ::kill(pid, SIGKILL);
+         return true;
+       }});
+  EXPECT_EQ(result.signal, SIGKILL);
+  EXPECT_TRUE(none_left(sleep)) << "left: " << test::processes_with(sleep).size();
+  // The guard removes the run's cgroup once it is empty.
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!test::cgroups_left_by(result.pid).empty() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(test::cgroups_left_by(result.pid).empty());
+}
+
+TEST(EscapeCgroup, ALeftoverIgnoringTheStopSignalIsKilledAfterTheGraceAndNamed) {
+  if (!test::can_make_cgroups()) GTEST_SKIP() << "no cgroup v2 to write here";
+  const auto result = run_command(
+      {pipemux_exe(), "--stop-grace", "0.3", "--", "python3", "-c", daemonizing_python(true)},
+      {.timeout = 30s});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_TRUE(std::regex_search(
+      result.out, std::regex(R"(\* still running after it ended: sleep\[\d+\]: sent SIGTERM\n)")))
+      << result.out;
+  EXPECT_TRUE(std::regex_search(result.out,
+                                std::regex(R"(\* still running: sleep\[\d+\]: sent SIGKILL\n)")))
+      << result.out;
+  EXPECT_TRUE(none_left(test::long_sleep()));
+}
+
+TEST(EscapeCgroup, ARequiredCgroupThatCannotBeMadeFailsEachStartSayingWhy) {
+  if (::geteuid() != 0 || !test::can_make_cgroups()) GTEST_SKIP() << "needs root and cgroup v2";
+  // As nobody, in root's cgroup: mkdir there is refused.
+  const auto result = run_command({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                   pipemux_exe(), "--cgroup", "required", "--", "true"});
+  EXPECT_EQ(result.exit_code, 3) << result.out << result.err;
+  EXPECT_TRUE(std::regex_search(
+      result.out, std::regex(R"(cannot start 'true': no cgroup: cannot create a cgroup in \S+: )"
+                             R"(Permission denied\n)")))
+      << result.out;
+  // Where it may not, auto runs the children without one.
+  const auto automatic = run_command({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                      pipemux_exe(), "--", "echo", "hi"});
+  EXPECT_EQ(automatic.exit_code, 0) << automatic.out << automatic.err;
+  EXPECT_TRUE(contains(automatic.out, "out | hi\n")) << automatic.out;
 }
 
 // Runs pipemux as PID 1 of a new PID namespace (as a container's entrypoint).
@@ -81,7 +189,7 @@ bool can_make_pid_namespaces() {
   return run_command({"unshare", "--pid", "--fork", "--mount-proc", "true"}).exit_code == 0;
 }
 
-TEST(Escape, AsPid1EveryOrphanIsReapedAndNoZombieIsLeft) {
+TEST(EscapePid1, AsPid1EveryOrphanIsReapedAndNoZombieIsLeft) {
   if (!can_make_pid_namespaces()) GTEST_SKIP() << "no PID namespaces here (not root?)";
   // 100 daemonizing grandchildren; then the child counts the zombies in its namespace.
   const std::string script =
@@ -98,7 +206,7 @@ TEST(Escape, AsPid1EveryOrphanIsReapedAndNoZombieIsLeft) {
   EXPECT_EQ(reaped, 100u);
 }
 
-TEST(Escape, AsPid1SigtermDrainsAndExits143) {
+TEST(EscapePid1, AsPid1SigtermDrainsAndExits143) {
   if (!can_make_pid_namespaces()) GTEST_SKIP() << "no PID namespaces here (not root?)";
   // The signal comes from outside the namespace, to the namespace's PID 1 (unshare's child).
   const auto result = run_command(

@@ -21,6 +21,8 @@ TEST(Config, BuiltInDefaults) {
   EXPECT_TRUE(cfg.programs.empty());
   EXPECT_EQ(cfg.spam.count, 0u);
   EXPECT_TRUE(cfg.log.output.empty());
+  EXPECT_EQ(cfg.run.cgroup, cgroup_mode::if_available);  // the tool's default, not the library's
+  EXPECT_EQ(run_options{}.cgroup, cgroup_mode::off);
 }
 
 TEST(Config, EveryKeyIsRead) {
@@ -30,6 +32,7 @@ children = 3
 framing = "raw"
 max_line = 100
 stop_grace = 1.5
+cgroup = "required"
 [log]
 pattern = "%v"
 output = "out.log"
@@ -54,6 +57,7 @@ command = ["sleep", "1"]
   EXPECT_EQ(cfg.run.framing, framing_mode::raw);
   EXPECT_EQ(cfg.run.max_line, 100u);
   EXPECT_EQ(cfg.run.stop_grace, std::chrono::milliseconds(1500));
+  EXPECT_EQ(cfg.run.cgroup, cgroup_mode::required);
   EXPECT_EQ(cfg.log.pattern, "%v");
   EXPECT_EQ(cfg.log.output, "out.log");
   EXPECT_EQ(cfg.spam.count, 7u);
@@ -123,6 +127,8 @@ INSTANTIATE_TEST_SUITE_P(
         bad_config{"read_size = \"big\"", 1, 13, "read_size", "expected an integer, got string"},
         bad_config{"framing = \"words\"", 1, 11, "framing",
                    "must be one of \"line\", \"raw\" (got \"words\")"},
+        bad_config{"cgroup = \"yes\"", 1, 10, "cgroup",
+                   "must be one of \"auto\", \"off\", \"required\" (got \"yes\")"},
         bad_config{"stop_grace = -1", 1, 14, "stop_grace", "between 0 and 3600"},
         bad_config{"[spam]\nsequence = 1", 2, 12, "spam.sequence", "expected true or false"},
         bad_config{"log = 3", 1, 7, "log", "expected a table"},
@@ -245,6 +251,7 @@ TEST_F(CommandLine, BadFlagsExitTwoWithOneLine) {
   for (const auto& args : std::vector<std::vector<std::string>>{{"--read-size", "0"},
                                                                 {"-n", "0"},
                                                                 {"--framing", "words"},
+                                                                {"--cgroup", "yes"},
                                                                 {"--bogus"},
                                                                 {"--config", "/nonexistent.toml"},
                                                                 {"-n", "lots"},
