@@ -14,6 +14,8 @@ class pipemux_category final : public boost::system::error_category {
         return "a child failed (see the run summary for which and how)";
       case errc::spawn_failed:
         return "a program could not be started (see the run summary)";
+      case errc::already_started:
+        return "this supervisor has already been started: one run per supervisor";
     }
     return "unknown pipemux error " + std::to_string(value);
   }

@@ -163,9 +163,12 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   std::vector<std::unique_ptr<child_slot>> children;
   phase state = phase::idle;
   std::size_t next_to_spawn = 0;  // children before it have been started (or tried)
+  bool run_requested = false;     // async_run was called: one run per supervisor
   bool stop_requested = false;
-  bool reading_paused = false;         // flow control: the consumer is not taking output
-  std::atomic<bool> abandoned{false};  // the supervisor is gone: call nobody
+  bool caller_stopped = false;          // stop() or cancellation, not stop_on
+  std::optional<std::size_t> ended_by;  // the child whose end ended the run (stop_on)
+  bool reading_paused = false;          // flow control: the consumer is not taking output
+  std::atomic<bool> abandoned{false};   // the supervisor is gone: call nobody
   asio::steady_timer grace_timer;
   asio::steady_timer job_control_timer;  // looks for stopped children: no SIGCHLD for a library
   detail::orphan_guard guard;
@@ -186,9 +189,12 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     };
   }
 
+  // Neither this nor deliver() calls anybody once the destructor has begun, even from inside
+  // a loop over pieces of one read.
   void emit(child_event_kind kind, const child_slot& c, std::string detail = {},
             std::chrono::nanoseconds run_time = {}) {
-    if (on_event) on_event(child_event{kind, c.info, c.status, run_time, std::move(detail)});
+    if (on_event && !abandoned.load(std::memory_order_relaxed))
+      on_event(child_event{kind, c.info, c.status, run_time, std::move(detail)});
   }
 
   void run() {
@@ -390,6 +396,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
 
   void deliver(child_slot& c, stream_kind stream, log_clock::time_point arrival,
                std::string_view piece, piece_kind kind) {
+    if (abandoned.load(std::memory_order_relaxed)) return;
     ++c.messages;
     on_message(message{c.info, stream, arrival, piece, kind});
   }
@@ -509,6 +516,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
 
   void stop_others(child_slot& c, const std::string& why) {
     emit(child_event_kind::stopping_others, c, why + ": stopping the other children");
+    if (!ended_by) ended_by = c.info.index;
     stop();
   }
 
@@ -606,22 +614,41 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     job_control_timer.cancel();
     guard.finish();
     remove_cgroup();  // in case there was no guard, or it was killed
-    run_summary summary;
-    summary.stopped = stop_requested;
-    for (const auto& c : children)
-      summary.children.push_back(child_summary{c->info, c->messages, c->bytes, c->status,
-                                               c->spawn_error, c->restarts, c->stop_sent});
+    run_summary summary = summarize();
     error_code ec;
-    if (stop_requested)
+    if (caller_stopped)
       ec = asio::error::operation_aborted;
     else if (summary.any_spawn_failed())
       ec = errc::spawn_failed;
     else if (summary.any_failed())
       ec = errc::child_failed;
+    finish(ec, std::move(summary));
+  }
+
+  run_summary summarize() const {
+    run_summary summary;
+    summary.stopped = stop_requested;
+    summary.ended_by = ended_by;
+    for (const auto& c : children)
+      summary.children.push_back(child_summary{c->info, c->messages, c->bytes, c->status,
+                                               c->spawn_error, c->restarts, c->stop_sent});
+    return summary;
+  }
+
+  // Hands the outcome over, once; the callbacks are dropped first.
+  void finish(error_code ec, run_summary summary) {
+    state = phase::done;
     auto done = std::move(on_complete);
+    on_complete = nullptr;
     on_message = nullptr;
     on_event = nullptr;
     if (done) done(ec, std::move(summary));
+  }
+
+  // stop() from the caller (or a cancellation): the run then ends with operation_aborted.
+  void stop_by_caller() {
+    if (state != phase::done) caller_stopped = true;
+    stop();
   }
 
   void stop() {
@@ -704,6 +731,9 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     leftovers_timer.cancel();
     guard.finish();  // kills the groups still registered: grandchildren included
     remove_cgroup();
+    // As an Asio I/O object does with its pending operations (the completion is posted).
+    stop_requested = true;
+    finish(asio::error::operation_aborted, summarize());
   }
 };
 
@@ -737,19 +767,27 @@ supervisor::~supervisor() {
 
 void supervisor::start(std::vector<program_spec> programs, message_handler on_message,
                        event_handler on_event, completion on_complete) {
-  asio::dispatch(impl_->strand,
-                 [self = impl_, programs = std::move(programs), on_message = std::move(on_message),
-                  on_event = std::move(on_event), on_complete = std::move(on_complete)]() mutable {
-                   if (self->abandoned) return;
-                   self->programs = std::move(programs);
-                   self->on_message = std::move(on_message);
-                   self->on_event = std::move(on_event);
-                   self->on_complete = std::move(on_complete);
-                   if (self->stop_requested)
-                     self->complete();  // stopped before it started
-                   else
-                     self->run();
-                 });
+  // Posted, never dispatched: nothing (a fork, an event, the completion) may happen inside
+  // async_run, even when it is called from a handler running on this io_context.
+  asio::post(impl_->strand,
+             [self = impl_, programs = std::move(programs), on_message = std::move(on_message),
+              on_event = std::move(on_event), on_complete = std::move(on_complete)]() mutable {
+               if (self->run_requested || self->abandoned) {  // a second run, or too late
+                 on_complete(self->run_requested ? error_code(errc::already_started)
+                                                 : error_code(asio::error::operation_aborted),
+                             run_summary{});
+                 return;
+               }
+               self->run_requested = true;
+               self->programs = std::move(programs);
+               self->on_message = std::move(on_message);
+               self->on_event = std::move(on_event);
+               self->on_complete = std::move(on_complete);
+               if (self->stop_requested)
+                 self->complete();  // stopped before it started
+               else
+                 self->run();
+             });
 }
 
 void supervisor::stop() {
@@ -760,7 +798,7 @@ void supervisor::stop(const std::weak_ptr<impl>& weak) {
   const auto self = weak.lock();
   if (!self || self->abandoned) return;
   asio::dispatch(self->strand, [weak] {
-    if (auto alive = weak.lock(); alive && !alive->abandoned) alive->stop();
+    if (auto alive = weak.lock(); alive && !alive->abandoned) alive->stop_by_caller();
   });
 }
 

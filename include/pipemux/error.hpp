@@ -12,6 +12,7 @@ using error_code = boost::system::error_code;
 enum class errc {
   child_failed = 1,  ///< a child exited non-zero, or was killed by a signal pipemux did not send
   spawn_failed,      ///< a program could not be started (not found, not executable, ...)
+  already_started,   ///< async_run was called a second time on one supervisor: one run each
 };
 
 /// The "pipemux" category. Which child and why are in the run_summary that comes with the code.

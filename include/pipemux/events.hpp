@@ -60,6 +60,8 @@ std::string describe(const child_summary& summary);
 struct run_summary {
   std::vector<child_summary> children;
   bool stopped = false;  ///< stop() was called, or stop_on ended the run early
+  /// The index of the child whose end ended the run early (run_options::stop_on).
+  std::optional<std::size_t> ended_by;
 
   bool any_failed() const noexcept {
     for (const auto& c : children)

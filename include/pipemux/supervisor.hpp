@@ -6,8 +6,8 @@
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
 
 #include <functional>
 #include <memory>
@@ -34,7 +34,10 @@ class supervisor {
 
   /// Throws std::invalid_argument for options no run can use (read_size 0, ...).
   explicit supervisor(executor_type executor, run_options options = {});
-  /// A child still running is killed with SIGKILL (its whole group); no handler runs after.
+  /// A child still running is killed with SIGKILL (its whole group, and its cgroup). No
+  /// on_message or on_event call happens once this has begun, even when it is called from one
+  /// of them. A run not yet complete completes with asio::error::operation_aborted, posted to
+  /// its handler's executor (never from inside the destructor), as Asio's I/O objects do.
   ~supervisor();
   supervisor(const supervisor&) = delete;
   supervisor& operator=(const supervisor&) = delete;
@@ -43,18 +46,27 @@ class supervisor {
   const run_options& options() const noexcept;
 
   /// Runs `instances` children of every program until each has been reaped (after its
-  /// restarts, if any) and its output fully delivered; one run per supervisor.
+  /// restarts, if any) and its output fully delivered; one run per supervisor: a second call
+  /// completes with errc::already_started and leaves the first run alone.
+  ///
+  /// Nothing happens inside this call: the first fork, the first event and, in every case,
+  /// the completion come later, from the io_context (the completion is posted to the
+  /// handler's associated executor).
   ///
   /// `on_message` gets every framed piece of output; `on_event` (may be empty) every start,
   /// exit, restart and fault. Completion signature: `void(pipemux::error_code, run_summary)`
   /// (a boost::system::error_code):
-  /// - no error: every child exited 0 (or as stop_on allows);
-  /// - asio::error::operation_aborted: the run was stopped (stop(), or cancellation);
+  /// - no error: every child exited 0 (or was stopped because stop_on ended the run: then
+  ///   `summary.ended_by` says which child did, and a failed one makes it errc::child_failed);
+  /// - asio::error::operation_aborted: the caller stopped the run (stop(), cancellation, or
+  ///   the destructor);
   /// - errc::spawn_failed, errc::child_failed: see the summary for which child and why.
   ///
-  /// Cancellation: any type (terminal, partial, total) through the token's cancellation slot is
-  /// a graceful stop, as stop() is: output already written is still delivered, and the
-  /// operation completes once every child is gone.
+  /// Cancellation through the token's slot, as Process v2's async_execute maps it:
+  /// - partial: a graceful stop, as stop() (stop signal, SIGKILL after the grace); output
+  ///   already written is still delivered;
+  /// - terminal: SIGKILL at once (stop() twice); output already written is still delivered;
+  /// - total alone is not supported (a stop has side effects: signals) and is ignored.
   template <class CompletionToken>
   auto async_run(std::vector<program_spec> programs, message_handler on_message,
                  event_handler on_event, CompletionToken&& token) {
@@ -64,21 +76,28 @@ class supervisor {
           auto slot = boost::asio::get_associated_cancellation_slot(handler);
           // The slot may outlive this supervisor: it holds only a weak reference.
           if (slot.is_connected())
-            slot.assign([weak = std::weak_ptr<impl>(impl_)](boost::asio::cancellation_type) {
+            slot.assign([weak = std::weak_ptr<impl>(impl_)](boost::asio::cancellation_type type) {
+              using boost::asio::cancellation_type;
+              if ((type & (cancellation_type::terminal | cancellation_type::partial)) ==
+                  cancellation_type::none)
+                return;
               stop(weak);
+              if ((type & cancellation_type::terminal) != cancellation_type::none) stop(weak);
             });
           // Keeps the handler's executor busy until completion, then completes on it. Held in
           // a shared_ptr: the type-erased completion below must be copyable.
           auto work = boost::asio::make_work_guard(
               boost::asio::get_associated_executor(handler, get_executor()));
           auto held = std::make_shared<decltype(handler)>(std::move(handler));
+          // Posted: it may come from the destructor, and the slot is cleared on the handler's
+          // executor, where the caller may be emitting on it.
           start(std::move(specs), std::move(message_fn), std::move(event_fn),
                 [held, work, slot](error_code ec, run_summary summary) mutable {
-                  if (slot.is_connected()) slot.clear();
-                  boost::asio::dispatch(work.get_executor(),
-                                        [held, ec, summary = std::move(summary)]() mutable {
-                                          (*held)(ec, std::move(summary));
-                                        });
+                  boost::asio::post(work.get_executor(),
+                                    [held, slot, ec, summary = std::move(summary)]() mutable {
+                                      if (slot.is_connected()) slot.clear();
+                                      (*held)(ec, std::move(summary));
+                                    });
                   work.reset();
                 });
         },

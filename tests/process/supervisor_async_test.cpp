@@ -178,7 +178,7 @@ void expect_drained(sequence_checker& check, const std::string& record, std::siz
   EXPECT_EQ(check.errors(), 0u);
 }
 
-TEST(SupervisorAsync, CancellationThroughTheSlotIsAGracefulStopThatDrainsOutput) {
+TEST(SupervisorAsync, PartialCancellationIsAGracefulStopThatDrainsOutput) {
   const std::string record = test::temp_path("pipemux_async_cancel_");
   asio::io_context io;
   supervisor sup(io.get_executor());
@@ -193,7 +193,7 @@ TEST(SupervisorAsync, CancellationThroughTheSlotIsAGracefulStopThatDrainsOutput)
         check(m);
         if (!emitted && check.each_delivered(4, 100)) {
           emitted = true;
-          cancel.emit(asio::cancellation_type::terminal);
+          cancel.emit(asio::cancellation_type::partial);
         }
       },
       asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, run_summary s) {
@@ -309,6 +309,7 @@ TEST(SupervisorAsync, ConstructionRejectsUnusableOptions) {
 TEST(SupervisorAsync, DestroyingTheSupervisorMidRunKillsItsChildren) {
   asio::io_context io;
   int pid = -1;
+  error_code result = asio::error::would_block;
   {
     auto sup = std::make_unique<supervisor>(io.get_executor());
     sup->async_run(
@@ -319,13 +320,194 @@ TEST(SupervisorAsync, DestroyingTheSupervisorMidRunKillsItsChildren) {
             io.stop();
           }
         },
-        [](error_code, const run_summary&) { ADD_FAILURE() << "completed after destruction"; });
+        [&](error_code ec, const run_summary&) { result = ec; });
     io.run();
     ASSERT_GT(pid, 0);
   }
+  // As an Asio I/O object's pending operation: completed with operation_aborted, but later,
+  // from the io_context, not from inside the destructor.
+  EXPECT_EQ(result, asio::error::would_block);
   io.restart();
   io.run();  // the pending wait reaps the killed child
+  EXPECT_EQ(result, asio::error::operation_aborted);
   EXPECT_TRUE(test::process_group_gone(pid, 2s));
+}
+
+// A child that says "up", then "term" when it gets SIGTERM; otherwise it runs for ever.
+program_spec polite_child() {
+  return {"polite",
+          {"sh", "-c", "trap 'echo term; exit 0' TERM; echo up; while :; do sleep 0.05; done"},
+          1,
+          {},
+          {}};
+}
+
+struct cancelled_run {
+  std::vector<std::string> lines;
+  error_code result = asio::error::would_block;
+  std::optional<run_summary> summary;
+};
+
+// Runs polite_child() and emits `type` on the run's slot once it said "up".
+cancelled_run cancel_after_up(asio::cancellation_type type, program_spec child = polite_child()) {
+  asio::io_context io;
+  run_options options;
+  options.stop_grace = 60s;  // a SIGKILL can only come from the cancellation itself
+  supervisor sup(io.get_executor(), options);
+  asio::cancellation_signal cancel;
+  cancelled_run run;
+  sup.async_run(
+      {std::move(child)},
+      [&](const message& m) {
+        run.lines.emplace_back(m.bytes);
+        if (m.bytes == "up") cancel.emit(type);
+      },
+      asio::bind_cancellation_slot(cancel.slot(), [&](error_code ec, run_summary s) {
+        run.result = ec;
+        run.summary = std::move(s);
+      }));
+  io.run();
+  return run;
+}
+
+TEST(SupervisorAsync, TerminalCancellationKillsAtOnceAndStillDrains) {
+  const auto run = cancel_after_up(asio::cancellation_type::terminal);
+  EXPECT_EQ(run.result, asio::error::operation_aborted);
+  ASSERT_TRUE(run.summary);
+  const auto& child = run.summary->children.at(0);
+  ASSERT_TRUE(child.status);
+  EXPECT_EQ(child.status->signal, SIGKILL);  // not after the 60 s grace: the test would time out
+  EXPECT_EQ(run.lines, std::vector<std::string>{"up"});
+}
+
+TEST(SupervisorAsync, PartialCancellationSendsTheStopSignal) {
+  const auto run = cancel_after_up(asio::cancellation_type::partial);
+  EXPECT_EQ(run.result, asio::error::operation_aborted);
+  ASSERT_TRUE(run.summary);
+  const auto& child = run.summary->children.at(0);
+  ASSERT_TRUE(child.status);
+  EXPECT_EQ(child.status->code, 0);
+  EXPECT_TRUE(child.stopped);
+  EXPECT_EQ(run.lines, (std::vector<std::string>{"up", "term"}));
+}
+
+TEST(SupervisorAsync, TotalCancellationAloneIsNotSupportedAndIgnored) {
+  const auto run =
+      cancel_after_up(asio::cancellation_type::total,
+                      {"brief", {"sh", "-c", "echo up; sleep 0.2; echo done"}, 1, {}, {}});
+  EXPECT_FALSE(run.result) << run.result.message();
+  ASSERT_TRUE(run.summary);
+  EXPECT_FALSE(run.summary->children.at(0).stopped);
+  EXPECT_EQ(run.lines, (std::vector<std::string>{"up", "done"}));
+}
+
+TEST(SupervisorAsync, NothingHappensInsideAsyncRunEvenFromAHandlerOnTheContext) {
+  asio::io_context io;
+  supervisor empty(io.get_executor());
+  supervisor one(io.get_executor());
+  bool empty_done = false;
+  bool one_done = false;
+  bool started = false;
+  bool checked = false;
+  asio::post(io, [&] {
+    empty.async_run(
+        {}, [](const message&) {}, [&](error_code, const run_summary&) { empty_done = true; });
+    one.async_run(
+        {program_spec{"t", {"true"}, 1, {}, {}}}, [](const message&) {},
+        [&](const child_event& e) { started = started || e.kind == child_event_kind::started; },
+        [&](error_code, const run_summary&) { one_done = true; });
+    // An empty run completes at once, and the first fork is due at once: but not in here.
+    EXPECT_FALSE(empty_done);
+    EXPECT_FALSE(started);
+    EXPECT_TRUE(test::children_of(::getpid()).empty());
+    checked = true;
+  });
+  io.run();
+  EXPECT_TRUE(checked);
+  EXPECT_TRUE(empty_done);
+  EXPECT_TRUE(one_done);
+  EXPECT_TRUE(started);
+}
+
+TEST(SupervisorAsync, ASecondAsyncRunCompletesWithAlreadyStartedAndLeavesTheFirstAlone) {
+  asio::io_context io;
+  supervisor sup(io.get_executor());
+  sequence_checker first_messages;
+  std::size_t second_messages = 0;
+  error_code first = asio::error::would_block;
+  error_code second = asio::error::would_block;
+  std::optional<run_summary> first_summary, second_summary;
+  sup.async_run({spam(1, 100)}, std::ref(first_messages), [&](error_code ec, run_summary s) {
+    first = ec;
+    first_summary = std::move(s);
+  });
+  sup.async_run(
+      {spam(2, 100)}, [&](const message&) { ++second_messages; },
+      [&](error_code ec, run_summary s) {
+        second = ec;
+        second_summary = std::move(s);
+      });
+  io.run();
+  EXPECT_EQ(second, errc::already_started);
+  ASSERT_TRUE(second_summary);
+  EXPECT_TRUE(second_summary->children.empty());
+  EXPECT_EQ(second_messages, 0u);
+  EXPECT_FALSE(first) << first.message();
+  ASSERT_TRUE(first_summary);
+  EXPECT_EQ(first_summary->children.size(), 1u);
+  EXPECT_EQ(first_messages.total(), 100u);
+  EXPECT_EQ(first_messages.errors(), 0u);
+}
+
+TEST(SupervisorAsync, DestroyingTheSupervisorFromOnMessageEndsEveryCallback) {
+  asio::io_context io;
+  auto sup = std::make_unique<supervisor>(io.get_executor());
+  std::size_t messages = 0;
+  std::size_t events_after = 0;
+  error_code result = asio::error::would_block;
+  // 20,000 lines at once: the first read holds thousands, delivered in one loop.
+  sup->async_run(
+      {program_spec{"burst", {"seq", "1", "20000"}, 1, {}, {}}},
+      [&](const message&) {
+        if (++messages == 1) sup.reset();  // the owner goes away from inside its callback
+      },
+      [&](const child_event& e) {
+        events_after += messages > 0 && e.kind != child_event_kind::started;
+      },
+      [&](error_code ec, const run_summary&) { result = ec; });
+  io.run();
+  EXPECT_EQ(messages, 1u);
+  EXPECT_EQ(events_after, 0u);
+  EXPECT_EQ(result, asio::error::operation_aborted);
+}
+
+// stop_on is the run's own rule, not a cancellation: the outcome says who ended the run.
+TEST(SupervisorAsync, AStopOnEndIsNotACancellationAndNamesTheChildThatEndedTheRun) {
+  const auto run_with = [](stop_condition when, const std::string& script) {
+    asio::io_context io;
+    run_options options;
+    options.stop_on = when;
+    supervisor sup(io.get_executor(), options);
+    std::pair<error_code, run_summary> outcome;
+    sup.async_run(
+        {program_spec{"sleeper", {"sleep", "1000"}, 1, {}, {}},
+         program_spec{"ender", {"sh", "-c", script}, 1, {}, {}}},
+        [](const message&) {},
+        [&](error_code ec, run_summary s) {
+          outcome = {ec, std::move(s)};
+        });
+    io.run();
+    return outcome;
+  };
+  const auto [failed, failed_summary] = run_with(stop_condition::any_failure, "exit 3");
+  EXPECT_EQ(failed, errc::child_failed);
+  EXPECT_EQ(failed_summary.ended_by, std::optional<std::size_t>(1));
+  EXPECT_TRUE(failed_summary.stopped);
+  EXPECT_FALSE(failed_summary.children.at(0).failed());  // the sleeper was stopped, not failed
+  const auto [exited, exited_summary] = run_with(stop_condition::any_exit, "exit 0");
+  EXPECT_FALSE(exited) << exited.message();
+  EXPECT_EQ(exited_summary.ended_by, std::optional<std::size_t>(1));
+  EXPECT_TRUE(exited_summary.children.at(0).stopped);
 }
 
 }  // namespace
