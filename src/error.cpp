@@ -16,6 +16,8 @@ class pipemux_category final : public boost::system::error_category {
         return "a program could not be started (see the run summary)";
       case errc::already_started:
         return "this supervisor has already been started: one run per supervisor";
+      case errc::callback_threw:
+        return "on_message or on_event threw an exception (see run_summary::callback_exception)";
     }
     return "unknown pipemux error " + std::to_string(value);
   }

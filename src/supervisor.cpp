@@ -165,10 +165,11 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   std::size_t next_to_spawn = 0;  // children before it have been started (or tried)
   bool run_requested = false;     // async_run was called: one run per supervisor
   bool stop_requested = false;
-  bool caller_stopped = false;          // stop() or cancellation, not stop_on
-  std::optional<std::size_t> ended_by;  // the child whose end ended the run (stop_on)
-  bool reading_paused = false;          // flow control: the consumer is not taking output
-  std::atomic<bool> abandoned{false};   // the supervisor is gone: call nobody
+  bool caller_stopped = false;            // stop() or cancellation, not stop_on
+  std::optional<std::size_t> ended_by;    // the child whose end ended the run (stop_on)
+  std::exception_ptr callback_exception;  // on_message or on_event threw: no more calls
+  bool reading_paused = false;            // flow control: the consumer is not taking output
+  std::atomic<bool> abandoned{false};     // the supervisor is gone: call nobody
   asio::steady_timer grace_timer;
   asio::steady_timer job_control_timer;  // looks for stopped children: no SIGCHLD for a library
   detail::orphan_guard guard;
@@ -193,8 +194,12 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   // a loop over pieces of one read.
   void emit(child_event_kind kind, const child_slot& c, std::string detail = {},
             std::chrono::nanoseconds run_time = {}) {
-    if (on_event && !abandoned.load(std::memory_order_relaxed))
+    if (!on_event || callback_exception || abandoned.load(std::memory_order_relaxed)) return;
+    try {
       on_event(child_event{kind, c.info, c.status, run_time, std::move(detail)});
+    } catch (...) {
+      callback_threw(std::current_exception());
+    }
   }
 
   void run() {
@@ -396,9 +401,20 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
 
   void deliver(child_slot& c, stream_kind stream, log_clock::time_point arrival,
                std::string_view piece, piece_kind kind) {
-    if (abandoned.load(std::memory_order_relaxed)) return;
     ++c.messages;
-    on_message(message{c.info, stream, arrival, piece, kind});
+    if (!on_message || callback_exception || abandoned.load(std::memory_order_relaxed)) return;
+    try {
+      on_message(message{c.info, stream, arrival, piece, kind});
+    } catch (...) {
+      callback_threw(std::current_exception());
+    }
+  }
+
+  // A callback that throws would end a read loop half way and hang the run: instead the run
+  // is stopped (its output still read, and dropped) and completes with the exception.
+  void callback_threw(std::exception_ptr e) {
+    callback_exception = std::move(e);
+    stop();
   }
 
   void on_output_end(child_slot& c, stream_kind stream, std::error_code read_error) {
@@ -616,7 +632,9 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     remove_cgroup();  // in case there was no guard, or it was killed
     run_summary summary = summarize();
     error_code ec;
-    if (caller_stopped)
+    if (callback_exception)
+      ec = errc::callback_threw;
+    else if (caller_stopped)
       ec = asio::error::operation_aborted;
     else if (summary.any_spawn_failed())
       ec = errc::spawn_failed;
@@ -629,6 +647,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     run_summary summary;
     summary.stopped = stop_requested;
     summary.ended_by = ended_by;
+    summary.callback_exception = callback_exception;
     for (const auto& c : children)
       summary.children.push_back(child_summary{c->info, c->messages, c->bytes, c->status,
                                                c->spawn_error, c->restarts, c->stop_sent});

@@ -13,6 +13,7 @@ enum class errc {
   child_failed = 1,  ///< a child exited non-zero, or was killed by a signal pipemux did not send
   spawn_failed,      ///< a program could not be started (not found, not executable, ...)
   already_started,   ///< async_run was called a second time on one supervisor: one run each
+  callback_threw,    ///< on_message or on_event threw: run_summary::callback_exception holds it
 };
 
 /// The "pipemux" category. Which child and why are in the run_summary that comes with the code.

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <string>
 #include <vector>
@@ -62,6 +63,9 @@ struct run_summary {
   bool stopped = false;  ///< stop() was called, or stop_on ended the run early
   /// The index of the child whose end ended the run early (run_options::stop_on).
   std::optional<std::size_t> ended_by;
+  /// What on_message or on_event threw (errc::callback_threw): the run was stopped then, and
+  /// no callback was made after it. std::rethrow_exception it to see what.
+  std::exception_ptr callback_exception;
 
   bool any_failed() const noexcept {
     for (const auto& c : children)

@@ -53,9 +53,11 @@ class supervisor {
   /// the completion come later, from the io_context (the completion is posted to the
   /// handler's associated executor).
   ///
-  /// `on_message` gets every framed piece of output; `on_event` (may be empty) every start,
-  /// exit, restart and fault. Completion signature: `void(pipemux::error_code, run_summary)`
-  /// (a boost::system::error_code):
+  /// `on_message` gets every framed piece of output (empty: output is read and counted only);
+  /// `on_event` (may be empty) every start, exit, restart and fault. If either throws, no
+  /// callback is made after it, the run is stopped and completes with errc::callback_threw
+  /// (the exception is in run_summary::callback_exception). Completion signature:
+  /// `void(pipemux::error_code, run_summary)` (a boost::system::error_code):
   /// - no error: every child exited 0 (or was stopped because stop_on ended the run: then
   ///   `summary.ended_by` says which child did, and a failed one makes it errc::child_failed);
   /// - asio::error::operation_aborted: the caller stopped the run (stop(), cancellation, or

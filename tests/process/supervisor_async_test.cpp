@@ -333,10 +333,12 @@ TEST(SupervisorAsync, DestroyingTheSupervisorMidRunKillsItsChildren) {
   EXPECT_TRUE(test::process_group_gone(pid, 2s));
 }
 
-// A child that says "up", then "term" when it gets SIGTERM; otherwise it runs for ever.
+// A child that says "up", then "term" when it gets SIGTERM; otherwise it runs for ever. (The
+// shell's own "Terminated" for its sleep, which gets the signal too, goes to /dev/null.)
 program_spec polite_child() {
   return {"polite",
-          {"sh", "-c", "trap 'echo term; exit 0' TERM; echo up; while :; do sleep 0.05; done"},
+          {"sh", "-c",
+           "exec 2>/dev/null; trap 'echo term; exit 0' TERM; echo up; while :; do sleep 0.05; done"},
           1,
           {},
           {}};
@@ -508,6 +510,43 @@ TEST(SupervisorAsync, AStopOnEndIsNotACancellationAndNamesTheChildThatEndedTheRu
   EXPECT_FALSE(exited) << exited.message();
   EXPECT_EQ(exited_summary.ended_by, std::optional<std::size_t>(1));
   EXPECT_TRUE(exited_summary.children.at(0).stopped);
+}
+
+TEST(SupervisorAsync, ACallbackThatThrowsStopsTheRunWhichCompletesWithTheException) {
+  asio::io_context io;
+  supervisor sup(io.get_executor());
+  std::size_t messages = 0;
+  std::optional<std::pair<error_code, run_summary>> outcome;
+  // Ten lines, then it would run for ever: only a stop ends it (no hang, no lost completion).
+  sup.async_run(
+      {program_spec{"chatty", {"sh", "-c", "seq 1 10; exec sleep 1000"}, 1, {}, {}}},
+      [&](const message&) {
+        if (++messages == 3) throw std::runtime_error("the consumer broke");
+      },
+      [&](error_code ec, run_summary s) { outcome.emplace(ec, std::move(s)); });
+  io.run();
+  ASSERT_TRUE(outcome);
+  EXPECT_EQ(outcome->first, errc::callback_threw);
+  EXPECT_EQ(messages, 3u);  // none after the throw
+  ASSERT_TRUE(outcome->second.callback_exception);
+  try {
+    std::rethrow_exception(outcome->second.callback_exception);
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "the consumer broke");
+  }
+  EXPECT_TRUE(outcome->second.children.at(0).stopped);
+}
+
+TEST(SupervisorAsync, AnEmptyMessageHandlerCountsTheOutputOnly) {
+  asio::io_context io;
+  supervisor sup(io.get_executor());
+  std::optional<std::pair<error_code, run_summary>> outcome;
+  sup.async_run({program_spec{"counted", {"seq", "1", "1000"}, 1, {}, {}}}, {},
+                [&](error_code ec, run_summary s) { outcome.emplace(ec, std::move(s)); });
+  io.run();
+  ASSERT_TRUE(outcome);
+  EXPECT_FALSE(outcome->first) << outcome->first.message();
+  EXPECT_EQ(outcome->second.children.at(0).messages, 1000u);
 }
 
 }  // namespace
