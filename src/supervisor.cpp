@@ -14,8 +14,11 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <stdexcept>
 
+#include "batch_builder.hpp"
 #include "child_process.hpp"
 #include "executable_lookup.hpp"
 #include "orphan_guard.hpp"
@@ -37,6 +40,8 @@ struct output_channel {
   std::shared_ptr<detail::pipe_reader> reader;
   line_framer framer;
   bool open = false;
+  bool held = false;              // a message_batch of its last read is not released yet
+  std::uint64_t hold_serial = 0;  // which batch holds it: a late release of another is ignored
 };
 
 // One child across its restarts: its current process and pipes, and what is known so far.
@@ -67,6 +72,7 @@ struct child_slot {
   bool finished = false;  // no run is current or pending: done for good
 
   bool any_channel_open() const { return channels[0].open || channels[1].open; }
+  bool any_channel_held() const { return channels[0].held || channels[1].held; }
 
   // Output is still flowing when a read completed since the last check, or when a pipe holds
   // bytes not read yet (the loop may have been too busy to read them).
@@ -157,6 +163,11 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   asio::any_io_executor strand;    // every handler below runs here
   run_options options;
   message_handler on_message;
+  batch_handler on_batch;
+  bool batched = false;  // output goes out in batches that hold their pipe (flow control)
+  bool pull = false;     // batched, waiting in `ready` for receive()
+  std::deque<message_batch> ready;
+  receiver waiting_receiver;
   event_handler on_event;
   completion on_complete;
   std::vector<program_spec> programs;
@@ -390,6 +401,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
                  std::string_view data) {
     ++c.reads;
     c.bytes += data.size();
+    if (batched) return hand_over_read(c, stream, arrival, data);
     if (options.framing == framing_mode::raw)
       deliver(c, stream, arrival, data, piece_kind::chunk);
     else
@@ -409,6 +421,108 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       callback_threw(std::current_exception());
     }
   }
+
+  // Flow control: the pieces of one read go out as one batch, as views into the read buffer,
+  // and the pipe is not read again until the batch ends (its hold posts release_channel).
+  void hand_over_read(child_slot& c, stream_kind stream, log_clock::time_point arrival,
+                      std::string_view data) {
+    message_batch batch;
+    const auto add = [&](std::string_view piece, piece_kind kind) {
+      ++c.messages;
+      // A line joined across reads lives in the framer, which the next read changes: copied.
+      const bool in_buffer =
+          std::less_equal<const char*>{}(data.data(), piece.data()) &&
+          std::less_equal<const char*>{}(piece.data() + piece.size(), data.data() + data.size());
+      detail::batch_builder::add(
+          batch, message{c.info, stream, arrival,
+                         in_buffer ? piece : detail::batch_builder::own(batch, piece), kind});
+    };
+    auto& channel = c.channels[static_cast<std::size_t>(stream)];
+    if (options.framing == framing_mode::raw)
+      add(data, piece_kind::chunk);
+    else
+      channel.framer.feed(data, add);
+    if (batch.empty()) return;  // only part of a line: it is in the framer, read on
+    channel.held = true;
+    channel.reader->pause();
+    detail::batch_builder::hold(batch, std::make_shared<channel_hold>(
+                                           shared_from_this(), &c, stream, ++channel.hold_serial));
+    hand_over(std::move(batch));
+  }
+
+  // The last line of a closed pipe, without its '\n': a batch that holds nothing.
+  void hand_over_last(child_slot& c, stream_kind stream, std::string_view piece, piece_kind kind) {
+    message_batch batch;
+    ++c.messages;
+    detail::batch_builder::add(batch, message{c.info, stream, log_clock::now(),
+                                              detail::batch_builder::own(batch, piece), kind});
+    detail::batch_builder::hold(
+        batch, std::make_shared<channel_hold>(shared_from_this(), &c, stream, std::uint64_t{0}));
+    hand_over(std::move(batch));
+  }
+
+  void hand_over(message_batch batch) {
+    // Dropped (so released) once nobody may be called: the pipe is then read to its end.
+    if (callback_exception || abandoned.load(std::memory_order_relaxed)) return;
+    if (!pull) {
+      try {
+        on_batch(std::move(batch));
+      } catch (...) {
+        callback_threw(std::current_exception());
+      }
+      return;
+    }
+    if (waiting_receiver) {
+      auto take = std::move(waiting_receiver);
+      waiting_receiver = nullptr;
+      take({}, std::move(batch));
+      return;
+    }
+    ready.push_back(std::move(batch));
+  }
+
+  void receive(receiver take) {
+    if (abandoned) return take(asio::error::operation_aborted, {});
+    if (run_requested && !pull) return take(asio::error::operation_not_supported, {});
+    if (waiting_receiver) return take(asio::error::already_started, {});
+    if (!ready.empty()) {
+      message_batch batch = std::move(ready.front());
+      ready.pop_front();
+      return take({}, std::move(batch));
+    }
+    if (state == phase::done) return take(asio::error::eof, {});
+    waiting_receiver = std::move(take);
+  }
+
+  // A batch ended: its pipe may be read again (unless the whole run is paused).
+  void release_channel(child_slot& c, stream_kind stream, std::uint64_t serial) {
+    auto& channel = c.channels[static_cast<std::size_t>(stream)];
+    if (!channel.held || channel.hold_serial != serial) return;
+    channel.held = false;
+    if (channel.open && !reading_paused) channel.reader->resume();
+  }
+
+  // Kept by a batch: the supervisor's state (the messages' child_info, the read buffer) lives
+  // as long as the batch, and the batch's end lets its pipe be read again.
+  struct channel_hold {
+    channel_hold(std::shared_ptr<impl> s, child_slot* c, stream_kind k, std::uint64_t n)
+        : self(std::move(s)), slot(c), stream(k), serial(n) {}
+    channel_hold(const channel_hold&) = delete;
+    channel_hold& operator=(const channel_hold&) = delete;
+    ~channel_hold() {
+      if (serial == 0 || self->abandoned) return;
+      try {
+        asio::post(self->strand, [self = self, slot = slot, stream = stream, serial = serial] {
+          if (!self->abandoned) self->release_channel(*slot, stream, serial);
+        });
+      } catch (...) {  // out of memory: that pipe stays paused; nothing better to do here
+      }
+    }
+    std::shared_ptr<impl> self;
+    child_slot* slot;
+    stream_kind stream;
+    std::uint64_t serial;  // 0: holds no pipe (the last line of a closed one)
+  };
 
   // A callback that throws would end a read loop half way and hang the run: instead the run
   // is stopped (its output still read, and dropped) and completes with the exception.
@@ -431,7 +545,10 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     if (!channel.open) return;
     channel.open = false;
     channel.framer.finish([&](std::string_view piece, piece_kind kind) {
-      deliver(c, stream, log_clock::now(), piece, kind);
+      if (batched)
+        hand_over_last(c, stream, piece, kind);
+      else
+        deliver(c, stream, log_clock::now(), piece, kind);
     });
   }
 
@@ -461,7 +578,8 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     c.drain_timer.async_wait(guarded([slot](impl& self, boost::system::error_code ec) {
       if (ec || !slot->any_channel_open()) return;
       // While reading is paused nothing can be judged: the pipe may be at EOF unread.
-      if (self.reading_paused || slot->output_flowing_since_last_check())
+      if (self.reading_paused || slot->any_channel_held() ||
+          slot->output_flowing_since_last_check())
         self.arm_drain_timer(*slot);
       else
         self.abandon_output(*slot);
@@ -660,7 +778,15 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     auto done = std::move(on_complete);
     on_complete = nullptr;
     on_message = nullptr;
+    on_batch = nullptr;
     on_event = nullptr;
+    // No batch comes after this: a receiver waiting for one gets the end.
+    if (waiting_receiver && ready.empty()) {
+      auto take = std::move(waiting_receiver);
+      waiting_receiver = nullptr;
+      take(ec == asio::error::operation_aborted && abandoned ? ec : error_code(asio::error::eof),
+           {});
+    }
     if (done) done(ec, std::move(summary));
   }
 
@@ -731,7 +857,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
         if (!channel.open) continue;
         if (paused)
           channel.reader->pause();
-        else
+        else if (!channel.held)
           channel.reader->resume();
       }
   }
@@ -750,6 +876,8 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     leftovers_timer.cancel();
     guard.finish();  // kills the groups still registered: grandchildren included
     remove_cgroup();
+    // Batches waiting for receive() hold this state: let them go (they release nothing now).
+    ready.clear();
     // As an Asio I/O object does with its pending operations (the completion is posted).
     stop_requested = true;
     finish(asio::error::operation_aborted, summarize());
@@ -784,12 +912,12 @@ supervisor::~supervisor() {
   }
 }
 
-void supervisor::start(std::vector<program_spec> programs, message_handler on_message,
+void supervisor::start(std::vector<program_spec> programs, output_consumer output,
                        event_handler on_event, completion on_complete) {
   // Posted, never dispatched: nothing (a fork, an event, the completion) may happen inside
   // async_run, even when it is called from a handler running on this io_context.
   asio::post(impl_->strand,
-             [self = impl_, programs = std::move(programs), on_message = std::move(on_message),
+             [self = impl_, programs = std::move(programs), output = std::move(output),
               on_event = std::move(on_event), on_complete = std::move(on_complete)]() mutable {
                if (self->run_requested || self->abandoned) {  // a second run, or too late
                  on_complete(self->run_requested ? error_code(errc::already_started)
@@ -799,7 +927,15 @@ void supervisor::start(std::vector<program_spec> programs, message_handler on_me
                }
                self->run_requested = true;
                self->programs = std::move(programs);
-               self->on_message = std::move(on_message);
+               self->on_message = std::move(output.on_message);
+               self->on_batch = std::move(output.on_batch);
+               self->batched = output.batched;
+               self->pull = output.pull;
+               if (self->waiting_receiver && !self->pull) {  // received before a push run
+                 auto take = std::move(self->waiting_receiver);
+                 self->waiting_receiver = nullptr;
+                 take(asio::error::operation_not_supported, {});
+               }
                self->on_event = std::move(on_event);
                self->on_complete = std::move(on_complete);
                if (self->stop_requested)
@@ -807,6 +943,11 @@ void supervisor::start(std::vector<program_spec> programs, message_handler on_me
                else
                  self->run();
              });
+}
+
+void supervisor::receive(receiver take) {
+  asio::post(impl_->strand,
+             [self = impl_, take = std::move(take)]() mutable { self->receive(std::move(take)); });
 }
 
 void supervisor::stop() {

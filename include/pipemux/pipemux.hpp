@@ -12,6 +12,7 @@
 #include "pipemux/framer.hpp"
 #include "pipemux/log_format.hpp"
 #include "pipemux/message.hpp"
+#include "pipemux/message_batch.hpp"
 #include "pipemux/program.hpp"
 #include "pipemux/run_options.hpp"
 #include "pipemux/spdlog_adapter.hpp"

@@ -16,6 +16,7 @@
 #include "pipemux/error.hpp"
 #include "pipemux/events.hpp"
 #include "pipemux/message.hpp"
+#include "pipemux/message_batch.hpp"
 #include "pipemux/program.hpp"
 #include "pipemux/run_options.hpp"
 
@@ -31,6 +32,7 @@ class supervisor {
   using executor_type = boost::asio::any_io_executor;
   using message_handler = std::function<void(const message&)>;
   using event_handler = std::function<void(const child_event&)>;
+  using batch_handler = std::function<void(message_batch)>;
 
   /// Throws std::invalid_argument for options no run can use (read_size 0, ...).
   explicit supervisor(executor_type executor, run_options options = {});
@@ -72,38 +74,52 @@ class supervisor {
   template <class CompletionToken>
   auto async_run(std::vector<program_spec> programs, message_handler on_message,
                  event_handler on_event, CompletionToken&& token) {
-    return boost::asio::async_initiate<CompletionToken, void(error_code, run_summary)>(
-        [this](auto handler, std::vector<program_spec>&& specs, message_handler&& message_fn,
-               event_handler&& event_fn) {
-          auto slot = boost::asio::get_associated_cancellation_slot(handler);
-          // The slot may outlive this supervisor: it holds only a weak reference.
-          if (slot.is_connected())
-            slot.assign([weak = std::weak_ptr<impl>(impl_)](boost::asio::cancellation_type type) {
-              using boost::asio::cancellation_type;
-              if ((type & (cancellation_type::terminal | cancellation_type::partial)) ==
-                  cancellation_type::none)
-                return;
-              stop(weak);
-              if ((type & cancellation_type::terminal) != cancellation_type::none) stop(weak);
-            });
-          // Keeps the handler's executor busy until completion, then completes on it. Held in
-          // a shared_ptr: the type-erased completion below must be copyable.
+    return initiate_run(std::move(programs), output_consumer{std::move(on_message), {}, false},
+                        std::move(on_event), std::forward<CompletionToken>(token));
+  }
+
+  /// async_run with flow control per child: output is handed over in message_batch objects,
+  /// one per read of one child's pipe, and that pipe is not read again until the batch is
+  /// destroyed (or released). A consumer that forwards a child's output somewhere slow keeps
+  /// the batch until it is sent: that child is slowed down, every other child flows on, and
+  /// memory stays at one read buffer plus one partial line per pipe.
+  ///
+  /// Push: `on_batch` gets each batch (moved in) and may keep it as long as it likes.
+  /// Pull: with `on_batch` empty, batches wait in arrival order for async_receive().
+  /// Everything else (events, completion, cancellation, callback_threw) is as async_run's.
+  template <class CompletionToken>
+  auto async_run_batched(std::vector<program_spec> programs, batch_handler on_batch,
+                         event_handler on_event, CompletionToken&& token) {
+    const bool pull = !on_batch;
+    return initiate_run(std::move(programs), output_consumer{{}, std::move(on_batch), true, pull},
+                        std::move(on_event), std::forward<CompletionToken>(token));
+  }
+
+  /// The next batch of a run started with async_run_batched() without a batch handler, in
+  /// arrival order across children. Completion signature `void(error_code, message_batch)`:
+  /// asio::error::eof once the run is over and every batch has been taken (the run may
+  /// complete before its last batches are received: receive until eof);
+  /// asio::error::already_started while another receive is pending (one at a time);
+  /// asio::error::operation_not_supported for a run that was not started that way;
+  /// asio::error::operation_aborted when the supervisor is destroyed. Not cancellable: stop
+  /// the run instead, and receive what is left until eof.
+  template <class CompletionToken>
+  auto async_receive(CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, void(error_code, message_batch)>(
+        [this](auto handler) {
           auto work = boost::asio::make_work_guard(
               boost::asio::get_associated_executor(handler, get_executor()));
           auto held = std::make_shared<decltype(handler)>(std::move(handler));
-          // Posted: it may come from the destructor, and the slot is cleared on the handler's
-          // executor, where the caller may be emitting on it.
-          start(std::move(specs), std::move(message_fn), std::move(event_fn),
-                [held, work, slot](error_code ec, run_summary summary) mutable {
-                  boost::asio::post(work.get_executor(),
-                                    [held, slot, ec, summary = std::move(summary)]() mutable {
-                                      if (slot.is_connected()) slot.clear();
-                                      (*held)(ec, std::move(summary));
-                                    });
-                  work.reset();
+          receive([held, work](error_code ec, message_batch batch) mutable {
+            boost::asio::post(
+                work.get_executor(),
+                [held, ec, batch = std::make_shared<message_batch>(std::move(batch))]() mutable {
+                  (*held)(ec, std::move(*batch));
                 });
+            work.reset();
+          });
         },
-        token, std::move(programs), std::move(on_message), std::move(on_event));
+        token);
   }
 
   /// async_run without an event handler.
@@ -128,8 +144,54 @@ class supervisor {
 
  private:
   using completion = std::function<void(error_code, run_summary)>;
-  void start(std::vector<program_spec> programs, message_handler on_message, event_handler on_event,
+  using receiver = std::function<void(error_code, message_batch)>;
+  struct output_consumer {
+    message_handler on_message;  // one call per message (async_run)
+    batch_handler on_batch;      // one call per batch, with flow control (async_run_batched)
+    bool batched = false;
+    bool pull = false;  // batched, and the batches wait for receive()
+  };
+
+  template <class CompletionToken>
+  auto initiate_run(std::vector<program_spec> programs, output_consumer consumer,
+                    event_handler on_event, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, void(error_code, run_summary)>(
+        [this](auto handler, std::vector<program_spec>&& specs, output_consumer&& output,
+               event_handler&& event_fn) {
+          auto slot = boost::asio::get_associated_cancellation_slot(handler);
+          // The slot may outlive this supervisor: it holds only a weak reference.
+          if (slot.is_connected())
+            slot.assign([weak = std::weak_ptr<impl>(impl_)](boost::asio::cancellation_type type) {
+              using boost::asio::cancellation_type;
+              if ((type & (cancellation_type::terminal | cancellation_type::partial)) ==
+                  cancellation_type::none)
+                return;
+              stop(weak);
+              if ((type & cancellation_type::terminal) != cancellation_type::none) stop(weak);
+            });
+          // Keeps the handler's executor busy until completion, then completes on it. Held in
+          // a shared_ptr: the type-erased completion below must be copyable.
+          auto work = boost::asio::make_work_guard(
+              boost::asio::get_associated_executor(handler, get_executor()));
+          auto held = std::make_shared<decltype(handler)>(std::move(handler));
+          // Posted: it may come from the destructor, and the slot is cleared on the handler's
+          // executor, where the caller may be emitting on it.
+          start(std::move(specs), std::move(output), std::move(event_fn),
+                [held, work, slot](error_code ec, run_summary summary) mutable {
+                  boost::asio::post(work.get_executor(),
+                                    [held, slot, ec, summary = std::move(summary)]() mutable {
+                                      if (slot.is_connected()) slot.clear();
+                                      (*held)(ec, std::move(summary));
+                                    });
+                  work.reset();
+                });
+        },
+        token, std::move(programs), std::move(consumer), std::move(on_event));
+  }
+
+  void start(std::vector<program_spec> programs, output_consumer output, event_handler on_event,
              completion on_complete);
+  void receive(receiver on_batch);
 
   struct impl;
   static void stop(const std::weak_ptr<impl>& weak);

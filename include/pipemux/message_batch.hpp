@@ -1,0 +1,50 @@
+// Output handed over with flow control: what one read of one child's pipe completed.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "pipemux/message.hpp"
+
+namespace pipemux {
+
+namespace detail {
+struct batch_builder;
+}
+
+/// The messages that one read of one child's pipe completed, in order: one child, one stream,
+/// one arrival time. While a batch exists, that child's pipe (that stream) is not read again,
+/// so a child whose batches are held blocks in `write` once its pipe is full, as in any Unix
+/// pipeline, and only that child: holding a batch is how a consumer slows a child down.
+///
+/// The bytes, and each message's `child`, stay valid as long as the batch exists (even after
+/// the supervisor is gone); they are views into the read buffer, which is not reused until the
+/// batch is destroyed or released. Move-only. Destroy batches before their io_context.
+class message_batch {
+ public:
+  message_batch() = default;
+  message_batch(message_batch&&) noexcept = default;
+  message_batch& operator=(message_batch&&) noexcept = default;
+  ~message_batch() = default;
+
+  auto begin() const noexcept { return messages_.begin(); }
+  auto end() const noexcept { return messages_.end(); }
+  std::size_t size() const noexcept { return messages_.size(); }
+  bool empty() const noexcept { return messages_.empty(); }
+  const message& operator[](std::size_t i) const { return messages_[i]; }
+  /// Bytes in all its messages.
+  std::size_t bytes() const noexcept;
+
+  /// Lets the child's pipe be read again now (as destroying it does): the batch is empty after.
+  void release() noexcept;
+
+ private:
+  friend struct detail::batch_builder;
+  std::vector<message> messages_;
+  std::vector<std::unique_ptr<char[]>> owned_;  // lines joined across reads: copied here
+  std::shared_ptr<void> hold_;  // its end lets the pipe be read again; keeps `child` alive
+};
+
+}  // namespace pipemux
