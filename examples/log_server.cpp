@@ -5,16 +5,25 @@
 //   pipemux_log_server PORT -- COMMAND [ARG...]       (PORT 0: any free port)
 //
 // It prints "listening on 127.0.0.1:<port>" once ready, and exits when the children are done
-// and every client has been sent everything. A client that falls more than 1 MiB behind is
-// disconnected rather than let the server's memory grow.
+// and every client has been sent everything.
+//
+// Backpressure, not dropping: the children's output is taken in batches
+// (supervisor::async_run_batched), and while any client has more than 256 KiB still to be
+// written, the last batch is kept, so the children's pipes are not read and the children
+// block in write. So the server's memory stays bounded however slow a client is, and no
+// client is dropped for being behind; every client gets every line. (A service that would
+// rather drop a slow client than slow the children down closes it instead of waiting.)
 #include <spdlog/sinks/base_sink.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <deque>
+#include <functional>
 #include <iostream>
 #include <list>
+#include <vector>
 
 #include <pipemux/pipemux.hpp>
 
@@ -24,15 +33,16 @@ using asio::ip::tcp;
 // One connected client and the lines still to be written to it.
 class client_session : public std::enable_shared_from_this<client_session> {
  public:
-  explicit client_session(tcp::socket socket) : socket_(std::move(socket)) {}
+  client_session(tcp::socket socket, std::function<void()> on_progress)
+      : socket_(std::move(socket)), on_progress_(std::move(on_progress)) {}
 
   void send(const std::string& line) {
     if (closed_) return;
     queued_bytes_ += line.size();
-    if (queued_bytes_ > max_backlog) return close();
     queue_.push_back(line);
     if (queue_.size() == 1) write_next();
   }
+  std::size_t backlog() const { return queued_bytes_; }
   // After the last line: close once everything queued has been written.
   void finish() {
     finishing_ = true;
@@ -41,8 +51,6 @@ class client_session : public std::enable_shared_from_this<client_session> {
   bool closed() const { return closed_; }
 
  private:
-  static constexpr std::size_t max_backlog = 1 << 20;
-
   void write_next() {
     asio::async_write(socket_, asio::buffer(queue_.front()),
                       [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
@@ -53,17 +61,22 @@ class client_session : public std::enable_shared_from_this<client_session> {
                           self->write_next();
                         else if (self->finishing_)
                           self->close();
+                        self->on_progress_();
                       });
   }
   void close() {
+    if (closed_) return;
     closed_ = true;
     queue_.clear();
+    queued_bytes_ = 0;
     boost::system::error_code ignored;
     socket_.shutdown(tcp::socket::shutdown_both, ignored);
     socket_.close(ignored);
+    if (!finishing_) on_progress_();
   }
 
   tcp::socket socket_;
+  std::function<void()> on_progress_;  // a write completed, or the client left
   std::deque<std::string> queue_;
   std::size_t queued_bytes_ = 0;
   bool finishing_ = false;
@@ -83,6 +96,12 @@ class client_fanout_sink final : public spdlog::sinks::base_sink<spdlog::details
     finished_ = true;
   }
   bool finished() const { return finished_; }
+  // The slowest client's lines still to be written.
+  std::size_t largest_backlog() const {
+    std::size_t largest = 0;
+    for (const auto& c : clients_) largest = std::max(largest, c->backlog());
+    return largest;
+  }
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
@@ -102,13 +121,34 @@ class client_fanout_sink final : public spdlog::sinks::base_sink<spdlog::details
   bool finished_ = false;
 };
 
-void accept_clients(tcp::acceptor& acceptor, client_fanout_sink& sink) {
+// Output the clients have not taken yet: while it is kept, its children's pipes are not read.
+class held_output {
+ public:
+  static constexpr std::size_t high_mark = 256 * 1024;
+
+  explicit held_output(const client_fanout_sink& sink) : sink_(sink) {}
+  // After a batch was logged: kept if some client is too far behind.
+  void keep_if_behind(pipemux::message_batch batch) {
+    if (sink_.largest_backlog() > high_mark) held_.push_back(std::move(batch));
+  }
+  // A client made progress (or left): let the children go on once all are under the mark.
+  void release_if_caught_up() {
+    if (!held_.empty() && sink_.largest_backlog() <= high_mark) held_.clear();
+  }
+
+ private:
+  const client_fanout_sink& sink_;
+  std::vector<pipemux::message_batch> held_;
+};
+
+void accept_clients(tcp::acceptor& acceptor, client_fanout_sink& sink, held_output& held) {
   acceptor.async_accept([&](boost::system::error_code ec, tcp::socket socket) {
     if (ec) return;
-    auto client = std::make_shared<client_session>(std::move(socket));
+    auto client = std::make_shared<client_session>(std::move(socket),
+                                                   [&held] { held.release_if_caught_up(); });
     sink.add(client);
     if (sink.finished()) client->finish();
-    accept_clients(acceptor, sink);
+    accept_clients(acceptor, sink, held);
   });
 }
 
@@ -121,7 +161,8 @@ int run(int argc, char** argv) {
   auto logger = std::make_shared<spdlog::logger>("children", sink);
   logger->set_formatter(pipemux::make_log_formatter(pipemux::default_log_pattern));
   pipemux::spdlog_adapter log(logger);
-  accept_clients(acceptor, *sink);
+  held_output held(*sink);
+  accept_clients(acceptor, *sink, held);
   std::cout << "listening on 127.0.0.1:" << acceptor.local_endpoint().port() << std::endl;
 
   pipemux::supervisor children(io.get_executor());
@@ -134,8 +175,12 @@ int run(int argc, char** argv) {
   program.name = "child";
   program.argv.assign(argv + 3, argv + argc);
   int exit_code = 0;
-  children.async_run(
-      {program}, [&](const pipemux::message& m) { log(m); },
+  children.async_run_batched(
+      {program},
+      [&](pipemux::message_batch batch) {
+        for (const auto& m : batch) log(m);
+        held.keep_if_behind(std::move(batch));
+      },
       [&](const pipemux::child_event& e) { log(e); },
       [&](pipemux::error_code ec, const pipemux::run_summary& summary) {
         log(summary);

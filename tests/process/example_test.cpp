@@ -6,13 +6,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <thread>
+#include <vector>
+
 #include "run_command.hpp"
 
 namespace pipemux {
 namespace {
 using namespace std::chrono_literals;
 
-std::string read_all_from(unsigned short port) {
+// Reads until the server closes; a slow client reads `chunk` bytes per `pause`.
+std::string read_all_from(unsigned short port, std::size_t chunk = 4096,
+                          std::chrono::milliseconds pause = 0ms) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -23,9 +28,15 @@ std::string read_all_from(unsigned short port) {
     return "connect failed";
   }
   std::string received;
-  char buf[4096];
+  // A small receive buffer, so that a slow reader is felt by the server at once.
+  const int small = 16384;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  std::vector<char> buf(chunk);
   ssize_t n;
-  while ((n = ::read(fd, buf, sizeof buf)) > 0) received.append(buf, static_cast<std::size_t>(n));
+  while ((n = ::read(fd, buf.data(), buf.size())) > 0) {
+    received.append(buf.data(), static_cast<std::size_t>(n));
+    if (pause > 0ms) std::this_thread::sleep_for(pause);
+  }
   ::close(fd);
   return received;
 }
@@ -53,6 +64,32 @@ TEST(LogServerExample, StreamsEveryChildLineToAConnectedClient) {
   }
   EXPECT_EQ(next, 200u) << received;
   EXPECT_NE(received.find("* exited with code 0"), std::string::npos) << received;
+}
+
+TEST(LogServerExample, ASlowClientSlowsTheChildAndIsNeverDropped) {
+  // 1.9 MB of log for a client taking 16 KiB every 5 ms (~3 MB/s): it falls far more than
+  // 1 MiB behind what the child could write. The server keeps the batch instead of queueing,
+  // so the client gets every line (it used to be disconnected at 1 MiB).
+  std::string received;
+  const auto result = test::run_command(
+      {PIPEMUX_LOG_SERVER_EXE, "0", "--", "sh", "-c", "sleep 0.5; seq 1 40000"},
+      {.timeout = 120s, .watch = [&](int, const std::string& out) {
+         const auto at = out.find("listening on 127.0.0.1:");
+         if (at == std::string::npos || out.find('\n', at) == std::string::npos) return false;
+         received =
+             read_all_from(static_cast<unsigned short>(std::stoi(out.substr(at + 23))), 16384, 5ms);
+         return true;
+       }});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  std::size_t next = 1;
+  for (const auto& line : test::lines_of(received)) {
+    const auto at = line.find(" out | ");
+    if (at == std::string::npos) continue;
+    ASSERT_EQ(line.substr(at + 7), std::to_string(next)) << line;
+    ++next;
+  }
+  EXPECT_EQ(next, 40001u);
+  EXPECT_NE(received.find("* exited with code 0"), std::string::npos);
 }
 
 }  // namespace
