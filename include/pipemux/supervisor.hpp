@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_allocator.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -65,6 +66,9 @@ class supervisor {
   /// - asio::error::operation_aborted: the caller stopped the run (stop(), cancellation, or
   ///   the destructor);
   /// - errc::spawn_failed, errc::child_failed: see the summary for which child and why.
+  /// Tokens that turn an error into an exception (use_future, use_awaitable) drop the summary
+  /// with it: wrap them in asio::as_tuple to get both (`co_await sup.async_run(...,
+  /// as_tuple(use_awaitable))`; Boost 1.81's as_tuple does not compose with use_future).
   ///
   /// Cancellation through the token's slot, as Process v2's async_execute maps it:
   /// - partial: a graceful stop, as stop() (stop signal, SIGKILL after the grace); output
@@ -109,7 +113,8 @@ class supervisor {
         [this](auto handler) {
           auto work = boost::asio::make_work_guard(
               boost::asio::get_associated_executor(handler, get_executor()));
-          auto held = std::make_shared<decltype(handler)>(std::move(handler));
+          const auto allocator = boost::asio::get_associated_allocator(handler);
+          auto held = std::allocate_shared<decltype(handler)>(allocator, std::move(handler));
           receive([held, work](error_code ec, message_batch batch) mutable {
             boost::asio::post(
                 work.get_executor(),
@@ -173,7 +178,9 @@ class supervisor {
           // a shared_ptr: the type-erased completion below must be copyable.
           auto work = boost::asio::make_work_guard(
               boost::asio::get_associated_executor(handler, get_executor()));
-          auto held = std::make_shared<decltype(handler)>(std::move(handler));
+          // The operation's state is allocated with the handler's associated allocator.
+          const auto allocator = boost::asio::get_associated_allocator(handler);
+          auto held = std::allocate_shared<decltype(handler)>(allocator, std::move(handler));
           // Posted: it may come from the destructor, and the slot is cleared on the handler's
           // executor, where the caller may be emitting on it.
           start(std::move(specs), std::move(output), std::move(event_fn),

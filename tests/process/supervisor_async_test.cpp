@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -139,6 +140,62 @@ TEST(SupervisorAsync, UseFutureThrowsTheError) {
   } catch (const boost::system::system_error& e) {
     EXPECT_EQ(e.code(), errc::child_failed);
   }
+}
+
+// A failed run with a throwing token loses its summary to the exception: asio::as_tuple keeps
+// both (the documented way).
+TEST(SupervisorAsync, AsTupleKeepsTheSummaryOfAFailedRunInACoroutine) {
+  asio::io_context io;
+  error_code ec;
+  run_summary summary;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        supervisor sup(co_await asio::this_coro::executor);
+        std::vector<program_spec> programs;
+        programs.push_back(program_spec{"f", {"sh", "-c", "echo bye; exit 2"}, 1, {}, {}});
+        std::tie(ec, summary) = co_await sup.async_run(
+            std::move(programs), [](const message&) {}, asio::as_tuple(asio::use_awaitable));
+      },
+      asio::detached);
+  io.run();
+  EXPECT_EQ(ec, errc::child_failed);
+  ASSERT_EQ(summary.children.size(), 1u);
+  ASSERT_TRUE(summary.children[0].status);
+  EXPECT_EQ(summary.children[0].status->code, 2);
+  EXPECT_EQ(summary.children[0].messages, 1u);
+}
+
+// Counts what is allocated through it, to see that the operation uses the handler's allocator.
+template <class T>
+struct counting_allocator {
+  using value_type = T;
+  std::size_t* count;
+  explicit counting_allocator(std::size_t* c) : count(c) {}
+  template <class U>
+  counting_allocator(const counting_allocator<U>& other) : count(other.count) {}
+  T* allocate(std::size_t n) {
+    ++*count;
+    return std::allocator<T>().allocate(n);
+  }
+  void deallocate(T* p, std::size_t n) { std::allocator<T>().deallocate(p, n); }
+  template <class U>
+  bool operator==(const counting_allocator<U>& other) const {
+    return count == other.count;
+  }
+};
+
+TEST(SupervisorAsync, TheOperationStateUsesTheHandlersAllocator) {
+  asio::io_context io;
+  supervisor sup(io.get_executor());
+  std::size_t allocations = 0;
+  bool done = false;
+  sup.async_run({program_spec{"t", {"true"}, 1, {}, {}}}, [](const message&) {},
+                asio::bind_allocator(counting_allocator<void>(&allocations),
+                                     [&](error_code, const run_summary&) { done = true; }));
+  io.run();
+  EXPECT_TRUE(done);
+  EXPECT_GT(allocations, 0u);
 }
 
 TEST(SupervisorAsync, UseAwaitable) {
