@@ -14,6 +14,9 @@ out=$("$work/cmake-build/consumer")
 echo "$out" | grep -qx "greeter: hello from a child" || { echo "find_package consumer said: $out"; exit 1; }
 
 libdir=$(ls -d "$work"/prefix/lib*/pkgconfig | head -1)
+# No toml++ macros (a private dependency) and no Asio configuration imposed on consumers.
+cflags=$(PKG_CONFIG_PATH="$libdir" pkg-config --cflags pipemux)
+if echo "$cflags" | grep -qE -- "-D(TOML_|BOOST_ASIO)"; then echo "pkg-config --cflags pipemux imposes: $cflags"; exit 1; fi
 flags=$(PKG_CONFIG_PATH="$libdir" pkg-config --cflags --libs --static pipemux)
 # shellcheck disable=SC2086
 c++ -std=c++20 "$here/main.cpp" -o "$work/pkg-consumer" $flags
