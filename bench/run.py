@@ -28,6 +28,7 @@ PIPEMUX = BUILD / "pipemux"
 PRODUCER = BUILD / "bench" / "bench_producer"
 REFERENCE = BUILD / "bench" / "bench_reference"
 MICRO = BUILD / "bench" / "bench_micro"
+SLOW_PEER = BUILD / "bench" / "bench_slow_peer"
 CONCURRENTLY = HERE / ".cache" / "node_modules" / ".bin" / "concurrently"
 TMPFS = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path("/tmp")
 OUT_FILE = TMPFS / "pipemux-bench.out"
@@ -497,7 +498,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=5, help="alternating pairs per cell (default 5)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every line count (default 1)")
-    parser.add_argument("--only", default="", help="comma-separated: micro,line,raw,latency,scale "
+    parser.add_argument("--only", default="", help="comma-separated: micro,line,raw,latency,scale,"
+                        "slowpeer "
                         "(a quick look at some; results.md is written only by a full run)")
     args = parser.parse_args()
     if args.only:
@@ -512,11 +514,15 @@ def main():
             latency(args.reps, args.scale)
         if "scale" in wanted:
             scale_runs(args.scale)
+        if "slowpeer" in wanted:
+            subprocess.run([str(SLOW_PEER)])
         return
     for exe in (PIPEMUX, PRODUCER, REFERENCE, MICRO):
         if not exe.exists():
             sys.exit(f"{exe} is missing: run bench/run, which builds it")
     micro = subprocess.run([str(MICRO), "--benchmark_min_time=0.2"], capture_output=True, text=True).stdout
+    # Flow control in a library service: its own ratios (fast peer as the reference).
+    micro += "\n" + subprocess.run([str(SLOW_PEER)], capture_output=True, text=True).stdout
     line_rows = line_mode(args.reps, args.scale)
     raw_rows = raw_mode(args.reps, args.scale)
     lat_rows, samples = latency(args.reps, args.scale)

@@ -9,7 +9,10 @@
 namespace pipemux::detail {
 
 struct batch_builder {
-  static void add(message_batch& batch, const message& m) { batch.messages_.push_back(m); }
+  /// The batch's messages are `messages` (which `hold` must keep alive).
+  static void set_messages(message_batch& batch, std::span<const message> messages) {
+    batch.messages_ = messages;
+  }
   /// A copy of `bytes` that lives as long as the batch.
   static std::string_view own(message_batch& batch, std::string_view bytes);
   /// What the batch keeps until its end (which lets the pipe be read again).

@@ -14,7 +14,7 @@ std::size_t message_batch::bytes() const noexcept {
 
 void message_batch::release() noexcept {
   // The views first: the pipe may be read into their buffer once hold_ is gone.
-  messages_.clear();
+  messages_ = {};
   owned_.clear();
   hold_.reset();
 }

@@ -40,8 +40,9 @@ struct output_channel {
   std::shared_ptr<detail::pipe_reader> reader;
   line_framer framer;
   bool open = false;
-  bool held = false;              // a message_batch of its last read is not released yet
-  std::uint64_t hold_serial = 0;  // which batch holds it: a late release of another is ignored
+  bool held = false;                   // a message_batch of its last read is not released yet
+  std::vector<message> spare_storage;  // a released batch's, reused for the next read
+  std::uint64_t hold_serial = 0;       // which batch holds it: a late release of another is ignored
 };
 
 // One child across its restarts: its current process and pipes, and what is known so far.
@@ -426,38 +427,46 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   // and the pipe is not read again until the batch ends (its hold posts release_channel).
   void hand_over_read(child_slot& c, stream_kind stream, log_clock::time_point arrival,
                       std::string_view data) {
+    auto& channel = c.channels[static_cast<std::size_t>(stream)];
     message_batch batch;
+    auto hold = std::make_shared<channel_hold>(shared_from_this(), &c, stream);
+    hold->storage = std::move(channel.spare_storage);  // the last batch's, handed back
+    hold->storage.clear();
     const auto add = [&](std::string_view piece, piece_kind kind) {
       ++c.messages;
       // A line joined across reads lives in the framer, which the next read changes: copied.
       const bool in_buffer =
           std::less_equal<const char*>{}(data.data(), piece.data()) &&
           std::less_equal<const char*>{}(piece.data() + piece.size(), data.data() + data.size());
-      detail::batch_builder::add(
-          batch, message{c.info, stream, arrival,
-                         in_buffer ? piece : detail::batch_builder::own(batch, piece), kind});
+      hold->storage.push_back(message{c.info, stream, arrival,
+                                      in_buffer ? piece : detail::batch_builder::own(batch, piece),
+                                      kind});
     };
-    auto& channel = c.channels[static_cast<std::size_t>(stream)];
     if (options.framing == framing_mode::raw)
       add(data, piece_kind::chunk);
     else
       channel.framer.feed(data, add);
-    if (batch.empty()) return;  // only part of a line: it is in the framer, read on
+    if (hold->storage.empty()) {  // only part of a line: it is in the framer, read on
+      channel.spare_storage = std::move(hold->storage);
+      return;
+    }
     channel.held = true;
     channel.reader->pause();
-    detail::batch_builder::hold(batch, std::make_shared<channel_hold>(
-                                           shared_from_this(), &c, stream, ++channel.hold_serial));
+    hold->serial = ++channel.hold_serial;
+    detail::batch_builder::set_messages(batch, hold->storage);
+    detail::batch_builder::hold(batch, std::move(hold));
     hand_over(std::move(batch));
   }
 
-  // The last line of a closed pipe, without its '\n': a batch that holds nothing.
+  // The last line of a closed pipe, without its '\n': a batch that holds no pipe.
   void hand_over_last(child_slot& c, stream_kind stream, std::string_view piece, piece_kind kind) {
     message_batch batch;
+    auto hold = std::make_shared<channel_hold>(shared_from_this(), &c, stream);
     ++c.messages;
-    detail::batch_builder::add(batch, message{c.info, stream, log_clock::now(),
-                                              detail::batch_builder::own(batch, piece), kind});
-    detail::batch_builder::hold(
-        batch, std::make_shared<channel_hold>(shared_from_this(), &c, stream, std::uint64_t{0}));
+    hold->storage.push_back(
+        message{c.info, stream, log_clock::now(), detail::batch_builder::own(batch, piece), kind});
+    detail::batch_builder::set_messages(batch, hold->storage);
+    detail::batch_builder::hold(batch, std::move(hold));
     hand_over(std::move(batch));
   }
 
@@ -494,26 +503,30 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     waiting_receiver = std::move(take);
   }
 
-  // A batch ended: its pipe may be read again (unless the whole run is paused).
-  void release_channel(child_slot& c, stream_kind stream, std::uint64_t serial) {
+  // A batch ended: its pipe may be read again (unless the whole run is paused), into the
+  // storage it hands back.
+  void release_channel(child_slot& c, stream_kind stream, std::uint64_t serial,
+                       std::vector<message> storage) {
     auto& channel = c.channels[static_cast<std::size_t>(stream)];
     if (!channel.held || channel.hold_serial != serial) return;
     channel.held = false;
+    channel.spare_storage = std::move(storage);
     if (channel.open && !reading_paused) channel.reader->resume();
   }
 
   // Kept by a batch: the supervisor's state (the messages' child_info, the read buffer) lives
   // as long as the batch, and the batch's end lets its pipe be read again.
   struct channel_hold {
-    channel_hold(std::shared_ptr<impl> s, child_slot* c, stream_kind k, std::uint64_t n)
-        : self(std::move(s)), slot(c), stream(k), serial(n) {}
+    channel_hold(std::shared_ptr<impl> s, child_slot* c, stream_kind k)
+        : self(std::move(s)), slot(c), stream(k) {}
     channel_hold(const channel_hold&) = delete;
     channel_hold& operator=(const channel_hold&) = delete;
     ~channel_hold() {
       if (serial == 0 || self->abandoned) return;
       try {
-        asio::post(self->strand, [self = self, slot = slot, stream = stream, serial = serial] {
-          if (!self->abandoned) self->release_channel(*slot, stream, serial);
+        asio::post(self->strand, [self = self, slot = slot, stream = stream, serial = serial,
+                                  storage = std::move(storage)]() mutable {
+          if (!self->abandoned) self->release_channel(*slot, stream, serial, std::move(storage));
         });
       } catch (...) {  // out of memory: that pipe stays paused; nothing better to do here
       }
@@ -521,7 +534,8 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     std::shared_ptr<impl> self;
     child_slot* slot;
     stream_kind stream;
-    std::uint64_t serial;  // 0: holds no pipe (the last line of a closed one)
+    std::uint64_t serial = 0;      // 0: holds no pipe (the last line of a closed one)
+    std::vector<message> storage;  // the batch's messages
   };
 
   // A callback that throws would end a read loop half way and hang the run: instead the run

@@ -3,7 +3,9 @@
 
 #include <cstddef>
 #include <memory>
+#include <span>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pipemux/message.hpp"
@@ -25,8 +27,19 @@ struct batch_builder;
 class message_batch {
  public:
   message_batch() = default;
-  message_batch(message_batch&&) noexcept = default;
-  message_batch& operator=(message_batch&&) noexcept = default;
+  message_batch(message_batch&& other) noexcept
+      : messages_(std::exchange(other.messages_, {})),
+        owned_(std::move(other.owned_)),
+        hold_(std::move(other.hold_)) {}
+  message_batch& operator=(message_batch&& other) noexcept {
+    if (this != &other) {
+      release();
+      messages_ = std::exchange(other.messages_, {});
+      owned_ = std::move(other.owned_);
+      hold_ = std::move(other.hold_);
+    }
+    return *this;
+  }
   ~message_batch() = default;
 
   auto begin() const noexcept { return messages_.begin(); }
@@ -42,7 +55,9 @@ class message_batch {
 
  private:
   friend struct detail::batch_builder;
-  std::vector<message> messages_;
+  // In storage that the hold owns and hands back to its pipe for the next read, so that a
+  // chatty child does not cost an allocation (and the page faults of a growing heap) per read.
+  std::span<const message> messages_;
   std::vector<std::unique_ptr<char[]>> owned_;  // lines joined across reads: copied here
   std::shared_ptr<void> hold_;  // its end lets the pipe be read again; keeps `child` alive
 };
