@@ -124,7 +124,7 @@ class client_fanout_sink final : public spdlog::sinks::base_sink<spdlog::details
 // Output the clients have not taken yet: while it is kept, its children's pipes are not read.
 class held_output {
  public:
-  static constexpr std::size_t high_mark = 256 * 1024;
+  static constexpr std::size_t high_mark = std::size_t{256} * 1024;
 
   explicit held_output(const client_fanout_sink& sink) : sink_(sink) {}
   // After a batch was logged: kept if some client is too far behind.
