@@ -190,9 +190,10 @@ TEST(SupervisorAsync, TheOperationStateUsesTheHandlersAllocator) {
   supervisor sup(io.get_executor());
   std::size_t allocations = 0;
   bool done = false;
-  sup.async_run({program_spec{"t", {"true"}, 1, {}, {}}}, [](const message&) {},
-                asio::bind_allocator(counting_allocator<void>(&allocations),
-                                     [&](error_code, const run_summary&) { done = true; }));
+  sup.async_run(
+      {program_spec{"t", {"true"}, 1, {}, {}}}, [](const message&) {},
+      asio::bind_allocator(counting_allocator<void>(&allocations),
+                           [&](error_code, const run_summary&) { done = true; }));
   io.run();
   EXPECT_TRUE(done);
   EXPECT_GT(allocations, 0u);
@@ -393,12 +394,13 @@ TEST(SupervisorAsync, DestroyingTheSupervisorMidRunKillsItsChildren) {
 // A child that says "up", then "term" when it gets SIGTERM; otherwise it runs for ever. (The
 // shell's own "Terminated" for its sleep, which gets the signal too, goes to /dev/null.)
 program_spec polite_child() {
-  return {"polite",
-          {"sh", "-c",
-           "exec 2>/dev/null; trap 'echo term; exit 0' TERM; echo up; while :; do sleep 0.05; done"},
-          1,
-          {},
-          {}};
+  return {
+      "polite",
+      {"sh", "-c",
+       "exec 2>/dev/null; trap 'echo term; exit 0' TERM; echo up; while :; do sleep 0.05; done"},
+      1,
+      {},
+      {}};
 }
 
 struct cancelled_run {
