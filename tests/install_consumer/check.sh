@@ -25,4 +25,12 @@ echo "$out" | grep -qx "greeter: hello from a child" || { echo "pkg-config consu
 # The one public header stays light: no toml++, CLI11 or Boost.Process behind it.
 heavy=$(c++ -std=c++20 -E -H "$here/main.cpp" $flags 2>&1 >/dev/null | grep -E "toml\+\+|/CLI/|boost/process" || true)
 [ -z "$heavy" ] || { echo "pipemux.hpp pulls in: $heavy"; exit 1; }
-echo "installed package: find_package and pkg-config consumers both work; pipemux.hpp is light"
+# The supervisor alone links with Boost and fmt only, and includes no spdlog.
+core_flags=$(PKG_CONFIG_PATH="$libdir" pkg-config --cflags --libs --static pipemux-core)
+# shellcheck disable=SC2086
+c++ -std=c++20 "$here/core_only.cpp" -o "$work/core-consumer" $core_flags
+out=$("$work/core-consumer")
+echo "$out" | grep -qx "greeter: hello from a child" || { echo "core consumer said: $out"; exit 1; }
+heavy=$(c++ -std=c++20 -E -H "$here/core_only.cpp" $core_flags 2>&1 >/dev/null | grep -E "spdlog|toml\+\+" || true)
+[ -z "$heavy" ] || { echo "supervisor.hpp pulls in: $heavy"; exit 1; }
+echo "installed package: find_package and pkg-config consumers both work, pipemux-core alone too; pipemux.hpp is light"
