@@ -6,6 +6,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <fstream>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -17,7 +20,8 @@ using namespace std::chrono_literals;
 
 // Reads until the server closes; a slow client reads `chunk` bytes per `pause`.
 std::string read_all_from(unsigned short port, std::size_t chunk = 4096,
-                          std::chrono::milliseconds pause = 0ms) {
+                          std::chrono::milliseconds pause = 0ms,
+                          const std::function<void()>& connected = {}) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -31,6 +35,7 @@ std::string read_all_from(unsigned short port, std::size_t chunk = 4096,
   // A small receive buffer, so that a slow reader is felt by the server at once.
   const int small = 16384;
   ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  if (connected) connected();
   std::vector<char> buf(chunk);
   ssize_t n;
   while ((n = ::read(fd, buf.data(), buf.size())) > 0) {
@@ -71,13 +76,17 @@ TEST(LogServerExample, ASlowClientSlowsTheChildAndIsNeverDropped) {
   // 1 MiB behind what the child could write. The server keeps the batch instead of queueing,
   // so the client gets every line (it used to be disconnected at 1 MiB).
   std::string received;
+  // The child writes once the client is connected (no timing assumed).
+  const std::string go = test::temp_path("pipemux_log_server_go");
+  std::remove(go.c_str());
   const auto result = test::run_command(
-      {PIPEMUX_LOG_SERVER_EXE, "0", "--", "sh", "-c", "sleep 0.5; seq 1 40000"},
+      {PIPEMUX_LOG_SERVER_EXE, "0", "--", "sh", "-c",
+       "while [ ! -e " + go + " ]; do sleep 0.01; done; seq 1 40000"},
       {.timeout = 120s, .watch = [&](int, const std::string& out) {
          const auto at = out.find("listening on 127.0.0.1:");
          if (at == std::string::npos || out.find('\n', at) == std::string::npos) return false;
-         received =
-             read_all_from(static_cast<unsigned short>(std::stoi(out.substr(at + 23))), 16384, 5ms);
+         received = read_all_from(static_cast<unsigned short>(std::stoi(out.substr(at + 23))),
+                                  16384, 5ms, [&] { std::ofstream(go).put('\n'); });
          return true;
        }});
   EXPECT_EQ(result.exit_code, 0) << result.err;
@@ -88,6 +97,7 @@ TEST(LogServerExample, ASlowClientSlowsTheChildAndIsNeverDropped) {
     ASSERT_EQ(line.substr(at + 7), std::to_string(next)) << line;
     ++next;
   }
+  std::remove(go.c_str());
   EXPECT_EQ(next, 40001u);
   EXPECT_NE(received.find("* exited with code 0"), std::string::npos);
 }

@@ -6,6 +6,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <csignal>
+#include <cstdio>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <string>
@@ -49,8 +51,12 @@ TEST(FlowControl, AHeldBatchStopsOnlyItsChildUntilItIsReleased) {
   seq_checker sibling;
   std::size_t largest_batch = 0;
   std::optional<error_code> result;
+  // The sibling writes only once the held child's first batch is held (no timing assumed).
+  const std::string go = test::temp_path("pipemux_flow_control_go");
+  std::remove(go.c_str());
   sup.async_run_batched(
-      {sh("held", "yes " + line + " | head -n 20000"), sh("sibling", "sleep 0.3; seq 1 200000")},
+      {sh("held", "yes " + line + " | head -n 20000"),
+       sh("sibling", "while [ ! -e " + go + " ]; do sleep 0.01; done; seq 1 200000")},
       [&](message_batch batch) {
         largest_batch = std::max(largest_batch, batch.bytes() + batch.size());  // '\n's
         if (batch[0].child.index == 1) {
@@ -60,7 +66,10 @@ TEST(FlowControl, AHeldBatchStopsOnlyItsChildUntilItIsReleased) {
         held_pid = batch[0].child.pid;
         ++held_batches;
         for (const auto& m : batch) held_lines += m.bytes == line ? 1 : 1'000'000;
-        if (held_batches == 1) kept.emplace(std::move(batch));  // held: nothing more is read
+        if (held_batches == 1) {
+          kept.emplace(std::move(batch));  // held: nothing more is read
+          std::ofstream(go).put('\n');     // now the sibling may go
+        }
       },
       [&](const child_event& e) {
         if (e.kind != child_event_kind::exited || e.child.index != 1) return;
@@ -73,6 +82,7 @@ TEST(FlowControl, AHeldBatchStopsOnlyItsChildUntilItIsReleased) {
       },
       [&](error_code ec, const run_summary&) { result = ec; });
   io.run();
+  std::remove(go.c_str());
   ASSERT_TRUE(result);
   EXPECT_FALSE(*result) << result->message();
   EXPECT_TRUE(checked_at_sibling_exit);
