@@ -787,7 +787,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   }
 
   // Hands the outcome over, once; the callbacks are dropped first.
-  void finish(error_code ec, run_summary summary) {
+  void finish(error_code ec, run_summary summary, bool from_destructor = false) {
     state = phase::done;
     auto done = std::move(on_complete);
     on_complete = nullptr;
@@ -801,7 +801,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       take(ec == asio::error::operation_aborted && abandoned ? ec : error_code(asio::error::eof),
            {});
     }
-    if (done) done(ec, std::move(summary));
+    if (done) done(ec, std::move(summary), from_destructor);
   }
 
   // stop() from the caller (or a cancellation): the run then ends with operation_aborted.
@@ -894,7 +894,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     ready.clear();
     // As an Asio I/O object does with its pending operations (the completion is posted).
     stop_requested = true;
-    finish(asio::error::operation_aborted, summarize());
+    finish(asio::error::operation_aborted, summarize(), true);
   }
 };
 
@@ -936,7 +936,7 @@ void supervisor::start(std::vector<program_spec> programs, output_consumer outpu
                if (self->run_requested || self->abandoned) {  // a second run, or too late
                  on_complete(self->run_requested ? error_code(errc::already_started)
                                                  : error_code(asio::error::operation_aborted),
-                             run_summary{});
+                             run_summary{}, false);
                  return;
                }
                self->run_requested = true;

@@ -7,6 +7,7 @@
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
@@ -148,7 +149,7 @@ class supervisor {
   void resume_reading();
 
  private:
-  using completion = std::function<void(error_code, run_summary)>;
+  using completion = std::function<void(error_code, run_summary, bool defer)>;
   using receiver = std::function<void(error_code, message_batch)>;
   struct output_consumer {
     message_handler on_message;  // one call per message (async_run)
@@ -181,15 +182,19 @@ class supervisor {
           // The operation's state is allocated with the handler's associated allocator.
           const auto allocator = boost::asio::get_associated_allocator(handler);
           auto held = std::allocate_shared<decltype(handler)>(allocator, std::move(handler));
-          // Posted: it may come from the destructor, and the slot is cleared on the handler's
-          // executor, where the caller may be emitting on it.
+          // On the handler's executor, where the slot is cleared too (the caller may be emitting
+          // on it). Dispatched: the run never completes inside async_run (start() is posted);
+          // posted when it comes from the destructor (`defer`), which must not run it inline.
           start(std::move(specs), std::move(output), std::move(event_fn),
-                [held, work, slot](error_code ec, run_summary summary) mutable {
-                  boost::asio::post(work.get_executor(),
-                                    [held, slot, ec, summary = std::move(summary)]() mutable {
-                                      if (slot.is_connected()) slot.clear();
-                                      (*held)(ec, std::move(summary));
-                                    });
+                [held, work, slot](error_code ec, run_summary summary, bool defer) mutable {
+                  auto complete = [held, slot, ec, summary = std::move(summary)]() mutable {
+                    if (slot.is_connected()) slot.clear();
+                    (*held)(ec, std::move(summary));
+                  };
+                  if (defer)
+                    boost::asio::post(work.get_executor(), std::move(complete));
+                  else
+                    boost::asio::dispatch(work.get_executor(), std::move(complete));
                   work.reset();
                 });
         },
