@@ -481,13 +481,15 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       }
       return;
     }
-    if (waiting_receiver) {
-      auto take = std::move(waiting_receiver);
-      waiting_receiver = nullptr;
-      take({}, std::move(batch));
-      return;
-    }
+    if (waiting_receiver) return answer_receiver({}, std::move(batch));
     ready.push_back(std::move(batch));
+  }
+
+  // Completes the pending receive (there is one).
+  void answer_receiver(error_code ec, message_batch batch) {
+    auto take = std::move(waiting_receiver);
+    waiting_receiver = nullptr;
+    take(ec, std::move(batch));
   }
 
   void receive(receiver take) {
@@ -710,13 +712,17 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   std::string signal_leftovers(const child_slot& c, int sig) {
     std::string names;
     for (int pid : cgroup->members(c.info.index)) {
-      std::string name = detail::process_name(pid);
+      std::string name = detail::process_name(pid);  // before it may be gone
       if (!cgroup->signal_member(c.info.index, pid, sig)) continue;
       // A stopped process acts on no signal but SIGKILL until continued.
       if (sig != SIGKILL) cgroup->signal_member(c.info.index, pid, SIGCONT);
-      names += fmt::format("{}{}[{}]", names.empty() ? "" : ", ", name, pid);
+      append_process(names, name, pid);
     }
     return names;
+  }
+
+  static void append_process(std::string& names, const std::string& name, int pid) {
+    names += fmt::format("{}{}[{}]", names.empty() ? "" : ", ", name, pid);
   }
 
   void watch_leftovers() {
@@ -733,7 +739,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     for (const auto& c : children) {
       std::string names;
       for (int pid : cgroup->members(c->info.index))
-        names += fmt::format("{}{}[{}]", names.empty() ? "" : ", ", detail::process_name(pid), pid);
+        append_process(names, detail::process_name(pid), pid);
       if (!names.empty())
         emit(child_event_kind::leftovers_killed, *c, "still running: " + names + ": sent SIGKILL");
     }
@@ -795,12 +801,10 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     on_batch = nullptr;
     on_event = nullptr;
     // No batch comes after this: a receiver waiting for one gets the end.
-    if (waiting_receiver && ready.empty()) {
-      auto take = std::move(waiting_receiver);
-      waiting_receiver = nullptr;
-      take(ec == asio::error::operation_aborted && abandoned ? ec : error_code(asio::error::eof),
-           {});
-    }
+    if (waiting_receiver && ready.empty())
+      answer_receiver(
+          abandoned ? error_code(asio::error::operation_aborted) : error_code(asio::error::eof),
+          {});
     if (done) done(ec, std::move(summary), from_destructor);
   }
 
@@ -945,11 +949,8 @@ void supervisor::start(std::vector<program_spec> programs, output_consumer outpu
                self->on_batch = std::move(output.on_batch);
                self->batched = output.batched;
                self->pull = output.pull;
-               if (self->waiting_receiver && !self->pull) {  // received before a push run
-                 auto take = std::move(self->waiting_receiver);
-                 self->waiting_receiver = nullptr;
-                 take(asio::error::operation_not_supported, {});
-               }
+               if (self->waiting_receiver && !self->pull)  // received before a push run
+                 self->answer_receiver(asio::error::operation_not_supported, {});
                self->on_event = std::move(on_event);
                self->on_complete = std::move(on_complete);
                if (self->stop_requested)

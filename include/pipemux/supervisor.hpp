@@ -89,7 +89,9 @@ class supervisor {
   /// the batch until it is sent: that child is slowed down, every other child flows on, and
   /// memory stays at one read buffer plus one partial line per pipe.
   ///
-  /// Push: `on_batch` gets each batch (moved in) and may keep it as long as it likes.
+  /// Push: `on_batch` gets each batch (moved in) and may keep it as long as it likes; a child
+  /// whose batch is held cannot finish (its pipe is not read to the end), so neither can the
+  /// run, even after stop(): release what you hold to let it end.
   /// Pull: with `on_batch` empty, batches wait in arrival order for async_receive().
   /// Everything else (events, completion, cancellation, callback_threw) is as async_run's.
   template <class CompletionToken>
@@ -117,11 +119,9 @@ class supervisor {
           const auto allocator = boost::asio::get_associated_allocator(handler);
           auto held = std::allocate_shared<decltype(handler)>(allocator, std::move(handler));
           receive([held, work](error_code ec, message_batch batch) mutable {
-            boost::asio::post(
-                work.get_executor(),
-                [held, ec, batch = std::make_shared<message_batch>(std::move(batch))]() mutable {
-                  (*held)(ec, std::move(*batch));
-                });
+            boost::asio::post(work.get_executor(), [held, ec, batch = std::move(batch)]() mutable {
+              (*held)(ec, std::move(batch));
+            });
             work.reset();
           });
         },
