@@ -1,59 +1,75 @@
 #include "pipe_reader.hpp"
 
+#include <boost/asio/defer.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
 
-#include <sys/ioctl.h>
+#include <poll.h>
 
 namespace pipemux::detail {
 
-pipe_reader::pipe_reader(const boost::asio::any_io_executor& executor, int fd,
-                         std::size_t read_size)
-    : descriptor_(executor, fd), buffer_(read_size), read_size_(read_size) {}
+namespace asio = boost::asio;
+
+pipe_reader::pipe_reader(const asio::any_io_executor& executor, int fd, std::size_t read_size)
+    : descriptor_(executor, fd), buffer_(read_size), read_size_(read_size) {
+  boost::system::error_code ignored;  // fails only for a bad fd, which the first read reports
+  descriptor_.non_blocking(true, ignored);
+}
 
 void pipe_reader::start(data_handler on_data, end_handler on_end) {
   on_data_ = std::move(on_data);
   on_end_ = std::move(on_end);
-  read_next();
+  if (paused_) return;
+  pending_ = true;
+  asio::post(descriptor_.get_executor(), [self = shared_from_this()] { self->read_once(); });
 }
 
 void pipe_reader::resume() {
   paused_ = false;
-  if (!reading_ && descriptor_.is_open()) read_next();
+  if (pending_ || !descriptor_.is_open()) return;
+  pending_ = true;  // posted, not read here: the caller is not ready for on_data yet
+  asio::post(descriptor_.get_executor(), [self = shared_from_this()] { self->read_once(); });
 }
 
-void pipe_reader::read_next() {
-  if (paused_) return;
-  reading_ = true;
-  descriptor_.async_read_some(
-      boost::asio::buffer(buffer_.get(), read_size_),
-      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-        self->reading_ = false;
-        if (n > 0 && !self->silenced_)
-          self->on_data_(log_clock::now(), std::string_view(self->buffer_.get(), n));
-        if (!ec && self->descriptor_.is_open()) {
-          self->read_next();
-          return;
-        }
-        const bool silenced = self->silenced_;
-        self->close(true);
-        if (silenced) return;
-        if (ec == boost::asio::error::eof)
-          self->on_end_({});
-        else
-          self->on_end_(ec ? std::error_code(ec)
-                           : std::make_error_code(std::errc::operation_canceled));
-      });
+void pipe_reader::wait_readable() {
+  pending_ = true;
+  descriptor_.async_wait(asio::posix::stream_descriptor::wait_read,
+                         [self = shared_from_this()](const boost::system::error_code& ec) {
+                           if (ec && self->descriptor_.is_open()) {
+                             self->pending_ = false;
+                             self->close();
+                             self->on_end_(ec);
+                             return;
+                           }
+                           self->read_once();
+                         });
 }
 
-std::size_t pipe_reader::bytes_unread() noexcept {
-  int unread = 0;
-  if (!descriptor_.is_open() || ::ioctl(descriptor_.native_handle(), FIONREAD, &unread) != 0)
-    return 0;
-  return static_cast<std::size_t>(unread);
+void pipe_reader::read_once() {
+  pending_ = false;
+  if (!descriptor_.is_open() || paused_) return;  // closed, or resume() reads later
+  boost::system::error_code ec;
+  const std::size_t n = descriptor_.read_some(asio::buffer(buffer_.get(), read_size_), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_readable();
+  if (n > 0) {
+    on_data_(log_clock::now(), std::string_view(buffer_.get(), n));
+    if (!descriptor_.is_open() || paused_) return;
+    // Queued behind what else is ready, so one chatty pipe does not starve the others.
+    pending_ = true;
+    asio::defer(descriptor_.get_executor(), [self = shared_from_this()] { self->read_once(); });
+    return;
+  }
+  close();
+  on_end_(ec == asio::error::eof ? std::error_code() : std::error_code(ec));
 }
 
-void pipe_reader::close(bool silently) noexcept {
-  if (silently) silenced_ = true;
+bool pipe_reader::has_input() noexcept {
+  if (!descriptor_.is_open()) return false;
+  pollfd readable{.fd = descriptor_.native_handle(), .events = POLLIN, .revents = 0};
+  return ::poll(&readable, 1, 0) > 0 && (readable.revents & (POLLIN | POLLHUP)) != 0;
+}
+
+void pipe_reader::close() noexcept {
   boost::system::error_code ignored;
   descriptor_.close(ignored);
 }

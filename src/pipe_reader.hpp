@@ -14,36 +14,42 @@
 
 namespace pipemux::detail {
 
-// Owned through shared_ptr: a read still pending keeps the reader alive, so its owner may
-// let go of it at any time (after close(true), so that no handler reaches the owner).
+// Bytes leave the pipe only inside the handler that hands them to on_data: the reader waits
+// for the pipe to be readable and then reads it itself, instead of async_read_some, whose
+// reactor reads speculatively and queues the result. Until on_data has them, bytes are still
+// in the pipe, where has_input() sees them: nothing is in between for a close to drop.
+//
+// Owned through shared_ptr: a wait still pending keeps the reader alive, so its owner may let
+// go of it at any time (after close(), so that no handler reaches the owner).
 class pipe_reader : public std::enable_shared_from_this<pipe_reader> {
  public:
-  /// Called once per completed read, with the time the read returned.
+  /// Called once per read, with the time the read returned.
   using data_handler = std::function<void(log_clock::time_point, std::string_view)>;
-  /// Called once at the end: no error at EOF, operation_aborted after close(), else the error.
+  /// Called once at the end, unless close() came first: no error at EOF, else the error.
   using end_handler = std::function<void(std::error_code)>;
 
-  /// Takes ownership of `fd`.
+  /// Takes ownership of `fd` (and makes it non-blocking).
   pipe_reader(const boost::asio::any_io_executor& executor, int fd, std::size_t read_size);
 
   void start(data_handler on_data, end_handler on_end);
 
-  /// Stops reading and closes the pipe; bytes still in it are discarded. With
-  /// `silently`, neither handler is called again.
-  void close(bool silently = false) noexcept;
+  /// Stops reading and closes the pipe; neither handler is called again.
+  void close() noexcept;
 
   bool is_open() const noexcept { return descriptor_.is_open(); }
 
-  /// Flow control: no read is issued after the one in flight until resume(), so the writer
-  /// blocks once the pipe is full. Call both on the reader's executor.
+  /// Flow control: nothing is read until resume(), so the writer blocks once the pipe is
+  /// full. Call both on the reader's executor.
   void pause() noexcept { paused_ = true; }
   void resume();
 
-  /// Bytes written to the pipe and not read yet (0 when closed).
-  std::size_t bytes_unread() noexcept;
+  /// The pipe holds bytes not read yet, or its end not seen yet (every writer has closed it).
+  /// False when closed.
+  bool has_input() noexcept;
 
  private:
-  void read_next();
+  void wait_readable();
+  void read_once();  // on the executor, when the pipe may be readable
 
   boost::asio::posix::stream_descriptor descriptor_;
   // Not zero-filled: pages a read never reaches are never touched, which keeps the resident
@@ -52,9 +58,8 @@ class pipe_reader : public std::enable_shared_from_this<pipe_reader> {
   std::size_t read_size_;
   data_handler on_data_;
   end_handler on_end_;
-  bool silenced_ = false;
   bool paused_ = false;
-  bool reading_ = false;  // a read is in flight
+  bool pending_ = false;  // a wait or a read is queued: resume() must not queue another
 };
 
 }  // namespace pipemux::detail

@@ -76,11 +76,11 @@ struct child_slot {
   bool any_channel_held() const { return channels[0].held || channels[1].held; }
 
   // Output is still flowing when a read completed since the last check, or when a pipe holds
-  // bytes not read yet (the loop may have been too busy to read them).
+  // bytes or an EOF not read yet (the loop may have been too busy, or paused, to read them).
   bool output_flowing_since_last_check() const {
     if (reads != reads_at_drain_check) return true;
     for (const auto& channel : channels)
-      if (channel.open && channel.reader->bytes_unread() > 0) return true;
+      if (channel.open && channel.reader->has_input()) return true;
     return false;
   }
 };
@@ -307,7 +307,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     } catch (const std::exception& e) {
       const std::string reason = describe_start_failure(e);
       for (auto& channel : c.channels) {
-        if (channel.reader) channel.reader->close(true);
+        if (channel.reader) channel.reader->close();
         channel.reader.reset();
         channel.open = false;
       }
@@ -593,7 +593,8 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     child_slot* slot = &c;
     c.drain_timer.async_wait(guarded([slot](impl& self, boost::system::error_code ec) {
       if (ec || !slot->any_channel_open()) return;
-      // While reading is paused nothing can be judged: the pipe may be at EOF unread.
+      // Judged only while the pipe is being read: while the consumer holds output back, the
+      // run waits for it anyway.
       if (self.reading_paused || slot->any_channel_held() ||
           slot->output_flowing_since_last_check())
         self.arm_drain_timer(*slot);
@@ -605,7 +606,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   void abandon_output(child_slot& c) {
     for (auto stream : {stream_kind::out, stream_kind::err}) {
       auto& channel = c.channels[static_cast<std::size_t>(stream)];
-      if (channel.open) channel.reader->close(true);
+      if (channel.open) channel.reader->close();
       close_channel(c, stream);
     }
     emit(child_event_kind::output_abandoned, c,
@@ -888,7 +889,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       c->drain_timer.cancel();
       c->restart_timer.cancel();
       for (auto& channel : c->channels)
-        if (channel.reader) channel.reader->close(true);
+        if (channel.reader) channel.reader->close();
       c->process.reset();  // SIGKILLs a child that is still running
     }
     leftovers_timer.cancel();
