@@ -148,18 +148,30 @@ bool child_process::reaped() const noexcept {
   return state_->reaped;
 }
 
+// 1.81's async_wait, once the pidfd is readable, reaps with a blocking waitpid that it does not
+// retry on EINTR; the pidfd can be readable a moment before the child is waitable, and a
+// handler installed without SA_RESTART (asio's signal_set installs them so: the CLI's SIGCHLD
+// watch) then fails that wait (bug 9). Not reaped after all: wait again.
+void child_process::wait_for_exit(std::shared_ptr<state> state,
+                                  std::function<void(std::error_code, int)> handler) {
+  auto& process = state->process;
+  process.async_wait([state = std::move(state), handler = std::move(handler)](
+                         bp::error_code ec, int /*exit code*/) mutable {
+    if (ec == bp::error_code(EINTR, bp::system_category()))
+      return wait_for_exit(std::move(state), std::move(handler));
+    if (ec) {
+      handler(ec, 0);
+      return;
+    }
+    state->reaped = true;
+    // Detached once reaped: v2's destructor then never signals a pid that may be reused.
+    state->process.detach();
+    handler({}, state->process.native_exit_code());
+  });
+}
+
 void child_process::async_wait(std::function<void(std::error_code, int)> handler) {
-  state_->process.async_wait(
-      [state = state_, handler = std::move(handler)](bp::error_code ec, int /*exit code*/) {
-        if (ec) {
-          handler(ec, 0);
-          return;
-        }
-        state->reaped = true;
-        // Detached once reaped: v2's destructor then never signals a pid that may be reused.
-        state->process.detach();
-        handler({}, state->process.native_exit_code());
-      });
+  wait_for_exit(state_, std::move(handler));
 }
 
 bool child_process::signal(int sig, bool even_if_reaped) noexcept {

@@ -65,6 +65,8 @@ class child_process {
  private:
   struct state;
   child_process(std::shared_ptr<state> state, int pid, bool own_group);
+  static void wait_for_exit(std::shared_ptr<state> state,
+                            std::function<void(std::error_code, int)> handler);
   std::shared_ptr<state> state_;
   int pid_;
   bool own_group_;
