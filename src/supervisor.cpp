@@ -181,6 +181,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   std::optional<std::size_t> ended_by;    // the child whose end ended the run (stop_on)
   std::exception_ptr callback_exception;  // on_message or on_event threw: no more calls
   bool reading_paused = false;            // flow control: the consumer is not taking output
+  std::size_t resume_from = 0;            // the child after the one read last (round robin)
   std::atomic<bool> abandoned{false};     // the supervisor is gone: call nobody
   asio::steady_timer grace_timer;
   asio::steady_timer job_control_timer;  // looks for stopped children: no SIGCHLD for a library
@@ -402,6 +403,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
                  std::string_view data) {
     ++c.reads;
     c.bytes += data.size();
+    resume_from = c.info.index + 1;
     if (batched) return hand_over_read(c, stream, arrival, data);
     if (options.framing == framing_mode::raw)
       deliver(c, stream, arrival, data, piece_kind::chunk);
@@ -868,11 +870,14 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     }
   }
 
+  // A consumer that pauses again after one read would otherwise hear only the first children:
+  // reading resumes in turn, from the child after the one read last.
   void set_reading_paused(bool paused) {
     if (paused == reading_paused) return;
     reading_paused = paused;
-    for (auto& c : children)
-      for (auto& channel : c->channels) {
+    const std::size_t n = children.size();
+    for (std::size_t k = 0; k < n; ++k)
+      for (auto& channel : children[(resume_from + k) % n]->channels) {
         if (!channel.open) continue;
         if (paused)
           channel.reader->pause();

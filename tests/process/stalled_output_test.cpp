@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -138,6 +139,42 @@ TEST(StalledOutput, ChildrenWaitForAStalledReaderAndNothingIsLost) {
   }
   EXPECT_EQ(last["0"], 300000);
   EXPECT_EQ(last["1"], 300000);
+}
+
+TEST(StalledOutput, ASlowReaderHearsEveryChildInTurn) {
+  // Eight children that never stop writing short lines, and a slow reader: one 64 KiB read
+  // of one child (some 9000 lines) fills pipemux's backlog, so reading pauses after about
+  // every read. Each resumption starts after the child read last, so every child is heard in
+  // turn (before, each started at child 0, and the last children were never read at all).
+  constexpr int children = 8;
+  constexpr std::size_t lines_taken = 300000;
+  const auto result = run_command(
+      {pipemux_exe(), "-n", std::to_string(children), "--", pipemux_exe(), "spam", "--count",
+       "10000000", "--interval", "0"},
+      {.timeout = 60s,
+       .watch =
+           [scanned = std::size_t{0}, lines = std::size_t{0}](int pid,
+                                                              const std::string& out) mutable {
+             lines += static_cast<std::size_t>(std::count(out.begin() + scanned, out.end(), '\n'));
+             scanned = out.size();
+             if (lines < lines_taken) return false;
+             ::kill(pid, SIGKILL);  // what follows is not looked at
+             return true;
+           },
+       .slow_read_bytes = 65536,
+       .slow_read_pause = 1ms});
+  ASSERT_FALSE(result.timed_out);
+  std::map<std::string, std::size_t> lines_of_child;
+  const std::regex line(R"(\S+ \S+ pipemux\.(\d)\[\d+\] out \| Spam \d)");
+  std::size_t seen = 0;
+  for (const auto& l : lines_of(result.out)) {
+    if (++seen > lines_taken) break;
+    std::smatch m;
+    if (std::regex_match(l, m, line)) ++lines_of_child[m[1]];
+  }
+  for (int i = 0; i < children; ++i)
+    EXPECT_GT(lines_of_child[std::to_string(i)], lines_taken / children / 4)
+        << "child " << i << " got less than a quarter of its share";
 }
 
 TEST(StalledOutput, ANonBlockingStdoutWaitsForALateReader) {
