@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -17,8 +18,25 @@
 
 namespace pipemux::test {
 
+namespace {
+
+// This test process's own directory, removed with all it holds when the process exits.
+struct temp_directory {
+  temp_directory() : path(::testing::TempDir() + "pipemux." + std::to_string(::getpid())) {
+    std::filesystem::create_directories(path);
+  }
+  ~temp_directory() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+  std::string path;
+};
+
+}  // namespace
+
 std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + "pipemux." + std::to_string(::getpid()) + "." + name;
+  static const temp_directory directory;
+  return directory.path + "/" + name;
 }
 
 std::string unique(const std::string& name) {

@@ -37,8 +37,9 @@ command_result run_command(const std::vector<std::string>& argv,
 command_options signal_when(int sig, std::function<bool(const std::string&)> enough,
                             std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
-/// A path in the test temp directory, unique to this process: two runs of the suite at once
-/// (CI under load, sanitizer builds side by side) must not share files.
+/// A path in a directory of this test process's own: two runs of the suite at once (CI under
+/// load, sanitizer builds side by side) must not share files. The directory is removed with
+/// everything in it when the process exits.
 std::string temp_path(const std::string& name);
 
 /// `name` made unique to this test process, for markers in command lines: two suites running
