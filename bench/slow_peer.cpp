@@ -102,7 +102,7 @@ run_result run_service(std::size_t peer_speed, const std::string& sibling_lines,
       {pipemux::program_spec{"slow", {"seq", "1", slow_lines}, 1, {}, {}},
        pipemux::program_spec{"sibling", {"seq", "1", sibling_lines}, 3, {}, {}}},
       [&](pipemux::message_batch batch) {
-        if (batch[0].child.index != 0) {
+        if (batch[0].child->index != 0) {
           sibling_lines_seen += batch.size();
           return;  // taken at once
         }
@@ -114,7 +114,7 @@ run_result run_service(std::size_t peer_speed, const std::string& sibling_lines,
                           [text, held](boost::system::error_code, std::size_t) {});
       },
       [&](const pipemux::child_event& e) {
-        if (e.kind == pipemux::child_event_kind::exited && e.child.index != 0 &&
+        if (e.kind == pipemux::child_event_kind::exited && e.child->index != 0 &&
             --siblings_left == 0)
           result.siblings_seconds = std::chrono::duration<double>(steady::now() - started).count();
       },

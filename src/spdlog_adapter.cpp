@@ -46,12 +46,12 @@ spdlog_adapter::spdlog_adapter(std::shared_ptr<spdlog::logger> logger,
     : logger_(std::move(logger)), flush_executor_(std::move(flush_executor)), identity_(identity) {}
 
 void spdlog_adapter::operator()(const message& m) {
-  log(&m.child, m.stream == stream_kind::out ? "out" : "err", mark_of(m.kind), m.arrival,
+  log(m.child.get(), m.stream == stream_kind::out ? "out" : "err", mark_of(m.kind), m.arrival,
       spdlog::level::info, m.bytes);
 }
 
 void spdlog_adapter::operator()(const child_event& e) {
-  log(&e.child, "-", '*', log_clock::now(), level_of(e), describe(e));
+  log(e.child.get(), "-", '*', log_clock::now(), level_of(e), describe(e));
 }
 
 void spdlog_adapter::operator()(const run_summary& s) {

@@ -53,7 +53,7 @@ struct child_slot {
         drain_timer(executor),
         restart_timer(executor) {}
 
-  child_info info;
+  std::shared_ptr<const child_info> info;  // immutable: replaced when a run starts or fails
   const program_spec* program;
   std::unique_ptr<detail::child_process> process;
   std::array<output_channel, 2> channels;  // indexed by stream_kind
@@ -84,6 +84,10 @@ struct child_slot {
     return false;
   }
 };
+
+std::shared_ptr<const child_info> with_pid(const child_info& info, int pid) {
+  return std::make_shared<const child_info>(child_info{info.name, info.index, info.instance, pid});
+}
 
 std::string join_argv(const std::vector<std::string>& argv) {
   std::string out;
@@ -221,9 +225,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     for (const auto& spec : programs)
       for (std::size_t i = 0; i < spec.instances; ++i) {
         auto c = std::make_unique<child_slot>(strand, spec, options.max_line);
-        c->info.name = spec.name;
-        c->info.index = index++;
-        c->info.instance = i;
+        c->info = std::make_shared<const child_info>(child_info{spec.name, index++, i, -1});
         children.push_back(std::move(c));
       }
     if (options.cgroup != cgroup_mode::off && !children.empty())
@@ -286,14 +288,14 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     request.executable = std::move(target->executable);
     request.argv = std::move(target->argv);
 
-    request.environment = child_environment(spec, c.info, options.unbuffered_env);
+    request.environment = child_environment(spec, *c.info, options.unbuffered_env);
     request.working_directory = spec.working_directory;
     request.own_process_group = options.own_process_group;
     request.die_with_parent = options.die_with_parent;
     detail::unique_fd cgroup_procs;  // open until the child has moved itself in
     if (cgroup) {
       std::error_code ec;
-      cgroup_procs = cgroup->open_procs_for(c.info.index, ec);
+      cgroup_procs = cgroup->open_procs_for(c.info->index, ec);
       if (ec && options.cgroup == cgroup_mode::required)
         return fail_spawn(c, "cannot start '" + program + "': cannot create its cgroup in " +
                                  cgroup->path() + ": " + ec.message());
@@ -315,12 +317,12 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       c.process.reset();  // SIGKILLs and reaps a child already started
       return fail_spawn(c, "cannot start '" + program + "': " + reason);
     }
-    c.info.pid = c.process->pid();
+    c.info = with_pid(*c.info, c.process->pid());
     c.status.reset();
     c.stop_sent = false;
     c.spawn_error.clear();
     c.started_at = steady::now();
-    if (options.own_process_group && !guard.add(c.info.pid)) report_guard_lost(c);
+    if (options.own_process_group && !guard.add(c.info->pid)) report_guard_lost(c);
     emit(child_event_kind::started, c, join_argv(spec.argv));
     for (auto stream : {stream_kind::out, stream_kind::err}) start_reading(c, stream);
     child_slot* slot = &c;
@@ -391,6 +393,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   }
 
   void fail_spawn(child_slot& c, std::string why) {
+    c.info = with_pid(*c.info, -1);  // not the pid of an earlier run
     c.spawn_error = std::move(why);
     c.status.reset();
     c.finished = true;
@@ -403,23 +406,27 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
                  std::string_view data) {
     ++c.reads;
     c.bytes += data.size();
-    resume_from = c.info.index + 1;
+    resume_from = c.info->index + 1;
     if (batched) return hand_over_read(c, stream, arrival, data);
+    // One message per read, its piece changed for each line: copying the shared child_info
+    // for every line would cost two atomic operations a line.
+    message m{c.info, stream, arrival, data, piece_kind::chunk};
     if (options.framing == framing_mode::raw)
-      deliver(c, stream, arrival, data, piece_kind::chunk);
+      deliver(c, m);
     else
       c.channels[static_cast<std::size_t>(stream)].framer.feed(
           data, [&](std::string_view piece, piece_kind kind) {
-            deliver(c, stream, arrival, piece, kind);
+            m.bytes = piece;
+            m.kind = kind;
+            deliver(c, m);
           });
   }
 
-  void deliver(child_slot& c, stream_kind stream, log_clock::time_point arrival,
-               std::string_view piece, piece_kind kind) {
+  void deliver(child_slot& c, const message& m) {
     ++c.messages;
     if (!on_message || callback_exception || abandoned.load(std::memory_order_relaxed)) return;
     try {
-      on_message(message{c.info, stream, arrival, piece, kind});
+      on_message(m);
     } catch (...) {
       callback_threw(std::current_exception());
     }
@@ -518,8 +525,8 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     if (channel.open && !reading_paused) channel.reader->resume();
   }
 
-  // Kept by a batch: the supervisor's state (the messages' child_info, the read buffer) lives
-  // as long as the batch, and the batch's end lets its pipe be read again.
+  // Kept by a batch: the supervisor's state (the read buffer) lives as long as the batch, and
+  // the batch's end lets its pipe be read again.
   struct channel_hold {
     channel_hold(std::shared_ptr<impl> s, child_slot* c, stream_kind k)
         : self(std::move(s)), slot(c), stream(k) {}
@@ -566,7 +573,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       if (batched)
         hand_over_last(c, stream, piece, kind);
       else
-        deliver(c, stream, log_clock::now(), piece, kind);
+        deliver(c, message{c.info, stream, log_clock::now(), piece, kind});
     });
   }
 
@@ -626,7 +633,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     c.drain_timer.cancel();
     if (options.own_process_group) {
       if (c.process->signal(SIGKILL, true)) emit(child_event_kind::leftovers_killed, c);
-      if (!guard.remove(c.info.pid)) report_guard_lost(c);
+      if (!guard.remove(c.info->pid)) report_guard_lost(c);
     }
     emit(child_event_kind::exited, c, {}, c.exited_at - c.started_at);
 
@@ -669,7 +676,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
 
   void stop_others(child_slot& c, const std::string& why) {
     emit(child_event_kind::stopping_others, c, why + ": stopping the other children");
-    if (!ended_by) ended_by = c.info.index;
+    if (!ended_by) ended_by = c.info->index;
     stop();
   }
 
@@ -714,11 +721,11 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   // Sends `sig` to each process in the child's cgroup; "sleep[12], sh[13]" for those it reached.
   std::string signal_leftovers(const child_slot& c, int sig) {
     std::string names;
-    for (int pid : cgroup->members(c.info.index)) {
+    for (int pid : cgroup->members(c.info->index)) {
       std::string name = detail::process_name(pid);  // before it may be gone
-      if (!cgroup->signal_member(c.info.index, pid, sig)) continue;
+      if (!cgroup->signal_member(c.info->index, pid, sig)) continue;
       // A stopped process acts on no signal but SIGKILL until continued.
-      if (sig != SIGKILL) cgroup->signal_member(c.info.index, pid, SIGCONT);
+      if (sig != SIGKILL) cgroup->signal_member(c.info->index, pid, SIGCONT);
       append_process(names, name, pid);
     }
     return names;
@@ -741,7 +748,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   void kill_leftovers() {
     for (const auto& c : children) {
       std::string names;
-      for (int pid : cgroup->members(c->info.index))
+      for (int pid : cgroup->members(c->info->index))
         append_process(names, detail::process_name(pid), pid);
       if (!names.empty())
         emit(child_event_kind::leftovers_killed, *c, "still running: " + names + ": sent SIGKILL");
@@ -790,7 +797,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     summary.ended_by = ended_by;
     summary.callback_exception = callback_exception;
     for (const auto& c : children)
-      summary.children.push_back(child_summary{c->info, c->messages, c->bytes, c->status,
+      summary.children.push_back(child_summary{*c->info, c->messages, c->bytes, c->status,
                                                c->spawn_error, c->restarts, c->stop_sent});
     return summary;
   }

@@ -31,7 +31,7 @@ enum class child_event_kind : unsigned char {
 
 struct child_event {
   child_event_kind kind;
-  const child_info& child;
+  std::shared_ptr<const child_info> child;  ///< as in message: never null, may be kept
   std::optional<exit_status> status;
   std::chrono::nanoseconds run_time{0};
   std::string detail;

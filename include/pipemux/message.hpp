@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -10,7 +11,8 @@
 
 namespace pipemux {
 
-/// Who a child is. Stable for the child's whole life; `pid` is set once it started.
+/// Who a child is, in one of its runs: a restart makes a new child_info with the new pid (-1
+/// before its first start, or when it could not be started).
 struct child_info {
   std::string name;          ///< the program's name
   std::size_t index = 0;     ///< unique in the run, counting all programs' children from 0
@@ -22,14 +24,13 @@ enum class stream_kind : unsigned char { out, err };
 
 using log_clock = std::chrono::system_clock;
 
-/// A view, so that the synchronous path copies nothing. To keep a message past the call, take
-/// the output in batches (supervisor::async_run_batched): a message_batch keeps its bytes and
-/// its children's child_info alive. Or copy what you need: the child_info (whose pid is that
-/// of the child's current run: a restart changes it) and the bytes.
+/// Who wrote it can be kept: `child` is shared and immutable. The bytes are a view, so that the
+/// synchronous path copies nothing: to keep them past the call, copy them, or take the output
+/// in batches (supervisor::async_run_batched), whose message_batch keeps them alive.
 struct message {
-  /// Owned by the supervisor: valid as long as the supervisor exists (or the batch holding
-  /// this message does).
-  const child_info& child;
+  /// The child, as it was in the run that wrote this (its pid is that run's). Never null;
+  /// valid for as long as you hold it, whatever becomes of the supervisor.
+  std::shared_ptr<const child_info> child;
   stream_kind stream;
   /// When the read that completed this piece returned: taken in the read handler, before any
   /// formatting, so a slow sink never skews it.

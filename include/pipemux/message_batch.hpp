@@ -21,9 +21,10 @@ struct batch_builder;
 /// so a child whose batches are held blocks in `write` once its pipe is full, as in any Unix
 /// pipeline, and only that child: holding a batch is how a consumer slows a child down.
 ///
-/// The bytes, and each message's `child`, stay valid as long as the batch exists (even after
-/// the supervisor is gone); they are views into the read buffer, which is not reused until the
-/// batch is destroyed or released. Move-only. Destroy batches before their io_context.
+/// The bytes stay valid as long as the batch exists (even after the supervisor is gone): they
+/// are views into the read buffer, which is not reused until the batch is destroyed or
+/// released. (Each message's `child` is shared: it may outlive the batch.) Move-only. Destroy
+/// batches before their io_context.
 class message_batch {
  public:
   message_batch() = default;
@@ -59,7 +60,7 @@ class message_batch {
   // chatty child does not cost an allocation (and the page faults of a growing heap) per read.
   std::span<const message> messages_;
   std::vector<std::unique_ptr<char[]>> owned_;  // lines joined across reads: copied here
-  std::shared_ptr<void> hold_;  // its end lets the pipe be read again; keeps `child` alive
+  std::shared_ptr<void> hold_;  // its end lets the pipe be read again; keeps the buffer alive
 };
 
 }  // namespace pipemux

@@ -174,9 +174,9 @@ int supervise(const config& cfg) {
   children.async_run(
       programs_to_run(cfg), [&](const message& m) { log(m); },
       [&](const child_event& e) {
-        if (e.kind == child_event_kind::started) reaper.track(e.child.pid);
+        if (e.kind == child_event_kind::started) reaper.track(e.child->pid);
         log(e);
-        if (e.kind == child_event_kind::exited) reaper.untrack(e.child.pid);
+        if (e.kind == child_event_kind::exited) reaper.untrack(e.child->pid);
       },
       [&](error_code, run_summary s) {
         result.summary = std::move(s);

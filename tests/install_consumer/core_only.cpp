@@ -11,7 +11,7 @@ int main() {
   int status = 1;
   sup.async_run(
       {{"greeter", {"echo", "hello from a child"}, 1, {}, {}}},
-      [](const pipemux::message& m) { std::cout << m.child.name << ": " << m.bytes << "\n"; },
+      [](const pipemux::message& m) { std::cout << m.child->name << ": " << m.bytes << "\n"; },
       [&](pipemux::error_code ec, pipemux::run_summary) { status = ec ? 1 : 0; });
   io.run();
   return status;

@@ -30,7 +30,7 @@ struct seq_checker {
   std::map<std::size_t, std::uint64_t> last;
   std::uint64_t errors = 0;
   void operator()(const message& m) {
-    auto& previous = last[m.child.index];
+    auto& previous = last[m.child->index];
     if (m.kind != piece_kind::line || m.bytes != std::to_string(previous + 1)) ++errors;
     ++previous;
   }
@@ -59,11 +59,11 @@ TEST(FlowControl, AHeldBatchStopsOnlyItsChildUntilItIsReleased) {
        sh("sibling", "while [ ! -e " + go + " ]; do sleep 0.01; done; seq 1 200000")},
       [&](message_batch batch) {
         largest_batch = std::max(largest_batch, batch.bytes() + batch.size());  // '\n's
-        if (batch[0].child.index == 1) {
+        if (batch[0].child->index == 1) {
           for (const auto& m : batch) sibling(m);
           return;  // released at once
         }
-        held_pid = batch[0].child.pid;
+        held_pid = batch[0].child->pid;
         ++held_batches;
         for (const auto& m : batch) held_lines += m.bytes == line ? 1 : 1'000'000;
         if (held_batches == 1) {
@@ -72,7 +72,7 @@ TEST(FlowControl, AHeldBatchStopsOnlyItsChildUntilItIsReleased) {
         }
       },
       [&](const child_event& e) {
-        if (e.kind != child_event_kind::exited || e.child.index != 1) return;
+        if (e.kind != child_event_kind::exited || e.child->index != 1) return;
         // The sibling ran to its end at full speed while the held child got one batch and
         // is blocked in write (a full pipe), not finished.
         EXPECT_EQ(held_batches, 1u);
@@ -110,7 +110,7 @@ struct pull_loop {
       }
       ++batches;
       for (const auto& m : batch) {
-        if (m.child.name == "other")
+        if (m.child->name == "other")
           other.emplace_back(std::string(m.bytes), m.kind);
         else
           seq(m);
@@ -162,7 +162,7 @@ TEST(FlowControl, ABatchKeptAfterTheSupervisorIsGoneStaysValid) {
   ASSERT_TRUE(kept);
   ASSERT_GE(kept->size(), 1u);
   EXPECT_EQ((*kept)[0].bytes, "one");
-  EXPECT_EQ((*kept)[0].child.name, "words");
+  EXPECT_EQ((*kept)[0].child->name, "words");
   kept.reset();
   io.restart();
   io.run();

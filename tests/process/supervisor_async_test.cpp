@@ -46,7 +46,7 @@ class sequence_checker {
     const auto at = m.bytes.rfind("seq=");
     const std::uint64_t seq =
         at == std::string_view::npos ? ~0ull : std::stoull(std::string(m.bytes.substr(at + 4)));
-    auto& next = next_[m.child.index];
+    auto& next = next_[m.child->index];
     if (seq != next || m.kind != piece_kind::line) ++errors_;
     next = seq + 1;
     ++total_;
@@ -374,7 +374,7 @@ TEST(SupervisorAsync, DestroyingTheSupervisorMidRunKillsItsChildren) {
         {program_spec{"sleeper", {"sleep", "1000"}, 1, {}, {}}}, [](const message&) {},
         [&](const child_event& e) {
           if (e.kind == child_event_kind::started) {
-            pid = e.child.pid;
+            pid = e.child->pid;
             io.stop();
           }
         },

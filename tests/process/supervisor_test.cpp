@@ -75,12 +75,12 @@ recorded_run run_supervised(std::vector<program_spec> programs, run_options opti
       std::move(programs),
       [&](const message& m) {
         run.messages.push_back(
-            {m.child.index, m.child.name, m.child.pid, m.kind, std::string(m.bytes)});
+            {m.child->index, m.child->name, m.child->pid, m.kind, std::string(m.bytes)});
         if (on_message) on_message(sup, run);
       },
       [&](const child_event& e) {
         run.events.push_back(
-            {e.kind, e.child.index, e.child.name, e.child.pid, e.status, e.detail});
+            {e.kind, e.child->index, e.child->name, e.child->pid, e.status, e.detail});
       },
       [&](error_code ec, run_summary s) {
         run.error = ec;
@@ -290,6 +290,42 @@ TEST(Supervisor, ChildrenKnowWhoTheyAre) {
   EXPECT_EQ(run.of(1).at(0).bytes, "a 1 1");
   EXPECT_EQ(run.of(2).at(0).bytes, "b 2 0");
   EXPECT_EQ(run.of(2).at(0).name, "b");
+}
+
+TEST(Supervisor, AKeptMessageNamesTheRunThatWroteItAfterTheSupervisorIsGone) {
+  // A child that says its pid and fails, restarted once. The messages and events are kept as
+  // they came (copies, identity and all) and read only once the supervisor is destroyed.
+  std::vector<message> kept;
+  std::vector<std::string> bytes;
+  std::vector<child_event> exits;
+  {
+    asio::io_context io;
+    run_options options;
+    options.restart = {.mode = restart_mode::on_failure,
+                       .initial_delay = restart_policy::min_delay,
+                       .max_restarts = 1};
+    supervisor sup(io.get_executor(), options);
+    sup.async_run(
+        {shell("sayer", "echo $$; exit 3")},
+        [&](const message& m) {
+          kept.push_back(m);
+          bytes.emplace_back(m.bytes);
+        },
+        [&](const child_event& e) {
+          if (e.kind == child_event_kind::exited) exits.push_back(e);
+        },
+        [](error_code, run_summary) {});
+    io.run();
+  }
+  ASSERT_EQ(kept.size(), 2u);
+  ASSERT_EQ(exits.size(), 2u);
+  for (std::size_t run = 0; run < 2; ++run) {
+    EXPECT_EQ(kept[run].child->name, "sayer");
+    EXPECT_EQ(kept[run].child->index, 0u);
+    EXPECT_EQ(std::to_string(kept[run].child->pid), bytes[run]) << "run " << run;
+    EXPECT_EQ(exits[run].child->pid, kept[run].child->pid) << "run " << run;
+  }
+  EXPECT_NE(kept[0].child->pid, kept[1].child->pid);
 }
 
 TEST(Supervisor, EnvironmentAndWorkingDirectoryFromTheSpec) {

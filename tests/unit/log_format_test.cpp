@@ -52,13 +52,15 @@ class LogFormat : public ::testing::Test {
 TEST_F(LogFormat, DefaultLineCarriesArrivalTimeToTheMicrosecondAndChildIdentity) {
   logger_->set_formatter(make_log_formatter(default_log_pattern));
   spdlog_adapter log(logger_);
-  const child_info child{"spam", 2, 0, 4242};
+  const auto child = std::make_shared<const child_info>(child_info{"spam", 2, 0, 4242});
   log(message{child, stream_kind::out, at(1'790'000'000, 123'456), "Spam 0", piece_kind::line});
   EXPECT_EQ(written(), local_time(1'790'000'000) + ".123456 spam.2[4242] out | Spam 0\n");
 }
 
 TEST_F(LogFormat, FastDefaultFormatterWritesExactlyWhatThePatternDoes) {
-  child_info child{"spam", 12, 3, 31337};
+  const auto child = std::make_shared<const child_info>(child_info{"spam", 12, 3, 31337});
+  // A restart: the same child, a new pid.
+  const auto restarted = std::make_shared<const child_info>(child_info{"spam", 12, 3, 4242});
   std::string fast, general;
   for (bool allow_fast : {true, false}) {
     logger_->set_formatter(make_log_formatter(default_log_pattern, allow_fast));
@@ -68,9 +70,8 @@ TEST_F(LogFormat, FastDefaultFormatterWritesExactlyWhatThePatternDoes) {
       for (auto kind :
            {piece_kind::line, piece_kind::continued, piece_kind::partial, piece_kind::chunk})
         log(message{child, stream_kind::err, at(secs, micros), "payload \x01", kind});
-    child.pid = 4242;  // a restart: same child, new pid
-    log(message{child, stream_kind::out, at(1'790'000'002, 7), "after restart", piece_kind::line});
-    child.pid = 31337;
+    log(message{restarted, stream_kind::out, at(1'790'000'002, 7), "after restart",
+                piece_kind::line});
     log.note(spdlog::level::info, "own line");  // stamped now: compared without its time
     std::string out = written();
     const auto last = out.rfind('\n', out.size() - 2) + 1;
@@ -85,7 +86,7 @@ TEST_F(LogFormat, FastDefaultFormatterWritesExactlyWhatThePatternDoes) {
 TEST_F(LogFormat, EveryFlagAndMark) {
   logger_->set_formatter(make_log_formatter("%N/%k/%w/%J/%Z/%L %v"));
   spdlog_adapter log(logger_);
-  const child_info child{"web", 7, 1, 99};
+  const auto child = std::make_shared<const child_info>(child_info{"web", 7, 1, 99});
   const auto t = log_clock::now();
   log(message{child, stream_kind::out, t, "a", piece_kind::line});
   log(message{child, stream_kind::err, t, "b", piece_kind::continued});
@@ -105,7 +106,7 @@ TEST_F(LogFormat, EveryFlagAndMark) {
 TEST_F(LogFormat, EventsShowNoStream) {
   logger_->set_formatter(make_log_formatter(default_log_pattern));
   spdlog_adapter log(logger_);
-  const child_info child{"web", 7, 1, 99};
+  const auto child = std::make_shared<const child_info>(child_info{"web", 7, 1, 99});
   log(child_event{child_event_kind::started, child, std::nullopt, {}, "web --port 1"});
   const std::string line = written();
   EXPECT_NE(line.find(" web.7[99] - * started: web --port 1\n"), std::string::npos) << line;
@@ -114,7 +115,7 @@ TEST_F(LogFormat, EventsShowNoStream) {
 TEST_F(LogFormat, NonPrintableBytesAreEscapedAndRecoverable) {
   logger_->set_formatter(make_log_formatter("%v"));
   spdlog_adapter log(logger_);
-  const child_info child{"x", 0, 0, 1};
+  const auto child = std::make_shared<const child_info>(child_info{"x", 0, 0, 1});
   const std::string raw("\x1b[2J\tbell\a\\\xff", 12);
   log(message{child, stream_kind::out, log_clock::now(), raw, piece_kind::line});
   std::string line = written();
@@ -127,7 +128,7 @@ TEST_F(LogFormat, NonPrintableBytesAreEscapedAndRecoverable) {
 TEST_F(LogFormat, IdentityInThePayloadWorksWithAnyPattern) {
   logger_->set_formatter(std::make_unique<spdlog::pattern_formatter>("[%l] %v"));  // spdlog's own
   spdlog_adapter log(logger_, {}, identity_in::payload);
-  const child_info child{"web", 3, 0, 77};
+  const auto child = std::make_shared<const child_info>(child_info{"web", 3, 0, 77});
   log(message{child, stream_kind::err, log_clock::now(), "oops\x01", piece_kind::line});
   log.note(spdlog::level::warn, "mine");
   EXPECT_EQ(written(), "[info] web.3[77] err | oops\\x01\n[warning] pipemux[" +
@@ -137,7 +138,7 @@ TEST_F(LogFormat, IdentityInThePayloadWorksWithAnyPattern) {
 TEST_F(LogFormat, ExitEventsSayHowTheChildEnded) {
   logger_->set_formatter(make_log_formatter("%L %Z %v"));
   spdlog_adapter log(logger_);
-  const child_info child{"job", 1, 0, 5};
+  const auto child = std::make_shared<const child_info>(child_info{"job", 1, 0, 5});
   log(child_event{child_event_kind::exited,
                   child,
                   exit_status::from_wait_status(3 << 8),
@@ -156,7 +157,7 @@ TEST_F(LogFormat, ExitEventsSayHowTheChildEnded) {
 TEST_F(LogFormat, SinkBuffersUntilFlush) {
   logger_->set_formatter(make_log_formatter("%v"));
   spdlog_adapter log(logger_);
-  const child_info child{"x", 0, 0, 1};
+  const auto child = std::make_shared<const child_info>(child_info{"x", 0, 0, 1});
   ASSERT_EQ(::fcntl(fds_[0], F_SETFL, O_NONBLOCK), 0);
   log(message{child, stream_kind::out, log_clock::now(), "held", piece_kind::line});
   char c;
