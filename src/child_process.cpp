@@ -7,12 +7,14 @@
 #include <boost/type_traits/remove_pointer.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/process/v2/posix/default_launcher.hpp>
 #include <boost/process/v2/process.hpp>
 #include <boost/process/v2/stdio.hpp>
 
 #include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <csignal>
@@ -21,9 +23,15 @@ namespace pipemux::detail {
 namespace asio = boost::asio;
 namespace bp = boost::process::v2;
 
+// The child's pidfd, waited on with our own non-blocking waitpid rather than v2's wait: v2
+// reaps with a blocking waitpid(pid, 0) once the pidfd reads as ready, and under load that
+// readiness came while the child still ran (bug 9): the loop then hung in waitpid (or, with
+// a signal handler installed, failed it with EINTR and lost the status).
 struct child_process::state {
-  explicit state(bp::basic_process<asio::any_io_executor> p) : process(std::move(p)) {}
-  bp::basic_process<asio::any_io_executor> process;
+  state(const asio::any_io_executor& executor, int child_pid, int child_pidfd)
+      : pid(child_pid), pidfd(executor, child_pidfd) {}
+  int pid;
+  asio::posix::stream_descriptor pidfd;
   bool reaped = false;
 };
 
@@ -125,11 +133,19 @@ std::unique_ptr<child_process> child_process::launch(const asio::any_io_executor
     return nullptr;
   }
   const int pid = launcher.pid;
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {  // out of descriptors: that child cannot be watched
+    ec = std::error_code(errno, std::system_category());
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    return nullptr;
+  }
   try {
-    auto adopted = std::make_shared<state>(bp::basic_process<asio::any_io_executor>(executor, pid));
+    auto adopted = std::make_shared<state>(executor, pid, pidfd);
     return std::unique_ptr<child_process>(
         new child_process(std::move(adopted), pid, request.own_process_group));
-  } catch (const std::system_error& e) {  // pidfd_open failed (e.g. out of fds)
+  } catch (const std::system_error& e) {  // registering it with the reactor failed
+    ::close(pidfd);
     ::kill(pid, SIGKILL);
     ::waitpid(pid, nullptr, 0);
     ec = e.code();
@@ -148,26 +164,27 @@ bool child_process::reaped() const noexcept {
   return state_->reaped;
 }
 
-// 1.81's async_wait, once the pidfd is readable, reaps with a blocking waitpid that it does not
-// retry on EINTR; the pidfd can be readable a moment before the child is waitable, and a
-// handler installed without SA_RESTART (asio's signal_set installs them so: the CLI's SIGCHLD
-// watch) then fails that wait (bug 9). Not reaped after all: wait again.
+// Readiness is only a hint: waitpid(WNOHANG) decides, and waits again if the child still runs.
 void child_process::wait_for_exit(std::shared_ptr<state> state,
                                   std::function<void(std::error_code, int)> handler) {
-  auto& process = state->process;
-  process.async_wait([state = std::move(state), handler = std::move(handler)](
-                         bp::error_code ec, int /*exit code*/) mutable {
-    if (ec == bp::error_code(EINTR, bp::system_category()))
-      return wait_for_exit(std::move(state), std::move(handler));
-    if (ec) {
-      handler(ec, 0);
-      return;
-    }
-    state->reaped = true;
-    // Detached once reaped: v2's destructor then never signals a pid that may be reused.
-    state->process.detach();
-    handler({}, state->process.native_exit_code());
-  });
+  auto& pidfd = state->pidfd;
+  pidfd.async_wait(asio::posix::stream_descriptor::wait_read,
+                   [state = std::move(state),
+                    handler = std::move(handler)](const boost::system::error_code& ec) mutable {
+                     if (ec) return handler(ec, 0);
+                     int status = 0;
+                     pid_t reaped = 0;
+                     do {
+                       reaped = ::waitpid(state->pid, &status, WNOHANG);
+                     } while (reaped < 0 && errno == EINTR);
+                     if (reaped == 0) return wait_for_exit(std::move(state), std::move(handler));
+                     if (reaped < 0)  // reaped by someone else (SIGCHLD ignored, waitpid(-1))
+                       return handler(std::error_code(errno, std::system_category()), 0);
+                     state->reaped = true;
+                     boost::system::error_code ignored;
+                     state->pidfd.close(ignored);
+                     handler({}, status);
+                   });
 }
 
 void child_process::async_wait(std::function<void(std::error_code, int)> handler) {
