@@ -819,12 +819,13 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   }
 
   // stop() from the caller (or a cancellation): the run then ends with operation_aborted.
-  void stop_by_caller() {
+  void stop_by_caller(bool kill_at_once) {
     if (state != phase::done) caller_stopped = true;
-    stop();
+    stop(kill_at_once);
   }
 
-  void stop() {
+  // `kill_at_once` (a terminal cancellation): SIGKILL instead of the stop signal, no grace.
+  void stop(bool kill_at_once = false) {
     if (state == phase::idle) {  // before start(): it will start nothing
       stop_requested = true;
       return;
@@ -854,15 +855,20 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       // A reaped child's group may still hold its pipe through a grandchild: signal it too.
       if (!c->process->reaped()) c->stop_sent = true;
       if (!c->process->reaped() || c->any_channel_open()) {
-        c->process->signal(options.stop_signal, true);
+        const int sig = kill_at_once ? SIGKILL : options.stop_signal;
+        c->process->signal(sig, true);
         // A stopped process acts on no signal but SIGKILL until continued (as systemd does).
-        if (options.stop_signal != SIGKILL) c->process->signal(SIGCONT, true);
+        if (sig != SIGKILL) c->process->signal(SIGCONT, true);
       }
     }
-    grace_timer.expires_after(options.stop_grace);
-    grace_timer.async_wait(guarded([](impl& self, boost::system::error_code ec) {
-      if (!ec) self.escalate();
-    }));
+    if (kill_at_once) {
+      state = phase::killing;
+    } else {
+      grace_timer.expires_after(options.stop_grace);
+      grace_timer.async_wait(guarded([](impl& self, boost::system::error_code ec) {
+        if (!ec) self.escalate();
+      }));
+    }
     complete_if_all_finished();
   }
 
@@ -982,11 +988,11 @@ void supervisor::stop() {
   stop(impl_);
 }
 
-void supervisor::stop(const std::weak_ptr<impl>& weak) {
+void supervisor::stop(const std::weak_ptr<impl>& weak, bool kill_at_once) {
   const auto self = weak.lock();
   if (!self || self->abandoned) return;
-  asio::dispatch(self->strand, [weak] {
-    if (auto alive = weak.lock(); alive && !alive->abandoned) alive->stop_by_caller();
+  asio::dispatch(self->strand, [weak, kill_at_once] {
+    if (auto alive = weak.lock(); alive && !alive->abandoned) alive->stop_by_caller(kill_at_once);
   });
 }
 

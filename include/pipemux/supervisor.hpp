@@ -74,7 +74,8 @@ class supervisor {
   /// Cancellation through the token's slot, as Process v2's async_execute maps it:
   /// - partial: a graceful stop, as stop() (stop signal, SIGKILL after the grace); output
   ///   already written is still delivered;
-  /// - terminal: SIGKILL at once (stop() twice); output already written is still delivered;
+  /// - terminal: SIGKILL at once (the stop signal is never sent); output already written is still
+  /// delivered;
   /// - total alone is not supported (a stop has side effects: signals) and is ignored.
   template <class CompletionToken>
   auto async_run(std::vector<program_spec> programs, message_handler on_message,
@@ -172,8 +173,7 @@ class supervisor {
               if ((type & (cancellation_type::terminal | cancellation_type::partial)) ==
                   cancellation_type::none)
                 return;
-              stop(weak);
-              if ((type & cancellation_type::terminal) != cancellation_type::none) stop(weak);
+              stop(weak, (type & cancellation_type::terminal) != cancellation_type::none);
             });
           // Keeps the handler's executor busy until completion, then completes on it. Held in
           // a shared_ptr: the type-erased completion below must be copyable.
@@ -206,7 +206,7 @@ class supervisor {
   void receive(receiver on_batch);
 
   struct impl;
-  static void stop(const std::weak_ptr<impl>& weak);
+  static void stop(const std::weak_ptr<impl>& weak, bool kill_at_once = false);
   std::shared_ptr<impl> impl_;
 };
 
