@@ -148,21 +148,22 @@ TEST(StalledOutput, ASlowReaderHearsEveryChildInTurn) {
   // turn (before, each started at child 0, and the last children were never read at all).
   constexpr int children = 8;
   constexpr std::size_t lines_taken = 300000;
-  const auto result = run_command(
-      {pipemux_exe(), "-n", std::to_string(children), "--", pipemux_exe(), "spam", "--count",
-       "10000000", "--interval", "0"},
-      {.timeout = 60s,
-       .watch =
-           [scanned = std::size_t{0}, lines = std::size_t{0}](int pid,
-                                                              const std::string& out) mutable {
-             lines += static_cast<std::size_t>(std::count(out.begin() + scanned, out.end(), '\n'));
-             scanned = out.size();
-             if (lines < lines_taken) return false;
-             ::kill(pid, SIGKILL);  // what follows is not looked at
-             return true;
-           },
-       .slow_read_bytes = 65536,
-       .slow_read_pause = 1ms});
+  const auto result =
+      run_command({pipemux_exe(), "-n", std::to_string(children), "--", pipemux_exe(), "spam",
+                   "--count", "10000000", "--interval", "0"},
+                  {.timeout = 60s,
+                   .watch =
+                       [scanned = std::size_t{0}, lines = std::size_t{0}](
+                           int pid, const std::string& out) mutable {
+                         lines += static_cast<std::size_t>(std::count(
+                             out.begin() + static_cast<std::ptrdiff_t>(scanned), out.end(), '\n'));
+                         scanned = out.size();
+                         if (lines < lines_taken) return false;
+                         ::kill(pid, SIGKILL);  // what follows is not looked at
+                         return true;
+                       },
+                   .slow_read_bytes = 65536,
+                   .slow_read_pause = 1ms});
   ASSERT_FALSE(result.timed_out);
   std::map<std::string, std::size_t> lines_of_child;
   const std::regex line(R"(\S+ \S+ pipemux\.(\d)\[\d+\] out \| Spam \d)");

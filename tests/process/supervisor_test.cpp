@@ -314,7 +314,7 @@ TEST(Supervisor, AKeptMessageNamesTheRunThatWroteItAfterTheSupervisorIsGone) {
         [&](const child_event& e) {
           if (e.kind == child_event_kind::exited) exits.push_back(e);
         },
-        [](error_code, run_summary) {});
+        [](error_code, const run_summary&) {});
     io.run();
   }
   ASSERT_EQ(kept.size(), 2u);
