@@ -19,9 +19,7 @@ pipe_reader::pipe_reader(const asio::any_io_executor& executor, int fd, std::siz
 void pipe_reader::start(data_handler on_data, end_handler on_end) {
   on_data_ = std::move(on_data);
   on_end_ = std::move(on_end);
-  if (paused_) return;
-  pending_ = true;
-  asio::post(descriptor_.get_executor(), [self = shared_from_this()] { self->read_once(); });
+  if (!paused_) resume();
 }
 
 void pipe_reader::resume() {

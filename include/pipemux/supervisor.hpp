@@ -74,8 +74,8 @@ class supervisor {
   /// Cancellation through the token's slot, as Process v2's async_execute maps it:
   /// - partial: a graceful stop, as stop() (stop signal, SIGKILL after the grace); output
   ///   already written is still delivered;
-  /// - terminal: SIGKILL at once (the stop signal is never sent); output already written is still
-  /// delivered;
+  /// - terminal: SIGKILL at once (the stop signal is never sent); output already written is
+  ///   still delivered;
   /// - total alone is not supported (a stop has side effects: signals) and is ignored.
   template <class CompletionToken>
   auto async_run(std::vector<program_spec> programs, message_handler on_message,
