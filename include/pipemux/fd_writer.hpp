@@ -3,6 +3,7 @@
 // timers and child exits keep being handled. The caller learns when the backlog crosses a
 // high-water mark, and stops producing (supervisor::pause_reading) until it has drained.
 // Its thread blocks every signal: a reader that goes away is EPIPE, never a SIGPIPE.
+// /dev/null, which never makes anyone wait, is written by the caller: no thread at all.
 #pragma once
 
 #include <cstddef>
@@ -19,7 +20,9 @@ class fd_writer {
     std::size_t low_water = std::size_t{1} << 17;   ///< back to or below this: "not over"
   };
   /// Called when the backlog goes over high_water (true) and when it is back down to
-  /// low_water (false), in that order, from the writing caller's thread or the writer's.
+  /// low_water (false), from the writing caller's thread or the writer's. The two threads
+  /// race: a consumer that hands these calls on (posts them) can see them out of order, so
+  /// take each as a cue to act on backlogged() where the consumer runs, not on `over`.
   using backlog_handler = std::function<void(bool over)>;
   /// Called once, on the writer's thread, with the first error: EPIPE when a pipe or socket
   /// lost its reader (noticed even while there is nothing to write), EIO for a terminal that
@@ -42,7 +45,7 @@ class fd_writer {
   void write(const char* data, std::size_t size);
 
   /// Writes what is queued, then calls `done` (on the writer's thread); also after an error
-  /// or abandon(), at once.
+  /// or abandon(), or when nothing is queued on /dev/null, at once.
   void close(std::function<void()> done);
 
   /// Stops writing: what is queued is dropped, and a close() still waiting is done. Returns
@@ -52,6 +55,10 @@ class fd_writer {
   std::size_t abandon();
 
   std::error_code error() const;
+
+  /// Whether the backlog is over high_water now (and has not yet drained to low_water).
+  /// False once the writer has failed or was abandoned: nothing is queued any more.
+  bool backlogged() const;
 
  private:
   struct state;

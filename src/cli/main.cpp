@@ -122,11 +122,16 @@ int supervise(const config& cfg) {
   supervisor children(io.get_executor(), cfg.run);
   outcome result;
 
-  writer->on_backlog([&children](bool over) {
-    if (over)
-      children.pause_reading();
-    else
-      children.resume_reading();
+  // Backlog changes come from this thread (writing) and the writer's (draining), so their
+  // calls can arrive out of order: each one only schedules a look at the backlog as it is
+  // then. (Acting on the argument once left reading paused for good.)
+  writer->on_backlog([&](bool) {
+    asio::post(io, [&] {
+      if (writer->backlogged())
+        children.pause_reading();
+      else
+        children.resume_reading();
+    });
   });
   writer->on_error([&](std::error_code ec) {  // on the writer's thread
     asio::post(io, [&, ec] {

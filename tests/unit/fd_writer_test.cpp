@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -84,6 +85,7 @@ TEST(FdWriter, ABacklogOverTheHighWaterIsReportedAndItsDrainToo) {
     ASSERT_TRUE(changed.wait_for(lock, 10s, [&] { return !reports.empty(); }));
     EXPECT_EQ(reports, std::vector<bool>{true});
   }
+  EXPECT_TRUE(writer.backlogged());
   std::string got;
   std::thread reader([&] { got = p.read_all(); });
   {
@@ -91,11 +93,54 @@ TEST(FdWriter, ABacklogOverTheHighWaterIsReportedAndItsDrainToo) {
     ASSERT_TRUE(changed.wait_for(lock, 10s, [&] { return reports.size() == 2; }));
     EXPECT_EQ(reports, (std::vector<bool>{true, false}));
   }
+  EXPECT_FALSE(writer.backlogged());
   close_and_wait(writer);
   ::close(p.fds[1]);
   p.fds[1] = -1;
   reader.join();
   EXPECT_EQ(got, text);
+}
+
+TEST(FdWriter, AnAbandonedBacklogIsNoLongerABacklog) {
+  // A consumer that paused on "over" must learn that nothing is queued any more.
+  pipe_pair p;
+  fd_writer writer(p.fds[1], true, {.high_water = 65536, .low_water = 16384});
+  p.fds[1] = -1;  // owned: its thread may still be in write(2) after abandon()
+  const std::string text = numbered_lines(50000);  // more than the pipe and the mark
+  writer.write(text.data(), text.size());
+  EXPECT_TRUE(writer.backlogged());
+  EXPECT_GT(writer.abandon(), 65536U);
+  EXPECT_FALSE(writer.backlogged());
+  ::close(p.fds[0]);  // ends the writer's blocked write(2) with EPIPE
+  p.fds[0] = -1;
+}
+
+std::size_t thread_count() {
+  std::size_t count = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+    (void)entry;
+    ++count;
+  }
+  return count;
+}
+
+TEST(FdWriter, DevNullIsWrittenByTheCallerWithNoThread) {
+  const int null_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(null_fd, 0);
+  const std::size_t threads_before = thread_count();
+  fd_writer writer(null_fd, true, {.high_water = 1024, .low_water = 256});
+  EXPECT_EQ(thread_count(), threads_before);
+  bool reported = false;
+  writer.on_backlog([&](bool) { reported = true; });
+  const std::string text = numbered_lines(10000);  // far over the high water, never queued
+  writer.write(text.data(), text.size());
+  EXPECT_FALSE(reported);
+  EXPECT_FALSE(writer.backlogged());
+  const auto caller = std::this_thread::get_id();
+  std::thread::id done_on;
+  writer.close([&] { done_on = std::this_thread::get_id(); });
+  EXPECT_EQ(done_on, caller) << "close() is done at once: nothing is left to write";
+  EXPECT_FALSE(writer.error());
 }
 
 TEST(FdWriter, ANonBlockingFdIsWaitedForNotFailed) {
