@@ -2,6 +2,7 @@
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 
+#include <memory>
 #include <string>
 
 #include "pipemux/escape.hpp"
@@ -50,7 +51,8 @@ void log_line(benchmark::State& state, bool fast) {
       "bench", std::make_shared<pipemux::fd_sink_st>(null_fd, true));
   logger->set_formatter(pipemux::make_log_formatter(pipemux::default_log_pattern, fast));
   pipemux::spdlog_adapter log(logger);
-  const pipemux::child_info child{"spam", 3, 0, 12345};
+  const auto child =
+      std::make_shared<const pipemux::child_info>(pipemux::child_info{"spam", 3, 0, 12345});
   for (auto _ : state)
     log(pipemux::message{child, pipemux::stream_kind::out, pipemux::log_clock::now(), "Spam 0",
                          pipemux::piece_kind::line});
