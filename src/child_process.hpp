@@ -1,11 +1,11 @@
-// Internal: one spawned child process, and the single place that knows how Boost.Process v2
-// (Boost 1.81) is used, with every workaround from shared/notes/boost-process-1.81.md.
-// Delete the workarounds here when the project moves to a newer Boost.
+// Internal: one started child process: how it is waited for, signalled and watched.
+// (How it is started: spawn.hpp.)
 #pragma once
+
+#include "spawn.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -14,19 +14,6 @@
 #include <vector>
 
 namespace pipemux::detail {
-
-/// Everything the child needs between fork and exec, fully resolved by the caller.
-struct launch_request {
-  std::filesystem::path executable;      ///< resolved path, checked to be executable
-  std::vector<std::string> argv;         ///< argv[0] included, passed to the child as given
-  std::vector<std::string> environment;  ///< the child's whole environment, "KEY=value"
-  std::string working_directory;         ///< empty: the parent's
-  int stdout_fd = -1;                    ///< becomes the child's fd 1; -1 inherits ours
-  int stderr_fd = -1;                    ///< becomes the child's fd 2; -1 inherits ours
-  bool own_process_group = true;         ///< setpgid(0, 0): a stop reaches grandchildren too
-  bool die_with_parent = true;           ///< PR_SET_PDEATHSIG(SIGKILL)
-  int cgroup_procs_fd = -1;              ///< the child moves itself there first (run_cgroup)
-};
 
 /// A child was stopped (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) or continued.
 struct job_control_change {
@@ -40,7 +27,7 @@ class child_process {
   /// On failure, returns nullptr with `ec` set and no zombie left behind.
   static std::unique_ptr<child_process> launch(const boost::asio::any_io_executor& executor,
                                                const launch_request& request, std::error_code& ec);
-  /// A child not yet reaped gets SIGKILL; the pending wait (or v2's destructor) reaps it.
+  /// A child not yet reaped gets SIGKILL; the pending wait reaps it.
   ~child_process();
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;

@@ -12,13 +12,11 @@
 #include <vector>
 
 #include "signal_mask.hpp"
-#include "unshared_memory.hpp"
 
 namespace pipemux {
 namespace {
 
-// Unshared with children: it is written all the time (see unshared_memory.hpp).
-using byte_queue = std::vector<char, detail::unshared_allocator<char>>;
+using byte_queue = std::vector<char>;
 
 }  // namespace
 
@@ -127,8 +125,7 @@ fd_writer::fd_writer(int fd, bool owns_fd, limits bounds) : state_(std::make_sha
   // /dev/null never makes anyone wait, so handing it bytes through a thread would only cost:
   // on 2 cores, about a tenth of the CLI's throughput.
   struct stat st {};
-  state_->discards =
-      ::fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == ::makedev(1, 3);
+  state_->discards = ::fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == ::makedev(1, 3);
   if (state_->discards) return;
   state_->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (state_->wake_fd < 0) throw std::system_error(errno, std::system_category(), "eventfd");

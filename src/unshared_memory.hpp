@@ -1,15 +1,14 @@
-// Internal: memory that a fork does not share with the child (MADV_DONTFORK).
+// Internal: memory mapped on its own, which a fork does not share with the child
+// (MADV_DONTFORK).
 //
-// Every fork (each child started) marks the parent's writable pages copy-on-write, and the
-// parent's next write to each page costs a fault. Buffers written all the time (the pipes' read
-// buffers, the log's backlog) would pay that again for every child started; children never
-// touch them between fork and exec, so they are left out of the fork altogether.
+// Its pages are touched only when first written, so a read buffer of which a quiet child
+// fills a little costs only that little. Children are not forked (spawn.hpp), but the orphan
+// guard is, once per run: what is mapped here is not copied-on-write for it.
 #pragma once
 
 #include <sys/mman.h>
 
 #include <cstddef>
-#include <memory>
 #include <new>
 
 namespace pipemux::detail {
@@ -24,21 +23,6 @@ inline void* allocate_unshared(std::size_t bytes) {
 inline void free_unshared(void* p, std::size_t bytes) noexcept {
   if (p != nullptr) ::munmap(p, bytes);
 }
-
-/// For std::vector and the like.
-template <class T>
-struct unshared_allocator {
-  using value_type = T;
-  unshared_allocator() = default;
-  template <class U>
-  unshared_allocator(const unshared_allocator<U>&) noexcept {}
-  T* allocate(std::size_t n) { return static_cast<T*>(allocate_unshared(n * sizeof(T))); }
-  void deallocate(T* p, std::size_t n) noexcept { free_unshared(p, n * sizeof(T)); }
-  template <class U>
-  bool operator==(const unshared_allocator<U>&) const noexcept {
-    return true;
-  }
-};
 
 /// A fixed-size buffer of unshared memory.
 class unshared_buffer {

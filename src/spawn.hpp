@@ -1,0 +1,44 @@
+// Internal: starts one child process without copying the parent's address space.
+//
+// clone(CLONE_VM | CLONE_VFORK) with a child function on a stack of its own, as glibc's
+// posix_spawn does inside, because posix_spawn itself cannot do two things a child of ours
+// needs between fork and exec: PR_SET_PDEATHSIG (with its getppid check) and moving itself into
+// the run's cgroup. Boost.Process 1.81 was not used for it: its default launcher forks (every
+// page of the parent becomes copy-on-write: ~2.5x the kernel's cost per child), and its
+// vfork_launcher calls notify_fork(fork_child) in the child, which then rebuilds the parent's
+// reactor in the memory it shares with the parent, and leaves with exit() (notes, bugs 4, 5).
+#pragma once
+
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace pipemux::detail {
+
+/// Everything the child needs between clone and exec, fully resolved by the caller.
+struct launch_request {
+  std::string executable;                ///< resolved path, checked to be executable
+  std::vector<std::string> argv;         ///< argv[0] included, passed to the child as given
+  std::vector<std::string> environment;  ///< the child's whole environment, "KEY=value"
+  std::string working_directory;         ///< empty: the parent's
+  int stdout_fd = -1;                    ///< becomes the child's fd 1; -1 inherits ours
+  int stderr_fd = -1;                    ///< becomes the child's fd 2; -1 inherits ours
+  bool own_process_group = true;         ///< setpgid(0, 0): a stop reaches grandchildren too
+  bool die_with_parent = true;           ///< PR_SET_PDEATHSIG(SIGKILL)
+  int cgroup_procs_fd = -1;              ///< the child moves itself there first (run_cgroup)
+};
+
+/// A started child: its pid, and a pidfd for it (close-on-exec), which the caller owns.
+struct spawned_child {
+  int pid = -1;
+  int pidfd = -1;
+};
+
+/// Starts the child: stdin is /dev/null, only fds 0, 1 and 2 are inherited, every signal
+/// disposition is the default and the mask is empty. Returns once the child has exec'd. When
+/// any step before the exec fails (cgroup, chdir, exec itself), returns pid -1 with `ec` set
+/// to that step's errno, and the child is already reaped: no zombie. Safe with other threads
+/// running: the child touches only its own stack and what `request` holds.
+spawned_child spawn(const launch_request& request, std::error_code& ec);
+
+}  // namespace pipemux::detail
