@@ -29,6 +29,7 @@ PRODUCER = BUILD / "bench" / "bench_producer"
 REFERENCE = BUILD / "bench" / "bench_reference"
 MICRO = BUILD / "bench" / "bench_micro"
 SLOW_PEER = BUILD / "bench" / "bench_slow_peer"
+SPAWN_REFERENCE = BUILD / "bench" / "bench_spawn_reference"
 CONCURRENTLY = HERE / ".cache" / "node_modules" / ".bin" / "concurrently"
 TMPFS = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path("/tmp")
 OUT_FILE = TMPFS / "pipemux-bench.out"
@@ -181,14 +182,16 @@ def check_output(path, n, k, child_of):
     return f"garbled: {bad} torn, merged or out-of-order lines, {lost} of {n * k} lines missing"
 
 
+LINES_PER_CELL = 4_000_000  # every contender, the same: n children x (LINES_PER_CELL / n)
+
 CONTENDERS = {
-    # name: (command builder, output parser, total lines per run, needs)
-    "pipemux": (pipemux_cmd, child_of_pipemux, 4_000_000, None),
-    "python 64 KiB + split": (python_split_cmd, child_of_split, 1_000_000, "python3"),
-    "GNU parallel --tag --line-buffer": (parallel_cmd, child_of_parallel, 2_000_000, "parallel"),
-    "npm concurrently": (concurrently_cmd, child_of_concurrently, 400_000, "concurrently"),
-    "moreutils ts (one per child)": (ts_cmd, child_of_ts, 200_000, "ts"),
-    "python seed demo (32-byte reads)": (python_seed_cmd, None, 100_000, "python3"),
+    # name: (command builder, output parser, slow (fewer repetitions, never less work), needs)
+    "pipemux": (pipemux_cmd, child_of_pipemux, False, None),
+    "python 64 KiB + split": (python_split_cmd, child_of_split, True, "python3"),
+    "GNU parallel --tag --line-buffer": (parallel_cmd, child_of_parallel, False, "parallel"),
+    "npm concurrently": (concurrently_cmd, child_of_concurrently, True, "concurrently"),
+    "moreutils ts (one per child)": (ts_cmd, child_of_ts, True, "ts"),
+    "python seed demo (32-byte reads)": (python_seed_cmd, None, True, "python3"),
 }
 
 
@@ -238,18 +241,22 @@ def median_spread(values):
 # --- line mode ---------------------------------------------------------------------------------
 
 def line_mode(reps, scale):
+    """Every contender does the same work in a cell (4 M lines, split over the children), so
+    that start-up is a few per cent of a run; each one's start-up (a run of one line per child)
+    is measured and shown on its own, not subtracted."""
     rows = []
     for n in (1, 4, 64):
         for dest in ("/dev/null", "tmpfs"):
             out = "/dev/null" if dest == "/dev/null" else str(OUT_FILE)
-            for name, (build, parser, total, need) in CONTENDERS.items():
+            for name, (build, parser, slow, need) in CONTENDERS.items():
                 if not available(need):
                     rows.append(dict(tool=name, n=n, dest=dest, status=f"skipped: {need} not available"))
                     continue
-                k = max(1, int(total * scale) // n)
+                k = max(1, int(LINES_PER_CELL * scale) // n)
+                start_up = statistics.median(run(build(n, 1, out))[0] for _ in range(3))
                 ref_rates, rates = [], []
                 status = "ok"
-                for _ in range(reps):
+                for _ in range(max(1, reps // 3) if slow else reps):
                     t, rc, _ = run(reference_cmd(n, k, out))
                     ref_rates.append(n * k / t)
                     cmd = build(n, k, out)
@@ -262,9 +269,11 @@ def line_mode(reps, scale):
                 med, spread = median_spread(rates)
                 ref_med, _ = median_spread(ref_rates)
                 rows.append(dict(tool=name, n=n, dest=dest, lines=n * k, rate=med, spread=spread,
-                                 ref=ref_med, ratio=med / ref_med, status=status))
+                                 ref=ref_med, ratio=med / ref_med, status=status, start_up=start_up,
+                                 pairs=len(rates)))
                 print(f"line  n={n:<3} {dest:<9} {name:<34} {med / 1e6:7.2f} M lines/s  "
-                      f"x{med / ref_med:5.2f} of reference  {status}", flush=True)
+                      f"x{med / ref_med:5.2f} of reference  start-up {start_up * 1000:5.0f} ms  {status}",
+                      flush=True)
     return rows
 
 
@@ -382,6 +391,58 @@ def scale_runs(scale):
     return rows
 
 
+# --- starting children -------------------------------------------------------------------------
+
+def started_and_exited(path, n):
+    """Whether each of the n children was started and exited with code 0, by pipemux's log."""
+    started, exited = set(), set()
+    with open(path, "rb") as f:
+        for raw in f:
+            name = raw.split()[2].split(b"[")[0] if len(raw.split()) > 2 else b""
+            if b" * started: " in raw:
+                started.add(name)
+            elif b" * exited with code 0 after " in raw:
+                exited.add(name)
+    return len(started) == n and len(exited) == n
+
+
+def startup(reps, scale):
+    """pipemux -n N -- /bin/true against a C posix_spawn loop over the same N children (the
+    kernel's cost of starting them), alternated; then a short run where start-up counts: 64
+    children x 125,000 lines against the C line reference."""
+    rows = []
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # 4,096 children need ~12,300 fds
+    for n in (64, 1024, 4096):
+        ref, ours, served = [], [], True
+        for _ in range(reps if n < 4096 else max(1, (reps + 1) // 2)):
+            t, rc, _ = run(f"{SPAWN_REFERENCE} {n} -- /bin/true 2>/dev/null")
+            ref.append(t)
+            t, rc, _ = run([str(PIPEMUX), "-n", str(n), "-o", str(OUT_FILE), "--", "/bin/true"])
+            ours.append(t)
+            served = served and rc == 0 and started_and_exited(OUT_FILE, n)
+        _, _, rss = run([str(PIPEMUX), "-n", str(n), "-o", "/dev/null", "--", "/bin/true"], watch_rss=True)
+        med, spread = median_spread(ours)
+        ref_med, _ = median_spread(ref)
+        rows.append(dict(n=n, seconds=med, spread=spread, ref=ref_med, ratio=med / ref_med,
+                         rss_mib=rss / 1024, served=served))
+        print(f"start n={n:<5} {med:6.3f} s  C posix_spawn loop {ref_med:6.3f} s  x{med / ref_med:4.2f}  "
+              f"peak RSS {rss / 1024:.1f} MiB  {'all served' if served else 'NOT ALL SERVED'}", flush=True)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    n, k = 64, int(125_000 * scale)
+    ref_rates, rates = [], []
+    for _ in range(reps):
+        t, _, _ = run(reference_cmd(n, k, "/dev/null"))
+        ref_rates.append(n * k / t)
+        t, _, _ = run(pipemux_cmd(n, k, "/dev/null"))
+        rates.append(n * k / t)
+    med, spread = median_spread(rates)
+    ref_med, _ = median_spread(ref_rates)
+    short = dict(n=n, k=k, rate=med, spread=spread, ref=ref_med, ratio=med / ref_med)
+    print(f"short run {n} x {k} lines: {med / 1e6:.2f} M lines/s  x{med / ref_med:.2f} of reference", flush=True)
+    return rows, short
+
+
 # --- report ------------------------------------------------------------------------------------
 
 def plots(line_rows, samples):
@@ -434,23 +495,26 @@ plot {", ".join(curves)}
     return ["![lines per second](lines_per_second.png)", "", "![latency](latency.png)"]
 
 
-def report(line_rows, raw_rows, lat_rows, scale_rows, micro, picture_lines, args):
+def report(line_rows, raw_rows, lat_rows, scale_rows, start_rows, short, micro, picture_lines, args):
     out = ["# pipemux benchmark results", "",
            f"Machine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M')}; "
            f"{args.reps} alternating pairs per cell; scale {args.scale}.",
            "Reproduce with `bench/run` (see README). Ratios are to the C reference run "
            "alternately in the same invocation.", "",
            "## Line mode: N children each writing `Spam z` lines as fast as they can", "",
-           "| tool | children | output | M lines/s | spread | x reference | output check |",
-           "| --- | ---: | --- | ---: | ---: | ---: | --- |"]
+           f"Every contender writes the same {LINES_PER_CELL * args.scale / 1e6:g} M lines per cell, split over "
+           "its children; slow tools run fewer pairs (the pairs column), never less work. Start-up is a "
+           "run of one line per child, shown apart and not subtracted.", "",
+           "| tool | children | output | M lines/s | spread | pairs | start-up | x reference | output check |",
+           "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in line_rows:
         if "rate" not in r:
-            out.append(f"| {r['tool']} | {r['n']} | {r['dest']} | | | | {r['status']} |")
+            out.append(f"| {r['tool']} | {r['n']} | {r['dest']} | | | | | | {r['status']} |")
             continue
         ranked = r["status"] == "ok" or r["dest"] == "/dev/null"
         out.append(f"| {r['tool']} | {r['n']} | {r['dest']} | {r['rate'] / 1e6:.2f} | "
-                   f"{r['spread'] * 100:.0f}% | {r['ratio']:.2f}{'' if ranked else ' (not ranked)'} | "
-                   f"{r['status']} |")
+                   f"{r['spread'] * 100:.0f}% | {r['pairs']} | {r['start_up'] * 1000:.0f} ms | "
+                   f"{r['ratio']:.2f}{'' if ranked else ' (not ranked)'} | {r['status']} |")
     out += ["", "## Raw mode: one log line per read", "",
             "| read_size | pipemux MB/s | spread | x C read loop | reads/s vs python seed demo |",
             "| ---: | ---: | ---: | ---: | --- |"]
@@ -469,6 +533,18 @@ def report(line_rows, raw_rows, lat_rows, scale_rows, micro, picture_lines, args
         out.append(f"| {r['n']} | {r['start_s']:.3f} s | {r['seconds']:.2f} s | {r['rss_mib']:.1f} MiB | "
                    f"{r['delivered']} of {r['expected']} |")
 
+    out += ["", "## Starting children: `pipemux -n N -- /bin/true` against a C `posix_spawn` loop", "",
+            "(The loop gives each child a pipe as stdout, reads it to the end and reaps it: the kernel's "
+            "cost. pipemux also gives each a stderr pipe, a pidfd, a cgroup when root, and logs 3 lines.)", "",
+            "| children | pipemux | spread | C loop | x the C loop's time | parent peak RSS | all served |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for r in start_rows:
+        out.append(f"| {r['n']} | {r['seconds']:.3f} s | {r['spread'] * 100:.0f}% | {r['ref']:.3f} s | "
+                   f"{r['ratio']:.2f} | {r['rss_mib']:.1f} MiB | {'yes' if r['served'] else '**no**'} |")
+    out += ["", f"Short run, where start-up counts: {short['n']} children x {short['k']:,} lines to /dev/null: "
+            f"{short['rate'] / 1e6:.2f} M lines/s (spread {short['spread'] * 100:.0f}%), "
+            f"x{short['ratio']:.2f} the C reference."]
+
     def ratio(tool, n):
         r = [x for x in line_rows if x["tool"] == tool and x["n"] == n and x["dest"] == "/dev/null" and "ratio" in x]
         return r[0]["ratio"] if r else float("nan")
@@ -479,11 +555,18 @@ def report(line_rows, raw_rows, lat_rows, scale_rows, micro, picture_lines, args
         ("line mode, 4 children, >= 1.0x reference", ratio("pipemux", 4), 1.0),
         ("line mode, 64 children, >= 0.9x reference", ratio("pipemux", 64), 0.9),
         ("raw 64 KiB, >= 0.8x the C loop", raw[65536]["ratio"], 0.8),
-        ("raw 32, >= 10x the python seed's messages/s", raw[32]["msgs"] / raw[32]["seed_msgs"], 10.0),
+        # (Was ">= 10x the python seed's reads/s": one read() per 32 bytes bounds even the C loop
+        # to about 6x. Issue 12 replaced it with this one.)
+        ("raw 32, >= 0.9x the C loop (same 32-byte reads, same bytes written)", raw[32]["ratio"], 0.9),
         ("latency p99 at 10k msg/s, <= 1.5x reference (shown as reference/pipemux)",
          lat[("reference", 10_000)]["p99"] / lat[("pipemux", 10_000)]["p99"], 1 / 1.5),
         ("1,024 children all served", 1.0 if scale_rows[-1]["delivered"] == scale_rows[-1]["expected"] else 0.0, 1.0),
         ("1,024 children, peak RSS < 64 MiB (shown as 64 MiB / RSS)", 64 / scale_rows[-1]["rss_mib"], 1.0),
+        ("start 1,024 children within 1.2x a C posix_spawn loop (shown as loop / pipemux)",
+         1 / start_rows[1]["ratio"], 1 / 1.2),
+        ("4,096 children all served", 1.0 if start_rows[2]["served"] else 0.0, 1.0),
+        ("4,096 children, peak RSS < 128 MiB (shown as 128 MiB / RSS)", 128 / start_rows[2]["rss_mib"], 1.0),
+        ("short run, 64 x 125,000 lines, >= 1.5x reference", short["ratio"], 1.5),
     ]
     out += ["", "## Targets", "", "| target | measured | met |", "| --- | ---: | --- |"]
     for name, value, need in targets:
@@ -499,7 +582,7 @@ def main():
     parser.add_argument("--reps", type=int, default=5, help="alternating pairs per cell (default 5)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every line count (default 1)")
     parser.add_argument("--only", default="", help="comma-separated: micro,line,raw,latency,scale,"
-                        "slowpeer "
+                        "slowpeer,startup "
                         "(a quick look at some; results.md is written only by a full run)")
     args = parser.parse_args()
     if args.only:
@@ -516,8 +599,10 @@ def main():
             scale_runs(args.scale)
         if "slowpeer" in wanted:
             subprocess.run([str(SLOW_PEER)])
+        if "startup" in wanted:
+            startup(args.reps, args.scale)
         return
-    for exe in (PIPEMUX, PRODUCER, REFERENCE, MICRO):
+    for exe in (PIPEMUX, PRODUCER, REFERENCE, SPAWN_REFERENCE, MICRO):
         if not exe.exists():
             sys.exit(f"{exe} is missing: run bench/run, which builds it")
     micro = subprocess.run([str(MICRO), "--benchmark_min_time=0.2"], capture_output=True, text=True).stdout
@@ -527,8 +612,9 @@ def main():
     raw_rows = raw_mode(args.reps, args.scale)
     lat_rows, samples = latency(args.reps, args.scale)
     scale_rows = scale_runs(args.scale)
+    start_rows, short = startup(args.reps, args.scale)
     pictures = plots(line_rows, samples)
-    report(line_rows, raw_rows, lat_rows, scale_rows, micro, pictures, args)
+    report(line_rows, raw_rows, lat_rows, scale_rows, start_rows, short, micro, pictures, args)
     OUT_FILE.unlink(missing_ok=True)
 
 
