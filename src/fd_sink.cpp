@@ -1,5 +1,7 @@
 #include "pipemux/fd_sink.hpp"
 
+#include "batch_format.hpp"
+
 #include <unistd.h>
 #include <cerrno>
 
@@ -40,6 +42,23 @@ void basic_fd_sink<Mutex>::sink_it_(const spdlog::details::log_msg& msg) {
   if (error_) return;
   this->formatter_->format(msg, buffer_);
   if (buffer_.size() >= buffer_size_) write_out();
+}
+
+template <class Mutex>
+bool basic_fd_sink<Mutex>::log_batch(const detail::line_batch& batch) {
+  std::lock_guard<Mutex> lock(this->mutex_);
+  if (error_)
+    return detail::format_batch_supported(*this->formatter_);  // dropped, as sink_it_ does
+  std::size_t next = 0;
+  while (next < batch.lines.size()) {
+    // In pieces of about one buffer: a read of short lines formats to ten times its size.
+    const auto formatted =
+        detail::format_batch(*this->formatter_, batch, next, buffer_, buffer_size_);
+    if (!formatted) return false;
+    next = *formatted;
+    if (buffer_.size() >= buffer_size_) write_out();
+  }
+  return true;
 }
 
 template <class Mutex>

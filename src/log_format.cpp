@@ -8,6 +8,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "batch_format.hpp"
 #include "log_context.hpp"
 #include "pipemux/escape.hpp"
 
@@ -97,27 +98,25 @@ class child_flag final : public spdlog::custom_flag_formatter {
 class default_line_formatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    using namespace std::chrono;
-    const auto second = floor<seconds>(msg.time);
-    auto micros = duration_cast<microseconds>(msg.time - second).count();
-    cache_second(second);
-    cache_prefix(detail::current_log_context());
+    const detail::log_context& ctx = detail::current_log_context();
+    char stamp[stamp_size];
+    write_stamp(msg.time, stamp);
+    cache_prefix(ctx.child, ctx.stream, ctx.mark);
+    append_line(stamp, std::string_view(msg.payload.data(), msg.payload.size()), dest);
+  }
 
-    const std::size_t start = dest.size();
-    const std::size_t most = sizeof date_ + 7 + prefix_.size() + msg.payload.size() + 1;
-    dest.try_resize(start + most);
-    char* out = dest.data() + start;
-    std::memcpy(out, date_, sizeof date_);
-    out += sizeof date_;
-    for (int i = 5; i >= 0; --i, micros /= 10) out[i] = static_cast<char>('0' + micros % 10);
-    out += 6;
-    *out++ = ' ';
-    std::memcpy(out, prefix_.data(), prefix_.size());
-    out += prefix_.size();
-    std::memcpy(out, msg.payload.data(), msg.payload.size());
-    out += msg.payload.size();
-    *out++ = '\n';
-    dest.try_resize(static_cast<std::size_t>(out - dest.data()));
+  // The lines of one read share their arrival time and child: the stamp is written once, the
+  // label kept (only a line's mark can change it), and each line is three copies.
+  std::size_t format_lines(const detail::line_batch& batch, std::size_t next,
+                           spdlog::memory_buf_t& dest, std::size_t enough) {
+    char stamp[stamp_size];
+    write_stamp(batch.when, stamp);
+    for (; next < batch.lines.size() && dest.size() < enough; ++next) {
+      const detail::batch_line& line = batch.lines[next];
+      cache_prefix(batch.child, batch.stream, line.mark);
+      append_line(stamp, line.text, dest);
+    }
+    return next;
   }
 
   std::unique_ptr<spdlog::formatter> clone() const override {
@@ -125,6 +124,33 @@ class default_line_formatter final : public spdlog::formatter {
   }
 
  private:
+  static constexpr std::size_t stamp_size = 27;  // "YYYY-mm-dd HH:MM:SS.uuuuuu "
+
+  void write_stamp(log_clock::time_point when, char* stamp) {
+    using namespace std::chrono;
+    const auto second = floor<seconds>(when);
+    auto micros = duration_cast<microseconds>(when - second).count();
+    cache_second(second);
+    std::memcpy(stamp, date_, sizeof date_);
+    for (int i = 5; i >= 0; --i, micros /= 10)
+      stamp[sizeof date_ + i] = static_cast<char>('0' + micros % 10);
+    stamp[stamp_size - 1] = ' ';
+  }
+
+  void append_line(const char* stamp, std::string_view text, spdlog::memory_buf_t& dest) const {
+    const std::size_t start = dest.size();
+    dest.try_resize(start + stamp_size + prefix_.size() + text.size() + 1);
+    char* out = dest.data() + start;
+    std::memcpy(out, stamp, stamp_size);
+    out += stamp_size;
+    std::memcpy(out, prefix_.data(), prefix_.size());
+    out += prefix_.size();
+    std::memcpy(out, text.data(), text.size());
+    out += text.size();
+    *out++ = '\n';
+    dest.try_resize(static_cast<std::size_t>(out - dest.data()));
+  }
+
   void cache_second(std::chrono::sys_seconds second) {
     if (second == cached_second_) return;
     cached_second_ = second;
@@ -136,30 +162,27 @@ class default_line_formatter final : public spdlog::formatter {
     std::memcpy(date_, text, sizeof date_);
   }
 
-  // "label[pid] stream mark ", rebuilt only when the child, its pid, the stream or the mark
-  // differ from the previous line's.
-  void cache_prefix(const detail::log_context& ctx) {
-    const int pid = pid_of(ctx.child);
-    if (prefix_valid_ && ctx.child == prefix_child_ && pid == prefix_pid_ &&
-        ctx.stream == prefix_stream_ && ctx.mark == prefix_mark_ &&
-        (ctx.child == nullptr || ctx.child->index == prefix_index_))
+  void cache_prefix(const child_info* child, const char* stream, char mark) {
+    const int pid = pid_of(child);
+    if (prefix_valid_ && child == prefix_child_ && pid == prefix_pid_ && stream == prefix_stream_ &&
+        mark == prefix_mark_ && (child == nullptr || child->index == prefix_index_))
       return;
     spdlog::memory_buf_t text;
-    append_label(text, ctx.child);
+    append_label(text, child);
     text.push_back('[');
     append_int(text, pid);
     append(text, "] ");
-    append(text, ctx.stream);
+    append(text, stream);
     text.push_back(' ');
-    text.push_back(ctx.mark);
+    text.push_back(mark);
     text.push_back(' ');
     prefix_.assign(text.data(), text.size());
     prefix_valid_ = true;
-    prefix_child_ = ctx.child;
+    prefix_child_ = child;
     prefix_pid_ = pid;
-    prefix_stream_ = ctx.stream;
-    prefix_mark_ = ctx.mark;
-    prefix_index_ = ctx.child ? ctx.child->index : 0;
+    prefix_stream_ = stream;
+    prefix_mark_ = mark;
+    prefix_index_ = child ? child->index : 0;
   }
 
   std::chrono::sys_seconds cached_second_{std::chrono::seconds(-1)};
@@ -174,6 +197,22 @@ class default_line_formatter final : public spdlog::formatter {
 };
 
 }  // namespace
+
+namespace detail {
+
+bool format_batch_supported(const spdlog::formatter& formatter) noexcept {
+  return dynamic_cast<const default_line_formatter*>(&formatter) != nullptr;
+}
+
+std::optional<std::size_t> format_batch(spdlog::formatter& formatter, const line_batch& batch,
+                                        std::size_t first, spdlog::memory_buf_t& dest,
+                                        std::size_t enough) {
+  auto* fast = dynamic_cast<default_line_formatter*>(&formatter);
+  if (fast == nullptr) return std::nullopt;
+  return fast->format_lines(batch, first, dest, enough);
+}
+
+}  // namespace detail
 
 std::unique_ptr<spdlog::formatter> make_log_formatter(const std::string& pattern,
                                                       bool allow_fast_path) {

@@ -50,6 +50,46 @@ void spdlog_adapter::operator()(const message& m) {
       spdlog::level::info, m.bytes);
 }
 
+void spdlog_adapter::operator()(const message_batch& batch) {
+  if (batch.empty() || log_at_once(batch)) return;
+  for (const message& m : batch) (*this)(m);
+}
+
+bool spdlog_adapter::log_at_once(const message_batch& batch) {
+  constexpr auto level = spdlog::level::info;
+  if (identity_ != identity_in::flags || !logger_->should_log(level) ||
+      logger_->should_backtrace() || logger_->flush_level() <= level ||
+      logger_->sinks().size() != 1 || !logger_->sinks().front()->should_log(level))
+    return false;
+  spdlog::sinks::sink* sink = logger_->sinks().front().get();
+  auto* sink_st = dynamic_cast<fd_sink_st*>(sink);
+  auto* sink_mt = sink_st ? nullptr : dynamic_cast<fd_sink_mt*>(sink);
+  if (sink_st == nullptr && sink_mt == nullptr) return false;
+
+  // Escaped texts go to text_ first (it may move as it grows), then their lines point into it.
+  text_.clear();
+  escaped_.clear();
+  batch_lines_.clear();
+  for (const message& m : batch) {
+    if (needs_escape(m.bytes)) {
+      escape_into(m.bytes, text_);
+      escaped_.push_back({batch_lines_.size(), text_.size()});
+    }
+    batch_lines_.push_back({mark_of(m.kind), m.bytes});
+  }
+  std::size_t start = 0;
+  for (const auto& [line, end] : escaped_) {
+    batch_lines_[line].text = std::string_view(text_).substr(start, end - start);
+    start = end;
+  }
+  const message& first = batch[0];
+  const detail::line_batch lines{first.arrival, first.child.get(),
+                                 first.stream == stream_kind::out ? "out" : "err", batch_lines_};
+  if (!(sink_st ? sink_st->log_batch(lines) : sink_mt->log_batch(lines))) return false;
+  schedule_flush();
+  return true;
+}
+
 void spdlog_adapter::operator()(const child_event& e) {
   log(e.child.get(), "-", '*', log_clock::now(), level_of(e), describe(e));
 }

@@ -11,9 +11,28 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
+#include <string_view>
 #include <system_error>
 
+#include "pipemux/message.hpp"
+
 namespace pipemux {
+
+namespace detail {
+/// For spdlog_adapter: the lines of one read of one child's pipe, escaped, with their marks.
+/// One child, one stream, one arrival time.
+struct batch_line {
+  char mark;
+  std::string_view text;
+};
+struct line_batch {
+  log_clock::time_point when;
+  const child_info* child;
+  const char* stream;
+  std::span<const batch_line> lines;
+};
+}  // namespace detail
 
 template <class Mutex>
 class basic_fd_sink final : public spdlog::sinks::base_sink<Mutex> {
@@ -28,6 +47,11 @@ class basic_fd_sink final : public spdlog::sinks::base_sink<Mutex> {
   /// dropped: the owner decides whether to stop.
   void on_write_error(std::function<void(std::error_code)> handler);
   std::error_code write_error();
+
+  /// For spdlog_adapter: logs the lines of one read at once when this sink's formatter is the
+  /// default pattern's, formatting their common prefix once: the same bytes as logging them
+  /// one by one. False, with nothing written, for any other formatter.
+  bool log_batch(const detail::line_batch& batch);
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override;

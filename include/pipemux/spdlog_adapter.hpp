@@ -9,10 +9,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "pipemux/events.hpp"
+#include "pipemux/fd_sink.hpp"
 #include "pipemux/log_format.hpp"
 #include "pipemux/message.hpp"
+#include "pipemux/message_batch.hpp"
 
 namespace pipemux {
 
@@ -39,6 +42,11 @@ class spdlog_adapter {
                           identity_in identity = identity_in::flags);
 
   void operator()(const message& m);
+  /// Every message of the batch, as operator()(message) would log each. Where the logger
+  /// writes the default pattern to one fd_sink and does nothing else per line (no backtrace,
+  /// no flush level), the lines go to the sink in one go, their common prefix formatted once:
+  /// the same bytes, several times cheaper.
+  void operator()(const message_batch& batch);
   void operator()(const child_event& e);
   /// One '*' line per child: "summary: 10 messages, 72 bytes, exited with code 0, 0 restarts".
   void operator()(const run_summary& s);
@@ -50,6 +58,7 @@ class spdlog_adapter {
  private:
   void log(const child_info* child, const char* stream, char mark, log_clock::time_point when,
            spdlog::level::level_enum level, std::string_view text);
+  bool log_at_once(const message_batch& batch);
   void schedule_flush();
   void flush_when_idle();
 
@@ -60,6 +69,13 @@ class spdlog_adapter {
   std::size_t logged_since_post_ = 0;
   std::chrono::steady_clock::time_point first_unflushed_;
   std::string text_;  // reused: escaping or prefixing allocates only while lines grow
+  // Reused by log_at_once: the batch's lines, and the escaped text of those that need it.
+  std::vector<detail::batch_line> batch_lines_;
+  struct escaped_line {
+    std::size_t line;  // in batch_lines_
+    std::size_t end;   // of its text in text_
+  };
+  std::vector<escaped_line> escaped_;
 };
 
 }  // namespace pipemux

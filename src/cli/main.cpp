@@ -176,8 +176,10 @@ int supervise(const config& cfg) {
   };
   wait_for_signal();
 
-  children.async_run(
-      programs_to_run(cfg), [&](const message& m) { log(m); },
+  // In batches (one per read): the log is written a read at once, and a batch is released as
+  // soon as it is logged (the backlog, not the batch, is what pauses reading).
+  children.async_run_batched(
+      programs_to_run(cfg), [&](message_batch batch) { log(batch); },
       [&](const child_event& e) {
         if (e.kind == child_event_kind::started) reaper.track(e.child->pid);
         log(e);

@@ -1,0 +1,107 @@
+// Logging a whole batch at once (spdlog_adapter with the default pattern on an fd_sink) writes
+// exactly the bytes of logging its messages one by one, through real children's output.
+#include <gtest/gtest.h>
+
+#include <spdlog/logger.h>
+#include <boost/asio/io_context.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "pipemux/fd_sink.hpp"
+#include "pipemux/log_format.hpp"
+#include "pipemux/spdlog_adapter.hpp"
+#include "pipemux/supervisor.hpp"
+#include "run_command.hpp"
+
+namespace pipemux {
+namespace {
+namespace asio = boost::asio;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+struct file_logger {
+  file_logger(const std::string& path, bool fast, std::size_t buffer_size) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw std::runtime_error("cannot open " + path);
+    sink = std::make_shared<fd_sink_st>(fd, true, buffer_size);
+    logger = std::make_shared<spdlog::logger>("test", sink);
+    logger->set_formatter(make_log_formatter(default_log_pattern, fast));
+  }
+  std::shared_ptr<fd_sink_st> sink;
+  std::shared_ptr<spdlog::logger> logger;
+};
+
+TEST(BatchLogging, AWholeBatchIsTheSameBytesAsItsMessagesOneByOne) {
+  const std::string fast_path = test::temp_path("pipemux_batch_fast.log");
+  const std::string general_path = test::temp_path("pipemux_batch_general.log");
+  {
+    // A small sink buffer, so that one read's lines span several buffers.
+    file_logger fast(fast_path, true, 4096);
+    file_logger general(general_path, false, 4096);
+    spdlog_adapter at_once(fast.logger);
+    spdlog_adapter one_by_one(general.logger);
+
+    asio::io_context io;
+    run_options options;
+    options.max_line = 100;  // longer lines come in pieces ('+'), each of a batch's lines
+    supervisor sup(io.get_executor(), options);
+    program_spec mixed{"mixed",
+                       {"sh", "-c",
+                        "printf 'tab\\there\\n'; head -c 250 /dev/zero | tr '\\000' x; echo; "
+                        "printf 'caf\\303\\251 \\377 \\033[31mred\\n'; echo to-err >&2; "
+                        "seq 1 20000; printf 'no newline at the end'"},
+                       2,
+                       {},
+                       {}};
+    std::size_t batches = 0, messages = 0;
+    sup.async_run_batched(
+        {mixed},
+        [&](message_batch batch) {
+          ++batches;
+          messages += batch.size();
+          at_once(batch);
+          for (const message& m : batch) one_by_one(m);
+        },
+        [](const child_event&) {}, [](error_code, run_summary) {});
+    io.run();
+    EXPECT_GT(messages, 40000U);
+    EXPECT_LT(batches, messages / 10) << "reads of many lines each were expected";
+  }
+  const std::string expected = read_file(general_path);
+  const std::string got = read_file(fast_path);
+  EXPECT_GT(expected.size(), 1000000U);
+  EXPECT_TRUE(got == expected) << "sizes " << got.size() << " and " << expected.size();
+  // The kinds of line that matter are in there, escaped as one by one escapes them.
+  for (const char* part :
+       {" out | tab\\there\n", " out + xxxxxxxx", " out | caf\u00e9 \\xff \\x1b[31mred\n",
+        " err | to-err\n", " out | 20000\n", " out % no newline at the end\n"})
+    EXPECT_NE(expected.find(part), std::string::npos) << part;
+}
+
+TEST(BatchLogging, OnlyTheDefaultPatternsFormatterTakesABatch) {
+  const std::string path = test::temp_path("pipemux_batch_other.log");
+  file_logger custom(path, true, 4096);
+  custom.logger->set_formatter(make_log_formatter("%L %v"));
+  const child_info child{"c", 0, 0, 42};
+  const detail::batch_line lines[] = {{'|', "one"}, {'|', "two"}};
+  const detail::line_batch batch{log_clock::now(), &child, "out", lines};
+  EXPECT_FALSE(custom.sink->log_batch(batch));
+  custom.logger->set_formatter(make_log_formatter(default_log_pattern));
+  EXPECT_TRUE(custom.sink->log_batch(batch));
+  custom.logger->flush();
+  const std::string text = read_file(path);
+  EXPECT_NE(text.find(" c.0[42] out | one\n"), std::string::npos) << text;
+  EXPECT_NE(text.find(" c.0[42] out | two\n"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace pipemux
