@@ -391,6 +391,25 @@ def scale_runs(scale):
     return rows
 
 
+# --- the parse floor ---------------------------------------------------------------------------
+
+def parse_floor(reps, scale):
+    """1 child, line mode, to /dev/null, against a C loop that only reads 64 KiB and counts the
+    newlines (reference --count): what a logger that wrote nothing at all would cost."""
+    k = int(LINES_PER_CELL * scale)
+    floor_rates, rates = [], []
+    for _ in range(reps):
+        t, _, _ = run(f"{REFERENCE} --count 1 -- {PRODUCER} {k} > /dev/null")
+        floor_rates.append(k / t)
+        t, _, _ = run(pipemux_cmd(1, k, "/dev/null"))
+        rates.append(k / t)
+    med, spread = median_spread(rates)
+    floor_med, _ = median_spread(floor_rates)
+    print(f"parse floor: pipemux {med / 1e6:.2f} M lines/s, counting loop {floor_med / 1e6:.2f}: "
+          f"x{med / floor_med:.2f}", flush=True)
+    return dict(rate=med, spread=spread, floor=floor_med, ratio=med / floor_med)
+
+
 # --- starting children -------------------------------------------------------------------------
 
 def started_and_exited(path, n):
@@ -495,7 +514,8 @@ plot {", ".join(curves)}
     return ["![lines per second](lines_per_second.png)", "", "![latency](latency.png)"]
 
 
-def report(line_rows, raw_rows, lat_rows, scale_rows, start_rows, short, micro, picture_lines, args):
+def report(line_rows, raw_rows, lat_rows, scale_rows, start_rows, short, floor, micro, picture_lines,
+           args):
     out = ["# pipemux benchmark results", "",
            f"Machine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M')}; "
            f"{args.reps} alternating pairs per cell; scale {args.scale}.",
@@ -533,6 +553,10 @@ def report(line_rows, raw_rows, lat_rows, scale_rows, start_rows, short, micro, 
         out.append(f"| {r['n']} | {r['start_s']:.3f} s | {r['seconds']:.2f} s | {r['rss_mib']:.1f} MiB | "
                    f"{r['delivered']} of {r['expected']} |")
 
+    out += ["", "## The parse floor: 1 child to /dev/null against a C loop that only counts lines", "",
+            f"pipemux {floor['rate'] / 1e6:.2f} M lines/s (spread {floor['spread'] * 100:.0f}%), the loop "
+            f"that reads 64 KiB and counts newlines, writing nothing, {floor['floor'] / 1e6:.2f}: "
+            f"x{floor['ratio']:.2f}."]
     out += ["", "## Starting children: `pipemux -n N -- /bin/true` against a C `posix_spawn` loop", "",
             "(The loop gives each child a pipe as stdout, reads it to the end and reaps it: the kernel's "
             "cost. pipemux also gives each a stderr pipe, a pidfd, a cgroup when root, and logs 3 lines.)", "",
@@ -567,6 +591,7 @@ def report(line_rows, raw_rows, lat_rows, scale_rows, start_rows, short, micro, 
         ("4,096 children all served", 1.0 if start_rows[2]["served"] else 0.0, 1.0),
         ("4,096 children, peak RSS < 128 MiB (shown as 128 MiB / RSS)", 128 / start_rows[2]["rss_mib"], 1.0),
         ("short run, 64 x 125,000 lines, >= 1.5x reference", short["ratio"], 1.5),
+        ("line mode, 1 child, /dev/null, >= 0.8x the parse floor", floor["ratio"], 0.8),
     ]
     out += ["", "## Targets", "", "| target | measured | met |", "| --- | ---: | --- |"]
     for name, value, need in targets:
@@ -582,7 +607,7 @@ def main():
     parser.add_argument("--reps", type=int, default=5, help="alternating pairs per cell (default 5)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every line count (default 1)")
     parser.add_argument("--only", default="", help="comma-separated: micro,line,raw,latency,scale,"
-                        "slowpeer,startup "
+                        "slowpeer,startup,floor "
                         "(a quick look at some; results.md is written only by a full run)")
     args = parser.parse_args()
     if args.only:
@@ -601,6 +626,8 @@ def main():
             subprocess.run([str(SLOW_PEER)])
         if "startup" in wanted:
             startup(args.reps, args.scale)
+        if "floor" in wanted:
+            parse_floor(args.reps, args.scale)
         return
     for exe in (PIPEMUX, PRODUCER, REFERENCE, SPAWN_REFERENCE, MICRO):
         if not exe.exists():
@@ -613,8 +640,9 @@ def main():
     lat_rows, samples = latency(args.reps, args.scale)
     scale_rows = scale_runs(args.scale)
     start_rows, short = startup(args.reps, args.scale)
+    floor = parse_floor(args.reps, args.scale)
     pictures = plots(line_rows, samples)
-    report(line_rows, raw_rows, lat_rows, scale_rows, start_rows, short, micro, pictures, args)
+    report(line_rows, raw_rows, lat_rows, scale_rows, start_rows, short, floor, micro, pictures, args)
     OUT_FILE.unlink(missing_ok=True)
 
 
