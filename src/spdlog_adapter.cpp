@@ -50,12 +50,16 @@ void spdlog_adapter::operator()(const message& m) {
       spdlog::level::info, m.bytes);
 }
 
-void spdlog_adapter::operator()(const message_batch& batch) {
-  if (batch.empty() || log_at_once(batch)) return;
-  for (const message& m : batch) (*this)(m);
+void spdlog_adapter::operator()(std::span<const message> read) {
+  if (read.empty() || log_at_once(read)) return;
+  for (const message& m : read) (*this)(m);
 }
 
-bool spdlog_adapter::log_at_once(const message_batch& batch) {
+void spdlog_adapter::operator()(const message_batch& batch) {
+  if (!batch.empty()) (*this)(std::span<const message>(&batch[0], batch.size()));
+}
+
+bool spdlog_adapter::log_at_once(std::span<const message> batch) {
   constexpr auto level = spdlog::level::info;
   if (identity_ != identity_in::flags || !logger_->should_log(level) ||
       logger_->should_backtrace() || logger_->flush_level() <= level ||

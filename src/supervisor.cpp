@@ -40,9 +40,8 @@ struct output_channel {
   std::shared_ptr<detail::pipe_reader> reader;
   line_framer framer;
   bool open = false;
-  bool held = false;                   // a message_batch of its last read is not released yet
-  std::vector<message> spare_storage;  // a released batch's, reused for the next read
-  std::uint64_t hold_serial = 0;       // which batch holds it: a late release of another is ignored
+  bool held = false;              // a message_batch of its last read is not released yet
+  std::uint64_t hold_serial = 0;  // which batch holds it: a late release of another is ignored
 };
 
 // One child across its restarts: its current process and pipes, and what is known so far.
@@ -168,11 +167,17 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   asio::any_io_executor strand;    // every handler below runs here
   run_options options;
   message_handler on_message;
+  read_handler on_read;
   batch_handler on_batch;
   bool batched = false;  // output goes out in batches that hold their pipe (flow control)
   bool pull = false;     // batched, waiting in `ready` for receive()
   std::deque<message_batch> ready;
   receiver waiting_receiver;
+  // async_run_per_read: the messages of the read being handed over (overwritten from read to
+  // read), and copies of the pieces that are not in the read buffer (lines joined across
+  // reads live in the framer, which the read changes).
+  std::vector<message> read_messages;
+  std::deque<std::string> read_copies;
   event_handler on_event;
   completion on_complete;
   std::vector<program_spec> programs;
@@ -408,6 +413,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     c.bytes += data.size();
     resume_from = c.info->index + 1;
     if (batched) return hand_over_read(c, stream, arrival, data);
+    if (on_read) return deliver_read(c, stream, arrival, data);
     // One message per read, its piece changed for each line: copying the shared child_info
     // for every line would cost two atomic operations a line.
     message m{c.info, stream, arrival, data, piece_kind::chunk};
@@ -424,9 +430,62 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
 
   void deliver(child_slot& c, const message& m) {
     ++c.messages;
-    if (!on_message || callback_exception || abandoned.load(std::memory_order_relaxed)) return;
+    if ((!on_message && !on_read) || callback_exception ||
+        abandoned.load(std::memory_order_relaxed))
+      return;
     try {
-      on_message(m);
+      if (on_read)
+        on_read(std::span<const message>(&m, 1));
+      else
+        on_message(m);
+    } catch (...) {
+      callback_threw(std::current_exception());
+    }
+  }
+
+  // Whether `piece` lies in `buffer` (and not in the framer's storage of a joined line).
+  static bool within(std::string_view buffer, std::string_view piece) {
+    const std::less_equal<const char*> not_after;
+    return not_after(buffer.data(), piece.data()) &&
+           not_after(piece.data() + piece.size(), buffer.data() + buffer.size());
+  }
+
+  // Writes message `at` of `storage`, overwriting the one a previous read left there rather
+  // than rebuilding it: copying the child's shared_ptr for every line (an atomic increment,
+  // later a decrement) cost 7% of the CLI's time.
+  static void put_message(std::vector<message>& storage, std::size_t at,
+                          const std::shared_ptr<const child_info>& child, stream_kind stream,
+                          log_clock::time_point arrival, std::string_view bytes, piece_kind kind) {
+    if (at == storage.size()) {
+      storage.push_back(message{child, stream, arrival, bytes, kind});
+      return;
+    }
+    message& m = storage[at];
+    if (m.child != child) m.child = child;
+    m.stream = stream;
+    m.arrival = arrival;
+    m.bytes = bytes;
+    m.kind = kind;
+  }
+
+  // async_run_per_read: the pieces of one read in one call; the pipe reads on once it returns.
+  void deliver_read(child_slot& c, stream_kind stream, log_clock::time_point arrival,
+                    std::string_view data) {
+    std::size_t used = 0;
+    read_copies.clear();
+    const auto add = [&](std::string_view piece, piece_kind kind) {
+      ++c.messages;
+      const std::string_view bytes = within(data, piece) ? piece : read_copies.emplace_back(piece);
+      put_message(read_messages, used++, c.info, stream, arrival, bytes, kind);
+    };
+    if (options.framing == framing_mode::raw)
+      add(data, piece_kind::chunk);
+    else
+      c.channels[static_cast<std::size_t>(stream)].framer.feed(data, add);
+    if (used == 0 || !on_read || callback_exception || abandoned.load(std::memory_order_relaxed))
+      return;
+    try {
+      on_read(std::span<const message>(read_messages.data(), used));
     } catch (...) {
       callback_threw(std::current_exception());
     }
@@ -439,35 +498,21 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     auto& channel = c.channels[static_cast<std::size_t>(stream)];
     message_batch batch;
     auto hold = std::make_shared<channel_hold>(shared_from_this(), &c, stream);
-    hold->storage = std::move(channel.spare_storage);  // the last batch's, handed back
+    hold->storage = take_spare_storage();
     std::size_t used = 0;
     const auto add = [&](std::string_view piece, piece_kind kind) {
       ++c.messages;
       // A line joined across reads lives in the framer, which the next read changes: copied.
-      const bool in_buffer =
-          std::less_equal<const char*>{}(data.data(), piece.data()) &&
-          std::less_equal<const char*>{}(piece.data() + piece.size(), data.data() + data.size());
-      const std::string_view bytes = in_buffer ? piece : detail::batch_builder::own(batch, piece);
-      // The last batch's messages are overwritten, not rebuilt: copying the child's shared_ptr
-      // for every line (an atomic increment, later a decrement) cost 7% of the CLI's time.
-      if (used < hold->storage.size()) {
-        message& m = hold->storage[used];
-        if (m.child != c.info) m.child = c.info;
-        m.stream = stream;
-        m.arrival = arrival;
-        m.bytes = bytes;
-        m.kind = kind;
-      } else {
-        hold->storage.push_back(message{c.info, stream, arrival, bytes, kind});
-      }
-      ++used;
+      const std::string_view bytes =
+          within(data, piece) ? piece : detail::batch_builder::own(batch, piece);
+      put_message(hold->storage, used++, c.info, stream, arrival, bytes, kind);
     };
     if (options.framing == framing_mode::raw)
       add(data, piece_kind::chunk);
     else
       channel.framer.feed(data, add);
     if (used == 0) {  // only part of a line: it is in the framer, read on
-      channel.spare_storage = std::move(hold->storage);
+      give_back_storage(std::move(hold->storage));
       return;
     }
     channel.held = true;
@@ -532,8 +577,25 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     auto& channel = c.channels[static_cast<std::size_t>(stream)];
     if (!channel.held || channel.hold_serial != serial) return;
     channel.held = false;
-    channel.spare_storage = std::move(storage);
+    give_back_storage(std::move(storage));
     if (channel.open && !reading_paused) channel.reader->resume();
+  }
+
+  // Message storage of released batches, shared by all pipes and kept for a few only: one
+  // each would grow to a read's worth of messages (up to ~500 KiB for short lines) per pipe,
+  // which for a thousand children is far more than their read buffers.
+  std::vector<std::vector<message>> spare_storages;
+  static constexpr std::size_t max_spare_storages = 4;
+
+  std::vector<message> take_spare_storage() {
+    if (spare_storages.empty()) return {};
+    auto storage = std::move(spare_storages.back());
+    spare_storages.pop_back();
+    return storage;
+  }
+
+  void give_back_storage(std::vector<message> storage) {
+    if (spare_storages.size() < max_spare_storages) spare_storages.push_back(std::move(storage));
   }
 
   // Kept by a batch: the supervisor's state (the read buffer) lives as long as the batch, and
@@ -819,6 +881,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     auto done = std::move(on_complete);
     on_complete = nullptr;
     on_message = nullptr;
+    on_read = nullptr;
     on_batch = nullptr;
     on_event = nullptr;
     // No batch comes after this: a receiver waiting for one gets the end.
@@ -976,6 +1039,7 @@ void supervisor::start(std::vector<program_spec> programs, output_consumer outpu
                self->run_requested = true;
                self->programs = std::move(programs);
                self->on_message = std::move(output.on_message);
+               self->on_read = std::move(output.on_read);
                self->on_batch = std::move(output.on_batch);
                self->batched = output.batched;
                self->pull = output.pull;

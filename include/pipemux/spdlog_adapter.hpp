@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,10 +43,11 @@ class spdlog_adapter {
                           identity_in identity = identity_in::flags);
 
   void operator()(const message& m);
-  /// Every message of the batch, as operator()(message) would log each. Where the logger
-  /// writes the default pattern to one fd_sink and does nothing else per line (no backtrace,
-  /// no flush level), the lines go to the sink in one go, their common prefix formatted once:
-  /// the same bytes, several times cheaper.
+  /// The messages of one read (async_run_per_read, or a message_batch), as operator()(message)
+  /// would log each. Where the logger writes the default pattern to one fd_sink and does
+  /// nothing else per line (no backtrace, no flush level), the lines go to the sink in one
+  /// go, their common prefix formatted once: the same bytes, about 1.6x faster.
+  void operator()(std::span<const message> read);
   void operator()(const message_batch& batch);
   void operator()(const child_event& e);
   /// One '*' line per child: "summary: 10 messages, 72 bytes, exited with code 0, 0 restarts".
@@ -58,7 +60,7 @@ class spdlog_adapter {
  private:
   void log(const child_info* child, const char* stream, char mark, log_clock::time_point when,
            spdlog::level::level_enum level, std::string_view text);
-  bool log_at_once(const message_batch& batch);
+  bool log_at_once(std::span<const message> read);
   void schedule_flush();
   void flush_when_idle();
 

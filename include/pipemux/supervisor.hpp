@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "pipemux/error.hpp"
@@ -35,6 +36,7 @@ class supervisor {
   using message_handler = std::function<void(const message&)>;
   using event_handler = std::function<void(const child_event&)>;
   using batch_handler = std::function<void(message_batch)>;
+  using read_handler = std::function<void(std::span<const message>)>;
 
   /// Throws std::invalid_argument for options no run can use (read_size 0, ...).
   explicit supervisor(executor_type executor, run_options options = {});
@@ -80,8 +82,23 @@ class supervisor {
   template <class CompletionToken>
   auto async_run(std::vector<program_spec> programs, message_handler on_message,
                  event_handler on_event, CompletionToken&& token) {
-    return initiate_run(std::move(programs), output_consumer{std::move(on_message), {}, false},
+    return initiate_run(std::move(programs),
+                        output_consumer{std::move(on_message), {}, false, false, {}},
                         std::move(on_event), std::forward<CompletionToken>(token));
+  }
+
+  /// async_run with the pieces of each read handed over together: one `on_read` call per read
+  /// of one child's pipe (one child, one stream, one arrival time; a last line without
+  /// newline comes alone). The messages and their bytes are valid during the call only, and
+  /// the pipe is read again once it returns: no flow control, as async_run. For a consumer
+  /// that does something once per read (the CLI formats a log line's prefix once per read).
+  template <class CompletionToken>
+  auto async_run_per_read(std::vector<program_spec> programs, read_handler on_read,
+                          event_handler on_event, CompletionToken&& token) {
+    output_consumer output;
+    output.on_read = std::move(on_read);
+    return initiate_run(std::move(programs), std::move(output), std::move(on_event),
+                        std::forward<CompletionToken>(token));
   }
 
   /// async_run with flow control per child: output is handed over in message_batch objects,
@@ -99,7 +116,8 @@ class supervisor {
   auto async_run_batched(std::vector<program_spec> programs, batch_handler on_batch,
                          event_handler on_event, CompletionToken&& token) {
     const bool pull = !on_batch;
-    return initiate_run(std::move(programs), output_consumer{{}, std::move(on_batch), true, pull},
+    return initiate_run(std::move(programs),
+                        output_consumer{{}, std::move(on_batch), true, pull, {}},
                         std::move(on_event), std::forward<CompletionToken>(token));
   }
 
@@ -156,7 +174,8 @@ class supervisor {
     message_handler on_message;  // one call per message (async_run)
     batch_handler on_batch;      // one call per batch, with flow control (async_run_batched)
     bool batched = false;
-    bool pull = false;  // batched, and the batches wait for receive()
+    bool pull = false;     // batched, and the batches wait for receive()
+    read_handler on_read;  // one call per read (async_run_per_read)
   };
 
   template <class CompletionToken>

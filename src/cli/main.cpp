@@ -176,10 +176,9 @@ int supervise(const config& cfg) {
   };
   wait_for_signal();
 
-  // In batches (one per read): the log is written a read at once, and a batch is released as
-  // soon as it is logged (the backlog, not the batch, is what pauses reading).
-  children.async_run_batched(
-      programs_to_run(cfg), [&](message_batch batch) { log(batch); },
+  // A read at once: the log line's prefix is formatted once per read.
+  children.async_run_per_read(
+      programs_to_run(cfg), [&](std::span<const message> read) { log(read); },
       [&](const child_event& e) {
         if (e.kind == child_event_kind::started) reaper.track(e.child->pid);
         log(e);

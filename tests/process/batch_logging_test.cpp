@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -101,6 +102,49 @@ TEST(BatchLogging, OnlyTheDefaultPatternsFormatterTakesABatch) {
   const std::string text = read_file(path);
   EXPECT_NE(text.find(" c.0[42] out | one\n"), std::string::npos) << text;
   EXPECT_NE(text.find(" c.0[42] out | two\n"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace pipemux
+
+namespace pipemux {
+namespace {
+
+TEST(PerRead, EachCallIsOneReadOfOneChildAndTogetherEveryByteInOrder) {
+  asio::io_context io;
+  supervisor sup(io.get_executor());
+  // A line written in two halves is joined across reads (and copied out of the framer).
+  const program_spec writer{"w",
+                            {"sh", "-c",
+                             "printf 'first half, '; sleep 0.2; printf 'second half\\n'; "
+                             "seq 1 5000; printf 'no newline'"},
+                            2,
+                            {},
+                            {}};
+  std::map<std::size_t, std::string> text;
+  std::size_t calls = 0, messages = 0;
+  bool one_identity_per_call = true;
+  sup.async_run_per_read(
+      {writer},
+      [&](std::span<const message> read) {
+        ++calls;
+        for (const message& m : read) {
+          ++messages;
+          one_identity_per_call = one_identity_per_call && m.child == read[0].child &&
+                                  m.stream == read[0].stream && m.arrival == read[0].arrival;
+          text[m.child->index] += std::string(m.bytes) + (m.kind == piece_kind::line ? "\n" : "");
+        }
+      },
+      {}, [](error_code, run_summary) {});
+  io.run();
+  std::string expected = "first half, second half\n";
+  for (int i = 1; i <= 5000; ++i) expected += std::to_string(i) + "\n";
+  expected += "no newline";
+  EXPECT_EQ(text[0], expected);
+  EXPECT_EQ(text[1], expected);
+  EXPECT_TRUE(one_identity_per_call);
+  EXPECT_EQ(messages, 2U * 5002U);
+  EXPECT_LT(calls, messages / 10) << "reads of many lines each were expected";
 }
 
 }  // namespace
