@@ -45,20 +45,28 @@ void pipe_reader::wait_readable() {
 
 void pipe_reader::read_once() {
   pending_ = false;
-  if (!descriptor_.is_open() || paused_) return;  // closed, or resume() reads later
-  boost::system::error_code ec;
-  const std::size_t n = descriptor_.read_some(asio::buffer(buffer_.get(), read_size_), ec);
-  if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_readable();
-  if (n > 0) {
+  // A few reads per turn while each fills the buffer (with small read sizes a round through
+  // the scheduler per read cost more than the read: 32-byte reads went 2.5x faster), but no
+  // more than one 64 KiB read's worth: then the turn goes to the other pipes.
+  std::size_t turn_bytes = 0;
+  for (int reads = 0; reads < reads_per_turn && turn_bytes < bytes_per_turn; ++reads) {
+    if (!descriptor_.is_open() || paused_) return;  // closed, or resume() reads later
+    boost::system::error_code ec;
+    const std::size_t n = descriptor_.read_some(asio::buffer(buffer_.get(), read_size_), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_readable();
+    if (n == 0) {
+      close();
+      on_end_(ec == asio::error::eof ? std::error_code() : std::error_code(ec));
+      return;
+    }
     on_data_(log_clock::now(), std::string_view(buffer_.get(), n));
-    if (!descriptor_.is_open() || paused_) return;
-    // Queued behind what else is ready, so one chatty pipe does not starve the others.
-    pending_ = true;
-    asio::defer(descriptor_.get_executor(), [self = shared_from_this()] { self->read_once(); });
-    return;
+    turn_bytes += n;
+    if (n < read_size_) break;  // the pipe is likely empty: no read just to hear EAGAIN
   }
-  close();
-  on_end_(ec == asio::error::eof ? std::error_code() : std::error_code(ec));
+  if (!descriptor_.is_open() || paused_) return;
+  // Queued behind what else is ready, so one chatty pipe does not starve the others.
+  pending_ = true;
+  asio::defer(descriptor_.get_executor(), [self = shared_from_this()] { self->read_once(); });
 }
 
 bool pipe_reader::has_input() noexcept {

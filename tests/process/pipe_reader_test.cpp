@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <string>
 
 #include "pipe_reader.hpp"
@@ -113,6 +114,39 @@ TEST(PipeReader, CloseWhileWaitingCallsNoHandlerAgain) {
   io.restart();
   io.run_for(std::chrono::milliseconds(100));
   EXPECT_EQ(calls, 0);
+}
+
+TEST(PipeReader, SmallReadsComeSeveralPerTurnAndTwoFullPipesTakeTurns) {
+  // Two pipes hold 64 KiB each, read 4 KiB at a time: a turn is several reads (not one round
+  // through the scheduler per read), and never so many that the other pipe waits for all.
+  boost::asio::io_context io;
+  test_pipe a, b;
+  const std::string block(65536, 'x');
+  a.write(block);
+  b.write(block);
+  a.close_write_end();
+  b.close_write_end();
+  std::string order;  // one letter per read
+  const auto start = [&](const std::shared_ptr<pipe_reader>& reader, char name) {
+    reader->start([&order, name](log_clock::time_point, std::string_view) { order += name; },
+                  [](std::error_code) {});
+  };
+  auto reader_a = std::make_shared<pipe_reader>(io.get_executor(), a.read_end, 4096);
+  auto reader_b = std::make_shared<pipe_reader>(io.get_executor(), b.read_end, 4096);
+  start(reader_a, 'a');
+  start(reader_b, 'b');
+  io.run();
+  ASSERT_EQ(order.size(), 32U) << order;
+  EXPECT_EQ(std::count(order.begin(), order.end(), 'a'), 16);
+  std::size_t longest_run = 0, run = 0, turns = 0;
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    run = i > 0 && order[i] == order[i - 1] ? run + 1 : 1;
+    if (run == 1) ++turns;
+    longest_run = std::max(longest_run, run);
+  }
+  EXPECT_GT(longest_run, 1U) << order;  // several reads in one turn
+  EXPECT_LE(longest_run, 8U) << order;  // but a bounded turn
+  EXPECT_GE(turns, 4U) << order;        // the pipes took turns
 }
 
 }  // namespace
