@@ -57,7 +57,7 @@ class pipe_reader : public std::enable_shared_from_this<pipe_reader> {
   unshared_buffer buffer_;
   std::size_t read_size_;
   static constexpr int reads_per_turn = 8;
-  static constexpr std::size_t bytes_per_turn = 64 * 1024;
+  static constexpr std::size_t bytes_per_turn = std::size_t{64} * 1024;
   data_handler on_data_;
   end_handler on_end_;
   bool paused_ = false;

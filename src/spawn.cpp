@@ -37,8 +37,7 @@ struct child_plan {
 // signal handlers and fds, say) that their wrappers of sigaction, close or dup2 would update
 // as if the parent had called them. So the child makes raw system calls only, and is not
 // instrumented.
-#define PIPEMUX_CHILD_CODE \
-  __attribute__((no_sanitize_address, no_sanitize_thread, no_sanitize_undefined, noinline))
+#define PIPEMUX_CHILD_CODE __attribute__((no_sanitize("address", "thread", "undefined"), noinline))
 
 PIPEMUX_CHILD_CODE long sys(long number, long a = 0, long b = 0, long c = 0, long d = 0) {
   return ::syscall(number, a, b, c, d);
@@ -141,7 +140,7 @@ std::vector<char*> pointers_to(const std::vector<std::string>& strings) {
 
 // The child's own stack: it needs little (no allocation, no formatting), and runs only until
 // exec, while the parent waits. Mapped per spawn: a host's thread may have a small stack.
-constexpr std::size_t child_stack_size = 64 * 1024;
+constexpr std::size_t child_stack_size = std::size_t{64} * 1024;
 
 }  // namespace
 

@@ -72,7 +72,7 @@ TEST(BatchLogging, AWholeBatchIsTheSameBytesAsItsMessagesOneByOne) {
           at_once(batch);
           for (const message& m : batch) one_by_one(m);
         },
-        [](const child_event&) {}, [](error_code, run_summary) {});
+        [](const child_event&) {}, [](error_code, const run_summary&) {});
     io.run();
     EXPECT_GT(messages, 40000U);
     EXPECT_LT(batches, messages / 10) << "reads of many lines each were expected";
@@ -135,7 +135,7 @@ TEST(PerRead, EachCallIsOneReadOfOneChildAndTogetherEveryByteInOrder) {
           text[m.child->index] += std::string(m.bytes) + (m.kind == piece_kind::line ? "\n" : "");
         }
       },
-      {}, [](error_code, run_summary) {});
+      {}, [](error_code, const run_summary&) {});
   io.run();
   std::string expected = "first half, second half\n";
   for (int i = 1; i <= 5000; ++i) expected += std::to_string(i) + "\n";
