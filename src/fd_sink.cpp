@@ -62,6 +62,12 @@ bool basic_fd_sink<Mutex>::log_batch(const detail::line_batch& batch) {
 }
 
 template <class Mutex>
+bool basic_fd_sink<Mutex>::can_log_batch() {
+  std::lock_guard<Mutex> lock(this->mutex_);
+  return detail::format_batch_supported(*this->formatter_);
+}
+
+template <class Mutex>
 void basic_fd_sink<Mutex>::flush_() {
   write_out();
 }

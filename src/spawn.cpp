@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -104,9 +105,11 @@ PIPEMUX_CHILD_CODE int child_main(void* arg) {
     fail(plan);
   // Only 0, 1 and 2 go on to the program (inherited fds are a leak: a pipe held open by a
   // sibling holds its EOF back).
-  if (sys(SYS_close_range, 3, ~0U, 0) != 0) {
-    const long max_fd = ::sysconf(_SC_OPEN_MAX);
-    for (long fd = 3; fd < (max_fd > 0 ? max_fd : 1024); ++fd) sys(SYS_close, fd);
+  if (sys(SYS_close_range, 3, ~0U, 0) != 0) {  // before Linux 5.9: one by one
+    struct rlimit limit {};
+    const bool known = sys(SYS_getrlimit, RLIMIT_NOFILE, address(&limit)) == 0;
+    const long max_fd = known && limit.rlim_cur != RLIM_INFINITY ? long(limit.rlim_cur) : 1024;
+    for (long fd = 3; fd < max_fd; ++fd) sys(SYS_close, fd);
   }
   sys(SYS_execve, address(plan.path), address(plan.argv), address(plan.envp));
   fail(plan);

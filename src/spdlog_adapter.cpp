@@ -68,7 +68,9 @@ bool spdlog_adapter::log_at_once(std::span<const message> batch) {
   spdlog::sinks::sink* sink = logger_->sinks().front().get();
   auto* sink_st = dynamic_cast<fd_sink_st*>(sink);
   auto* sink_mt = sink_st ? nullptr : dynamic_cast<fd_sink_mt*>(sink);
-  if (sink_st == nullptr && sink_mt == nullptr) return false;
+  // Asked first: another pattern would log each message again after the escaping below.
+  if (sink_st ? !sink_st->can_log_batch() : sink_mt == nullptr || !sink_mt->can_log_batch())
+    return false;
 
   // Escaped texts go to text_ first (it may move as it grows), then their lines point into it.
   text_.clear();

@@ -417,15 +417,20 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     // One message per read, its piece changed for each line: copying the shared child_info
     // for every line would cost two atomic operations a line.
     message m{c.info, stream, arrival, data, piece_kind::chunk};
-    if (options.framing == framing_mode::raw)
+    split(c, stream, data, [&](std::string_view piece, piece_kind kind) {
+      m.bytes = piece;
+      m.kind = kind;
       deliver(c, m);
+    });
+  }
+
+  // Hands `add` each piece of a read: the whole read in raw mode, else what the framer cuts.
+  template <class Add>
+  void split(child_slot& c, stream_kind stream, std::string_view data, Add&& add) {
+    if (options.framing == framing_mode::raw)
+      add(data, piece_kind::chunk);
     else
-      c.channels[static_cast<std::size_t>(stream)].framer.feed(
-          data, [&](std::string_view piece, piece_kind kind) {
-            m.bytes = piece;
-            m.kind = kind;
-            deliver(c, m);
-          });
+      c.channels[static_cast<std::size_t>(stream)].framer.feed(data, add);
   }
 
   void deliver(child_slot& c, const message& m) {
@@ -478,10 +483,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       const std::string_view bytes = within(data, piece) ? piece : read_copies.emplace_back(piece);
       put_message(read_messages, used++, c.info, stream, arrival, bytes, kind);
     };
-    if (options.framing == framing_mode::raw)
-      add(data, piece_kind::chunk);
-    else
-      c.channels[static_cast<std::size_t>(stream)].framer.feed(data, add);
+    split(c, stream, data, add);
     if (used == 0 || !on_read || callback_exception || abandoned.load(std::memory_order_relaxed))
       return;
     try {
@@ -507,10 +509,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
           within(data, piece) ? piece : detail::batch_builder::own(batch, piece);
       put_message(hold->storage, used++, c.info, stream, arrival, bytes, kind);
     };
-    if (options.framing == framing_mode::raw)
-      add(data, piece_kind::chunk);
-    else
-      channel.framer.feed(data, add);
+    split(c, stream, data, add);
     if (used == 0) {  // only part of a line: it is in the framer, read on
       give_back_storage(std::move(hold->storage));
       return;

@@ -52,6 +52,8 @@ class basic_fd_sink final : public spdlog::sinks::base_sink<Mutex> {
   /// default pattern's, formatting their common prefix once: the same bytes as logging them
   /// one by one. False, with nothing written, for any other formatter.
   bool log_batch(const detail::line_batch& batch);
+  /// Whether log_batch() would take a batch now (the formatter is the default pattern's).
+  bool can_log_batch();
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override;

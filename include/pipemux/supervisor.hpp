@@ -82,8 +82,7 @@ class supervisor {
   template <class CompletionToken>
   auto async_run(std::vector<program_spec> programs, message_handler on_message,
                  event_handler on_event, CompletionToken&& token) {
-    return initiate_run(std::move(programs),
-                        output_consumer{std::move(on_message), {}, false, false, {}},
+    return initiate_run(std::move(programs), output_consumer{.on_message = std::move(on_message)},
                         std::move(on_event), std::forward<CompletionToken>(token));
   }
 
@@ -95,10 +94,8 @@ class supervisor {
   template <class CompletionToken>
   auto async_run_per_read(std::vector<program_spec> programs, read_handler on_read,
                           event_handler on_event, CompletionToken&& token) {
-    output_consumer output;
-    output.on_read = std::move(on_read);
-    return initiate_run(std::move(programs), std::move(output), std::move(on_event),
-                        std::forward<CompletionToken>(token));
+    return initiate_run(std::move(programs), output_consumer{.on_read = std::move(on_read)},
+                        std::move(on_event), std::forward<CompletionToken>(token));
   }
 
   /// async_run with flow control per child: output is handed over in message_batch objects,
@@ -116,9 +113,10 @@ class supervisor {
   auto async_run_batched(std::vector<program_spec> programs, batch_handler on_batch,
                          event_handler on_event, CompletionToken&& token) {
     const bool pull = !on_batch;
-    return initiate_run(std::move(programs),
-                        output_consumer{{}, std::move(on_batch), true, pull, {}},
-                        std::move(on_event), std::forward<CompletionToken>(token));
+    return initiate_run(
+        std::move(programs),
+        output_consumer{.on_batch = std::move(on_batch), .batched = true, .pull = pull},
+        std::move(on_event), std::forward<CompletionToken>(token));
   }
 
   /// The next batch of a run started with async_run_batched() without a batch handler, in
@@ -171,11 +169,11 @@ class supervisor {
   using completion = std::function<void(error_code, run_summary, bool defer)>;
   using receiver = std::function<void(error_code, message_batch)>;
   struct output_consumer {
-    message_handler on_message;  // one call per message (async_run)
-    batch_handler on_batch;      // one call per batch, with flow control (async_run_batched)
+    message_handler on_message = {};  // one call per message (async_run)
+    batch_handler on_batch = {};      // one call per batch, with flow control (async_run_batched)
     bool batched = false;
-    bool pull = false;     // batched, and the batches wait for receive()
-    read_handler on_read;  // one call per read (async_run_per_read)
+    bool pull = false;          // batched, and the batches wait for receive()
+    read_handler on_read = {};  // one call per read (async_run_per_read)
   };
 
   template <class CompletionToken>
