@@ -352,7 +352,8 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       int fds[2];
       if (::pipe2(fds, O_CLOEXEC) != 0) {
         drop_readers();
-        fail_spawn(c, "cannot create a pipe for '" + program + "': " + std::strerror(errno));
+        fail_spawn(c,
+                   "cannot start '" + program + "': cannot create a pipe: " + std::strerror(errno));
         return false;
       }
       (stream == stream_kind::out ? child_out : child_err).reset(fds[1]);
