@@ -102,19 +102,25 @@ class default_line_formatter final : public spdlog::formatter {
     char stamp[stamp_size];
     write_stamp(msg.time, stamp);
     cache_prefix(ctx.child, ctx.stream, ctx.mark);
-    append_line(stamp, std::string_view(msg.payload.data(), msg.payload.size()), dest);
+    header_.assign(stamp, stamp_size).append(prefix_);
+    append_line(header_, std::string_view(msg.payload.data(), msg.payload.size()), dest);
   }
 
-  // The lines of one read share their arrival time and child: the stamp is written once, the
-  // label kept (only a line's mark can change it), and each line is three copies.
+  // The lines of one read share their arrival time and child, so the same header: it is
+  // formatted once (again only when a line's mark differs) and each line is two copies.
   std::size_t format_lines(const detail::line_batch& batch, std::size_t next,
                            spdlog::memory_buf_t& dest, std::size_t enough) {
     char stamp[stamp_size];
     write_stamp(batch.when, stamp);
+    char header_mark = 0;  // no line's mark
     for (; next < batch.lines.size() && dest.size() < enough; ++next) {
       const detail::batch_line& line = batch.lines[next];
-      cache_prefix(batch.child, batch.stream, line.mark);
-      append_line(stamp, line.text, dest);
+      if (line.mark != header_mark) {
+        cache_prefix(batch.child, batch.stream, line.mark);
+        header_.assign(stamp, stamp_size).append(prefix_);
+        header_mark = line.mark;
+      }
+      append_line(header_, line.text, dest);
     }
     return next;
   }
@@ -137,14 +143,13 @@ class default_line_formatter final : public spdlog::formatter {
     stamp[stamp_size - 1] = ' ';
   }
 
-  void append_line(const char* stamp, std::string_view text, spdlog::memory_buf_t& dest) const {
+  static void append_line(std::string_view header, std::string_view text,
+                          spdlog::memory_buf_t& dest) {
     const std::size_t start = dest.size();
-    dest.try_resize(start + stamp_size + prefix_.size() + text.size() + 1);
+    dest.try_resize(start + header.size() + text.size() + 1);
     char* out = dest.data() + start;
-    std::memcpy(out, stamp, stamp_size);
-    out += stamp_size;
-    std::memcpy(out, prefix_.data(), prefix_.size());
-    out += prefix_.size();
+    std::memcpy(out, header.data(), header.size());
+    out += header.size();
     std::memcpy(out, text.data(), text.size());
     out += text.size();
     *out++ = '\n';
@@ -188,6 +193,7 @@ class default_line_formatter final : public spdlog::formatter {
   std::chrono::sys_seconds cached_second_{std::chrono::seconds(-1)};
   char date_[20] = {};  // "YYYY-mm-dd HH:MM:SS."
   std::string prefix_;
+  std::string header_;  // the stamp, then prefix_
   bool prefix_valid_ = false;
   const child_info* prefix_child_ = nullptr;
   int prefix_pid_ = 0;
