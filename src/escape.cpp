@@ -1,5 +1,7 @@
 #include "pipemux/escape.hpp"
 
+#include "plain_text.hpp"
+
 #include <cstdint>
 
 namespace pipemux {
@@ -40,6 +42,7 @@ int hex_value(char c) noexcept {
 }  // namespace
 
 bool needs_escape(std::string_view text) noexcept {
+  if (detail::plain_ascii_newlines(text) == std::optional<std::size_t>(0)) return false;
   const auto* p = reinterpret_cast<const unsigned char*>(text.data());
   const std::size_t n = text.size();
   for (std::size_t i = 0; i < n;) {

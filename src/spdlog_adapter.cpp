@@ -4,9 +4,11 @@
 #include <boost/asio/post.hpp>
 
 #include <unistd.h>
+#include <cstdint>
 
 #include "log_context.hpp"
 #include "pipemux/escape.hpp"
+#include "plain_text.hpp"
 
 namespace pipemux {
 namespace {
@@ -37,6 +39,29 @@ spdlog::level::level_enum level_of(const child_event& e) {
     default:
       return spdlog::level::warn;
   }
+}
+
+// How many messages at the end of `batch` lie one after the other in one buffer, apart only by
+// their delimiters (a '\n', or nothing between the pieces of a long line), and are proved
+// plain ASCII in one pass over those bytes: the lines of one read, instead of one needs_escape
+// call each. A line joined across reads lives elsewhere: it ends the run and is checked alone.
+// The run's newlines must be exactly its delimiters: a raw chunk holds newlines to escape.
+std::size_t plain_adjacent_tail(std::span<const message> batch) {
+  const auto address = [](const char* p) { return reinterpret_cast<std::uintptr_t>(p); };
+  const std::string_view last = batch.back().bytes;
+  const char* begin = last.data();
+  std::size_t count = 1, delimiters = 0;
+  for (std::size_t i = batch.size() - 1; i-- > 0; ++count) {
+    const std::string_view bytes = batch[i].bytes;
+    const std::uintptr_t after = address(bytes.data()) + bytes.size();
+    if (after + 1 == address(begin) && begin[-1] == '\n')
+      ++delimiters;
+    else if (after != address(begin))
+      break;
+    begin = bytes.data();
+  }
+  const std::string_view run(begin, address(last.data()) + last.size() - address(begin));
+  return detail::plain_ascii_newlines(run) == std::optional<std::size_t>(delimiters) ? count : 0;
 }
 
 }  // namespace
@@ -76,8 +101,10 @@ bool spdlog_adapter::log_at_once(std::span<const message> batch) {
   text_.clear();
   escaped_.clear();
   batch_lines_.clear();
-  for (const message& m : batch) {
-    if (needs_escape(m.bytes)) {
+  const std::size_t checked_from = batch.size() - plain_adjacent_tail(batch);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const message& m = batch[i];
+    if (i < checked_from && needs_escape(m.bytes)) {
       escape_into(m.bytes, text_);
       escaped_.push_back({batch_lines_.size(), text_.size()});
     }

@@ -1,5 +1,6 @@
 // libFuzzer harness for the escaping of child output in the text log: what is written holds
-// no control byte, and decoding it gives back the original bytes.
+// no control byte, and decoding it gives back the original bytes; needs_escape says exactly
+// whether escaping changes anything.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -12,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   pipemux::escape_into(input, escaped);
   for (unsigned char c : escaped)
     if (c < 0x20 || c == 0x7f) std::abort();
-  if (!pipemux::needs_escape(input) && escaped != input) std::abort();
+  // needs_escape is exact both ways (its fast path must not call plain what escaping changes).
+  if (pipemux::needs_escape(input) != (escaped != input)) std::abort();
   const auto decoded = pipemux::unescape(escaped);
   if (!decoded || *decoded != input) std::abort();
   return 0;

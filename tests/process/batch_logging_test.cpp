@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -86,6 +87,73 @@ TEST(BatchLogging, AWholeBatchIsTheSameBytesAsItsMessagesOneByOne) {
        {" out | tab\\there\n", " out + xxxxxxxx", " out | caf\u00e9 \\xff \\x1b[31mred\n",
         " err | to-err\n", " out | 20000\n", " out % no newline at the end\n"})
     EXPECT_NE(expected.find(part), std::string::npos) << part;
+}
+
+// The adapter proves the lines of one read plain in one pass over the bytes they lie in, one
+// after the other; anything else is checked line by line. Each case here is a batch whose
+// lines sit in memory as a read's would, written both ways: the bytes must be the same.
+TEST(BatchLogging, LinesProvedPlainTogetherAreEscapedExactlyAsOneByOne) {
+  const auto child = std::make_shared<const child_info>(child_info{"c", 0, 0, 42});
+  const std::string joined_plain = "joined from the previous read";
+  const std::string joined_special = "joined \x1b[31m";
+  // Built from pieces: "\x1b" followed by a letter would not be one escape in a literal.
+  const std::string esc(1, '\x1b');
+  const std::string buffer = std::string(100, 'a') + "\n" + "tab\there\n" + std::string(40, 'b') +
+                             "\n" + esc + "[0m\n" + std::string(70, 'c') + "\r\n" +
+                             "back\\slash\n" + "caf\xc3\xa9\n" + std::string(20, 'd');
+  struct piece {
+    std::size_t offset, size;
+  };
+  const auto make = [&](const std::string* first, const std::vector<piece>& pieces) {
+    std::vector<message> batch;
+    const auto now = log_clock::now();
+    if (first) batch.push_back(message{child, stream_kind::out, now, *first, piece_kind::line});
+    for (const auto& [offset, size] : pieces)
+      batch.push_back(message{child, stream_kind::out, now,
+                              std::string_view(buffer).substr(offset, size), piece_kind::line});
+    return batch;
+  };
+  const std::size_t tab = buffer.find("tab"), b_run = buffer.find('b', tab + 3),
+                    escape = buffer.find(esc), c_run = buffer.find('c'),
+                    slash = buffer.find("back"), cafe = buffer.find("caf"),
+                    d_run = buffer.find('d');
+  const std::vector<std::vector<message>> cases = {
+      make(nullptr, {{0, 100}}),                             // one plain line
+      make(nullptr, {{0, 50}, {50, 50}, {b_run, 40}}),       // pieces, then a line
+      make(nullptr, {{0, 100}, {tab, 8}, {b_run, 40}}),      // a tab mid-run
+      make(nullptr, {{b_run, 40}, {escape, 4}}),             // an escape at the end
+      make(nullptr, {{escape, 4}, {c_run, 70}}),             // ... at the start
+      make(nullptr, {{c_run, 70}, {slash, 10}}),             // "\r\n" between two lines
+      make(nullptr, {{slash, 10}, {cafe, 5}, {d_run, 20}}),  // a backslash, UTF-8
+      make(&joined_plain, {{0, 100}}),                       // joined line, then plain
+      make(&joined_special, {{0, 100}, {b_run, 40}}),        // joined line needs escaping
+      make(&joined_special, {{escape, 4}}),                  // both do
+      make(nullptr, {{0, 104}}),                             // a raw chunk: its newline escaped
+      make(nullptr, {{0, 50}, {50, 54}}),                    // ... also after a piece
+      make(nullptr, {{0, 100}, {101, 3}}),                   // a line, then "tab" alone
+  };
+  ASSERT_EQ(buffer.substr(b_run - 1, 42), "\n" + std::string(40, 'b') + "\n");
+  ASSERT_EQ(buffer.substr(escape, 4), esc + "[0m");
+  ASSERT_EQ(buffer.substr(c_run - 1, 71), "\n" + std::string(70, 'c'));
+  ASSERT_EQ(buffer.substr(slash, 10), "back\\slash");
+  ASSERT_EQ(buffer.substr(cafe, 5), "caf\xc3\xa9");
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    SCOPED_TRACE("case " + std::to_string(i));
+    const std::string fast_path = test::temp_path("pipemux_batch_plain_fast.log");
+    const std::string general_path = test::temp_path("pipemux_batch_plain_general.log");
+    {
+      file_logger fast(fast_path, true, 4096);
+      file_logger general(general_path, false, 4096);
+      spdlog_adapter at_once(fast.logger);
+      spdlog_adapter one_by_one(general.logger);
+      at_once(std::span<const message>(cases[i]));
+      for (const message& m : cases[i]) one_by_one(m);
+    }
+    const std::string expected = read_file(general_path);
+    EXPECT_EQ(read_file(fast_path), expected);
+    EXPECT_EQ(std::count(expected.begin(), expected.end(), '\n'),
+              static_cast<std::ptrdiff_t>(cases[i].size()));
+  }
 }
 
 TEST(BatchLogging, OnlyTheDefaultPatternsFormatterTakesABatch) {

@@ -1,9 +1,11 @@
-// Tests for include/pipemux/escape.hpp.
+// Tests for include/pipemux/escape.hpp and its fast check, src/plain_text.hpp.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <random>
 
 #include "pipemux/escape.hpp"
+#include "plain_text.hpp"
 
 namespace pipemux {
 namespace {
@@ -48,6 +50,50 @@ TEST(Escape, UnescapeGivesBackEveryByte) {
     std::string bytes(rng() % 40, '\0');
     for (auto& b : bytes) b = static_cast<char>(rng() % 256);
     ASSERT_EQ(unescape(escaped(bytes)), bytes);
+  }
+}
+
+// The sixteen-at-a-time check agrees with the byte-by-byte definition for every byte value at
+// every position of texts of every length around its block size, and counts every newline.
+TEST(PlainText, EveryByteAtEveryPositionIsJudgedAsByteByByte) {
+  const auto by_bytes = [](std::string_view text) -> std::optional<std::size_t> {
+    std::size_t newlines = 0;
+    for (unsigned char c : text) {
+      if (c == '\n')
+        ++newlines;
+      else if (c < 0x20 || c >= 0x7F || c == '\\')
+        return std::nullopt;
+    }
+    return newlines;
+  };
+  for (std::size_t size = 0; size <= 70; ++size) {
+    // Newlines at a few fixed places, so that counts cross block boundaries.
+    std::string text(size, 'x');
+    for (std::size_t at = 3; at < size; at += 7) text[at] = '\n';
+    ASSERT_EQ(detail::plain_ascii_newlines(text), by_bytes(text)) << size;
+    for (std::size_t at = 0; at < size; ++at) {
+      const char kept = text[at];
+      for (int c = 0; c < 256; ++c) {
+        text[at] = static_cast<char>(c);
+        ASSERT_EQ(detail::plain_ascii_newlines(text), by_bytes(text))
+            << "byte " << c << " at " << at << " of " << size;
+      }
+      text[at] = kept;
+    }
+  }
+}
+
+TEST(PlainText, NeedsEscapeStaysExactOverLongTexts) {
+  std::mt19937 rng(11);
+  for (int round = 0; round < 3000; ++round) {
+    std::string text(rng() % 200, 'a');
+    // A few bytes of any value, often none: most texts are plain, some hold UTF-8.
+    for (int k = static_cast<int>(rng() % 4); k > 0 && !text.empty(); --k)
+      text[rng() % text.size()] = static_cast<char>(rng() % 256);
+    if (round % 5 == 0) text += "caf\xc3\xa9 \xe2\x9c\x93";
+    std::string out;
+    escape_into(text, out);
+    ASSERT_EQ(needs_escape(text), out != text) << escaped(text);
   }
 }
 
