@@ -61,7 +61,12 @@ void pipe_reader::read_once() {
     }
     on_data_(log_clock::now(), std::string_view(buffer_.get(), n));
     turn_bytes += n;
-    if (n < read_size_) break;  // the pipe is likely empty: no read just to hear EAGAIN
+    if (n < read_size_) {
+      // The pipe is likely empty: wait for it (the wait completes at once if the writer was
+      // quicker) instead of reading it again just to hear EAGAIN.
+      if (!descriptor_.is_open() || paused_) return;
+      return wait_readable();
+    }
   }
   if (!descriptor_.is_open() || paused_) return;
   // Queued behind what else is ready, so one chatty pipe does not starve the others.
