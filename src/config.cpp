@@ -1,14 +1,13 @@
 #include "pipemux/config.hpp"
 #include "pipemux/escape.hpp"
 #include "pipemux/exit_status.hpp"
+#include "pipemux/shell_command.hpp"
+#include "text_file.hpp"
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <initializer_list>
 #include <sstream>
 
@@ -159,8 +158,19 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
   const auto* command = table.get("command");
   if (command == nullptr)
     reader.fail(table.source(), prefix + "command",
-                "missing: the program's argv, e.g. [\"sleep\", \"1\"]");
-  spec.argv = reader.strings(*command, prefix + "command");
+                "missing: a shell command line (\"npm run api\") or an argv ([\"sleep\", \"1\"])");
+  if (const auto* line = command->as_string()) {  // run by /bin/sh -c, as in a Procfile
+    if (line->get().find_first_not_of(" \t\n") == std::string::npos)
+      reader.fail(command->source(), prefix + "command", "must name a program to run");
+    spec.argv = shell_program(line->get()).argv;
+  } else {
+    if (command->as_array() == nullptr)
+      reader.fail(
+          command->source(), prefix + "command",
+          "expected a string (a shell command line) or an array of strings (an argv), got " +
+              config_reader::type_name(*command));
+    spec.argv = reader.strings(*command, prefix + "command");
+  }
   if (spec.argv.empty() || spec.argv[0].empty())
     reader.fail(command->source(), prefix + "command", "must name a program to run");
   if (const auto* n = table.get("instances"))
@@ -361,28 +371,16 @@ config parse_config(std::string_view text, const std::string& source, config bas
 
 std::vector<program_spec> config::resolved_programs() const {
   std::vector<program_spec> out = programs;
-  for (auto& spec : out)
+  for (auto& spec : out) {
     if (spec.instances == 0) spec.instances = children;
+    spec.environment.insert(spec.environment.begin(), environment.begin(), environment.end());
+  }
   return out;
 }
 
 config load_config_file(const std::filesystem::path& path, config base) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    throw config_error(path.string(), 0, 0, "",
-                       std::string("cannot read: ") + std::strerror(errno));
-  // Bounded: `-c /dev/zero` must not read for ever.
-  std::string text(limits::max_config_size + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (in.bad())
-    throw config_error(path.string(), 0, 0, "",
-                       std::string("cannot read: ") + std::strerror(errno));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > limits::max_config_size)
-    throw config_error(path.string(), 0, 0, "",
-                       "larger than " + std::to_string(limits::max_config_size >> 20) +
-                           " MiB: not a pipemux config");
-  return parse_config(text, path.string(), std::move(base));
+  return parse_config(detail::read_text_file(path, "pipemux config"), path.string(),
+                      std::move(base));
 }
 
 }  // namespace pipemux

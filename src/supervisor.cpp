@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdlib>
@@ -123,8 +124,10 @@ std::vector<std::string> child_environment(const program_spec& spec, const child
 }
 
 std::string search_path_for(const program_spec& spec) {
-  for (const auto& [k, v] : spec.environment)
-    if (k == "PATH") return v;
+  // The last PATH wins, as in the child's environment (a program's own over an --env-file's).
+  const auto path_set = std::find_if(spec.environment.rbegin(), spec.environment.rend(),
+                                     [](const auto& variable) { return variable.first == "PATH"; });
+  if (path_set != spec.environment.rend()) return path_set->second;
   const char* path = std::getenv("PATH");
   return path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
 }

@@ -57,8 +57,11 @@ struct config {
   std::vector<program_spec> programs;
   spam_options spam;
   log_options log;
+  /// Set in every child's environment, under its program's own `env` (from --env-file).
+  std::vector<std::pair<std::string, std::string>> environment;
 
-  /// `programs` with every unset instance count replaced by `children`.
+  /// `programs` with every unset instance count replaced by `children`, and `environment`
+  /// under each one's own.
   std::vector<program_spec> resolved_programs() const;
 };
 

@@ -4,11 +4,17 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 
+#include "pipemux/env_file.hpp"
+#include "pipemux/escape.hpp"
 #include "pipemux/exit_status.hpp"
+#include "pipemux/procfile.hpp"
+#include "pipemux/shell_command.hpp"
 #include "pipemux/version.hpp"
+#include "program_selection.hpp"
 
 namespace pipemux::cli {
 namespace {
@@ -65,6 +71,55 @@ CLI::Option* add_choice(CLI::App& app, const std::string& flag, T& value,
       });
 }
 
+// The programs given on the command line: each COMMAND before `--` is one shell command line;
+// what follows `--` is one exact argv. `names` (from --names) are given to them in that order.
+std::vector<program_spec> command_line_programs(const std::vector<std::string>& shell_commands,
+                                                std::vector<std::string> exact_argv,
+                                                const std::vector<std::string>& names) {
+  std::vector<program_spec> programs;
+  programs.reserve(shell_commands.size() + 1);
+  for (const auto& line : shell_commands) programs.push_back(shell_program(line));
+  if (!exact_argv.empty()) {
+    program_spec spec;
+    spec.name = default_program_name(exact_argv);
+    spec.argv = std::move(exact_argv);
+    programs.push_back(std::move(spec));
+  }
+  for (std::size_t i = 0; i < names.size(); ++i) programs[i].name = names[i];
+  for (auto& spec : programs) spec.instances = 0;  // -n or `children` decides
+  make_names_unique(programs);
+  return programs;
+}
+
+// --names: one name per command, in order; a name labels every line, so it must be printable.
+std::string check_names(const std::vector<std::string>& names, std::size_t commands) {
+  if (commands == 0) return "--names: there is no COMMAND to name";
+  if (names.size() > commands)
+    return fmt::format("--names: {} names for {} command{}", names.size(), commands,
+                       commands == 1 ? "" : "s");
+  for (const auto& name : names) {
+    if (name.empty()) return "--names: a name is empty";
+    if (needs_escape(name))
+      return "--names: '" + escaped(name) +
+             "' must be printable text, without control characters or backslashes";
+  }
+  return {};
+}
+
+// An argument nobody takes (CLI11's extras: an unknown option). After a command, as in
+// `pipemux ls -la`, it is said in terms of the two ways of giving commands.
+std::string unexpected_argument(const std::string& extra,
+                                const std::vector<std::string>& shell_commands) {
+  if (shell_commands.empty() || extra.size() < 2 || extra[0] != '-')
+    return "The following argument was not expected: " + escaped(extra);
+  const std::string command = escaped(shell_commands.back());
+  return fmt::format(
+      "unknown option {} (after the command '{}'): each COMMAND is one shell command line, so "
+      "quote it: pipemux '{} {}', or give one command with its arguments after --: "
+      "pipemux -- {} {}",
+      escaped(extra), command, command, escaped(extra), command, escaped(extra));
+}
+
 }  // namespace
 
 command parse_command_line(int argc, const char* const* argv) {
@@ -72,6 +127,7 @@ command parse_command_line(int argc, const char* const* argv) {
       "pipemux: runs child processes and streams their output into one timestamped log.\n"
       "With no COMMAND and no [[program]] in the config, runs the built-in spam producer."};
   app.set_version_flag("--version", std::string("pipemux ") + PIPEMUX_VERSION_STRING);
+  app.allow_extras();  // reported below, in terms of the command forms
 
   std::string config_path;
   std::size_t children = 0;
@@ -87,7 +143,11 @@ command parse_command_line(int argc, const char* const* argv) {
   std::string output;
   std::string pattern;
   double stop_grace = 0;
-  std::vector<std::string> child_command;
+  std::vector<std::string> shell_commands;  // before --: each one shell command line
+  std::vector<std::string> names;
+  std::string procfile;
+  std::vector<std::string> env_files;
+  program_selection selection;
 
   app.add_option("-c,--config", config_path, "TOML config file (see config/pipemux.toml)")
       ->check(CLI::ExistingFile);
@@ -125,12 +185,48 @@ command parse_command_line(int argc, const char* const* argv) {
   auto* max_restarts_opt =
       app.add_option("--max-restarts", max_restarts, "Restarts per child at most")
           ->check(CLI::Range(std::size_t{0}, limits::max_restarts));
-  app.add_option("command", child_command,
-                 "Run COMMAND (after --) instead of the configured programs");
+  auto* names_opt =
+      app.add_option("--names", names, "Names for the commands, in order (default: program name)")
+          ->delimiter(',')
+          ->expected(1)
+          ->allow_extra_args(false)  // one value per occurrence: a COMMAND after it is no value
+          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+          ->type_name("NAME,...");
+  auto* procfile_opt = app.add_option(
+      "-f,--procfile", procfile,
+      "Run the programs of a Procfile (NAME: COMMAND lines); a .env beside it is read");
+  app.add_option("-e,--env-file", env_files,
+                 "Set the variables of FILE (.env syntax) in every child; repeatable")
+      ->expected(1)
+      ->allow_extra_args(false)  // one value per occurrence: a COMMAND after it is no value
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app.add_option("-m,--formation", selection.formation,
+                 "How many children of each program: web=2,worker=3 (0: not run)")
+      ->delimiter(',')
+      ->expected(1)
+      ->allow_extra_args(false)  // one value per occurrence: a COMMAND after it is no value
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->type_name("NAME=N,...");
+  app.add_option("--only", selection.only, "Run only these programs")
+      ->delimiter(',')
+      ->expected(1)
+      ->allow_extra_args(false)  // one value per occurrence: a COMMAND after it is no value
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->type_name("NAME,...");
+  app.add_option("--except", selection.except, "Run all programs but these")
+      ->delimiter(',')
+      ->expected(1)
+      ->allow_extra_args(false)  // one value per occurrence: a COMMAND after it is no value
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->type_name("NAME,...");
+  app.add_option("command", shell_commands,
+                 "Run each COMMAND with /bin/sh -c instead of the configured programs; after --, "
+                 "one command as an exact argv (no shell)");
 
   spam_request spam;
   auto* spam_app = app.add_subcommand(
       "spam", "The built-in producer: writes \"Spam 0\" ... \"Spam 4\", cycling");
+  spam_app->allow_extras(false);
   add_spam_options(*spam_app, spam.options);
   spam_app->add_option("--index", spam.index,
                        "Child index shown in --sequence mode (default: $PIPEMUX_CHILD_INDEX)");
@@ -138,8 +234,17 @@ command parse_command_line(int argc, const char* const* argv) {
       "--record", spam.record_prefix,
       "Save how many messages were written to PREFIX<index>, even when stopped by a signal");
 
+  // What follows the first `--` is one exact argv, not parsed here: `pipemux -- ls -la`.
+  int parsed_argc = argc;
+  std::vector<std::string> exact_argv;
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view(argv[i]) == "--") {
+      parsed_argc = i;
+      exact_argv.assign(argv + i + 1, argv + argc);
+      break;
+    }
   try {
-    app.parse(argc, argv);
+    app.parse(parsed_argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
@@ -148,7 +253,27 @@ command parse_command_line(int argc, const char* const* argv) {
     std::cerr << "pipemux: error: " << e.what() << " (see pipemux --help)\n";
     return exit_code::usage;
   }
-  if (spam_app->parsed()) return spam;
+  if (const auto extras = app.remaining(); !extras.empty()) {
+    std::cerr << "pipemux: error: " << unexpected_argument(extras.front(), shell_commands)
+              << " (see pipemux --help)\n";
+    return exit_code::usage;
+  }
+  if (spam_app->parsed()) {
+    if (parsed_argc == argc) return spam;
+    std::cerr << "pipemux: error: spam takes no command (see pipemux spam --help)\n";
+    return exit_code::usage;
+  }
+  if (parsed_argc < argc && exact_argv.empty()) {
+    std::cerr << "pipemux: error: nothing after --: give the command to run (see pipemux --help)\n";
+    return exit_code::usage;
+  }
+  const std::size_t command_count = shell_commands.size() + (exact_argv.empty() ? 0 : 1);
+  if (*names_opt) {
+    if (const std::string problem = check_names(names, command_count); !problem.empty()) {
+      std::cerr << "pipemux: error: " << problem << "\n";
+      return exit_code::usage;
+    }
+  }
 
   supervise_request request;
   try {
@@ -174,16 +299,51 @@ command parse_command_line(int argc, const char* const* argv) {
   if (*pattern_opt) cfg.log.pattern = pattern;
   if (*grace_opt)
     cfg.run.stop_grace = std::chrono::milliseconds(static_cast<long long>(stop_grace * 1000));
-  if (!child_command.empty()) {
-    program_spec spec;
-    spec.name = std::filesystem::path(child_command.front()).filename().string();
-    spec.argv = std::move(child_command);
-    spec.instances = 0;
-    cfg.programs = {std::move(spec)};
+  if (*procfile_opt) {
+    if (command_count > 0) {
+      std::cerr << "pipemux: error: --procfile and COMMANDs: give one or the other\n";
+      return exit_code::usage;
+    }
+    try {
+      cfg.programs = load_procfile(procfile);
+    } catch (const config_error& e) {
+      std::cerr << "pipemux: error: " << e.what() << "\n";
+      return exit_code::usage;
+    }
+  }
+  if (command_count > 0)
+    cfg.programs = command_line_programs(shell_commands, std::move(exact_argv), names);
+  // --env-file, in order; without one, a .env beside the Procfile if there is one (as honcho
+  // and foreman read it); nothing else is read implicitly.
+  std::vector<std::filesystem::path> env_paths(env_files.begin(), env_files.end());
+  if (env_paths.empty() && *procfile_opt) {
+    const auto beside = std::filesystem::path(procfile).parent_path() / ".env";
+    std::error_code ignored;
+    if (std::filesystem::exists(beside, ignored)) env_paths.push_back(beside);
+  }
+  try {
+    for (const auto& path : env_paths) {
+      // A later file may use what an earlier one set: ${NAME} sees it before the environment.
+      const auto lookup = [&cfg](const std::string& name) -> std::optional<std::string> {
+        const auto it =
+            std::find_if(cfg.environment.rbegin(), cfg.environment.rend(),
+                         [&name](const auto& variable) { return variable.first == name; });
+        return it != cfg.environment.rend() ? it->second : environment_lookup(name);
+      };
+      for (auto& variable : load_env_file(path, lookup))
+        cfg.environment.push_back(std::move(variable));
+    }
+  } catch (const config_error& e) {
+    std::cerr << "pipemux: error: " << e.what() << "\n";
+    return exit_code::usage;
   }
   if (*children_opt) {  // the flag wins over every instance count in the file
     cfg.children = children;
     for (auto& spec : cfg.programs) spec.instances = 0;
+  }
+  if (const std::string problem = apply_selection(cfg.programs, selection); !problem.empty()) {
+    std::cerr << "pipemux: error: " << problem << "\n";
+    return exit_code::usage;
   }
   std::size_t total = 0;
   for (const auto& spec : cfg.resolved_programs()) total += spec.instances;

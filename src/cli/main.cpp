@@ -42,6 +42,7 @@ std::vector<program_spec> programs_to_run(const config& cfg) {
   spam.name = "spam";
   spam.argv = cli::spam_argv(cfg.spam);
   spam.instances = cfg.children;
+  spam.environment = cfg.environment;
   return {std::move(spam)};
 }
 

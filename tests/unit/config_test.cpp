@@ -7,6 +7,8 @@
 
 #include "command_line.hpp"
 #include "pipemux/config.hpp"
+#include "pipemux/procfile.hpp"
+#include "pipemux/shell_command.hpp"
 
 namespace pipemux {
 namespace {
@@ -285,6 +287,86 @@ TEST_F(CommandLine, SpamSubcommand) {
   EXPECT_EQ(spam.options.interval, 0.0);
   EXPECT_TRUE(spam.options.sequence);
   EXPECT_EQ(spam.index, 4);
+}
+
+TEST(ShellCommand, NamedAfterTheProgramItStarts) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"npm run api", "npm"},
+      {"  /usr/bin/python3 -m http.server", "python3"},
+      {"FOO=1 BAR_2=x exec ./bin/api --port 80", "api"},
+      {"ls;echo done", "ls"},
+      {"make>log", "make"},
+      {"(cd web && make)", "sh"},
+      {"'my prog' --flag", "sh"},
+      {"$EDITOR file", "sh"},
+      {"", "sh"},
+      {"  \t ", "sh"},
+      {"FOO=1", "sh"},
+      {"=x run", "=x"},
+  };
+  for (const auto& [line, name] : cases) EXPECT_EQ(default_program_name(line), name) << line;
+  const program_spec spec = shell_program("npm run api");
+  EXPECT_EQ(spec.name, "npm");
+  EXPECT_EQ(spec.argv, (std::vector<std::string>{"/bin/sh", "-c", "npm run api"}));
+  EXPECT_EQ(default_program_name(std::vector<std::string>{"/usr/bin/env", "x"}), "env");
+  EXPECT_EQ(default_program_name(std::vector<std::string>{}), "program");
+}
+
+TEST(ShellCommand, RepeatedNamesGetANumberThatIsFree) {
+  std::vector<program_spec> programs(5);
+  const char* names[] = {"a", "a", "a-2", "b", "a"};
+  for (std::size_t i = 0; i < programs.size(); ++i) programs[i].name = names[i];
+  make_names_unique(programs);
+  std::vector<std::string> got;
+  got.reserve(programs.size());
+  for (const auto& spec : programs) got.push_back(spec.name);
+  EXPECT_EQ(got, (std::vector<std::string>{"a", "a-3", "a-2", "b", "a-4"}));
+}
+
+TEST(Procfile, NamesAndCommandLinesInOrderCommentsAndBlankLinesSkipped) {
+  const auto programs = parse_procfile(
+      "# the app\n\nweb: bundle exec rails server -p $PORT\r\n  # indented comment\n"
+      "worker:python3 -m worker   \nclock_2-x:\t./clock.sh",
+      "Procfile");
+  ASSERT_EQ(programs.size(), 3u);
+  const std::pair<const char*, const char*> expected[] = {
+      {"web", "bundle exec rails server -p $PORT"},
+      {"worker", "python3 -m worker"},
+      {"clock_2-x", "./clock.sh"}};
+  for (std::size_t i = 0; i < programs.size(); ++i) {
+    EXPECT_EQ(programs[i].name, expected[i].first);
+    EXPECT_EQ(programs[i].argv, (std::vector<std::string>{"/bin/sh", "-c", expected[i].second}));
+    EXPECT_EQ(programs[i].instances, 0u) << "unset: -n, the formation or `children` decide";
+  }
+}
+
+TEST(Procfile, EachMistakeIsNamedWithItsLineAndColumn) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"web: a\nweb server: b\n",
+       "Procfile:2:4: expected ':' after the name web (a name is "
+       "letters, digits, '_' and '-')"},
+      {"web: a\n\nweb: b\n", "Procfile:3:1: web is defined twice (first on line 1)"},
+      {"web:   \n", "Procfile:1:5: web has no command"},
+      {"  web: a\n",
+       "Procfile:1:1: a line must start with the program's name, in the first "
+       "column"},
+      {"web: a\n: b\n",
+       "Procfile:2:1: expected NAME: COMMAND, with a name of letters, digits, '_' and '-' (got "
+       "':')"},
+      {"=web: a\n",
+       "Procfile:1:1: expected NAME: COMMAND, with a name of letters, digits, '_' "
+       "and '-' (got '=')"},
+      {std::string("web: a\0b\n", 9), "Procfile:1:7: a NUL byte: not a Procfile"},
+      {"# only a comment\n\n", "Procfile: no programs in it"},
+  };
+  for (const auto& [text, message] : cases) {
+    try {
+      parse_procfile(text, "Procfile");
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const config_error& e) {
+      EXPECT_EQ(std::string(e.what()), message);
+    }
+  }
 }
 
 }  // namespace

@@ -1,0 +1,81 @@
+#include "program_selection.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include "pipemux/escape.hpp"
+#include "pipemux/run_options.hpp"
+
+namespace pipemux::cli {
+namespace {
+
+std::string names_of(const std::vector<program_spec>& programs) {
+  std::string out;
+  for (const auto& spec : programs) out += (out.empty() ? "" : ", ") + spec.name;
+  return out;
+}
+
+program_spec* find(std::vector<program_spec>& programs, const std::string& name) {
+  const auto it = std::find_if(programs.begin(), programs.end(),
+                               [&](const program_spec& spec) { return spec.name == name; });
+  return it == programs.end() ? nullptr : &*it;
+}
+
+std::string unknown(const std::string& flag, const std::string& name,
+                    const std::vector<program_spec>& programs) {
+  return flag + ": no program named '" + escaped(name) + "' (the programs: " + names_of(programs) +
+         ")";
+}
+
+}  // namespace
+
+std::string apply_selection(std::vector<program_spec>& programs,
+                            const program_selection& selection) {
+  const bool selecting =
+      !selection.formation.empty() || !selection.only.empty() || !selection.except.empty();
+  if (!selecting) return {};
+  if (programs.empty())
+    return "--formation, --only and --except choose among programs: give a --procfile, "
+           "COMMANDs or a config with [[program]]";
+  if (!selection.only.empty() && !selection.except.empty())
+    return "--only and --except: give one or the other";
+
+  std::vector<std::string> not_run;  // a formation of 0
+  for (const auto& item : selection.formation) {
+    const auto equals = item.find('=');
+    const std::string name = item.substr(0, equals);
+    if (equals == std::string::npos)
+      return "--formation: expected NAME=COUNT, got '" + escaped(item) + "'";
+    program_spec* spec = find(programs, name);
+    if (spec == nullptr) return unknown("--formation", name, programs);
+    const std::string count_text = item.substr(equals + 1);
+    std::size_t count = 0;
+    const auto [end, error] =
+        std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
+    if (error != std::errc() || end != count_text.data() + count_text.size() ||
+        count_text.empty() || count > limits::max_children)
+      return "--formation: " + name + " must be a count from 0 to " +
+             std::to_string(limits::max_children) + " (got '" + escaped(count_text) + "')";
+    if (count == 0)
+      not_run.push_back(name);
+    else
+      spec->instances = count;
+  }
+  for (const auto& list : {&selection.only, &selection.except}) {
+    const std::string flag = list == &selection.only ? "--only" : "--except";
+    for (const auto& name : *list)
+      if (find(programs, name) == nullptr) return unknown(flag, name, programs);
+  }
+  const auto dropped = [&](const program_spec& spec) {
+    const auto named = [&](const std::vector<std::string>& names) {
+      return std::find(names.begin(), names.end(), spec.name) != names.end();
+    };
+    return named(not_run) || (!selection.only.empty() && !named(selection.only)) ||
+           named(selection.except);
+  };
+  programs.erase(std::remove_if(programs.begin(), programs.end(), dropped), programs.end());
+  if (programs.empty()) return "nothing left to run after --formation, --only and --except";
+  return {};
+}
+
+}  // namespace pipemux::cli

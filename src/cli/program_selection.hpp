@@ -1,0 +1,24 @@
+// Which of the configured programs run, and how many of each: --formation, --only, --except
+// (honcho's -m, -c and `start NAME`; concurrently has no such thing).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pipemux/program.hpp"
+
+namespace pipemux::cli {
+
+struct program_selection {
+  std::vector<std::string> formation;  ///< "web=2" items: instances per named program (0: none)
+  std::vector<std::string> only;       ///< run just these
+  std::vector<std::string> except;     ///< run all but these
+};
+
+/// Applies `selection` to `programs` (formation first, then only/except). The problem in one
+/// line ("--only: no program named 'wbe' (the programs: web, worker)") when a name is unknown,
+/// a count is not a number in 0..limits::max_children, or nothing is left to run; else empty.
+std::string apply_selection(std::vector<program_spec>& programs,
+                            const program_selection& selection);
+
+}  // namespace pipemux::cli
