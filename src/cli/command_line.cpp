@@ -120,6 +120,15 @@ std::string unexpected_argument(const std::string& extra,
       escaped(extra), command, command, escaped(extra), command, escaped(extra));
 }
 
+// A repeatable option taking one value per occurrence: CLI11 would otherwise let a vector
+// option swallow the COMMANDs after it (`--names api,web 'npm run api'`). With `list`, a
+// value is a comma-separated list.
+CLI::Option* one_value_each(CLI::Option* option, bool list = false) {
+  if (list) option->delimiter(',');
+  return option->expected(1)->allow_extra_args(false)->multi_option_policy(
+      CLI::MultiOptionPolicy::TakeAll);
+}
+
 }  // namespace
 
 command parse_command_line(int argc, const char* const* argv) {
@@ -185,39 +194,23 @@ command parse_command_line(int argc, const char* const* argv) {
   auto* max_restarts_opt =
       app.add_option("--max-restarts", max_restarts, "Restarts per child at most")
           ->check(CLI::Range(std::size_t{0}, limits::max_restarts));
-  auto* names_opt =
-      app.add_option("--names", names, "Names for the commands, in order (default: program name)")
-          ->delimiter(',')
-          ->expected(1)
-          ->allow_extra_args(false)  // one value per occurrence: a COMMAND after it is no value
-          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-          ->type_name("NAME,...");
+  auto* names_opt = one_value_each(
+      app.add_option("--names", names, "Names for the commands, in order (default: program name)"),
+      true);
+  names_opt->type_name("NAME,...");
   auto* procfile_opt = app.add_option(
       "-f,--procfile", procfile,
       "Run the programs of a Procfile (NAME: COMMAND lines); a .env beside it is read");
-  app.add_option("-e,--env-file", env_files,
-                 "Set the variables of FILE (.env syntax) in every child; repeatable")
-      ->expected(1)
-      ->allow_extra_args(false)  // one value per occurrence: a COMMAND after it is no value
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-  app.add_option("-m,--formation", selection.formation,
-                 "How many children of each program: web=2,worker=3 (0: not run)")
-      ->delimiter(',')
-      ->expected(1)
-      ->allow_extra_args(false)  // one value per occurrence: a COMMAND after it is no value
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+  one_value_each(
+      app.add_option("-e,--env-file", env_files,
+                     "Set the variables of FILE (.env syntax) in every child; repeatable"));
+  one_value_each(app.add_option("-m,--formation", selection.formation,
+                                "How many children of each program: web=2,worker=3 (0: not run)"),
+                 true)
       ->type_name("NAME=N,...");
-  app.add_option("--only", selection.only, "Run only these programs")
-      ->delimiter(',')
-      ->expected(1)
-      ->allow_extra_args(false)  // one value per occurrence: a COMMAND after it is no value
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+  one_value_each(app.add_option("--only", selection.only, "Run only these programs"), true)
       ->type_name("NAME,...");
-  app.add_option("--except", selection.except, "Run all programs but these")
-      ->delimiter(',')
-      ->expected(1)
-      ->allow_extra_args(false)  // one value per occurrence: a COMMAND after it is no value
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+  one_value_each(app.add_option("--except", selection.except, "Run all programs but these"), true)
       ->type_name("NAME,...");
   app.add_option("command", shell_commands,
                  "Run each COMMAND with /bin/sh -c instead of the configured programs; after --, "

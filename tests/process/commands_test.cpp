@@ -38,6 +38,19 @@ std::string write_file(const std::string& name, const std::string& text) {
   return path;
 }
 
+// Each case: pipemux's arguments, and its one-line error; exit 2, nothing logged.
+void expect_usage_errors(
+    const std::vector<std::pair<std::vector<std::string>, std::string>>& cases) {
+  for (const auto& [args, message] : cases) {
+    std::vector<std::string> argv = {pipemux_exe()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const auto result = run_command(argv);
+    EXPECT_EQ(result.exit_code, 2) << message;
+    EXPECT_EQ(result.out, "") << message;
+    EXPECT_EQ(result.err, "pipemux: error: " + message + "\n");
+  }
+}
+
 TEST(Commands, EachShellCommandLineIsOneProgramNamedAfterWhatItRuns) {
   // Two commands starting with "echo": the second is "echo-2". Pipes and quotes are the
   // shell's; each child sees its own name.
@@ -95,14 +108,7 @@ TEST(Commands, BadNamesAndAnEmptyCommandAreUsageErrors) {
       {{"--"}, "nothing after --: give the command to run (see pipemux --help)"},
       {{"spam", "--count", "1", "--", "true"}, "spam takes no command (see pipemux spam --help)"},
   };
-  for (const auto& [args, message] : cases) {
-    std::vector<std::string> argv = {pipemux_exe()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const auto result = run_command(argv);
-    EXPECT_EQ(result.exit_code, 2) << message;
-    EXPECT_EQ(result.out, "") << message;
-    EXPECT_EQ(result.err, "pipemux: error: " + message + "\n");
-  }
+  expect_usage_errors(cases);
 }
 
 TEST(Commands, AConfigCommandMayBeAShellLineOrAnArgv) {
@@ -192,14 +198,7 @@ TEST(Commands, ProcfileAndSelectionMistakesAreOneLineExitTwo) {
        "--formation, --only and --except choose among programs: give a --procfile, COMMANDs or a "
        "config with [[program]]"},
   };
-  for (const auto& [args, message] : cases) {
-    std::vector<std::string> argv = {pipemux_exe()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    const auto result = run_command(argv);
-    EXPECT_EQ(result.exit_code, 2) << message;
-    EXPECT_EQ(result.out, "") << message;
-    EXPECT_EQ(result.err, "pipemux: error: " + message + "\n");
-  }
+  expect_usage_errors(cases);
 }
 
 // Variables from .env files reach the children: the one beside a Procfile by default, else
