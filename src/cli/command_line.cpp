@@ -1,6 +1,8 @@
 #include "command_line.hpp"
 
+#include <spdlog/version.h>
 #include <CLI/CLI.hpp>
+#include <boost/version.hpp>
 
 #include <fmt/format.h>
 
@@ -129,13 +131,34 @@ CLI::Option* one_value_each(CLI::Option* option, bool list = false) {
       CLI::MultiOptionPolicy::TakeAll);
 }
 
+// The name a choice's value has in `table` (the config file's and the flag's name).
+template <class T>
+std::string name_of(std::span<const named<T>> table, T value) {
+  for (const auto& [name, v] : table)
+    if (v == value) return std::string(name);
+  return {};
+}
+
 }  // namespace
+
+std::string version_text() {
+  return fmt::format("pipemux {} (built with Boost {}.{}.{}, spdlog {}.{}.{}, fmt {}.{}.{})",
+                     PIPEMUX_VERSION_STRING, BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000,
+                     BOOST_VERSION % 100, SPDLOG_VER_MAJOR, SPDLOG_VER_MINOR, SPDLOG_VER_PATCH,
+                     FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100);
+}
 
 command parse_command_line(int argc, const char* const* argv) {
   CLI::App app{
       "pipemux: runs child processes and streams their output into one timestamped log.\n"
       "With no COMMAND and no [[program]] in the config, runs the built-in spam producer."};
-  app.set_version_flag("--version", std::string("pipemux ") + PIPEMUX_VERSION_STRING);
+  app.set_version_flag("--version", version_text());
+  app.footer(
+      "Examples:\n"
+      "  pipemux --names api,web 'npm run api' 'npm run web'\n"
+      "  pipemux -f Procfile -m web=2,worker=3 -e .env.dev --stop-on failure\n"
+      "  pipemux -n 4 -o run.log -- ./worker --queue 'jobs high'\n"
+      "Every flag's config key and default: config/pipemux.toml, and the README.");
   app.allow_extras();  // reported below, in terms of the command forms
 
   std::string config_path;
@@ -179,11 +202,11 @@ command parse_command_line(int argc, const char* const* argv) {
   auto* grace_opt = app.add_option("--stop-grace", stop_grace,
                                    "Seconds a child gets after the stop signal before SIGKILL")
                         ->check(seconds_between(0, 3600));
-  auto* stop_signal_opt = app.add_option("--stop-signal", stop_signal,
-                                         "Signal that asks a child to stop (default SIGTERM)")
-                              ->check([](const std::string& name) {
-                                return parse_signal(name) ? std::string() : "not a signal: " + name;
-                              });
+  auto* stop_signal_opt =
+      app.add_option("--stop-signal", stop_signal, "Signal that asks a child to stop")
+          ->check([](const std::string& name) {
+            return parse_signal(name) ? std::string() : "not a signal: " + name;
+          });
   auto* stop_on_opt = add_choice<stop_condition>(app, "--stop-on", stop_on, stop_on_names,
                                                  "End the run when one child fails, or exits");
   auto* cgroup_opt = add_choice<cgroup_mode>(
@@ -194,6 +217,21 @@ command parse_command_line(int argc, const char* const* argv) {
   auto* max_restarts_opt =
       app.add_option("--max-restarts", max_restarts, "Restarts per child at most")
           ->check(CLI::Range(std::size_t{0}, limits::max_restarts));
+  // --help shows each default: the CLI's own (config{}), which a config file may change.
+  const config defaults;
+  const run_options& run_defaults = defaults.run;
+  children_opt->default_str(std::to_string(defaults.children));
+  read_size_opt->default_str(std::to_string(run_defaults.read_size));
+  framing_opt->default_str(name_of<framing_mode>(framing_names, run_defaults.framing));
+  stderr_opt->default_str(name_of<stderr_mode>(stderr_names, run_defaults.stderr_handling));
+  max_line_opt->default_str(std::to_string(run_defaults.max_line));
+  grace_opt->default_str(
+      fmt::format("{}", std::chrono::duration<double>(run_defaults.stop_grace).count()));
+  stop_signal_opt->default_str(signal_name(run_defaults.stop_signal));
+  stop_on_opt->default_str(name_of<stop_condition>(stop_on_names, run_defaults.stop_on));
+  cgroup_opt->default_str(name_of<cgroup_mode>(cgroup_names, run_defaults.cgroup));
+  restart_opt->default_str(name_of<restart_mode>(restart_names, run_defaults.restart.mode));
+  max_restarts_opt->default_str(std::to_string(run_defaults.restart.max_restarts));
   auto* names_opt = one_value_each(
       app.add_option("--names", names, "Names for the commands, in order (default: program name)"),
       true);

@@ -35,4 +35,7 @@ using command = std::variant<supervise_request, spam_request, int>;
 
 command parse_command_line(int argc, const char* const* argv);
 
+/// What --version prints: pipemux's version and those of the libraries it was built with.
+std::string version_text();
+
 }  // namespace pipemux::cli
