@@ -297,12 +297,16 @@ class env_parser {
 
 // python-dotenv's ${NAME} and ${NAME:-default}: `known` (the file so far) first, where a key
 // without a value counts as set to nothing, then `lookup`, then the default.
-std::string interpolate(std::string_view value,
-                        const std::map<std::string, std::optional<std::string>, std::less<>>& known,
-                        const env_lookup& lookup) {
+// nullopt when the result would pass limits::max_config_size: each line may double what the
+// one before it holds (A=${B}${B}), so without a bound a small file fills the memory.
+std::optional<std::string> interpolate(
+    std::string_view value,
+    const std::map<std::string, std::optional<std::string>, std::less<>>& known,
+    const env_lookup& lookup) {
   std::string out;
   std::size_t i = 0;
   while (i < value.size()) {
+    if (out.size() > limits::max_config_size) return std::nullopt;
     const std::size_t start = value.find("${", i);
     if (start == std::string_view::npos) break;
     out.append(value.substr(i, start - i));
@@ -334,6 +338,7 @@ std::string interpolate(std::string_view value,
     i = end + 1;
   }
   out.append(value.substr(std::min(i, value.size())));
+  if (out.size() > limits::max_config_size) return std::nullopt;
   return out;
 }
 
@@ -343,25 +348,25 @@ std::vector<std::pair<std::string, std::string>> parse_env_file(std::string_view
                                                                 const std::string& source,
                                                                 const env_lookup& lookup) {
   env_parser parser(with_newlines(text), source);
+  // The file's values so far by name (nullopt: a key alone), and the names in the order they
+  // first appear, which is where python-dotenv's ordered dict keeps them.
   std::map<std::string, std::optional<std::string>, std::less<>> known;
-  std::vector<std::pair<std::string, std::string>> out;
+  std::vector<std::string> order;
   for (auto& binding : parser.parse()) {
-    const std::string& key = binding.key;
-    const std::optional<std::string>& value = binding.value;
     std::optional<std::string> resolved;
-    if (value) resolved = interpolate(*value, known, lookup);
-    known[key] = resolved;
-    const auto it =
-        std::find_if(out.begin(), out.end(), [&](const auto& kv) { return kv.first == key; });
-    if (!resolved) {
-      if (it != out.end()) out.erase(it);  // set to nothing again: not set
-      continue;
+    if (binding.value) {
+      resolved = interpolate(*binding.value, known, lookup);
+      if (!resolved)
+        parser.fail(binding.key_at, "'" + escaped(binding.key) + "' is longer than " +
+                                        std::to_string(limits::max_config_size >> 20) +
+                                        " MiB once its ${...} are replaced");
     }
-    if (it != out.end())
-      it->second = std::move(*resolved);
-    else
-      out.emplace_back(key, std::move(*resolved));
+    const auto [it, added] = known.insert_or_assign(binding.key, std::move(resolved));
+    if (added) order.push_back(it->first);
   }
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& name : order)
+    if (auto& value = known.find(name)->second) out.emplace_back(name, std::move(*value));
   return out;
 }
 

@@ -155,7 +155,7 @@ TEST(EnvFile, ReadsWhatPythonDotenvReadsInRandomFiles) {
 }
 
 TEST(EnvFile, ErrorsNameTheLineAndColumn) {
-  const std::pair<std::string, std::string> cases[] = {
+  std::vector<std::pair<std::string, std::string>> cases = {
       {"A=1\nB=\"x\" junk\n", "test.env:2:7: expected a line end after the value, got 'j'"},
       {"A=1\n\nB C\n", "test.env:3:3: expected '=', got 'C'"},
       {"A=1\nB='open\n", "test.env:2:3: the value's quote ' is never closed"},
@@ -164,6 +164,11 @@ TEST(EnvFile, ErrorsNameTheLineAndColumn) {
       {std::string("A=1\nB=x\0y\n", 10), "test.env:2:4: a NUL byte: not a .env file"},
       {"A=1\nB=caf\xc3\n", "test.env:2:6: not UTF-8 text"},
   };
+  // Each line doubling the one before: the 16th would pass 1 MiB (python-dotenv goes on).
+  std::string doubling = "A0=" + std::string(64, 'x') + "\n";
+  for (int k = 1; k < 30; ++k) doubling += fmt::format("A{}=${{A{}}}${{A{}}}\n", k, k - 1, k - 1);
+  cases.emplace_back(doubling,
+                     "test.env:16:1: 'A15' is longer than 1 MiB once its ${...} are replaced");
   for (const auto& [text, message] : cases) {
     try {
       parse_env_file(text, "test.env", fixed_lookup);
