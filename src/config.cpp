@@ -142,8 +142,9 @@ std::chrono::milliseconds duration(const config_reader& reader, const toml::node
 }
 
 program_spec parse_program(const config_reader& reader, const toml::table& table,
-                           const std::string& prefix) {
-  reader.only_keys(table, prefix, {"name", "command", "instances", "env", "cwd", "restart"});
+                           const std::string& prefix, log_options& log) {
+  reader.only_keys(table, prefix,
+                   {"name", "command", "instances", "env", "cwd", "restart", "color"});
   program_spec spec;
   spec.instances = 0;  // unset: `children` decides (see config::resolved_programs)
   if (const auto* name = table.get("name")) spec.name = reader.string(*name, prefix + "name");
@@ -192,6 +193,9 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
     spec.working_directory = reader.string(*cwd, prefix + "cwd");
   if (const auto* restart = table.get("restart"))
     spec.restart = parse_restart(reader, *restart, prefix + "restart");
+  if (const auto* color = table.get("color"))
+    log.program_colors.emplace_back(
+        spec.name, choice<std::uint8_t>(reader, *color, prefix + "color", label_color_names));
   return spec;
 }
 
@@ -328,7 +332,8 @@ config parse_config(std::string_view text, const std::string& source, config bas
     cfg.run.stop_grace = duration(reader, *n, "stop_grace");
   if (const auto* n = doc.get("log")) {
     const auto& log = reader.table(*n, "log");
-    reader.only_keys(log, "log.", {"pattern", "output"});
+    reader.only_keys(log, "log.",
+                     {"pattern", "output", "timestamps", "color", "ansi", "force_color_children"});
     if (const auto* p = log.get("pattern")) {
       cfg.log.pattern = reader.string(*p, "log.pattern");
       if (cfg.log.pattern.empty()) reader.fail(p->source(), "log.pattern", "must not be empty");
@@ -338,6 +343,19 @@ config parse_config(std::string_view text, const std::string& source, config bas
       cfg.log.output_origin = fmt::format("{}:{}:{}: log.output", source, o->source().begin.line,
                                           o->source().begin.column);
     }
+    if (const auto* t = log.get("timestamps")) {
+      if (log.get("pattern") != nullptr)
+        reader.fail(t->source(), "log.timestamps",
+                    "picks one of the built-in patterns: give log.pattern or log.timestamps, not "
+                    "both (%q in a pattern is the time since the start)");
+      cfg.log.timestamps = choice<timestamp_style>(reader, *t, "log.timestamps", timestamp_names);
+    }
+    if (const auto* c = log.get("color"))
+      cfg.log.color = choice<color_choice>(reader, *c, "log.color", color_names);
+    if (const auto* a = log.get("ansi"))
+      cfg.log.ansi = choice<ansi_mode>(reader, *a, "log.ansi", ansi_names);
+    if (const auto* f = log.get("force_color_children"))
+      cfg.log.force_color_children = reader.boolean(*f, "log.force_color_children");
   }
   if (const auto* n = doc.get("spam")) {
     const auto& spam = reader.table(*n, "spam");
@@ -356,9 +374,10 @@ config parse_config(std::string_view text, const std::string& source, config bas
     if (list == nullptr || !list->is_array_of_tables())
       reader.fail(n->source(), "program", "expected [[program]] tables");
     cfg.programs.clear();
+    cfg.log.program_colors.clear();
     for (std::size_t i = 0; i < list->size(); ++i) {
       const std::string prefix = "program[" + std::to_string(i) + "].";
-      program_spec spec = parse_program(reader, *list->get(i)->as_table(), prefix);
+      program_spec spec = parse_program(reader, *list->get(i)->as_table(), prefix, cfg.log);
       for (const auto& other : cfg.programs)
         if (other.name == spec.name)
           reader.fail(list->get(i)->source(), prefix + "name",

@@ -39,6 +39,22 @@ int hex_value(char c) noexcept {
   return -1;
 }
 
+// Length of the SGR sequence (ESC '[' parameters 'm') that `text` starts with, or 0.
+std::size_t sgr_length(std::string_view text) noexcept {
+  if (text.size() < 3 || text[0] != '\x1b' || text[1] != '[') return 0;
+  for (std::size_t i = 2; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == 'm') return i + 1;
+    if ((c < '0' || c > '9') && c != ';' && c != ':') return 0;
+  }
+  return 0;
+}
+
+// Whether the SGR sequence `sgr` turns every attribute off: ESC "[m" or ESC "[0m".
+bool is_reset(std::string_view sgr) noexcept {
+  return sgr == "\x1b[m" || sgr == "\x1b[0m";
+}
+
 }  // namespace
 
 bool needs_escape(std::string_view text) noexcept {
@@ -106,6 +122,30 @@ void escape_into(std::string_view text, std::string& out) {
     ++i;
   }
   out.append(block, static_cast<std::size_t>(w - block));
+}
+
+void escape_into(std::string_view text, std::string& out, ansi_mode ansi) {
+  if (ansi == ansi_mode::escape) return escape_into(text, out);
+  bool colour_left_on = false;
+  std::size_t done = 0;  // text before this is in `out`
+  std::size_t esc = text.find('\x1b');
+  while (esc != std::string_view::npos) {
+    const std::size_t length = sgr_length(text.substr(esc));
+    if (length == 0) {  // another escape sequence: escaped with what follows
+      esc = text.find('\x1b', esc + 1);
+      continue;
+    }
+    escape_into(text.substr(done, esc - done), out);
+    if (ansi == ansi_mode::keep) {
+      const std::string_view sgr = text.substr(esc, length);
+      out.append(sgr);
+      colour_left_on = !is_reset(sgr);
+    }
+    done = esc + length;
+    esc = text.find('\x1b', done);
+  }
+  escape_into(text.substr(done), out);
+  if (colour_left_on) out.append("\x1b[0m");  // the next line's prefix starts plain
 }
 
 std::optional<std::string> unescape(std::string_view escaped) {

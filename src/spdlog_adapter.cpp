@@ -67,8 +67,12 @@ std::size_t plain_adjacent_tail(std::span<const message> batch) {
 }  // namespace
 
 spdlog_adapter::spdlog_adapter(std::shared_ptr<spdlog::logger> logger,
-                               boost::asio::any_io_executor flush_executor, identity_in identity)
-    : logger_(std::move(logger)), flush_executor_(std::move(flush_executor)), identity_(identity) {}
+                               boost::asio::any_io_executor flush_executor, identity_in identity,
+                               ansi_mode ansi)
+    : logger_(std::move(logger)),
+      flush_executor_(std::move(flush_executor)),
+      identity_(identity),
+      ansi_(ansi) {}
 
 void spdlog_adapter::operator()(const message& m) {
   log(m.child.get(), m.stream == stream_kind::out ? "out" : "err", mark_of(m.kind), m.arrival,
@@ -105,7 +109,7 @@ bool spdlog_adapter::log_at_once(std::span<const message> batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const message& m = batch[i];
     if (i < checked_from && needs_escape(m.bytes)) {
-      escape_into(m.bytes, text_);
+      escape_into(m.bytes, text_, ansi_);
       escaped_.push_back({batch_lines_.size(), text_.size()});
     }
     batch_lines_.push_back({mark_of(m.kind), m.bytes});
@@ -149,11 +153,11 @@ void spdlog_adapter::log(const child_info* child, const char* stream, char mark,
                      mark);
     } else
       fmt::format_to(std::back_inserter(text_), "pipemux[{}] {} {} ", ::getpid(), stream, mark);
-    escape_into(text, text_);
+    escape_into(text, text_, mark == '*' ? ansi_mode::escape : ansi_);
     text = text_;
   } else if (needs_escape(text)) {
     text_.clear();
-    escape_into(text, text_);
+    escape_into(text, text_, mark == '*' ? ansi_mode::escape : ansi_);
     text = text_;
   }
   detail::log_context& context = detail::current_log_context();

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -11,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "pipemux/escape.hpp"
 #include "pipemux/program.hpp"
 #include "pipemux/run_options.hpp"
 
@@ -34,6 +36,31 @@ inline constexpr named<cgroup_mode> cgroup_names[] = {{"auto", cgroup_mode::if_a
                                                       {"off", cgroup_mode::off},
                                                       {"required", cgroup_mode::required}};
 
+/// Whether the log is coloured (see README, "Colours"): auto follows NO_COLOR, FORCE_COLOR,
+/// CLICOLOR_FORCE and whether standard output is a terminal.
+enum class color_choice : unsigned char { automatic, always, never };
+inline constexpr named<color_choice> color_names[] = {{"auto", color_choice::automatic},
+                                                      {"always", color_choice::always},
+                                                      {"never", color_choice::never}};
+
+/// Which time the built-in pattern starts with.
+enum class timestamp_style : unsigned char { absolute, relative, none };
+inline constexpr named<timestamp_style> timestamp_names[] = {
+    {"absolute", timestamp_style::absolute},
+    {"relative", timestamp_style::relative},
+    {"none", timestamp_style::none}};
+
+inline constexpr named<ansi_mode> ansi_names[] = {
+    {"keep", ansi_mode::keep}, {"strip", ansi_mode::strip}, {"escape", ansi_mode::escape}};
+
+/// A program's label colour: the name and its SGR foreground code. Red is left out: it
+/// marks errors.
+inline constexpr named<std::uint8_t> label_color_names[] = {
+    {"black", 30},        {"green", 32},         {"yellow", 33},      {"blue", 34},
+    {"magenta", 35},      {"cyan", 36},          {"white", 37},       {"gray", 90},
+    {"bright_green", 92}, {"bright_yellow", 93}, {"bright_blue", 94}, {"bright_magenta", 95},
+    {"bright_cyan", 96},  {"bright_white", 97}};
+
 /// The built-in producer (`pipemux spam`), run when no program is configured.
 struct spam_options {
   std::uint64_t count = 0;  ///< messages per child; 0 = for ever
@@ -43,8 +70,14 @@ struct spam_options {
 };
 
 struct log_options {
-  std::string pattern;  ///< spdlog pattern with pipemux's flags; empty = default_log_pattern
-  std::string output;   ///< a file to append to; empty or "-" = standard output
+  std::string pattern;  ///< spdlog pattern with pipemux's flags; empty: as `timestamps` says
+  timestamp_style timestamps = timestamp_style::absolute;  ///< picks a built-in pattern
+  color_choice color = color_choice::automatic;
+  std::optional<ansi_mode> ansi;  ///< a child's own colours; unset: keep if coloured, else escape
+  bool force_color_children = true;  ///< when coloured, children get FORCE_COLOR=1 unless set
+  /// Program name -> SGR code of its label colour ([[program]] `color`); others: a palette.
+  std::vector<std::pair<std::string, std::uint8_t>> program_colors;
+  std::string output;  ///< a file to append to; empty or "-" = standard output
   /// Where `output` was set, for errors: "pipemux.toml:4:10: log.output" or "--output".
   std::string output_origin;
 };

@@ -17,6 +17,17 @@ bool needs_escape(std::string_view text) noexcept;
 /// UTF-8 as "\\xHH". Printable ASCII and well-formed UTF-8 pass through unchanged.
 void escape_into(std::string_view text, std::string& out);
 
+/// What escape_into does with a child's own colours: SGR sequences, ESC '[' digits and ';' or
+/// ':' ... 'm'. Every other control byte is escaped whatever the mode.
+enum class ansi_mode : unsigned char {
+  escape,  ///< escaped like any control byte ("\\x1b[31m"): the log stays exactly recoverable
+  keep,    ///< passed through, for a terminal; text that leaves a colour on ends with ESC "[0m"
+  strip,   ///< removed
+};
+
+/// escape_into, with `text`'s SGR sequences handled as `ansi` says.
+void escape_into(std::string_view text, std::string& out, ansi_mode ansi);
+
 /// escape_into, for text that is not on a hot path (names in error messages).
 inline std::string escaped(std::string_view text) {
   std::string out;

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "pipemux/escape.hpp"
 #include "pipemux/events.hpp"
 #include "pipemux/fd_sink.hpp"
 #include "pipemux/log_format.hpp"
@@ -34,13 +35,15 @@ enum class identity_in : unsigned char {
 /// strand at a time. With an executor, it asks the logger to flush once the executor has run
 /// what was ready: output is written in batches, yet never held back while the loop waits,
 /// nor for longer than max_flush_delay while it is busy. The adapter must outlive those flushes.
+/// A child's own colours are escaped, kept or stripped as `ansi` says (escape.hpp).
 class spdlog_adapter {
  public:
   static constexpr std::chrono::milliseconds max_flush_delay{2};
 
   explicit spdlog_adapter(std::shared_ptr<spdlog::logger> logger,
                           boost::asio::any_io_executor flush_executor = {},
-                          identity_in identity = identity_in::flags);
+                          identity_in identity = identity_in::flags,
+                          ansi_mode ansi = ansi_mode::escape);
 
   void operator()(const message& m);
   /// The messages of one read (async_run_per_read, or a message_batch), as operator()(message)
@@ -67,6 +70,7 @@ class spdlog_adapter {
   std::shared_ptr<spdlog::logger> logger_;
   boost::asio::any_io_executor flush_executor_;
   identity_in identity_;
+  ansi_mode ansi_;
   bool flush_scheduled_ = false;
   std::size_t logged_since_post_ = 0;
   std::chrono::steady_clock::time_point first_unflushed_;

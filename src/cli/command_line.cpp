@@ -180,6 +180,9 @@ command parse_command_line(int argc, const char* const* argv) {
   std::string procfile;
   std::vector<std::string> env_files;
   program_selection selection;
+  color_choice color{};
+  timestamp_style timestamps{};
+  ansi_mode ansi{};
 
   app.add_option("-c,--config", config_path, "TOML config file (see config/pipemux.toml)")
       ->check(CLI::ExistingFile);
@@ -197,8 +200,17 @@ command parse_command_line(int argc, const char* const* argv) {
           ->check(CLI::Range(std::size_t{1}, limits::max_line));
   auto* output_opt =
       app.add_option("-o,--output", output, "Append the log to FILE instead of standard output");
-  auto* pattern_opt =
-      app.add_option("--log-pattern", pattern, "spdlog pattern; see README for %L %N %k %w %J %Z");
+  auto* pattern_opt = app.add_option("--log-pattern", pattern,
+                                     "spdlog pattern; see README for %L %N %k %w %J %Z %q");
+  auto* color_opt = add_choice<color_choice>(
+      app, "--color", color, color_names,
+      "Colour the log: auto = on a terminal, unless NO_COLOR is set (FORCE_COLOR forces it)");
+  auto* timestamps_opt = add_choice<timestamp_style>(
+      app, "--timestamps", timestamps, timestamp_names,
+      "Start each line with the time, the time since the start, or none");
+  auto* ansi_opt = add_choice<ansi_mode>(
+      app, "--ansi", ansi, ansi_names,
+      "A child's own colours: keep, strip or escape them (default: keep when colouring)");
   auto* grace_opt = app.add_option("--stop-grace", stop_grace,
                                    "Seconds a child gets after the stop signal before SIGKILL")
                         ->check(seconds_between(0, 3600));
@@ -232,6 +244,8 @@ command parse_command_line(int argc, const char* const* argv) {
   cgroup_opt->default_str(name_of<cgroup_mode>(cgroup_names, run_defaults.cgroup));
   restart_opt->default_str(name_of<restart_mode>(restart_names, run_defaults.restart.mode));
   max_restarts_opt->default_str(std::to_string(run_defaults.restart.max_restarts));
+  color_opt->default_str(name_of<color_choice>(color_names, defaults.log.color));
+  timestamps_opt->default_str(name_of<timestamp_style>(timestamp_names, defaults.log.timestamps));
   auto* names_opt = one_value_each(
       app.add_option("--names", names, "Names for the commands, in order (default: program name)"),
       true);
@@ -327,7 +341,19 @@ command parse_command_line(int argc, const char* const* argv) {
     cfg.log.output = output;
     cfg.log.output_origin = "--output";
   }
-  if (*pattern_opt) cfg.log.pattern = pattern;
+  if (*pattern_opt && *timestamps_opt) {
+    std::cerr << "pipemux: error: --timestamps picks one of the built-in patterns: give "
+                 "--log-pattern or --timestamps, not both (%q in a pattern is the time since the "
+                 "start)\n";
+    return exit_code::usage;
+  }
+  if (*pattern_opt) cfg.log.pattern = pattern;  // a flag wins over the file's choice
+  if (*timestamps_opt) {
+    cfg.log.timestamps = timestamps;
+    cfg.log.pattern.clear();
+  }
+  if (*color_opt) cfg.log.color = color;
+  if (*ansi_opt) cfg.log.ansi = ansi;
   if (*grace_opt)
     cfg.run.stop_grace = std::chrono::milliseconds(static_cast<long long>(stop_grace * 1000));
   if (*procfile_opt) {

@@ -24,12 +24,14 @@
 
 #include "command_line.hpp"
 #include "orphan_reaper.hpp"
+#include "pipemux/env_file.hpp"
 #include "pipemux/exit_status.hpp"
 #include "pipemux/fd_sink.hpp"
 #include "pipemux/fd_writer.hpp"
 #include "pipemux/spdlog_adapter.hpp"
 #include "pipemux/supervisor.hpp"
 #include "spam.hpp"
+#include "terminal_style.hpp"
 
 namespace {
 namespace asio = boost::asio;
@@ -94,7 +96,7 @@ int exit_code_of(const outcome& o, const std::string& output, bool to_terminal) 
   return exit_code::ok;
 }
 
-int supervise(const config& cfg) {
+int supervise(config cfg) {
   const int out_fd = open_output(cfg.log.output);
   if (out_fd < 0) {
     std::cerr << "pipemux: error: "
@@ -103,6 +105,11 @@ int supervise(const config& cfg) {
     return exit_code::usage;
   }
   const bool to_terminal = ::isatty(out_fd) == 1;
+  const bool to_stdout = out_fd == STDOUT_FILENO;
+  const bool color =
+      cli::colors_wanted(cfg.log.color, to_stdout, to_stdout && to_terminal, environment_lookup);
+  cli::force_color_in_children(cfg.log, color, environment_lookup, cfg.environment);
+  const std::vector<program_spec> programs = programs_to_run(cfg);
   std::signal(SIGPIPE, SIG_IGN);
   raise_open_files_limit();
 
@@ -113,13 +120,13 @@ int supervise(const config& cfg) {
   auto sink = std::make_shared<fd_sink_st>(writer);
   auto logger = std::make_shared<spdlog::logger>("pipemux", sink);
   try {
-    logger->set_formatter(
-        make_log_formatter(cfg.log.pattern.empty() ? default_log_pattern : cfg.log.pattern));
+    logger->set_formatter(make_log_formatter(cli::log_pattern(cfg.log),
+                                             cli::log_style_for(cfg.log, programs, color)));
   } catch (const std::exception& e) {
     std::cerr << "pipemux: error: log pattern '" << cfg.log.pattern << "': " << e.what() << "\n";
     return exit_code::usage;
   }
-  spdlog_adapter log(logger, io.get_executor());
+  spdlog_adapter log(logger, io.get_executor(), identity_in::flags, cli::ansi_for(cfg.log, color));
   supervisor children(io.get_executor(), cfg.run);
   outcome result;
 
@@ -179,7 +186,7 @@ int supervise(const config& cfg) {
 
   // A read at once: the log line's prefix is formatted once per read.
   children.async_run_per_read(
-      programs_to_run(cfg), [&](std::span<const message> read) { log(read); },
+      programs, [&](std::span<const message> read) { log(read); },
       [&](const child_event& e) {
         if (e.kind == child_event_kind::started) reaper.track(e.child->pid);
         log(e);

@@ -1,11 +1,34 @@
 // libFuzzer harness for the escaping of child output in the text log: what is written holds
 // no control byte, and decoding it gives back the original bytes; needs_escape says exactly
-// whether escaping changes anything.
+// whether escaping changes anything. With a child's colours kept, the only control bytes
+// written are the ESC of whole SGR sequences (ESC '[' digits ';' ':' 'm'); stripped, none.
+#include <cctype>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "pipemux/escape.hpp"
+
+namespace {
+
+// Every control byte in `text` starts an SGR sequence.
+bool only_sgr_controls(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != 0x7f) continue;
+    if (c != 0x1b || i + 1 >= text.size() || text[i + 1] != '[') return false;
+    std::size_t end = i + 2;
+    while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) ||
+                                 text[end] == ';' || text[end] == ':'))
+      ++end;
+    if (end >= text.size() || text[end] != 'm') return false;
+    i = end;
+  }
+  return true;
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
@@ -17,5 +40,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (pipemux::needs_escape(input) != (escaped != input)) std::abort();
   const auto decoded = pipemux::unescape(escaped);
   if (!decoded || *decoded != input) std::abort();
+
+  std::string kept, stripped;
+  pipemux::escape_into(input, kept, pipemux::ansi_mode::keep);
+  pipemux::escape_into(input, stripped, pipemux::ansi_mode::strip);
+  if (!only_sgr_controls(kept)) std::abort();
+  for (unsigned char c : stripped)
+    if (c < 0x20 || c == 0x7f) std::abort();
   return 0;
 }

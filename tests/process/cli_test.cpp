@@ -30,9 +30,10 @@ std::string write_file(const std::string& name, const std::string& text) {
 }
 
 // "2026-11-29 14:31:02.123456 spam.0[48213] out | Spam 0"; groups: 1 time, 2 name, 3 index,
-// 4 pid, 5 mark, 6 text. (pipemux's own lines have the label "pipemux", no index.)
+// 4 pid, 5 mark, 6 text. (pipemux's own lines have the label "pipemux", no index.) Labels are
+// padded to the widest.
 const std::regex log_line(
-    R"((\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) ([\w-]+)(?:\.(\d+))?\[(\d+)\] (?:out|err|-) ([|+%~*]) (.*))");
+    R"((\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) ([\w-]+)(?:\.(\d+))? *\[(\d+)\] (?:out|err|-) ([|+%~*]) (.*))");
 
 TEST(Cli, RunsTheConfiguredSpamChildrenAndLogsEveryMessage) {
   const auto config = write_file("pipemux_short.toml",
@@ -135,7 +136,8 @@ TEST(Cli, MissingProgramExitsThreeWhileOthersRun) {
   EXPECT_NE(result.out.find("* cannot start 'pipemux-ghost-program': not found in PATH"),
             std::string::npos)
       << result.out;
-  EXPECT_NE(result.out.find("real.1["), std::string::npos);
+  EXPECT_NE(result.out.find("real.1 ["), std::string::npos)  // padded to the widest label
+      << result.out;
   EXPECT_NE(result.out.find("out | still here"), std::string::npos) << result.out;
 }
 

@@ -19,7 +19,7 @@ using test::pipemux_exe;
 using test::run_command;
 
 // "2026-11-29 14:31:02.123456 api.0[48213] out | text": 1 name, 2 index, 3 mark, 4 text.
-const std::regex child_line(R"(\S+ \S+ ([^\s\[]+)\.(\d+)\[\d+\] (?:out|err|-) ([|+%~*]) (.*))");
+const std::regex child_line(R"(\S+ \S+ ([^\s\[]+)\.(\d+) *\[\d+\] (?:out|err|-) ([|+%~*]) (.*))");
 
 // Each child's lines of output ('|'), as "name.index" -> lines.
 std::map<std::string, std::vector<std::string>> output_by_child(const std::string& log) {

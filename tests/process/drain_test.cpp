@@ -20,7 +20,7 @@ struct logged_output {
 };
 
 logged_output parse(const std::string& out) {
-  static const std::regex line(R"(\S+ \S+ [\w.-]+\[\d+\] (out|err|-) ([|+%~*]) (.*))");
+  static const std::regex line(R"(\S+ \S+ [\w.-]+ *\[\d+\] (out|err|-) ([|+%~*]) (.*))");
   logged_output result;
   for (const auto& text : lines_of(out)) {
     std::smatch m;

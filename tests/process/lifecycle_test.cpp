@@ -214,7 +214,7 @@ TEST(Lifecycle, UnderATerminalAChildReadingTheTerminalIsReportedAndStoppedAtOnce
   const auto result =
       run_command({"script", "-qec", command, "/dev/null"},
                   {.timeout = 30s, .watch = [&](int, const std::string& out) {
-                     if (out.find("* stopped: SIGTTIN") == std::string::npos) return false;
+                     if (out.find("stopped: SIGTTIN") == std::string::npos) return false;
                      for (int pid : processes_with(marker)) {
                        std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline");
                        std::string argv0;

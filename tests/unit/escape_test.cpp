@@ -104,5 +104,28 @@ TEST(Escape, UnescapeRejectsWhatEscapeNeverWrites) {
   EXPECT_FALSE(unescape("\\xZZ"));
 }
 
+TEST(Escape, AChildsColoursAreKeptStrippedOrEscapedAndNothingElsePasses) {
+  // An SGR colour, a bell, a title-setting OSC and an SGR left unfinished at the end.
+  const std::string text = "\x1b[1;31mred\x1b[0m \a \x1b]0;title\a \x1b[38:5:2mx \x1b[3";
+  const auto with = [&](ansi_mode mode) {
+    std::string out;
+    escape_into(text, out, mode);
+    return out;
+  };
+  EXPECT_EQ(with(ansi_mode::escape), escaped(text));
+  EXPECT_EQ(unescape(with(ansi_mode::escape)), text);
+  // Kept: the colours, and a reset at the end because the last one left a colour on.
+  EXPECT_EQ(with(ansi_mode::keep),
+            "\x1b[1;31mred\x1b[0m \\x07 \\x1b]0;title\\x07 \x1b[38:5:2mx \\x1b[3\x1b[0m");
+  EXPECT_EQ(with(ansi_mode::strip), "red \\x07 \\x1b]0;title\\x07 x \\x1b[3");
+  // A line that resets its own colour gets no second reset; "ESC [m" is a reset too.
+  std::string out;
+  escape_into("\x1b[32mok\x1b[m", out, ansi_mode::keep);
+  EXPECT_EQ(out, "\x1b[32mok\x1b[m");
+  out.clear();
+  escape_into("\x1b[?25l\x1b[2J", out, ansi_mode::keep);  // not colours: escaped
+  EXPECT_EQ(out, "\\x1b[?25l\\x1b[2J");
+}
+
 }  // namespace
 }  // namespace pipemux

@@ -165,6 +165,87 @@ TEST_F(LogFormat, SinkBuffersUntilFlush) {
   EXPECT_EQ(written(), "held\n");
 }
 
+TEST_F(LogFormat, LabelsArePaddedToTheWidestSoTheTextLinesUp) {
+  log_style style;
+  style.label_width = 8;  // "worker.4"
+  logger_->set_formatter(make_log_formatter(default_log_pattern, style));
+  spdlog_adapter log(logger_);
+  const auto web = std::make_shared<const child_info>(child_info{"web", 0, 0, 4242});
+  const auto worker = std::make_shared<const child_info>(child_info{"worker", 4, 0, 4243});
+  log(message{web, stream_kind::out, at(1'790'000'000, 1), "a", piece_kind::line});
+  log(message{worker, stream_kind::out, at(1'790'000'000, 2), "b", piece_kind::line});
+  const std::string stamp = local_time(1'790'000'000);
+  EXPECT_EQ(written(), stamp + ".000001 web.0   [4242] out | a\n" + stamp +
+                           ".000002 worker.4[4243] out | b\n");
+}
+
+TEST(LogStyle, WidestLabelCountsIndexesOnAcrossPrograms) {
+  std::vector<program_spec> programs(2);
+  programs[0].name = "worker";
+  programs[0].instances = 2;  // worker.0, worker.1
+  programs[1].name = "web";
+  programs[1].instances = 9;  // web.2 ... web.10
+  EXPECT_EQ(widest_label(programs), std::string("worker.1").size());
+  programs[1].name = "webs";
+  EXPECT_EQ(widest_label(programs), std::string("webs.10").size() + 1);
+  programs[0].name = "caf\u00e9-worker";  // columns, not bytes
+  EXPECT_EQ(widest_label(programs), std::string("cafe-worker.1").size());
+}
+
+TEST_F(LogFormat, FlagsTakeSpdlogsWidthAlignmentAndTruncation) {
+  log_style style;
+  style.label_width = 12;  // only where %L has no width of its own
+  logger_->set_formatter(make_log_formatter("[%-8L][%8w][%=7J][%3!N][%-3k][%L] %v", style));
+  spdlog_adapter log(logger_);
+  const auto child = std::make_shared<const child_info>(child_info{"worker", 5, 0, 4242});
+  log(message{child, stream_kind::err, log_clock::now(), "x", piece_kind::line});
+  EXPECT_EQ(written(), "[worker.5][    4242][  err  ][wor][5  ][worker.5    ] x\n");
+}
+
+TEST_F(LogFormat, ColoursMarkLabelsErrAndPipemuxsOwnFailuresAndTakeNoColumn) {
+  log_style style;
+  style.label_width = 6;
+  style.color = true;
+  style.label_colors = {{"web", 36}};
+  std::string fast, general;
+  for (bool allow_fast : {true, false}) {
+    logger_->set_formatter(make_log_formatter(untimed_log_pattern, style, allow_fast));
+    spdlog_adapter log(logger_);
+    const auto web = std::make_shared<const child_info>(child_info{"web", 0, 0, 7});
+    const auto db = std::make_shared<const child_info>(child_info{"db", 1, 0, 8});
+    log(message{web, stream_kind::out, log_clock::now(), "up", piece_kind::line});
+    log(message{db, stream_kind::err, log_clock::now(), "oops", piece_kind::line});
+    log(child_event{child_event_kind::exited, db, exit_status{3, 0, false}, {}, {}});
+    log(child_event{child_event_kind::spawn_failed, db, std::nullopt, {}, "no such program"});
+    (allow_fast ? fast : general) = written();
+  }
+  EXPECT_EQ(fast, general);
+  EXPECT_NE(fast.find("\x1b[36mweb.0\x1b[0m [7] out | up\n"), std::string::npos) << fast;
+  // db has no colour of its own; err is red; a failure is yellow, an error bold red.
+  EXPECT_NE(fast.find("db.1  [8] \x1b[31merr\x1b[0m | oops\n"), std::string::npos) << fast;
+  EXPECT_NE(fast.find("db.1  [8] - * \x1b[33mexited with code 3"), std::string::npos) << fast;
+  EXPECT_NE(fast.find("db.1  [8] - * \x1b[1m\x1b[31m"), std::string::npos) << fast;
+}
+
+TEST_F(LogFormat, RelativeTimeCountsFromTheRunsStartInBothFormatters) {
+  log_style style;
+  style.run_start = at(1'790'000'000, 250'000);
+  const auto child = std::make_shared<const child_info>(child_info{"c", 0, 0, 9});
+  for (bool allow_fast : {true, false}) {
+    logger_->set_formatter(make_log_formatter(relative_log_pattern, style, allow_fast));
+    spdlog_adapter log(logger_);
+    log(message{child, stream_kind::out, at(1'790'003'723, 750'001), "x", piece_kind::line});
+    log(message{child, stream_kind::out, at(1'790'000'000, 0), "early", piece_kind::line});
+    EXPECT_EQ(written(),
+              "01:02:03.500001 c.0[9] out | x\n"
+              "00:00:00.000000 c.0[9] out | early\n");  // a clock stepped back: never negative
+  }
+  logger_->set_formatter(make_log_formatter("%q|%v", style));
+  spdlog_adapter log(logger_);
+  log(message{child, stream_kind::out, at(1'790'360'000, 250'000), "y", piece_kind::line});
+  EXPECT_EQ(written(), "100:00:00.000000|y\n");
+}
+
 TEST(FdSink, WriteErrorIsReportedOnceAndOutputStops) {
   const int full = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
   ASSERT_GE(full, 0);

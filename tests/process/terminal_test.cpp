@@ -1,0 +1,209 @@
+// What pipemux shows on a terminal and elsewhere: colours (the flag, NO_COLOR, FORCE_COLOR,
+// CLICOLOR_FORCE, TERM=dumb, a real pseudo-terminal from script(1)), a child's own colours
+// kept, stripped or escaped, and the time column.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+#include <regex>
+
+#include "run_command.hpp"
+
+namespace pipemux {
+namespace {
+using test::lines_of;
+using test::pipemux_exe;
+using test::run_command;
+
+constexpr const char* esc = "\x1b";
+
+// The colour variables cleared, so that the suite's own environment decides nothing.
+std::vector<std::string> with_env(std::vector<std::string> settings,
+                                  const std::vector<std::string>& argv) {
+  std::vector<std::string> out{"env",         "-u", "NO_COLOR",      "-u",
+                               "FORCE_COLOR", "-u", "CLICOLOR_FORCE"};
+  if (std::find_if(settings.begin(), settings.end(),
+                   [](const std::string& s) { return s.rfind("TERM=", 0) == 0; }) == settings.end())
+    settings.emplace_back("TERM=xterm-256color");
+  out.insert(out.end(), settings.begin(), settings.end());
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
+std::string shell_quoted(const std::vector<std::string>& argv) {
+  std::string line;
+  for (const auto& arg : argv) {
+    line += line.empty() ? "'" : " '";
+    for (char c : arg) line += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    line += "'";
+  }
+  return line;
+}
+
+// `argv` with a real terminal as its stdout: script(1) runs it on a new pseudo-terminal and
+// copies what it writes there to our pipe (with the terminal's "\r\n" line ends).
+test::command_result on_terminal(const std::vector<std::string>& argv) {
+  auto result = run_command({"script", "-qefc", shell_quoted(argv), "/dev/null"});
+  std::string out;
+  for (std::size_t i = 0; i < result.out.size(); ++i)
+    if (!(result.out[i] == '\r' && i + 1 < result.out.size() && result.out[i + 1] == '\n'))
+      out += result.out[i];
+  result.out = out;
+  return result;
+}
+
+std::vector<std::string> one_child(std::vector<std::string> flags = {}) {
+  std::vector<std::string> argv{pipemux_exe()};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  argv.insert(argv.end(), {"--names", "web", "echo up; echo oops >&2"});
+  return argv;
+}
+
+bool coloured(const std::string& out) {
+  return out.find(std::string(esc) + "[36mweb.0" + esc + "[0m[") != std::string::npos &&
+         out.find(std::string(esc) + "[31merr" + esc + "[0m | oops\n") != std::string::npos;
+}
+bool plain(const std::string& out) {
+  return out.find(esc) == std::string::npos && out.find(" web.0[") != std::string::npos &&
+         out.find(" err | oops\n") != std::string::npos;
+}
+
+TEST(Terminal, ColoursOnATerminalUnlessNoColorTermDumbOrNever) {
+  const auto tty = on_terminal(with_env({}, one_child()));
+  EXPECT_EQ(tty.exit_code, 0) << tty.out << tty.err;
+  EXPECT_TRUE(coloured(tty.out)) << tty.out;
+  for (const auto& [settings, flags] :
+       std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>>{
+           {{"NO_COLOR=1"}, {}}, {{"TERM=dumb"}, {}}, {{"FORCE_COLOR=1"}, {"--color", "never"}}}) {
+    const auto result = on_terminal(with_env(settings, one_child(flags)));
+    EXPECT_EQ(result.exit_code, 0);
+    EXPECT_TRUE(plain(result.out)) << settings.front() << "\n" << result.out;
+  }
+  // NO_COLOR set but empty turns nothing off (no-color.org).
+  EXPECT_TRUE(coloured(on_terminal(with_env({"NO_COLOR="}, one_child())).out));
+}
+
+TEST(Terminal, PipedOrToAFileColouredOnlyWhenForced) {
+  EXPECT_TRUE(plain(run_command(with_env({}, one_child())).out));
+  EXPECT_TRUE(coloured(run_command(with_env({"FORCE_COLOR=1"}, one_child())).out));
+  EXPECT_TRUE(coloured(run_command(with_env({"CLICOLOR_FORCE=1"}, one_child())).out));
+  EXPECT_TRUE(plain(run_command(with_env({"FORCE_COLOR=0"}, one_child())).out));
+  EXPECT_TRUE(plain(run_command(with_env({"NO_COLOR=1", "FORCE_COLOR=1"}, one_child())).out));
+  EXPECT_TRUE(
+      coloured(run_command(with_env({"NO_COLOR=1"}, one_child({"--color", "always"}))).out));
+  // A file given with -o is coloured only when asked for outright.
+  const std::string file = test::temp_path("coloured.log");
+  const auto read = [&file] {
+    std::ifstream in(file);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::remove(file.c_str());
+    return text;
+  };
+  EXPECT_EQ(run_command(with_env({"FORCE_COLOR=1"}, one_child({"-o", file}))).exit_code, 0);
+  EXPECT_TRUE(plain(read()));
+  run_command(with_env({}, one_child({"-o", file, "--color", "always"})));
+  EXPECT_TRUE(coloured(read()));
+}
+
+TEST(Terminal, AChildsColoursAreKeptWhenColouringAndOtherControlsStayEscaped) {
+  const std::string child = R"(printf '\033[32mgreen\033[0m \a \033]0;title\a\n')";
+  const auto run = [&](std::vector<std::string> flags) {
+    std::vector<std::string> argv{pipemux_exe()};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.push_back(child);
+    return run_command(with_env({}, argv)).out;
+  };
+  const std::string green = std::string(esc) + "[32mgreen" + esc + "[0m";
+  const std::string escaped_rest = " \\x07 \\x1b]0;title\\x07\n";
+  // Not coloured: escaped, so the log gives back every byte.
+  EXPECT_NE(run({}).find("out | \\x1b[32mgreen\\x1b[0m" + escaped_rest), std::string::npos);
+  // Coloured (a terminal, or forced): the child's colours pass, nothing else does.
+  EXPECT_NE(run({"--color", "always"}).find("| " + green + escaped_rest), std::string::npos);
+  EXPECT_NE(on_terminal(with_env({}, {pipemux_exe(), child})).out.find("| " + green + escaped_rest),
+            std::string::npos);
+  EXPECT_NE(run({"--color", "always", "--ansi", "strip"}).find("| green" + escaped_rest),
+            std::string::npos);
+  EXPECT_NE(run({"--ansi", "keep"}).find("out | " + green + escaped_rest), std::string::npos);
+  EXPECT_NE(run({"--color", "always", "--ansi", "escape"})
+                .find("| \\x1b[32mgreen\\x1b[0m" + escaped_rest),
+            std::string::npos);
+}
+
+TEST(Terminal, ChildrenAreToldToColourWhenTheLogIs) {
+  const auto said = [](std::vector<std::string> settings, std::vector<std::string> flags) {
+    std::vector<std::string> argv{pipemux_exe()};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.emplace_back("echo \"FORCE_COLOR=${FORCE_COLOR-unset}\"");
+    const std::string out = run_command(with_env(std::move(settings), argv)).out;
+    auto at = out.find("| FORCE_COLOR=");  // its output, not the report of its start
+    if (at == std::string::npos) return std::string("no line");
+    at += 2;
+    return out.substr(at, out.find_first_of("\n\x1b", at) - at);
+  };
+  EXPECT_EQ(said({}, {}), "FORCE_COLOR=unset");
+  EXPECT_EQ(said({}, {"--color", "always"}), "FORCE_COLOR=1");
+  EXPECT_EQ(said({"FORCE_COLOR=3"}, {}), "FORCE_COLOR=3");  // theirs is kept
+  const std::string config = test::temp_path("no_force.toml");
+  std::ofstream(config) << "[log]\nforce_color_children = false\n";
+  EXPECT_EQ(said({}, {"-c", config, "--color", "always"}), "FORCE_COLOR=unset");
+}
+
+TEST(Terminal, ProgramsColourFromTheConfigAndLabelsLineUp) {
+  const std::string config = test::temp_path("colours.toml");
+  std::ofstream(config)
+      << "[log]\ncolor = \"always\"\n"
+         "[[program]]\nname = \"api\"\ncommand = \"echo a\"\ncolor = \"magenta\"\n"
+         "[[program]]\nname = \"worker\"\ncommand = \"echo w\"\n";
+  const auto result = run_command(with_env({}, {pipemux_exe(), "-c", config}));
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  // api asked for magenta; worker takes the palette's first colour. Padding takes no colour.
+  EXPECT_NE(result.out.find(std::string(esc) + "[35mapi.0" + esc + "[0m   ["), std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find(std::string(esc) + "[36mworker.1" + esc + "[0m["), std::string::npos)
+      << result.out;
+  std::ofstream(config) << "[[program]]\nname = \"api\"\ncommand = \"echo a\"\ncolor = \"red\"\n";
+  const auto bad = run_command({pipemux_exe(), "-c", config});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find(":4:9: program[0].color: must be one of \"black\", \"green\""),
+            std::string::npos)
+      << bad.err;
+}
+
+TEST(Terminal, TimestampsAbsoluteRelativeOrNone) {
+  const auto first_line = [](std::vector<std::string> flags) {
+    std::vector<std::string> argv{pipemux_exe()};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.emplace_back("echo x");
+    const auto result = run_command(argv);
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    for (const auto& line : lines_of(result.out))
+      if (line.ends_with("|x") || line.ends_with("| x")) return line;
+    return std::string("no line");
+  };
+  const std::regex absolute(R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} echo\.0\[\d+\] out \| x)");
+  const std::regex relative(R"(00:00:0\d\.\d{6} echo\.0\[\d+\] out \| x)");
+  const std::regex none(R"(echo\.0\[\d+\] out \| x)");
+  EXPECT_TRUE(std::regex_match(first_line({}), absolute)) << first_line({});
+  EXPECT_TRUE(std::regex_match(first_line({"--timestamps", "relative"}), relative));
+  EXPECT_TRUE(std::regex_match(first_line({"--timestamps", "none"}), none));
+  EXPECT_EQ(first_line({"--log-pattern", "%q|%v"}).substr(0, 3), "00:");
+
+  const auto both =
+      run_command({pipemux_exe(), "--timestamps", "none", "--log-pattern", "%v", "echo x"});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("give --log-pattern or --timestamps, not both"), std::string::npos)
+      << both.err;
+  const std::string config = test::temp_path("both.toml");
+  std::ofstream(config) << "[log]\npattern = \"%v\"\ntimestamps = \"none\"\n";
+  const auto in_file = run_command({pipemux_exe(), "-c", config, "echo x"});
+  EXPECT_EQ(in_file.exit_code, 2);
+  EXPECT_NE(in_file.err.find(":3:14: log.timestamps: picks one of the built-in patterns"),
+            std::string::npos)
+      << in_file.err;
+  // The flag wins over the file's choice.
+  std::ofstream(config) << "[log]\npattern = \"%v\"\n";
+  EXPECT_TRUE(std::regex_match(first_line({"-c", config, "--timestamps", "none"}), none));
+}
+
+}  // namespace
+}  // namespace pipemux
