@@ -1,4 +1,5 @@
 #include "pipemux/config.hpp"
+#include "pipemux/env_file.hpp"
 #include "pipemux/escape.hpp"
 #include "pipemux/exit_status.hpp"
 #include "pipemux/shell_command.hpp"
@@ -7,6 +8,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <initializer_list>
 #include <sstream>
@@ -141,10 +143,32 @@ std::chrono::milliseconds duration(const config_reader& reader, const toml::node
   return std::chrono::milliseconds(std::llround(reader.seconds(node, key, max) * 1000.0));
 }
 
+// A list of exit codes (0-255).
+std::vector<int> exit_codes(const config_reader& reader, const toml::node& node,
+                            const std::string& key) {
+  const auto* array = node.as_array();
+  if (array == nullptr)
+    reader.fail(node.source(), key,
+                "expected an array of exit codes, got " + config_reader::type_name(node));
+  std::vector<int> codes;
+  for (const auto& element : *array)
+    codes.push_back(static_cast<int>(reader.integer(element, key, 0, 255)));
+  return codes;
+}
+
+int signal_number(const config_reader& reader, const toml::node& node, const std::string& key) {
+  const std::string name = reader.string(node, key);
+  const auto sig = parse_signal(name);
+  if (!sig) reader.fail(node.source(), key, "not a signal: \"" + name + "\"");
+  return *sig;
+}
+
 program_spec parse_program(const config_reader& reader, const toml::table& table,
-                           const std::string& prefix, log_options& log) {
+                           const std::string& prefix, const std::string& source, log_options& log,
+                           std::vector<std::pair<std::string, std::filesystem::path>>& env_files) {
   reader.only_keys(table, prefix,
-                   {"name", "command", "instances", "env", "cwd", "restart", "color"});
+                   {"name", "command", "instances", "env", "env_file", "cwd", "restart", "color",
+                    "log_streams", "stop_signal", "stop_grace", "stop_on", "success_codes"});
   program_spec spec;
   spec.instances = 0;  // unset: `children` decides (see config::resolved_programs)
   if (const auto* name = table.get("name")) spec.name = reader.string(*name, prefix + "name");
@@ -177,6 +201,14 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
   if (const auto* n = table.get("instances"))
     spec.instances = static_cast<std::size_t>(
         reader.integer(*n, prefix + "instances", 1, as_int(limits::max_children)));
+  // Read by load_config_file, not here: parsing a text reads no other file. A relative path
+  // is from the config's directory.
+  if (const auto* file = table.get("env_file")) {
+    std::filesystem::path path = reader.string(*file, prefix + "env_file");
+    if (path.empty()) reader.fail(file->source(), prefix + "env_file", "must not be empty");
+    if (path.is_relative()) path = std::filesystem::path(source).parent_path() / path;
+    env_files.emplace_back(spec.name, std::move(path));
+  }
   if (const auto* env = table.get("env"))
     for (auto&& [key, value] : reader.table(*env, prefix + "env")) {
       const std::string name(key.str());
@@ -196,6 +228,18 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
   if (const auto* color = table.get("color"))
     log.program_colors.emplace_back(
         spec.name, choice<std::uint8_t>(reader, *color, prefix + "color", label_color_names));
+  if (const auto* streams = table.get("log_streams"))
+    log.program_streams.emplace_back(
+        spec.name,
+        choice<shown_streams>(reader, *streams, prefix + "log_streams", shown_stream_names));
+  if (const auto* n = table.get("stop_signal"))
+    spec.stop_signal = signal_number(reader, *n, prefix + "stop_signal");
+  if (const auto* n = table.get("stop_grace"))
+    spec.stop_grace = duration(reader, *n, prefix + "stop_grace");
+  if (const auto* n = table.get("stop_on"))
+    spec.stop_on = choice<stop_condition>(reader, *n, prefix + "stop_on", stop_on_names);
+  if (const auto* n = table.get("success_codes"))
+    spec.success_codes = exit_codes(reader, *n, prefix + "success_codes");
   return spec;
 }
 
@@ -304,12 +348,8 @@ config parse_config(std::string_view text, const std::string& source, config bas
     cfg.run.framing = choice<framing_mode>(reader, *n, "framing", framing_names);
   if (const auto* n = doc.get("stderr"))
     cfg.run.stderr_handling = choice<stderr_mode>(reader, *n, "stderr", stderr_names);
-  if (const auto* n = doc.get("stop_signal")) {
-    const std::string name = reader.string(*n, "stop_signal");
-    const auto sig = parse_signal(name);
-    if (!sig) reader.fail(n->source(), "stop_signal", "not a signal: \"" + name + "\"");
-    cfg.run.stop_signal = *sig;
-  }
+  if (const auto* n = doc.get("stop_signal"))
+    cfg.run.stop_signal = signal_number(reader, *n, "stop_signal");
   if (const auto* n = doc.get("cgroup"))
     cfg.run.cgroup = choice<cgroup_mode>(reader, *n, "cgroup", cgroup_names);
   if (const auto* n = doc.get("stop_on"))
@@ -375,9 +415,12 @@ config parse_config(std::string_view text, const std::string& source, config bas
       reader.fail(n->source(), "program", "expected [[program]] tables");
     cfg.programs.clear();
     cfg.log.program_colors.clear();
+    cfg.log.program_streams.clear();
+    cfg.program_env_files.clear();
     for (std::size_t i = 0; i < list->size(); ++i) {
       const std::string prefix = "program[" + std::to_string(i) + "].";
-      program_spec spec = parse_program(reader, *list->get(i)->as_table(), prefix, cfg.log);
+      program_spec spec = parse_program(reader, *list->get(i)->as_table(), prefix, source, cfg.log,
+                                        cfg.program_env_files);
       for (const auto& other : cfg.programs)
         if (other.name == spec.name)
           reader.fail(list->get(i)->source(), prefix + "name",
@@ -398,8 +441,15 @@ std::vector<program_spec> config::resolved_programs() const {
 }
 
 config load_config_file(const std::filesystem::path& path, config base) {
-  return parse_config(detail::read_text_file(path, "pipemux config"), path.string(),
-                      std::move(base));
+  config cfg =
+      parse_config(detail::read_text_file(path, "pipemux config"), path.string(), std::move(base));
+  for (const auto& entry : cfg.program_env_files) {
+    auto spec = std::find_if(cfg.programs.begin(), cfg.programs.end(),
+                             [&entry](const program_spec& p) { return p.name == entry.first; });
+    auto variables = load_env_file(entry.second);
+    spec->environment.insert(spec->environment.begin(), variables.begin(), variables.end());
+  }
+  return cfg;
 }
 
 }  // namespace pipemux

@@ -39,7 +39,8 @@ std::optional<int> parse_signal(std::string_view name) {
 
 std::string describe(const exit_status& status) {
   if (status.signaled) return "killed by " + signal_name(status.signal);
-  return "exited with code " + std::to_string(status.code);
+  return "exited with code " + std::to_string(status.code) +
+         (status.code != 0 && status.listed_success ? " (a success code)" : "");
 }
 
 }  // namespace pipemux

@@ -68,7 +68,8 @@ struct child_slot {
   std::uint64_t reads_at_drain_check = 0;  // `reads` when the drain timer was last armed
   std::string spawn_error;
   std::size_t restarts = 0;
-  bool stop_sent = false;  // this run was sent the stop signal
+  bool stop_sent = false;      // this run was sent the stop signal
+  steady::time_point kill_at;  // after the stop signal: when its grace ends
   bool restart_pending = false;
   bool finished = false;  // no run is current or pending: done for good
 
@@ -663,6 +664,9 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
            "cannot wait for the child: " + wait_error.message());
     } else {
       c.status = exit_status::from_wait_status(wait_status);
+      const auto& codes = c.program->success_codes;
+      c.status->listed_success = !c.status->signaled && std::find(codes.begin(), codes.end(),
+                                                                  c.status->code) != codes.end();
     }
     if (c.any_channel_open()) arm_drain_timer(c);
     maybe_finish_run(c);
@@ -674,7 +678,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   // holds it open, and may for ever.
   void arm_drain_timer(child_slot& c) {
     c.reads_at_drain_check = c.reads;
-    c.drain_timer.expires_after(options.stop_grace);
+    c.drain_timer.expires_after(grace_of(c));
     child_slot* slot = &c;
     c.drain_timer.async_wait(guarded([slot](impl& self, boost::system::error_code ec) {
       if (ec || !slot->any_channel_open()) return;
@@ -696,7 +700,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     }
     emit(child_event_kind::output_abandoned, c,
          "its output pipe is still open but nothing was written to it for " +
-             seconds_text(options.stop_grace) +
+             seconds_text(grace_of(c)) +
              " after the child exited (another process holds it open): closed");
     maybe_finish_run(c);  // kills the group that held it
   }
@@ -721,9 +725,10 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       return;
     }
     c.finished = true;
+    const stop_condition stop_on = c.program->stop_on.value_or(options.stop_on);
     if (state == phase::running &&
-        (options.stop_on == stop_condition::any_exit ||
-         (options.stop_on == stop_condition::any_failure && !c.status->success())))
+        (stop_on == stop_condition::any_exit ||
+         (stop_on == stop_condition::any_failure && !c.status->success())))
       stop_others(c, describe(*c.status));
     complete_if_all_finished();
   }
@@ -784,11 +789,12 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   void signal_all_leftovers() {
     bool any = false;
     for (const auto& c : children) {
-      std::string names = signal_leftovers(*c, options.stop_signal);
+      const int sig = stop_signal_of(*c);
+      std::string names = signal_leftovers(*c, sig);
       if (names.empty()) continue;
       any = true;
       emit(child_event_kind::leftovers_stopping, *c,
-           "still running after it ended: " + names + ": sent " + signal_name(options.stop_signal));
+           "still running after it ended: " + names + ": sent " + signal_name(sig));
     }
     if (!any) return finish_leftovers();
     watch_leftovers();
@@ -932,21 +938,52 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       // A reaped child's group may still hold its pipe through a grandchild: signal it too.
       if (!c->process->reaped()) c->stop_sent = true;
       if (!c->process->reaped() || c->any_channel_open()) {
-        const int sig = kill_at_once ? SIGKILL : options.stop_signal;
+        const int sig = kill_at_once ? SIGKILL : stop_signal_of(*c);
         c->process->signal(sig, true);
         // A stopped process acts on no signal but SIGKILL until continued (as systemd does).
         if (sig != SIGKILL) c->process->signal(SIGCONT, true);
       }
+      c->kill_at = steady::now() + grace_of(*c);
     }
-    if (kill_at_once) {
+    if (kill_at_once)
       state = phase::killing;
-    } else {
-      grace_timer.expires_after(options.stop_grace);
-      grace_timer.async_wait(guarded([](impl& self, boost::system::error_code ec) {
-        if (!ec) self.escalate();
-      }));
-    }
+    else
+      wait_for_next_grace_to_end();
     complete_if_all_finished();
+  }
+
+  static constexpr steady::time_point killed = steady::time_point::max();  // kill_at, once sent
+
+  // Each child has its own program's grace: the timer wakes for the first one to end.
+  void wait_for_next_grace_to_end() {
+    std::optional<steady::time_point> next;
+    for (const auto& c : children)
+      if (c->process && !c->finished && c->kill_at != killed && (!next || c->kill_at < *next))
+        next = c->kill_at;
+    if (!next) return;
+    grace_timer.expires_at(*next);
+    grace_timer.async_wait(guarded([](impl& self, boost::system::error_code ec) {
+      if (!ec) self.kill_those_out_of_grace();
+    }));
+  }
+
+  void kill_those_out_of_grace() {
+    if (state != phase::stopping) return;
+    const auto now = steady::now();
+    for (auto& c : children) {
+      if (!c->process || c->finished || c->kill_at > now || c->kill_at == killed) continue;
+      if (!c->process->reaped()) emit(child_event_kind::stop_escalated, *c, "sent SIGKILL");
+      c->process->signal(SIGKILL, true);
+      c->kill_at = killed;
+    }
+    wait_for_next_grace_to_end();
+  }
+
+  int stop_signal_of(const child_slot& c) const {
+    return c.program->stop_signal.value_or(options.stop_signal);
+  }
+  std::chrono::milliseconds grace_of(const child_slot& c) const {
+    return c.program->stop_grace.value_or(options.stop_grace);
   }
 
   void escalate() {
@@ -957,6 +994,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       if (!c->process || c->finished) continue;
       if (!c->process->reaped()) emit(child_event_kind::stop_escalated, *c, "sent SIGKILL");
       c->process->signal(SIGKILL, true);
+      c->kill_at = killed;
     }
   }
 

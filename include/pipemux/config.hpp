@@ -61,6 +61,13 @@ inline constexpr named<std::uint8_t> label_color_names[] = {
     {"bright_green", 92}, {"bright_yellow", 93}, {"bright_blue", 94}, {"bright_magenta", 95},
     {"bright_cyan", 96},  {"bright_white", 97}};
 
+/// Which of a program's streams are logged (its start and exit reports always are).
+enum class shown_streams : unsigned char { both, out, err, none };
+inline constexpr named<shown_streams> shown_stream_names[] = {{"both", shown_streams::both},
+                                                              {"out", shown_streams::out},
+                                                              {"err", shown_streams::err},
+                                                              {"none", shown_streams::none}};
+
 /// The built-in producer (`pipemux spam`), run when no program is configured.
 struct spam_options {
   std::uint64_t count = 0;  ///< messages per child; 0 = for ever
@@ -77,6 +84,8 @@ struct log_options {
   bool force_color_children = true;  ///< when coloured, children get FORCE_COLOR=1 unless set
   /// Program name -> SGR code of its label colour ([[program]] `color`); others: a palette.
   std::vector<std::pair<std::string, std::uint8_t>> program_colors;
+  /// Program name -> the streams logged ([[program]] `log_streams`, --hide); others: both.
+  std::vector<std::pair<std::string, shown_streams>> program_streams;
   std::string output;  ///< a file to append to; empty or "-" = standard output
   /// Where `output` was set, for errors: "pipemux.toml:4:10: log.output" or "--output".
   std::string output_origin;
@@ -92,6 +101,9 @@ struct config {
   log_options log;
   /// Set in every child's environment, under its program's own `env` (from --env-file).
   std::vector<std::pair<std::string, std::string>> environment;
+  /// Program name -> its [[program]] `env_file`: load_config_file reads each into the front of
+  /// the program's environment (under its `env`); parse_config only records them.
+  std::vector<std::pair<std::string, std::filesystem::path>> program_env_files;
 
   /// `programs` with every unset instance count replaced by `children`, and `environment`
   /// under each one's own.

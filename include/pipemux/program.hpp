@@ -1,6 +1,7 @@
 // What to run: one program, run as one or more identical children.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -19,6 +20,13 @@ struct program_spec {
   std::vector<std::pair<std::string, std::string>> environment;
   std::string working_directory;        ///< empty: the parent's
   std::optional<restart_mode> restart;  ///< overrides run_options::restart.mode
+  std::optional<int> stop_signal;       ///< overrides run_options::stop_signal
+  /// Overrides run_options::stop_grace: before SIGKILL, and for pipes held after the exit.
+  std::optional<std::chrono::milliseconds> stop_grace;
+  std::optional<stop_condition> stop_on;  ///< overrides run_options::stop_on
+  /// Exit codes that count as success besides 0 (130 for a program that exits so on SIGINT):
+  /// not a failure for restarts, stop_on, the summary and the exit code.
+  std::vector<int> success_codes;
 };
 
 }  // namespace pipemux

@@ -183,6 +183,7 @@ command parse_command_line(int argc, const char* const* argv) {
   color_choice color{};
   timestamp_style timestamps{};
   ansi_mode ansi{};
+  std::vector<std::string> hidden;
 
   app.add_option("-c,--config", config_path, "TOML config file (see config/pipemux.toml)")
       ->check(CLI::ExistingFile);
@@ -260,6 +261,10 @@ command parse_command_line(int argc, const char* const* argv) {
                                 "How many children of each program: web=2,worker=3 (0: not run)"),
                  true)
       ->type_name("NAME=N,...");
+  one_value_each(
+      app.add_option("--hide", hidden, "Run these programs but log only their start and exit"),
+      true)
+      ->type_name("NAME,...");
   one_value_each(app.add_option("--only", selection.only, "Run only these programs"), true)
       ->type_name("NAME,...");
   one_value_each(app.add_option("--except", selection.except, "Run all programs but these"), true)
@@ -402,6 +407,11 @@ command parse_command_line(int argc, const char* const* argv) {
     std::cerr << "pipemux: error: " << problem << "\n";
     return exit_code::usage;
   }
+  if (const std::string problem = check_hidden(cfg.programs, hidden); !problem.empty()) {
+    std::cerr << "pipemux: error: " << problem << "\n";
+    return exit_code::usage;
+  }
+  for (const auto& name : hidden) cfg.log.program_streams.emplace_back(name, shown_streams::none);
   std::size_t total = 0;
   for (const auto& spec : cfg.resolved_programs()) total += spec.instances;
   if (total > limits::max_children) {

@@ -78,4 +78,15 @@ std::string apply_selection(std::vector<program_spec>& programs,
   return {};
 }
 
+std::string check_hidden(const std::vector<program_spec>& programs,
+                         const std::vector<std::string>& hidden) {
+  for (const auto& name : hidden) {
+    if (programs.empty() && name == "spam") continue;  // the built-in producer
+    if (std::none_of(programs.begin(), programs.end(),
+                     [&](const program_spec& spec) { return spec.name == name; }))
+      return unknown("--hide", name, programs);
+  }
+  return {};
+}
+
 }  // namespace pipemux::cli

@@ -21,4 +21,9 @@ struct program_selection {
 std::string apply_selection(std::vector<program_spec>& programs,
                             const program_selection& selection);
 
+/// --hide: each name must be one of `programs` (or "spam" when there are none). The problem
+/// in one line, else empty.
+std::string check_hidden(const std::vector<program_spec>& programs,
+                         const std::vector<std::string>& hidden);
+
 }  // namespace pipemux::cli

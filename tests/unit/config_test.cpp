@@ -1,6 +1,7 @@
 // Tests for include/pipemux/config.hpp and the command line's precedence (src/cli).
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -154,6 +155,23 @@ INSTANTIATE_TEST_SUITE_P(
                    "program[0].name", "(got \"\\x1b[31m\")"},
         bad_config{"[[program]]\nname = \"x\"\ncommand = [\"ls\"]\nenv = { \"A=B\" = \"1\" }", 4, 9,
                    "program[0].env.A=B", "not a valid environment variable name"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = \"ls\"\nsuccess_codes = [0, 256]", 4, 21,
+                   "program[0].success_codes", "between 0 and 255 (got 256)"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = \"ls\"\nsuccess_codes = 130", 4, 17,
+                   "program[0].success_codes", "expected an array of exit codes, got integer"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = \"ls\"\nstop_signal = \"SIGNOPE\"", 4, 15,
+                   "program[0].stop_signal", "not a signal: \"SIGNOPE\""},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = \"ls\"\nstop_grace = -1", 4, 14,
+                   "program[0].stop_grace", "between 0 and 3600 seconds"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = \"ls\"\nstop_on = \"failed\"", 4, 11,
+                   "program[0].stop_on", "must be one of \"never\", \"failure\", \"exit\""},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = \"ls\"\nlog_streams = \"stdout\"", 4, 15,
+                   "program[0].log_streams", "must be one of \"both\", \"out\", \"err\", \"none\""},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = \"ls\"\nenv_file = \"\"", 4, 12,
+                   "program[0].env_file", "must not be empty"},
+        bad_config{"[log]\ncolor = \"yes\"", 2, 9, "log.color",
+                   "must be one of \"auto\", \"always\", \"never\""},
+        bad_config{"[log]\nansi = \"raw\"", 2, 8, "log.ansi", "must be one of \"keep\""},
         bad_config{dotted_key(50000) + " = 1", 1, 130, "", "tables nest too deep"},
         bad_config{"[" + dotted_key(50000) + "]", 1, 131, "", "tables nest too deep"}),
     [](const ::testing::TestParamInfo<bad_config>& info) {
@@ -163,6 +181,37 @@ INSTANTIATE_TEST_SUITE_P(
         if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
       return name;
     });
+
+TEST(Config, AProgramsOwnStopLogAndEnvSettingsAreRead) {
+  const config cfg = parse_config(
+      "[log]\ncolor = \"never\"\nansi = \"strip\"\ntimestamps = \"relative\"\n"
+      "force_color_children = false\n"
+      "[[program]]\nname = \"api\"\ncommand = \"run api\"\nsuccess_codes = [0, 130]\n"
+      "stop_signal = \"INT\"\nstop_grace = 1.5\nstop_on = \"failure\"\ncolor = \"cyan\"\n"
+      "log_streams = \"out\"\nenv_file = \"api.env\"\n"
+      "[[program]]\nname = \"web\"\ncommand = \"run web\"\n",
+      "/etc/app/pipemux.toml");
+  ASSERT_EQ(cfg.programs.size(), 2u);
+  const program_spec& api = cfg.programs[0];
+  EXPECT_EQ(api.success_codes, (std::vector<int>{0, 130}));
+  EXPECT_EQ(api.stop_signal, SIGINT);
+  EXPECT_EQ(api.stop_grace, std::chrono::milliseconds(1500));
+  EXPECT_EQ(api.stop_on, stop_condition::any_failure);
+  const program_spec& web = cfg.programs[1];
+  EXPECT_TRUE(web.success_codes.empty());
+  EXPECT_FALSE(web.stop_signal || web.stop_grace || web.stop_on);
+  EXPECT_EQ(cfg.log.color, color_choice::never);
+  EXPECT_EQ(cfg.log.ansi, ansi_mode::strip);
+  EXPECT_EQ(cfg.log.timestamps, timestamp_style::relative);
+  EXPECT_FALSE(cfg.log.force_color_children);
+  using color_entry = std::pair<std::string, std::uint8_t>;
+  EXPECT_EQ(cfg.log.program_colors, (std::vector<color_entry>{{"api", 36}}));
+  using streams_entry = std::pair<std::string, shown_streams>;
+  EXPECT_EQ(cfg.log.program_streams, (std::vector<streams_entry>{{"api", shown_streams::out}}));
+  // Recorded by name, relative to the config's directory; read by load_config_file.
+  using env_file_entry = std::pair<std::string, std::filesystem::path>;
+  EXPECT_EQ(cfg.program_env_files, (std::vector<env_file_entry>{{"api", "/etc/app/api.env"}}));
+}
 
 TEST(Config, UnreadableFileIsAnErrorWithoutALineNumber) {
   try {
