@@ -127,10 +127,10 @@ def shlex_quote(text):
 SKIP = "skip"  # a line of the tool's own (pipemux's '*' reports, concurrently's exit notes)
 
 
-def child_of_pipemux(line):  # "... bench_producer.3[pid] out | Spam 2" (reference: producer.3)
+def child_of_pipemux(line):  # "... bench_producer.3 [pid] out | Spam 2" (padded label)
     if b" - * " in line:
         return SKIP
-    m = re.search(rb" \S*producer\.(\d+)\[\d+\] out \| (.*)$", line)
+    m = re.search(rb" \S*producer\.(\d+) *\[\d+\] out \| (.*)$", line)
     return (int(m.group(1)), m.group(2)) if m else None
 
 

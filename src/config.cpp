@@ -168,7 +168,7 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
                            std::vector<std::pair<std::string, std::filesystem::path>>& env_files) {
   reader.only_keys(table, prefix,
                    {"name", "command", "instances", "env", "env_file", "cwd", "restart", "color",
-                    "log_streams", "stop_signal", "stop_grace", "stop_on", "success_codes"});
+                    "log_streams", "stop_signal", "stop_grace", "stop_on", "success_codes", "pty"});
   program_spec spec;
   spec.instances = 0;  // unset: `children` decides (see config::resolved_programs)
   if (const auto* name = table.get("name")) spec.name = reader.string(*name, prefix + "name");
@@ -240,6 +240,7 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
     spec.stop_on = choice<stop_condition>(reader, *n, prefix + "stop_on", stop_on_names);
   if (const auto* n = table.get("success_codes"))
     spec.success_codes = exit_codes(reader, *n, prefix + "success_codes");
+  if (const auto* n = table.get("pty")) spec.pty = reader.boolean(*n, prefix + "pty");
   return spec;
 }
 
@@ -435,6 +436,7 @@ std::vector<program_spec> config::resolved_programs() const {
   std::vector<program_spec> out = programs;
   for (auto& spec : out) {
     if (spec.instances == 0) spec.instances = children;
+    spec.pty = spec.pty || pty;
     spec.environment.insert(spec.environment.begin(), environment.begin(), environment.end());
   }
   return out;

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -30,6 +31,7 @@ struct child_plan {
   const char* working_directory;  // nullptr: stay
   pid_t parent_pid;
   bool own_process_group;
+  bool controlling_terminal;
   bool die_with_parent;
   int error = 0;
 };
@@ -80,7 +82,11 @@ PIPEMUX_CHILD_CODE int child_main(void* arg) {
   // First, so that nothing this child starts can be outside the cgroup ("0" means us).
   if (plan.cgroup_procs_fd >= 0 && sys(SYS_write, plan.cgroup_procs_fd, address("0"), 1) != 1)
     fail(plan);
-  if (plan.own_process_group) sys(SYS_setpgid, 0, 0);
+  if (plan.controlling_terminal) {
+    if (sys(SYS_setsid) < 0 || sys(SYS_ioctl, plan.stdout_fd, TIOCSCTTY, 0) != 0) fail(plan);
+  } else if (plan.own_process_group) {
+    sys(SYS_setpgid, 0, 0);
+  }
   if (plan.die_with_parent) {
     sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
     // The parent may have died before prctl: then nobody would ever send the signal.
@@ -161,6 +167,7 @@ spawned_child spawn(const launch_request& request, std::error_code& ec) {
           request.working_directory.empty() ? nullptr : request.working_directory.c_str(),
       .parent_pid = ::getpid(),
       .own_process_group = request.own_process_group,
+      .controlling_terminal = request.controlling_terminal,
       .die_with_parent = request.die_with_parent,
   };
   void* stack = ::mmap(nullptr, child_stack_size, PROT_READ | PROT_WRITE,

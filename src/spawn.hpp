@@ -24,8 +24,11 @@ struct launch_request {
   int stdout_fd = -1;                    ///< becomes the child's fd 1; -1 inherits ours
   int stderr_fd = -1;                    ///< becomes the child's fd 2; -1 inherits ours
   bool own_process_group = true;         ///< setpgid(0, 0): a stop reaches grandchildren too
-  bool die_with_parent = true;           ///< PR_SET_PDEATHSIG(SIGKILL)
-  int cgroup_procs_fd = -1;              ///< the child moves itself there first (run_cgroup)
+  /// stdout_fd is a pseudo-terminal: the child starts a session of its own (setsid: its own
+  /// process group too) with it as the controlling terminal.
+  bool controlling_terminal = false;
+  bool die_with_parent = true;  ///< PR_SET_PDEATHSIG(SIGKILL)
+  int cgroup_procs_fd = -1;     ///< the child moves itself there first (run_cgroup)
 };
 
 /// A started child: its pid, and a pidfd for it (close-on-exec), which the caller owns.

@@ -24,6 +24,7 @@
 #include "executable_lookup.hpp"
 #include "orphan_guard.hpp"
 #include "pipe_reader.hpp"
+#include "pseudo_terminal.hpp"
 #include "run_cgroup.hpp"
 #include "unique_fd.hpp"
 
@@ -351,6 +352,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       for (auto& channel : c.channels) channel.reader.reset();
     };
     drop_readers();  // those of a previous run
+    if (c.program->pty) return launch_on_terminal(c, request);
     for (auto stream : {stream_kind::out, stream_kind::err}) {
       if (stream == stream_kind::err && !separate_stderr) break;
       int fds[2];
@@ -376,6 +378,30 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       return false;
     }
     return true;
+  }
+
+  // program_spec::pty: stdout and stderr both on a pseudo-terminal, read as "out".
+  bool launch_on_terminal(child_slot& c, detail::launch_request& request) {
+    const std::string& program = c.program->argv.front();
+    std::error_code ec;
+    detail::pseudo_terminal terminal = detail::open_pseudo_terminal(ec);
+    if (ec) {
+      fail_spawn(c,
+                 "cannot start '" + program + "': cannot open a pseudo-terminal: " + ec.message());
+      return false;
+    }
+    auto& out = c.channels[static_cast<std::size_t>(stream_kind::out)];
+    out.reader =
+        std::make_shared<detail::pipe_reader>(strand, terminal.master.release(), options.read_size);
+    request.stdout_fd = request.stderr_fd = terminal.child.get();
+    request.controlling_terminal = true;
+    c.process = detail::child_process::launch(strand, request, ec);
+    if (!c.process) {
+      out.reader.reset();
+      fail_spawn(c, "cannot start '" + program + "': " + ec.message());
+      return false;
+    }
+    return true;  // terminal.child closes here: the child holds the only copy
   }
 
   void start_reading(child_slot& c, stream_kind stream) {
@@ -634,6 +660,8 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   }
 
   void on_output_end(child_slot& c, stream_kind stream, std::error_code read_error) {
+    // A pseudo-terminal says EIO, not EOF, once nobody holds its other side.
+    if (c.program->pty && read_error == std::errc::io_error) read_error.clear();
     close_channel(c, stream);
     if (read_error)
       emit(child_event_kind::output_abandoned, c,

@@ -101,12 +101,13 @@ struct config {
   log_options log;
   /// Set in every child's environment, under its program's own `env` (from --env-file).
   std::vector<std::pair<std::string, std::string>> environment;
+  bool pty = false;  ///< every program on a pseudo-terminal (--pty), as if each said `pty`
   /// Program name -> its [[program]] `env_file`: load_config_file reads each into the front of
   /// the program's environment (under its `env`); parse_config only records them.
   std::vector<std::pair<std::string, std::filesystem::path>> program_env_files;
 
-  /// `programs` with every unset instance count replaced by `children`, and `environment`
-  /// under each one's own.
+  /// `programs` with every unset instance count replaced by `children`, `environment` under
+  /// each one's own, and `pty` applied.
   std::vector<program_spec> resolved_programs() const;
 };
 

@@ -27,6 +27,9 @@ struct program_spec {
   /// Exit codes that count as success besides 0 (130 for a program that exits so on SIGINT):
   /// not a failure for restarts, stop_on, the summary and the exit code.
   std::vector<int> success_codes;
+  /// Its stdout and stderr (merged, stream "out") are a pseudo-terminal, its controlling
+  /// terminal in a session of its own: for programs that colour or line-buffer only on a tty.
+  bool pty = false;
 };
 
 }  // namespace pipemux

@@ -184,6 +184,7 @@ command parse_command_line(int argc, const char* const* argv) {
   timestamp_style timestamps{};
   ansi_mode ansi{};
   std::vector<std::string> hidden;
+  bool pty = false;
 
   app.add_option("-c,--config", config_path, "TOML config file (see config/pipemux.toml)")
       ->check(CLI::ExistingFile);
@@ -261,6 +262,9 @@ command parse_command_line(int argc, const char* const* argv) {
                                 "How many children of each program: web=2,worker=3 (0: not run)"),
                  true)
       ->type_name("NAME=N,...");
+  app.add_flag("--pty", pty,
+               "Give every child a pseudo-terminal for stdout and stderr (merged), as in a "
+               "terminal");
   one_value_each(
       app.add_option("--hide", hidden, "Run these programs but log only their start and exit"),
       true)
@@ -358,6 +362,7 @@ command parse_command_line(int argc, const char* const* argv) {
     cfg.log.pattern.clear();
   }
   if (*color_opt) cfg.log.color = color;
+  if (pty) cfg.pty = true;
   if (*ansi_opt) cfg.log.ansi = ansi;
   if (*grace_opt)
     cfg.run.stop_grace = std::chrono::milliseconds(static_cast<long long>(stop_grace * 1000));

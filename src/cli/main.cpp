@@ -46,6 +46,7 @@ std::vector<program_spec> programs_to_run(const config& cfg) {
   spam.argv = cli::spam_argv(cfg.spam);
   spam.instances = cfg.children;
   spam.environment = cfg.environment;
+  spam.pty = cfg.pty;
   return {std::move(spam)};
 }
 

@@ -3,8 +3,11 @@
 // kept, stripped or escaped, and the time column.
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <regex>
 
 #include "run_command.hpp"
@@ -62,6 +65,9 @@ std::vector<std::string> one_child(std::vector<std::string> flags = {}) {
 bool coloured(const std::string& out) {
   return out.find(std::string(esc) + "[36mweb.0" + esc + "[0m[") != std::string::npos &&
          out.find(std::string(esc) + "[31merr" + esc + "[0m | oops\n") != std::string::npos;
+}
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
 }
 bool plain(const std::string& out) {
   return out.find(esc) == std::string::npos && out.find(" web.0[") != std::string::npos &&
@@ -203,6 +209,70 @@ TEST(Terminal, TimestampsAbsoluteRelativeOrNone) {
   // The flag wins over the file's choice.
   std::ofstream(config) << "[log]\npattern = \"%v\"\n";
   EXPECT_TRUE(std::regex_match(first_line({"-c", config, "--timestamps", "none"}), none));
+}
+
+TEST(Terminal, UnderPtyAChildSeesATerminalOfItsOwnAndLosesNoLine) {
+  const std::string dir = test::temp_path("pty_dir");
+  std::filesystem::create_directories(dir + "/subdir");
+  const std::string probe = "ls --color=auto " + dir +
+                            "; test -t 1 && echo stdout-is-a-tty || echo stdout-is-a-pipe; "
+                            "test -t 2 && echo stderr-is-a-tty >&2; "
+                            "echo \"ids $$ $(ps -o sid= -p $$) $(ps -o pgid= -p $$)\"";
+  const auto on_pty = run_command(with_env({}, {pipemux_exe(), "--pty", probe}));
+  EXPECT_EQ(on_pty.exit_code, 0) << on_pty.out << on_pty.err;
+  // ls colours the directory (escaped: the log is not coloured), the streams are a terminal,
+  // merged into "out", and the child leads a session and a process group of its own.
+  EXPECT_TRUE(has(on_pty.out, "out | \\x1b[0m\\x1b[01;34msubdir\\x1b[0m\n")) << on_pty.out;
+  EXPECT_TRUE(has(on_pty.out, "out | stdout-is-a-tty\n")) << on_pty.out;
+  EXPECT_TRUE(has(on_pty.out, "out | stderr-is-a-tty\n")) << on_pty.out;
+  EXPECT_FALSE(has(on_pty.out, "\\r")) << "a line must end as the program ended it";
+  std::smatch ids;
+  const std::string text = on_pty.out;
+  ASSERT_TRUE(std::regex_search(text, ids, std::regex(R"(\| ids (\d+) +(\d+) +(\d+)\n)")));
+  EXPECT_EQ(ids[1], ids[2]);
+  EXPECT_EQ(ids[1], ids[3]);
+
+  // Coloured, ls's colours come through as they are; without a terminal, ls does not colour.
+  EXPECT_TRUE(
+      has(run_command(with_env({}, {pipemux_exe(), "--pty", "--color", "always", probe})).out,
+          std::string(esc) + "[01;34msubdir"));
+  const auto piped = run_command(with_env({}, {pipemux_exe(), probe}));
+  EXPECT_TRUE(has(piped.out, "out | subdir\n")) << piped.out;
+  EXPECT_TRUE(has(piped.out, "out | stdout-is-a-pipe\n")) << piped.out;
+
+  // Every line, in order, from each of several children; the end of a terminal (EIO) is
+  // the end of its output, not an error.
+  const auto many = run_command({pipemux_exe(), "--pty", "-n", "3", "seq 1 50000"});
+  EXPECT_EQ(many.exit_code, 0) << many.err;
+  std::map<std::string, long> next;
+  std::size_t wrong = 0;
+  const std::regex line(R"(\S+ \S+ (seq\.\d)\[\d+\] out \| (\d+))");
+  for (const auto& l : lines_of(many.out)) {
+    std::smatch m;
+    if (!std::regex_match(l, m, line)) continue;
+    if (std::stol(m[2]) != ++next[m[1]]) ++wrong;
+  }
+  EXPECT_EQ(wrong, 0u);
+  EXPECT_EQ(next,
+            (std::map<std::string, long>{{"seq.0", 50000}, {"seq.1", 50000}, {"seq.2", 50000}}));
+  EXPECT_FALSE(has(many.out, "reading its output failed")) << many.out;
+}
+
+TEST(Terminal, APtyProgramIsStoppedAndReapedLikeAnyOther) {
+  const std::string sleep = test::long_sleep();
+  const std::string config = test::temp_path("pty.toml");
+  std::ofstream(config) << "[[program]]\nname = \"held\"\npty = true\ncommand = \"echo up; " +
+                               sleep +
+                               "\"\n[[program]]\nname = \"piped\"\n"
+                               "command = \"test -t 1 || echo no-tty; " +
+                               sleep + "\"\n";
+  const auto result = run_command({pipemux_exe(), "-c", config},
+                                  test::signal_when(SIGTERM, [](const std::string& out) {
+                                    return has(out, "| up\n") && has(out, "| no-tty\n");
+                                  }));
+  EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.out;
+  EXPECT_TRUE(has(result.out, "held.0 [")) << result.out;
+  EXPECT_TRUE(test::none_left(sleep));
 }
 
 }  // namespace
