@@ -373,8 +373,9 @@ config parse_config(std::string_view text, const std::string& source, config bas
     cfg.run.stop_grace = duration(reader, *n, "stop_grace");
   if (const auto* n = doc.get("log")) {
     const auto& log = reader.table(*n, "log");
-    reader.only_keys(log, "log.",
-                     {"pattern", "output", "timestamps", "color", "ansi", "force_color_children"});
+    reader.only_keys(
+        log, "log.",
+        {"format", "pattern", "output", "timestamps", "color", "ansi", "force_color_children"});
     if (const auto* p = log.get("pattern")) {
       cfg.log.pattern = reader.string(*p, "log.pattern");
       if (cfg.log.pattern.empty()) reader.fail(p->source(), "log.pattern", "must not be empty");
@@ -391,6 +392,8 @@ config parse_config(std::string_view text, const std::string& source, config bas
                     "both (%q in a pattern is the time since the start)");
       cfg.log.timestamps = choice<timestamp_style>(reader, *t, "log.timestamps", timestamp_names);
     }
+    if (const auto* f = log.get("format"))
+      cfg.log.format = choice<log_format_kind>(reader, *f, "log.format", log_format_names);
     if (const auto* c = log.get("color"))
       cfg.log.color = choice<color_choice>(reader, *c, "log.color", color_names);
     if (const auto* a = log.get("ansi"))

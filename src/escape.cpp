@@ -1,30 +1,19 @@
 #include "pipemux/escape.hpp"
 
 #include "plain_text.hpp"
+#include "utf8.hpp"
 
 #include <cstdint>
 
 namespace pipemux {
 namespace {
 
-// Length of the well-formed UTF-8 sequence (Unicode table 3-7) starting at `p`, or 0 when
-// there is none. C1 controls (U+0080..U+009F) count as not well-formed here: some terminals
-// act on them, so they are escaped like C0 controls.
+// Length of the well-formed UTF-8 sequence starting at `p`, or 0 when there is none. C1
+// controls (U+0080..U+009F) count as not well-formed here: some terminals act on them, so they
+// are escaped like C0 controls.
 std::size_t printable_utf8_length(const unsigned char* p, std::size_t n) noexcept {
-  const unsigned char lead = p[0];
-  auto cont = [&](std::size_t i, unsigned char lo = 0x80, unsigned char hi = 0xBF) {
-    return i < n && p[i] >= lo && p[i] <= hi;
-  };
-  if (lead == 0xC2) return cont(1, 0xA0) ? 2 : 0;
-  if (lead >= 0xC3 && lead <= 0xDF) return cont(1) ? 2 : 0;
-  if (lead == 0xE0) return cont(1, 0xA0) && cont(2) ? 3 : 0;
-  if ((lead >= 0xE1 && lead <= 0xEC) || lead == 0xEE || lead == 0xEF)
-    return cont(1) && cont(2) ? 3 : 0;
-  if (lead == 0xED) return cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0;
-  if (lead == 0xF0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
-  if (lead >= 0xF1 && lead <= 0xF3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
-  if (lead == 0xF4) return cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0;
-  return 0;
+  if (p[0] == 0xC2 && n > 1 && p[1] < 0xA0) return 0;
+  return detail::utf8_sequence_length(p, n);
 }
 
 bool is_plain_ascii(unsigned char c) noexcept {

@@ -3,6 +3,7 @@
 // calling thread, so a thread_local carries it from the adapter to the formatter.
 #pragma once
 
+#include "pipemux/events.hpp"
 #include "pipemux/message.hpp"
 
 namespace pipemux::detail {
@@ -11,6 +12,8 @@ struct log_context {
   const child_info* child = nullptr;  // nullptr: a line of pipemux's own
   const char* stream = "-";
   char mark = '*';
+  const child_event* event = nullptr;      // the report is this event
+  const child_summary* summary = nullptr;  // ... or this child's summary
 };
 
 log_context& current_log_context() noexcept;

@@ -90,7 +90,7 @@ void spdlog_adapter::operator()(const message_batch& batch) {
 
 bool spdlog_adapter::log_at_once(std::span<const message> batch) {
   constexpr auto level = spdlog::level::info;
-  if (identity_ != identity_in::flags || !logger_->should_log(level) ||
+  if (identity_ != identity_in::flags || raw_bytes_ || !logger_->should_log(level) ||
       logger_->should_backtrace() || logger_->flush_level() <= level ||
       logger_->sinks().size() != 1 || !logger_->sinks().front()->should_log(level))
     return false;
@@ -128,13 +128,16 @@ bool spdlog_adapter::log_at_once(std::span<const message> batch) {
 }
 
 void spdlog_adapter::operator()(const child_event& e) {
+  detail::current_log_context().event = &e;  // for formatters that give its fields apart
   log(e.child.get(), "-", '*', log_clock::now(), level_of(e), describe(e));
 }
 
 void spdlog_adapter::operator()(const run_summary& s) {
-  for (const auto& child : s.children)
+  for (const auto& child : s.children) {
+    detail::current_log_context().summary = &child;
     log(&child.child, "-", '*', log_clock::now(),
         child.failed() ? spdlog::level::warn : spdlog::level::info, describe(child));
+  }
 }
 
 void spdlog_adapter::note(spdlog::level::level_enum level, std::string_view text) {
@@ -144,8 +147,14 @@ void spdlog_adapter::note(spdlog::level::level_enum level, std::string_view text
 void spdlog_adapter::log(const child_info* child, const char* stream, char mark,
                          log_clock::time_point when, spdlog::level::level_enum level,
                          std::string_view text) {
-  if (!logger_->should_log(level)) return;
-  if (identity_ == identity_in::payload) {
+  detail::log_context& context = detail::current_log_context();
+  if (!logger_->should_log(level)) {
+    context = detail::log_context{};
+    return;
+  }
+  if (raw_bytes_) {
+    // The formatter escapes for itself (JSON).
+  } else if (identity_ == identity_in::payload) {
     text_.clear();
     if (child != nullptr) {
       escape_into(child->name, text_);  // a name must not forge lines either
@@ -160,8 +169,9 @@ void spdlog_adapter::log(const child_info* child, const char* stream, char mark,
     escape_into(text, text_, mark == '*' ? ansi_mode::escape : ansi_);
     text = text_;
   }
-  detail::log_context& context = detail::current_log_context();
-  context = detail::log_context{child, stream, mark};
+  context.child = child;
+  context.stream = stream;
+  context.mark = mark;
   logger_->log(when, spdlog::source_loc{}, level, spdlog::string_view_t(text.data(), text.size()));
   context = detail::log_context{};
   schedule_flush();

@@ -43,6 +43,11 @@ inline constexpr named<color_choice> color_names[] = {{"auto", color_choice::aut
                                                       {"always", color_choice::always},
                                                       {"never", color_choice::never}};
 
+/// What a log line is: text for people (a pattern), or a JSON object for a collector.
+enum class log_format_kind : unsigned char { text, json };
+inline constexpr named<log_format_kind> log_format_names[] = {{"text", log_format_kind::text},
+                                                              {"json", log_format_kind::json}};
+
 /// Which time the built-in pattern starts with.
 enum class timestamp_style : unsigned char { absolute, relative, none };
 inline constexpr named<timestamp_style> timestamp_names[] = {
@@ -77,6 +82,7 @@ struct spam_options {
 };
 
 struct log_options {
+  log_format_kind format = log_format_kind::text;  ///< json: one object per line, no pattern
   std::string pattern;  ///< spdlog pattern with pipemux's flags; empty: as `timestamps` says
   timestamp_style timestamps = timestamp_style::absolute;  ///< picks a built-in pattern
   color_choice color = color_choice::automatic;

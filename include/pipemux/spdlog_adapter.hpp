@@ -60,6 +60,10 @@ class spdlog_adapter {
 
   const std::shared_ptr<spdlog::logger>& logger() const noexcept { return logger_; }
 
+  /// Hands a child's bytes to the formatter as they are, unescaped: for a formatter that
+  /// escapes for itself (make_json_formatter). Call before logging.
+  void pass_raw_bytes(bool raw) noexcept { raw_bytes_ = raw; }
+
  private:
   void log(const child_info* child, const char* stream, char mark, log_clock::time_point when,
            spdlog::level::level_enum level, std::string_view text);
@@ -71,6 +75,7 @@ class spdlog_adapter {
   boost::asio::any_io_executor flush_executor_;
   identity_in identity_;
   ansi_mode ansi_;
+  bool raw_bytes_ = false;
   bool flush_scheduled_ = false;
   std::size_t logged_since_post_ = 0;
   std::chrono::steady_clock::time_point first_unflushed_;

@@ -184,6 +184,7 @@ command parse_command_line(int argc, const char* const* argv) {
   timestamp_style timestamps{};
   ansi_mode ansi{};
   std::vector<std::string> hidden;
+  log_format_kind format{};
   bool pty = false;
 
   app.add_option("-c,--config", config_path, "TOML config file (see config/pipemux.toml)")
@@ -204,6 +205,9 @@ command parse_command_line(int argc, const char* const* argv) {
       app.add_option("-o,--output", output, "Append the log to FILE instead of standard output");
   auto* pattern_opt = app.add_option("--log-pattern", pattern,
                                      "spdlog pattern; see README for %L %N %k %w %J %Z %q");
+  auto* format_opt = add_choice<log_format_kind>(
+      app, "--format", format, log_format_names,
+      "text: a line per message for people; json: a JSON object per line for a collector");
   auto* color_opt = add_choice<color_choice>(
       app, "--color", color, color_names,
       "Colour the log: auto = on a terminal, unless NO_COLOR is set (FORCE_COLOR forces it)");
@@ -246,6 +250,7 @@ command parse_command_line(int argc, const char* const* argv) {
   cgroup_opt->default_str(name_of<cgroup_mode>(cgroup_names, run_defaults.cgroup));
   restart_opt->default_str(name_of<restart_mode>(restart_names, run_defaults.restart.mode));
   max_restarts_opt->default_str(std::to_string(run_defaults.restart.max_restarts));
+  format_opt->default_str(name_of<log_format_kind>(log_format_names, defaults.log.format));
   color_opt->default_str(name_of<color_choice>(color_names, defaults.log.color));
   timestamps_opt->default_str(name_of<timestamp_style>(timestamp_names, defaults.log.timestamps));
   auto* names_opt = one_value_each(
@@ -362,6 +367,12 @@ command parse_command_line(int argc, const char* const* argv) {
     cfg.log.pattern.clear();
   }
   if (*color_opt) cfg.log.color = color;
+  if (*format_opt) cfg.log.format = format;
+  if (cfg.log.format == log_format_kind::json && !cfg.log.pattern.empty()) {
+    std::cerr << "pipemux: error: a log pattern is for text: JSON lines have their own fields "
+                 "(give --format json or a pattern, not both)\n";
+    return exit_code::usage;
+  }
   if (pty) cfg.pty = true;
   if (*ansi_opt) cfg.log.ansi = ansi;
   if (*grace_opt)

@@ -28,6 +28,7 @@
 #include "pipemux/exit_status.hpp"
 #include "pipemux/fd_sink.hpp"
 #include "pipemux/fd_writer.hpp"
+#include "pipemux/json_format.hpp"
 #include "pipemux/spdlog_adapter.hpp"
 #include "pipemux/supervisor.hpp"
 #include "spam.hpp"
@@ -108,8 +109,9 @@ int supervise(config cfg) {
   }
   const bool to_terminal = ::isatty(out_fd) == 1;
   const bool to_stdout = out_fd == STDOUT_FILENO;
-  const bool color =
-      cli::colors_wanted(cfg.log.color, to_stdout, to_stdout && to_terminal, environment_lookup);
+  const bool json = cfg.log.format == log_format_kind::json;
+  const bool color = !json && cli::colors_wanted(cfg.log.color, to_stdout, to_stdout && to_terminal,
+                                                 environment_lookup);
   cli::force_color_in_children(cfg.log, color, environment_lookup, cfg.environment);
   const std::vector<program_spec> programs = programs_to_run(cfg);
   std::signal(SIGPIPE, SIG_IGN);
@@ -122,13 +124,15 @@ int supervise(config cfg) {
   auto sink = std::make_shared<fd_sink_st>(writer);
   auto logger = std::make_shared<spdlog::logger>("pipemux", sink);
   try {
-    logger->set_formatter(make_log_formatter(cli::log_pattern(cfg.log),
-                                             cli::log_style_for(cfg.log, programs, color)));
+    logger->set_formatter(json ? make_json_formatter()
+                               : make_log_formatter(cli::log_pattern(cfg.log),
+                                                    cli::log_style_for(cfg.log, programs, color)));
   } catch (const std::exception& e) {
     std::cerr << "pipemux: error: log pattern '" << cfg.log.pattern << "': " << e.what() << "\n";
     return exit_code::usage;
   }
   spdlog_adapter log(logger, io.get_executor(), identity_in::flags, cli::ansi_for(cfg.log, color));
+  log.pass_raw_bytes(json);  // the JSON formatter escapes for itself, losslessly
   supervisor children(io.get_executor(), cfg.run);
   outcome result;
 

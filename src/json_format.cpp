@@ -1,0 +1,223 @@
+#include "pipemux/json_format.hpp"
+
+#include <fmt/format.h>
+
+#include <unistd.h>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <string_view>
+
+#include "log_context.hpp"
+#include "utf8.hpp"
+
+namespace pipemux {
+namespace {
+
+void append(spdlog::memory_buf_t& dest, std::string_view text) {
+  dest.append(text.data(), text.data() + text.size());
+}
+
+// Whether `text` is well-formed UTF-8.
+bool valid_utf8(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const std::size_t n = text.size();
+  for (std::size_t i = 0; i < n;) {
+    if (p[i] < 0x80) {
+      ++i;
+      continue;
+    }
+    const std::size_t length = detail::utf8_sequence_length(p + i, n - i);
+    if (length == 0) return false;
+    i += length;
+  }
+  return true;
+}
+
+// A JSON string of valid UTF-8 `text`: quotes, backslashes and control characters escaped.
+void append_json_string(spdlog::memory_buf_t& dest, std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  dest.push_back('"');
+  std::size_t plain_from = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) continue;
+    append(dest, text.substr(plain_from, i - plain_from));
+    plain_from = i + 1;
+    dest.push_back('\\');
+    switch (c) {
+      case '"':
+        dest.push_back('"');
+        break;
+      case '\\':
+        dest.push_back('\\');
+        break;
+      case '\n':
+        dest.push_back('n');
+        break;
+      case '\t':
+        dest.push_back('t');
+        break;
+      case '\r':
+        dest.push_back('r');
+        break;
+      default:  // other controls, and DEL, which JSON allows raw but terminals act on
+        append(dest, "u00");
+        dest.push_back(hex[c >> 4]);
+        dest.push_back(hex[c & 0xF]);
+    }
+  }
+  append(dest, text.substr(plain_from));
+  dest.push_back('"');
+}
+
+void append_base64(spdlog::memory_buf_t& dest, std::string_view bytes) {
+  static constexpr char alphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  dest.push_back('"');
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  std::size_t i = 0;
+  for (; i + 3 <= bytes.size(); i += 3) {
+    const unsigned v = unsigned{p[i]} << 16 | unsigned{p[i + 1]} << 8 | p[i + 2];
+    for (int shift : {18, 12, 6, 0}) dest.push_back(alphabet[(v >> shift) & 63]);
+  }
+  if (const std::size_t left = bytes.size() - i; left > 0) {
+    const unsigned v = unsigned{p[i]} << 16 | (left == 2 ? unsigned{p[i + 1]} << 8 : 0U);
+    dest.push_back(alphabet[(v >> 18) & 63]);
+    dest.push_back(alphabet[(v >> 12) & 63]);
+    dest.push_back(left == 2 ? alphabet[(v >> 6) & 63] : '=');
+    dest.push_back('=');
+  }
+  dest.push_back('"');
+}
+
+const char* output_kind(char mark) {
+  switch (mark) {
+    case '|':
+      return "line";
+    case '+':
+      return "piece";
+    case '%':
+      return "partial";
+    case '~':
+      return "raw";
+  }
+  return "report";
+}
+
+const char* report_kind(const detail::log_context& ctx) {
+  if (ctx.summary != nullptr) return "summary";
+  if (ctx.event == nullptr) return "report";
+  switch (ctx.event->kind) {
+    case child_event_kind::started:
+      return "start";
+    case child_event_kind::exited:
+      return "exit";
+    case child_event_kind::restarting:
+      return "restart";
+    case child_event_kind::stopping_others:
+    case child_event_kind::stop_escalated:
+    case child_event_kind::leftovers_stopping:
+    case child_event_kind::leftovers_killed:
+      return "stop";
+    case child_event_kind::spawn_failed:
+      return "error";
+    default:
+      return "report";
+  }
+}
+
+const char* level_name(spdlog::level::level_enum level) {
+  if (level >= spdlog::level::err) return "error";
+  if (level == spdlog::level::warn) return "warning";
+  return "info";
+}
+
+void append_status(spdlog::memory_buf_t& dest, const exit_status& status) {
+  if (status.signaled)
+    fmt::format_to(std::back_inserter(dest), ",\"signal\":\"{}\"", signal_name(status.signal));
+  else
+    fmt::format_to(std::back_inserter(dest), ",\"code\":{}", status.code);
+}
+
+class json_formatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const detail::log_context& ctx = detail::current_log_context();
+    append(dest, "{\"time\":\"");
+    append_time(msg.time, dest);
+    append(dest, "\",\"name\":");
+    if (ctx.child != nullptr) {
+      append_json_string(dest, ctx.child->name);
+      fmt::format_to(std::back_inserter(dest), ",\"index\":{},\"instance\":{},\"pid\":{}",
+                     ctx.child->index, ctx.child->instance, ctx.child->pid);
+    } else {
+      fmt::format_to(std::back_inserter(dest), "\"pipemux\",\"pid\":{}", ::getpid());
+    }
+    const bool report = ctx.mark == '*';
+    if (!report) {
+      append(dest, ",\"stream\":\"");
+      append(dest, ctx.stream);
+      dest.push_back('"');
+    }
+    append(dest, ",\"kind\":\"");
+    append(dest, report ? report_kind(ctx) : output_kind(ctx.mark));
+    dest.push_back('"');
+    if (report) {
+      append(dest, ",\"level\":\"");
+      append(dest, level_name(msg.level));
+      dest.push_back('"');
+    }
+    const std::string_view text(msg.payload.data(), msg.payload.size());
+    if (valid_utf8(text)) {
+      append(dest, ",\"message\":");
+      append_json_string(dest, text);
+    } else {
+      append(dest, ",\"message_base64\":");
+      append_base64(dest, text);
+    }
+    if (ctx.event != nullptr && ctx.event->kind == child_event_kind::exited && ctx.event->status) {
+      append_status(dest, *ctx.event->status);
+      fmt::format_to(std::back_inserter(dest), ",\"run_time_s\":{:.6f}",
+                     std::chrono::duration<double>(ctx.event->run_time).count());
+    }
+    if (ctx.summary != nullptr) {
+      if (ctx.summary->status) append_status(dest, *ctx.summary->status);
+      fmt::format_to(std::back_inserter(dest), ",\"messages\":{},\"bytes\":{},\"restarts\":{}",
+                     ctx.summary->messages, ctx.summary->bytes, ctx.summary->restarts);
+    }
+    append(dest, "}\n");
+  }
+
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<json_formatter>();
+  }
+
+ private:
+  // "2026-11-30T18:40:00.123456Z": the part to the second is formatted once a second.
+  void append_time(log_clock::time_point when, spdlog::memory_buf_t& dest) {
+    using namespace std::chrono;
+    const auto second = floor<seconds>(when);
+    if (second != cached_second_) {
+      cached_second_ = second;
+      const std::time_t t = second.time_since_epoch().count();
+      std::tm tm{};
+      ::gmtime_r(&t, &tm);
+      std::strftime(date_, sizeof date_, "%Y-%m-%dT%H:%M:%S.", &tm);
+    }
+    append(dest, date_);
+    fmt::format_to(std::back_inserter(dest), "{:06}Z",
+                   duration_cast<microseconds>(when - second).count());
+  }
+
+  std::chrono::sys_seconds cached_second_{std::chrono::seconds(-1)};
+  char date_[32] = {};
+};
+
+}  // namespace
+
+std::unique_ptr<spdlog::formatter> make_json_formatter() {
+  return std::make_unique<json_formatter>();
+}
+
+}  // namespace pipemux
