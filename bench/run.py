@@ -413,6 +413,31 @@ def parse_floor(reps, scale):
     return dict(rate=med, spread=spread, floor=floor_med, ratio=med / floor_med)
 
 
+# --- JSON lines against text ----------------------------------------------------------------------
+
+def json_cost(reps, scale):
+    """pipemux --format json against its own text format, same children, to /dev/null and to a
+    file on tmpfs: what a collector's format costs."""
+    k = int(LINES_PER_CELL * scale)
+    rows = []
+    for n in (1, 4):
+        for out in ("/dev/null", str(OUT_FILE)):
+            rates = {"text": [], "json": []}
+            for _ in range(reps):
+                for fmt in ("text", "json"):  # alternating, as every row here
+                    cmd = [str(PIPEMUX), "--format", fmt, "-n", str(n), "-o", out, "--",
+                           str(PRODUCER), str(k // n)]
+                    t, _, _ = run(cmd)
+                    rates[fmt].append(k // n * n / t)
+            text, _ = median_spread(rates["text"])
+            json_rate, spread = median_spread(rates["json"])
+            where = "/dev/null" if out == "/dev/null" else "tmpfs"
+            rows.append(dict(n=n, out=where, text=text, json=json_rate, spread=spread))
+            print(f"json  n={n:<3} {where:9} {json_rate / 1e6:6.2f} M lines/s, text "
+                  f"{text / 1e6:6.2f}: x{json_rate / text:.2f}", flush=True)
+    return rows
+
+
 # --- starting children -------------------------------------------------------------------------
 
 def started_and_exited(path, n):
@@ -519,8 +544,8 @@ plot {", ".join(curves)}
     return ["![lines per second](lines_per_second.png)", "", "![latency](latency.png)"]
 
 
-def report(line_rows, raw_rows, lat_rows, scale_rows, start_rows, short, floor, micro, picture_lines,
-           args):
+def report(line_rows, raw_rows, lat_rows, scale_rows, start_rows, short, floor, json_rows, micro,
+           picture_lines, args):
     out = ["# pipemux benchmark results", "",
            f"Machine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M')}; "
            f"{args.reps} alternating pairs per cell; scale {args.scale}.",
@@ -562,6 +587,12 @@ def report(line_rows, raw_rows, lat_rows, scale_rows, start_rows, short, floor, 
             f"pipemux {floor['rate'] / 1e6:.2f} M lines/s (spread {floor['spread'] * 100:.0f}%), the loop "
             f"that reads 64 KiB and counts newlines, writing nothing, {floor['floor'] / 1e6:.2f}: "
             f"x{floor['ratio']:.2f}."]
+    out += ["", "## JSON lines (`--format json`) against pipemux's text format", "",
+            "| children | output | JSON M lines/s | spread | text M lines/s | x text |",
+            "| ---: | --- | ---: | ---: | ---: | ---: |"]
+    for r in json_rows:
+        out.append(f"| {r['n']} | {r['out']} | {r['json'] / 1e6:.2f} | {r['spread'] * 100:.0f}% | "
+                   f"{r['text'] / 1e6:.2f} | {r['json'] / r['text']:.2f} |")
     out += ["", "## Starting children: `pipemux -n N -- /bin/true` against a C `posix_spawn` loop", "",
             "(The loop gives each child a pipe as stdout, reads it to the end and reaps it: the kernel's "
             "cost. pipemux also gives each a stderr pipe, a pidfd, a cgroup when root, and logs 3 lines.)", "",
@@ -612,7 +643,7 @@ def main():
     parser.add_argument("--reps", type=int, default=5, help="alternating pairs per cell (default 5)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every line count (default 1)")
     parser.add_argument("--only", default="", help="comma-separated: micro,line,raw,latency,scale,"
-                        "slowpeer,startup,floor "
+                        "slowpeer,startup,floor,json "
                         "(a quick look at some; results.md is written only by a full run)")
     args = parser.parse_args()
     if args.only:
@@ -633,6 +664,8 @@ def main():
             startup(args.reps, args.scale)
         if "floor" in wanted:
             parse_floor(args.reps, args.scale)
+        if "json" in wanted:
+            json_cost(args.reps, args.scale)
         return
     for exe in (PIPEMUX, PRODUCER, REFERENCE, SPAWN_REFERENCE, MICRO):
         if not exe.exists():
@@ -646,8 +679,10 @@ def main():
     scale_rows = scale_runs(args.scale)
     start_rows, short = startup(args.reps, args.scale)
     floor = parse_floor(args.reps, args.scale)
+    json_rows = json_cost(args.reps, args.scale)
     pictures = plots(line_rows, samples)
-    report(line_rows, raw_rows, lat_rows, scale_rows, start_rows, short, floor, micro, pictures, args)
+    report(line_rows, raw_rows, lat_rows, scale_rows, start_rows, short, floor, json_rows, micro,
+           pictures, args)
     OUT_FILE.unlink(missing_ok=True)
 
 

@@ -12,12 +12,22 @@
 
 namespace pipemux::detail {
 
-/// Whether `formatter` is the default pattern's own (make_log_formatter's fast path).
+/// A formatter that writes the lines of one read in one go: the built-in patterns' own
+/// (make_log_formatter's fast path) and the JSON one.
+class batch_formatter : public spdlog::formatter {
+ public:
+  /// Appends batch.lines[next...] to `dest`, stopping after the line that brings `dest` to
+  /// `enough` bytes or more; returns the index of the next line to write.
+  virtual std::size_t format_lines(const line_batch& batch, std::size_t next,
+                                   spdlog::memory_buf_t& dest, std::size_t enough) = 0;
+};
+
+/// Whether `formatter` is a batch_formatter.
 bool format_batch_supported(const spdlog::formatter& formatter) noexcept;
 
 /// Appends batch.lines[first...] to `dest` as `formatter` would format each, stopping after
 /// the line that brings `dest` to `enough` bytes or more. Returns the index of the next line
-/// to write, or nullopt (nothing written) when the formatter is not the default pattern's.
+/// to write, or nullopt (nothing written) when the formatter is not a batch_formatter.
 std::optional<std::size_t> format_batch(spdlog::formatter& formatter, const line_batch& batch,
                                         std::size_t first, spdlog::memory_buf_t& dest,
                                         std::size_t enough);

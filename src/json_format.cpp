@@ -8,6 +8,7 @@
 #include <ctime>
 #include <string_view>
 
+#include "batch_format.hpp"
 #include "log_context.hpp"
 #include "utf8.hpp"
 
@@ -140,27 +141,13 @@ void append_status(spdlog::memory_buf_t& dest, const exit_status& status) {
     fmt::format_to(std::back_inserter(dest), ",\"code\":{}", status.code);
 }
 
-class json_formatter final : public spdlog::formatter {
+// "{...,"kind":"" up to a message's kind, then the kind, the message, and what a report adds.
+class json_formatter final : public detail::batch_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     const detail::log_context& ctx = detail::current_log_context();
-    append(dest, "{\"time\":\"");
-    append_time(msg.time, dest);
-    append(dest, "\",\"name\":");
-    if (ctx.child != nullptr) {
-      append_json_string(dest, ctx.child->name);
-      fmt::format_to(std::back_inserter(dest), ",\"index\":{},\"instance\":{},\"pid\":{}",
-                     ctx.child->index, ctx.child->instance, ctx.child->pid);
-    } else {
-      fmt::format_to(std::back_inserter(dest), "\"pipemux\",\"pid\":{}", ::getpid());
-    }
     const bool report = ctx.mark == '*';
-    if (!report) {
-      append(dest, ",\"stream\":\"");
-      append(dest, ctx.stream);
-      dest.push_back('"');
-    }
-    append(dest, ",\"kind\":\"");
+    append_head(msg.time, ctx.child, report ? nullptr : ctx.stream, dest);
     append(dest, report ? report_kind(ctx) : output_kind(ctx.mark));
     dest.push_back('"');
     if (report) {
@@ -168,14 +155,7 @@ class json_formatter final : public spdlog::formatter {
       append(dest, level_name(msg.level));
       dest.push_back('"');
     }
-    const std::string_view text(msg.payload.data(), msg.payload.size());
-    if (valid_utf8(text)) {
-      append(dest, ",\"message\":");
-      append_json_string(dest, text);
-    } else {
-      append(dest, ",\"message_base64\":");
-      append_base64(dest, text);
-    }
+    append_message(std::string_view(msg.payload.data(), msg.payload.size()), dest);
     if (ctx.event != nullptr && ctx.event->kind == child_event_kind::exited && ctx.event->status) {
       append_status(dest, *ctx.event->status);
       fmt::format_to(std::back_inserter(dest), ",\"run_time_s\":{:.6f}",
@@ -189,11 +169,58 @@ class json_formatter final : public spdlog::formatter {
     append(dest, "}\n");
   }
 
+  // The lines of one read share their time, child and stream: that head is written once.
+  std::size_t format_lines(const detail::line_batch& batch, std::size_t next,
+                           spdlog::memory_buf_t& dest, std::size_t enough) override {
+    head_.clear();
+    append_head(batch.when, batch.child, batch.stream, head_);
+    for (; next < batch.lines.size() && dest.size() < enough; ++next) {
+      const detail::batch_line& line = batch.lines[next];
+      dest.append(head_.data(), head_.data() + head_.size());
+      append(dest, output_kind(line.mark));
+      dest.push_back('"');
+      append_message(line.text, dest);
+      append(dest, "}\n");
+    }
+    return next;
+  }
+
   std::unique_ptr<spdlog::formatter> clone() const override {
     return std::make_unique<json_formatter>();
   }
 
  private:
+  // Everything before the kind's name; `stream` is left out when null (a report).
+  void append_head(log_clock::time_point when, const child_info* child, const char* stream,
+                   spdlog::memory_buf_t& dest) {
+    append(dest, "{\"time\":\"");
+    append_time(when, dest);
+    append(dest, "\",\"name\":");
+    if (child != nullptr) {
+      append_json_string(dest, child->name);
+      fmt::format_to(std::back_inserter(dest), ",\"index\":{},\"instance\":{},\"pid\":{}",
+                     child->index, child->instance, child->pid);
+    } else {
+      fmt::format_to(std::back_inserter(dest), "\"pipemux\",\"pid\":{}", ::getpid());
+    }
+    if (stream != nullptr) {
+      append(dest, ",\"stream\":\"");
+      append(dest, stream);
+      dest.push_back('"');
+    }
+    append(dest, ",\"kind\":\"");
+  }
+
+  static void append_message(std::string_view text, spdlog::memory_buf_t& dest) {
+    if (valid_utf8(text)) {
+      append(dest, ",\"message\":");
+      append_json_string(dest, text);
+    } else {
+      append(dest, ",\"message_base64\":");
+      append_base64(dest, text);
+    }
+  }
+
   // "2026-11-30T18:40:00.123456Z": the part to the second is formatted once a second.
   void append_time(log_clock::time_point when, spdlog::memory_buf_t& dest) {
     using namespace std::chrono;
@@ -212,6 +239,7 @@ class json_formatter final : public spdlog::formatter {
 
   std::chrono::sys_seconds cached_second_{std::chrono::seconds(-1)};
   char date_[32] = {};
+  spdlog::memory_buf_t head_;  // format_lines: the batch's head, reused
 };
 
 }  // namespace

@@ -201,7 +201,7 @@ class child_flag final : public spdlog::custom_flag_formatter {
 // microseconds digit by digit, and the part that names the child ("spam.0[48213] out | ") is
 // kept from the previous line, which in a read of many lines is the same child's. Everything
 // goes into room reserved once per line.
-class default_line_formatter final : public spdlog::formatter {
+class default_line_formatter final : public detail::batch_formatter {
  public:
   enum class stamp_kind : unsigned char { absolute, relative, none };
 
@@ -222,7 +222,7 @@ class default_line_formatter final : public spdlog::formatter {
   // The lines of one read share their arrival time and child, so the same header: it is
   // formatted once (again only when a line's mark differs) and each line is two copies.
   std::size_t format_lines(const detail::line_batch& batch, std::size_t next,
-                           spdlog::memory_buf_t& dest, std::size_t enough) {
+                           spdlog::memory_buf_t& dest, std::size_t enough) override {
     char header_mark = 0;  // no line's mark
     for (; next < batch.lines.size() && dest.size() < enough; ++next) {
       const detail::batch_line& line = batch.lines[next];
@@ -337,15 +337,15 @@ class default_line_formatter final : public spdlog::formatter {
 namespace detail {
 
 bool format_batch_supported(const spdlog::formatter& formatter) noexcept {
-  return dynamic_cast<const default_line_formatter*>(&formatter) != nullptr;
+  return dynamic_cast<const batch_formatter*>(&formatter) != nullptr;
 }
 
 std::optional<std::size_t> format_batch(spdlog::formatter& formatter, const line_batch& batch,
                                         std::size_t first, spdlog::memory_buf_t& dest,
                                         std::size_t enough) {
-  auto* fast = dynamic_cast<default_line_formatter*>(&formatter);
-  if (fast == nullptr) return std::nullopt;
-  return fast->format_lines(batch, first, dest, enough);
+  auto* lines = dynamic_cast<batch_formatter*>(&formatter);
+  if (lines == nullptr) return std::nullopt;
+  return lines->format_lines(batch, first, dest, enough);
 }
 
 }  // namespace detail

@@ -90,7 +90,7 @@ void spdlog_adapter::operator()(const message_batch& batch) {
 
 bool spdlog_adapter::log_at_once(std::span<const message> batch) {
   constexpr auto level = spdlog::level::info;
-  if (identity_ != identity_in::flags || raw_bytes_ || !logger_->should_log(level) ||
+  if (identity_ != identity_in::flags || !logger_->should_log(level) ||
       logger_->should_backtrace() || logger_->flush_level() <= level ||
       logger_->sinks().size() != 1 || !logger_->sinks().front()->should_log(level))
     return false;
@@ -105,10 +105,12 @@ bool spdlog_adapter::log_at_once(std::span<const message> batch) {
   text_.clear();
   escaped_.clear();
   batch_lines_.clear();
-  const std::size_t checked_from = batch.size() - plain_adjacent_tail(batch);
+  // Raw bytes for a formatter that escapes for itself; else escaped here, but for the lines
+  // proved plain together.
+  const std::size_t checked_from = raw_bytes_ ? 0 : batch.size() - plain_adjacent_tail(batch);
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const message& m = batch[i];
-    if (i < checked_from && needs_escape(m.bytes)) {
+    if (!raw_bytes_ && i < checked_from && needs_escape(m.bytes)) {
       escape_into(m.bytes, text_, ansi_);
       escaped_.push_back({batch_lines_.size(), text_.size()});
     }

@@ -8,6 +8,7 @@
 
 #include "pipemux/escape.hpp"
 #include "pipemux/fd_sink.hpp"
+#include "pipemux/json_format.hpp"
 #include "pipemux/spdlog_adapter.hpp"
 
 #include <spdlog/pattern_formatter.h>
@@ -244,6 +245,39 @@ TEST_F(LogFormat, RelativeTimeCountsFromTheRunsStartInBothFormatters) {
   spdlog_adapter log(logger_);
   log(message{child, stream_kind::out, at(1'790'360'000, 250'000), "y", piece_kind::line});
   EXPECT_EQ(written(), "100:00:00.000000|y\n");
+}
+
+TEST_F(LogFormat, JsonLinesOfOneReadAreWrittenAsEachMessageAloneWouldBe) {
+  logger_->set_formatter(make_json_formatter());
+  spdlog_adapter log(logger_);
+  log.pass_raw_bytes(true);
+  const auto child = std::make_shared<const child_info>(child_info{"w\"eb", 3, 1, 77});
+  // One buffer, as a read gives it: lines, a piece, text that is not UTF-8.
+  const std::string buffer = "a \"quoted\" \\ line\nnot utf-8 \xff\xfe\nabcdefgh";
+  const auto when = at(1'790'000'000, 42);
+  const std::vector<message> read{
+      {child, stream_kind::out, when, std::string_view(buffer).substr(0, 17), piece_kind::line},
+      {child, stream_kind::out, when, std::string_view(buffer).substr(18, 12), piece_kind::line},
+      {child, stream_kind::out, when, std::string_view(buffer).substr(31, 4),
+       piece_kind::continued},
+      {child, stream_kind::out, when, std::string_view(buffer).substr(35), piece_kind::partial}};
+  log(std::span<const message>(read));
+  const std::string batched = written();
+  for (const message& m : read) log(m);
+  EXPECT_EQ(written(), batched);
+  EXPECT_EQ(batched,
+            "{\"time\":\"2026-09-21T14:13:20.000042Z\",\"name\":\"w\\\"eb\",\"index\":3,"
+            "\"instance\":1,\"pid\":77,\"stream\":\"out\",\"kind\":\"line\",\"message\":\"a "
+            "\\\"quoted\\\" \\\\ line\"}\n"
+            "{\"time\":\"2026-09-21T14:13:20.000042Z\",\"name\":\"w\\\"eb\",\"index\":3,"
+            "\"instance\":1,\"pid\":77,\"stream\":\"out\",\"kind\":\"line\",\"message_base64\":"
+            "\"bm90IHV0Zi04IP/+\"}\n"
+            "{\"time\":\"2026-09-21T14:13:20.000042Z\",\"name\":\"w\\\"eb\",\"index\":3,"
+            "\"instance\":1,\"pid\":77,\"stream\":\"out\",\"kind\":\"piece\",\"message\":"
+            "\"abcd\"}\n"
+            "{\"time\":\"2026-09-21T14:13:20.000042Z\",\"name\":\"w\\\"eb\",\"index\":3,"
+            "\"instance\":1,\"pid\":77,\"stream\":\"out\",\"kind\":\"partial\",\"message\":"
+            "\"efgh\"}\n");
 }
 
 TEST(FdSink, WriteErrorIsReportedOnceAndOutputStops) {
