@@ -217,7 +217,9 @@ TEST(Terminal, UnderPtyAChildSeesATerminalOfItsOwnAndLosesNoLine) {
   const std::string probe = "ls --color=auto " + dir +
                             "; test -t 1 && echo stdout-is-a-tty || echo stdout-is-a-pipe; "
                             "test -t 2 && echo stderr-is-a-tty >&2; "
-                            "echo \"ids $$ $(ps -o sid= -p $$) $(ps -o pgid= -p $$)\"";
+                            // /proc/PID/stat: pid comm state ppid pgrp session ...
+                            "read -r pid comm state ppid pgrp session rest < /proc/$$/stat; "
+                            "echo \"ids $pid $session $pgrp\"";
   const auto on_pty = run_command(with_env({}, {pipemux_exe(), "--pty", probe}));
   EXPECT_EQ(on_pty.exit_code, 0) << on_pty.out << on_pty.err;
   // ls colours the directory (escaped: the log is not coloured), the streams are a terminal,
