@@ -110,7 +110,7 @@ bool spdlog_adapter::log_at_once(std::span<const message> batch) {
   const std::size_t checked_from = raw_bytes_ ? 0 : batch.size() - plain_adjacent_tail(batch);
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const message& m = batch[i];
-    if (!raw_bytes_ && i < checked_from && needs_escape(m.bytes)) {
+    if (i < checked_from && needs_escape(m.bytes)) {
       escape_into(m.bytes, text_, ansi_);
       escaped_.push_back({batch_lines_.size(), text_.size()});
     }
@@ -154,9 +154,8 @@ void spdlog_adapter::log(const child_info* child, const char* stream, char mark,
     context = detail::log_context{};
     return;
   }
-  if (raw_bytes_) {
-    // The formatter escapes for itself (JSON).
-  } else if (identity_ == identity_in::payload) {
+  // With raw_bytes_, the formatter escapes for itself (JSON).
+  if (!raw_bytes_ && identity_ == identity_in::payload) {
     text_.clear();
     if (child != nullptr) {
       escape_into(child->name, text_);  // a name must not forge lines either
@@ -166,7 +165,7 @@ void spdlog_adapter::log(const child_info* child, const char* stream, char mark,
       fmt::format_to(std::back_inserter(text_), "pipemux[{}] {} {} ", ::getpid(), stream, mark);
     escape_into(text, text_, mark == '*' ? ansi_mode::escape : ansi_);
     text = text_;
-  } else if (needs_escape(text)) {
+  } else if (!raw_bytes_ && needs_escape(text)) {
     text_.clear();
     escape_into(text, text_, mark == '*' ? ansi_mode::escape : ansi_);
     text = text_;

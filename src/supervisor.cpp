@@ -341,20 +341,34 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     }));
   }
 
-  // Makes the pipes and their readers, then forks. False (reported) when it could not.
+  // Makes the pipes (or the pseudo-terminal) and their readers, then forks. False (reported)
+  // when it could not.
   bool launch(child_slot& c, detail::launch_request& request) {
     const std::string& program = c.program->argv.front();
     // CLOEXEC: no sibling may inherit these (Process 1.81 does not close them, bug 1).
     // The child's ends are closed here once it has its copies: ours would hold EOF back.
     detail::unique_fd child_out, child_err;
-    const bool separate_stderr = options.stderr_handling == stderr_mode::capture;
+    const bool separate_stderr = !c.program->pty && options.stderr_handling == stderr_mode::capture;
     const auto drop_readers = [&c] {
       for (auto& channel : c.channels) channel.reader.reset();
     };
-    drop_readers();  // those of a previous run
-    if (c.program->pty) return launch_on_terminal(c, request);
+    drop_readers();        // those of a previous run
+    if (c.program->pty) {  // stdout and stderr both on the terminal, read as "out"
+      std::error_code ec;
+      detail::pseudo_terminal terminal = detail::open_pseudo_terminal(ec);
+      if (ec) {
+        fail_spawn(
+            c, "cannot start '" + program + "': cannot open a pseudo-terminal: " + ec.message());
+        return false;
+      }
+      child_out = std::move(terminal.child);
+      c.channels[static_cast<std::size_t>(stream_kind::out)].reader =
+          std::make_shared<detail::pipe_reader>(strand, terminal.master.release(),
+                                                options.read_size);
+      request.controlling_terminal = true;
+    }
     for (auto stream : {stream_kind::out, stream_kind::err}) {
-      if (stream == stream_kind::err && !separate_stderr) break;
+      if (c.program->pty || (stream == stream_kind::err && !separate_stderr)) break;
       int fds[2];
       if (::pipe2(fds, O_CLOEXEC) != 0) {
         drop_readers();
@@ -367,9 +381,10 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       channel.reader = std::make_shared<detail::pipe_reader>(strand, fds[0], options.read_size);
     }
     request.stdout_fd = child_out.get();
-    request.stderr_fd = separate_stderr                                 ? child_err.get()
-                        : options.stderr_handling == stderr_mode::merge ? child_out.get()
-                                                                        : -1;
+    request.stderr_fd = separate_stderr ? child_err.get()
+                        : c.program->pty || options.stderr_handling == stderr_mode::merge
+                            ? child_out.get()
+                            : -1;
     std::error_code ec;
     c.process = detail::child_process::launch(strand, request, ec);
     if (!c.process) {
@@ -378,30 +393,6 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       return false;
     }
     return true;
-  }
-
-  // program_spec::pty: stdout and stderr both on a pseudo-terminal, read as "out".
-  bool launch_on_terminal(child_slot& c, detail::launch_request& request) {
-    const std::string& program = c.program->argv.front();
-    std::error_code ec;
-    detail::pseudo_terminal terminal = detail::open_pseudo_terminal(ec);
-    if (ec) {
-      fail_spawn(c,
-                 "cannot start '" + program + "': cannot open a pseudo-terminal: " + ec.message());
-      return false;
-    }
-    auto& out = c.channels[static_cast<std::size_t>(stream_kind::out)];
-    out.reader =
-        std::make_shared<detail::pipe_reader>(strand, terminal.master.release(), options.read_size);
-    request.stdout_fd = request.stderr_fd = terminal.child.get();
-    request.controlling_terminal = true;
-    c.process = detail::child_process::launch(strand, request, ec);
-    if (!c.process) {
-      out.reader.reset();
-      fail_spawn(c, "cannot start '" + program + "': " + ec.message());
-      return false;
-    }
-    return true;  // terminal.child closes here: the child holds the only copy
   }
 
   void start_reading(child_slot& c, stream_kind stream) {
@@ -998,13 +989,16 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   void kill_those_out_of_grace() {
     if (state != phase::stopping) return;
     const auto now = steady::now();
-    for (auto& c : children) {
-      if (!c->process || c->finished || c->kill_at > now || c->kill_at == killed) continue;
-      if (!c->process->reaped()) emit(child_event_kind::stop_escalated, *c, "sent SIGKILL");
-      c->process->signal(SIGKILL, true);
-      c->kill_at = killed;
-    }
+    for (auto& c : children)
+      if (c->process && !c->finished && c->kill_at <= now) kill_now(*c);  // `killed` is later
     wait_for_next_grace_to_end();
+  }
+
+  // Its grace is over, or there is no more grace for anyone.
+  void kill_now(child_slot& c) {
+    if (!c.process->reaped()) emit(child_event_kind::stop_escalated, c, "sent SIGKILL");
+    c.process->signal(SIGKILL, true);
+    c.kill_at = killed;
   }
 
   int stop_signal_of(const child_slot& c) const {
@@ -1018,12 +1012,8 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     if (state == phase::done || state == phase::killing) return;
     state = phase::killing;
     grace_timer.cancel();
-    for (auto& c : children) {
-      if (!c->process || c->finished) continue;
-      if (!c->process->reaped()) emit(child_event_kind::stop_escalated, *c, "sent SIGKILL");
-      c->process->signal(SIGKILL, true);
-      c->kill_at = killed;
-    }
+    for (auto& c : children)
+      if (c->process && !c->finished) kill_now(*c);
   }
 
   // A consumer that pauses again after one read would otherwise hear only the first children:
