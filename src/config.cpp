@@ -132,6 +132,74 @@ T choice(const config_reader& reader, const toml::node& node, const std::string&
   reader.fail(node.source(), key, "must be one of " + names + " (got \"" + value + "\")");
 }
 
+// A size in bytes: an integer, or a string with a binary suffix: "512K", "10M", "1G".
+std::uint64_t byte_size(const config_reader& reader, const toml::node& node,
+                        const std::string& key) {
+  constexpr std::int64_t max = std::int64_t{1} << 50;
+  if (node.as_integer() != nullptr)
+    return static_cast<std::uint64_t>(reader.integer(node, key, 1, max));
+  const auto* text = node.as_string();
+  if (text == nullptr)
+    reader.fail(node.source(), key,
+                "expected a number of bytes or a string such as \"10M\", got " +
+                    config_reader::type_name(node));
+  const std::string& value = text->get();
+  std::uint64_t number = 0;
+  std::size_t digits = 0;
+  while (digits < value.size() && digits < 16 && value[digits] >= '0' && value[digits] <= '9')
+    number = number * 10 + static_cast<std::uint64_t>(value[digits++] - '0');
+  const std::string_view suffix = std::string_view(value).substr(digits);
+  int shift = -1;
+  if (suffix.empty()) shift = 0;
+  constexpr named<int> suffixes[] = {{"K", 10}, {"M", 20}, {"G", 30}};
+  for (const auto& [name, bits] : suffixes)
+    if (suffix == name) shift = bits;
+  if (digits == 0 || shift < 0 || number == 0 || number > static_cast<std::uint64_t>(max) >> shift)
+    reader.fail(node.source(), key,
+                "expected a size from 1 byte to 1024 TiB, as bytes or with K, M or G (got \"" +
+                    value + "\")");
+  return number << shift;
+}
+
+// One [[log.sink]] table.
+log_sink_options parse_sink(const config_reader& reader, const toml::table& table,
+                            const std::string& prefix, const std::string& source) {
+  reader.only_keys(table, prefix, {"path", "format", "rotate", "max_size", "max_files"});
+  log_sink_options sink;
+  const auto* path = table.get("path");
+  if (path == nullptr)
+    reader.fail(table.source(), prefix + "path", "missing: \"-\" for standard output, or a file");
+  sink.path = reader.string(*path, prefix + "path");
+  if (sink.path.empty())
+    reader.fail(path->source(), prefix + "path", "must not be empty (\"-\" is standard output)");
+  sink.origin = fmt::format("{}:{}:{}: {}path", source, path->source().begin.line,
+                            path->source().begin.column, prefix);
+  if (const auto* f = table.get("format"))
+    sink.format = choice<log_format_kind>(reader, *f, prefix + "format", log_format_names);
+  const auto* size = table.get("max_size");
+  if (size != nullptr) {
+    sink.max_size = byte_size(reader, *size, prefix + "max_size");
+    sink.rotate = rotation_kind::size;
+  }
+  if (const auto* r = table.get("rotate")) {
+    sink.rotate = choice<rotation_kind>(reader, *r, prefix + "rotate", rotation_names);
+    if (sink.rotate == rotation_kind::size && size == nullptr)
+      reader.fail(r->source(), prefix + "rotate", "size rotation needs max_size");
+    if (sink.rotate != rotation_kind::size && size != nullptr)
+      reader.fail(size->source(), prefix + "max_size",
+                  "is for rotate = \"size\": a file rotates by size or by time, not both");
+  }
+  if (const auto* n = table.get("max_files")) {
+    if (sink.rotate == rotation_kind::none)
+      reader.fail(n->source(), prefix + "max_files",
+                  "is for a rotated file: give max_size or rotate too");
+    sink.max_files = static_cast<std::size_t>(reader.integer(*n, prefix + "max_files", 1, 100000));
+  }
+  if (sink.to_stdout() && sink.rotate != rotation_kind::none)
+    reader.fail(path->source(), prefix + "path", "standard output cannot be rotated");
+  return sink;
+}
+
 restart_mode parse_restart(const config_reader& reader, const toml::node& node,
                            const std::string& key) {
   return choice<restart_mode>(reader, node, key, restart_names);
@@ -373,17 +441,31 @@ config parse_config(std::string_view text, const std::string& source, config bas
     cfg.run.stop_grace = duration(reader, *n, "stop_grace");
   if (const auto* n = doc.get("log")) {
     const auto& log = reader.table(*n, "log");
-    reader.only_keys(
-        log, "log.",
-        {"format", "pattern", "output", "timestamps", "color", "ansi", "force_color_children"});
+    reader.only_keys(log, "log.",
+                     {"format", "pattern", "output", "sink", "timestamps", "color", "ansi",
+                      "force_color_children"});
     if (const auto* p = log.get("pattern")) {
       cfg.log.pattern = reader.string(*p, "log.pattern");
       if (cfg.log.pattern.empty()) reader.fail(p->source(), "log.pattern", "must not be empty");
     }
     if (const auto* o = log.get("output")) {
-      cfg.log.output = reader.string(*o, "log.output");
-      cfg.log.output_origin = fmt::format("{}:{}:{}: log.output", source, o->source().begin.line,
-                                          o->source().begin.column);
+      if (log.get("sink") != nullptr)
+        reader.fail(o->source(), "log.output",
+                    "is one sink: give log.output or [[log.sink]] tables, not both");
+      log_sink_options sink;
+      sink.path = reader.string(*o, "log.output");
+      sink.origin = fmt::format("{}:{}:{}: log.output", source, o->source().begin.line,
+                                o->source().begin.column);
+      cfg.log.sinks = {std::move(sink)};
+    }
+    if (const auto* sink_node = log.get("sink")) {
+      const auto* list = sink_node->as_array();
+      if (list == nullptr || !list->is_array_of_tables())
+        reader.fail(sink_node->source(), "log.sink", "expected [[log.sink]] tables");
+      cfg.log.sinks.clear();
+      for (std::size_t i = 0; i < list->size(); ++i)
+        cfg.log.sinks.push_back(parse_sink(reader, *list->get(i)->as_table(),
+                                           "log.sink[" + std::to_string(i) + "].", source));
     }
     if (const auto* t = log.get("timestamps")) {
       if (log.get("pattern") != nullptr)

@@ -129,21 +129,22 @@ bool spdlog_adapter::log_at_once(std::span<const message> batch) {
   return true;
 }
 
-void spdlog_adapter::operator()(const child_event& e) {
+void spdlog_adapter::operator()(const child_event& e, log_clock::time_point when) {
   detail::current_log_context().event = &e;  // for formatters that give its fields apart
-  log(e.child.get(), "-", '*', log_clock::now(), level_of(e), describe(e));
+  log(e.child.get(), "-", '*', when, level_of(e), describe(e));
 }
 
-void spdlog_adapter::operator()(const run_summary& s) {
+void spdlog_adapter::operator()(const run_summary& s, log_clock::time_point when) {
   for (const auto& child : s.children) {
     detail::current_log_context().summary = &child;
-    log(&child.child, "-", '*', log_clock::now(),
-        child.failed() ? spdlog::level::warn : spdlog::level::info, describe(child));
+    log(&child.child, "-", '*', when, child.failed() ? spdlog::level::warn : spdlog::level::info,
+        describe(child));
   }
 }
 
-void spdlog_adapter::note(spdlog::level::level_enum level, std::string_view text) {
-  log(nullptr, "-", '*', log_clock::now(), level, text);
+void spdlog_adapter::note(spdlog::level::level_enum level, std::string_view text,
+                          log_clock::time_point when) {
+  log(nullptr, "-", '*', when, level, text);
 }
 
 void spdlog_adapter::log(const child_info* child, const char* stream, char mark,

@@ -48,6 +48,27 @@ enum class log_format_kind : unsigned char { text, json };
 inline constexpr named<log_format_kind> log_format_names[] = {{"text", log_format_kind::text},
                                                               {"json", log_format_kind::json}};
 
+/// How a log file rotates. spdlog's file sinks do it, between two lines: a line is never split
+/// and none is lost.
+enum class rotation_kind : unsigned char { none, size, daily, hourly };
+inline constexpr named<rotation_kind> rotation_names[] = {{"none", rotation_kind::none},
+                                                          {"size", rotation_kind::size},
+                                                          {"daily", rotation_kind::daily},
+                                                          {"hourly", rotation_kind::hourly}};
+
+/// One place the log goes, in a format of its own (`-o [FORMAT:]PATH`, [[log.sink]]).
+struct log_sink_options {
+  std::string path;                       ///< "-" (or empty): standard output; else a file
+  std::optional<log_format_kind> format;  ///< unset: log.format
+  rotation_kind rotate = rotation_kind::none;
+  std::uint64_t max_size = 0;  ///< rotate = size: a new file before this many bytes are passed
+  std::size_t max_files = 0;   ///< rotated files kept; 0: 5 for size, all for daily/hourly
+  /// Where it was set, for errors: "pipemux.toml:4:10: log.output", "--output".
+  std::string origin;
+
+  bool to_stdout() const noexcept { return path.empty() || path == "-"; }
+};
+
 /// Which time the built-in pattern starts with.
 enum class timestamp_style : unsigned char { absolute, relative, none };
 inline constexpr named<timestamp_style> timestamp_names[] = {
@@ -92,9 +113,9 @@ struct log_options {
   std::vector<std::pair<std::string, std::uint8_t>> program_colors;
   /// Program name -> the streams logged ([[program]] `log_streams`, --hide); others: both.
   std::vector<std::pair<std::string, shown_streams>> program_streams;
-  std::string output;  ///< a file to append to; empty or "-" = standard output
-  /// Where `output` was set, for errors: "pipemux.toml:4:10: log.output" or "--output".
-  std::string output_origin;
+  /// Where the log goes, each in its format; empty: standard output alone. `log.output` is
+  /// one sink; -o, once or more, replaces the file's.
+  std::vector<log_sink_options> sinks;
 };
 
 struct config {

@@ -52,11 +52,14 @@ class spdlog_adapter {
   /// go, their common prefix formatted once: the same bytes, about 1.6x faster.
   void operator()(std::span<const message> read);
   void operator()(const message_batch& batch);
-  void operator()(const child_event& e);
+  /// Reports are stamped `when`: give the same time to adapters that log one report to
+  /// several places.
+  void operator()(const child_event& e, log_clock::time_point when = log_clock::now());
   /// One '*' line per child: "summary: 10 messages, 72 bytes, exited with code 0, 0 restarts".
-  void operator()(const run_summary& s);
+  void operator()(const run_summary& s, log_clock::time_point when = log_clock::now());
   /// A line of pipemux's own (not about a child), marked '*'.
-  void note(spdlog::level::level_enum level, std::string_view text);
+  void note(spdlog::level::level_enum level, std::string_view text,
+            log_clock::time_point when = log_clock::now());
 
   const std::shared_ptr<spdlog::logger>& logger() const noexcept { return logger_; }
 

@@ -131,6 +131,24 @@ CLI::Option* one_value_each(CLI::Option* option, bool list = false) {
       CLI::MultiOptionPolicy::TakeAll);
 }
 
+// -o [FORMAT:]PATH, each: "json:run.jsonl", "text:-", "run.log". Only a known format's name
+// is a prefix, so "./json:x" is a file with a colon in its name.
+std::vector<log_sink_options> sinks_from_flags(const std::vector<std::string>& outputs) {
+  std::vector<log_sink_options> sinks;
+  for (const std::string& output : outputs) {
+    log_sink_options sink;
+    sink.path = output;
+    sink.origin = "--output";
+    for (const auto& [name, kind] : log_format_names)
+      if (output.size() > name.size() && output.starts_with(name) && output[name.size()] == ':') {
+        sink.format = kind;
+        sink.path = output.substr(name.size() + 1);
+      }
+    sinks.push_back(std::move(sink));
+  }
+  return sinks;
+}
+
 // The name a choice's value has in `table` (the config file's and the flag's name).
 template <class T>
 std::string name_of(std::span<const named<T>> table, T value) {
@@ -172,7 +190,7 @@ command parse_command_line(int argc, const char* const* argv) {
   std::size_t max_restarts = 0;
   std::string stop_signal;
   std::size_t max_line = 0;
-  std::string output;
+  std::vector<std::string> outputs;
   std::string pattern;
   double stop_grace = 0;
   std::vector<std::string> shell_commands;  // before --: each one shell command line
@@ -202,7 +220,11 @@ command parse_command_line(int argc, const char* const* argv) {
       app.add_option("--max-line", max_line, "Longer lines are logged in pieces of this size")
           ->check(CLI::Range(std::size_t{1}, limits::max_line));
   auto* output_opt =
-      app.add_option("-o,--output", output, "Append the log to FILE instead of standard output");
+      one_value_each(app.add_option("-o,--output", outputs,
+                                    "Append the log to FILE instead of standard output; "
+                                    "repeatable; - is standard output, json:FILE or text:FILE "
+                                    "a format for that one"))
+          ->type_name("[FORMAT:]FILE");
   auto* pattern_opt = app.add_option("--log-pattern", pattern,
                                      "spdlog pattern; see README for %L %N %k %w %J %Z %q");
   auto* format_opt = add_choice<log_format_kind>(
@@ -351,10 +373,7 @@ command parse_command_line(int argc, const char* const* argv) {
   if (*restart_opt) cfg.run.restart.mode = restart;
   if (*max_restarts_opt) cfg.run.restart.max_restarts = max_restarts;
   if (*max_line_opt) cfg.run.max_line = max_line;
-  if (*output_opt) {
-    cfg.log.output = output;
-    cfg.log.output_origin = "--output";
-  }
+  if (*output_opt) cfg.log.sinks = sinks_from_flags(outputs);
   if (*pattern_opt && *timestamps_opt) {
     std::cerr << "pipemux: error: --timestamps picks one of the built-in patterns: give "
                  "--log-pattern or --timestamps, not both (%q in a pattern is the time since the "
@@ -368,7 +387,13 @@ command parse_command_line(int argc, const char* const* argv) {
   }
   if (*color_opt) cfg.log.color = color;
   if (*format_opt) cfg.log.format = format;
-  if (cfg.log.format == log_format_kind::json && !cfg.log.pattern.empty()) {
+  const auto is_text = [&cfg](const log_sink_options& sink) {
+    return sink.format.value_or(cfg.log.format) == log_format_kind::text;
+  };
+  const bool any_text = cfg.log.sinks.empty()
+                            ? cfg.log.format == log_format_kind::text
+                            : std::any_of(cfg.log.sinks.begin(), cfg.log.sinks.end(), is_text);
+  if (!any_text && !cfg.log.pattern.empty()) {
     std::cerr << "pipemux: error: a log pattern is for text: JSON lines have their own fields "
                  "(give --format json or a pattern, not both)\n";
     return exit_code::usage;

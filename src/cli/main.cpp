@@ -17,19 +17,17 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <iostream>
 #include <optional>
 
 #include "command_line.hpp"
+#include "log_outputs.hpp"
 #include "orphan_reaper.hpp"
 #include "pipemux/env_file.hpp"
 #include "pipemux/exit_status.hpp"
-#include "pipemux/fd_sink.hpp"
-#include "pipemux/fd_writer.hpp"
-#include "pipemux/json_format.hpp"
-#include "pipemux/spdlog_adapter.hpp"
 #include "pipemux/supervisor.hpp"
 #include "spam.hpp"
 #include "stream_filter.hpp"
@@ -51,11 +49,6 @@ std::vector<program_spec> programs_to_run(const config& cfg) {
   return {std::move(spam)};
 }
 
-int open_output(const std::string& path) {
-  if (path.empty() || path == "-") return STDOUT_FILENO;
-  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-}
-
 // Each child takes three descriptors (two pipes and a pidfd): a thousand children need more
 // than the usual soft limit of 1024, so the CLI raises it to the hard limit.
 void raise_open_files_limit() {
@@ -68,29 +61,28 @@ void raise_open_files_limit() {
 
 // How the run ended, for the exit code.
 struct outcome {
-  int stop_signal = 0;           // the first SIGINT/SIGTERM/SIGHUP received
-  std::error_code output_error;  // the log could not be written
-  std::size_t dropped = 0;       // bytes of log given up on a stalled output
+  int stop_signal = 0;                         // the first SIGINT/SIGTERM/SIGHUP received
+  std::optional<cli::output_failure> failure;  // an output of the log could not be written
+  std::size_t dropped = 0;                     // bytes of log given up on a stalled output
   std::optional<run_summary> summary;
 };
 
-int exit_code_of(const outcome& o, const std::string& output, bool to_terminal) {
-  const bool to_stdout = output.empty() || output == "-";
+int exit_code_of(const outcome& o, bool stdout_is_terminal) {
   if (o.dropped > 0)
     std::cerr << "pipemux: " << signal_name(o.stop_signal)
               << ": the output is stalled: " << o.dropped << " bytes of the log were not written\n";
-  if (o.output_error) {
-    const bool reader_gone =
-        o.output_error == std::errc::broken_pipe || o.output_error == std::errc::io_error;
+  if (o.failure) {
+    const std::error_code ec = o.failure->error;
+    const bool reader_gone = ec == std::errc::broken_pipe || ec == std::errc::io_error;
+    const bool to_terminal = o.failure->to_stdout && stdout_is_terminal;
     // A hangup takes the terminal and sends SIGHUP: that is how the run ended.
-    if (o.stop_signal != 0 && reader_gone) return 128 + o.stop_signal;
+    if (o.stop_signal != 0 && reader_gone && o.failure->detail.empty()) return 128 + o.stop_signal;
     // The terminal hung up (its window closed, the ssh connection dropped), with or without
     // a SIGHUP reaching us: as if SIGHUP had ended the run, quietly.
-    if (to_terminal && o.output_error == std::errc::io_error) return 128 + SIGHUP;
-    if (to_stdout && o.output_error == std::errc::broken_pipe) return exit_code::output_closed;
-    std::cerr << "pipemux: error: cannot write the log to "
-              << (to_stdout ? std::string("standard output") : "'" + output + "'") << ": "
-              << o.output_error.message() << "\n";
+    if (to_terminal && ec == std::errc::io_error) return 128 + SIGHUP;
+    if (o.failure->to_stdout && ec == std::errc::broken_pipe) return exit_code::output_closed;
+    std::cerr << "pipemux: error: cannot write the log to " << o.failure->output << ": "
+              << (o.failure->detail.empty() ? ec.message() : o.failure->detail) << "\n";
     return exit_code::output_failed;
   }
   if (o.stop_signal != 0) return 128 + o.stop_signal;
@@ -100,56 +92,40 @@ int exit_code_of(const outcome& o, const std::string& output, bool to_terminal) 
 }
 
 int supervise(config cfg) {
-  const int out_fd = open_output(cfg.log.output);
-  if (out_fd < 0) {
-    std::cerr << "pipemux: error: "
-              << (cfg.log.output_origin.empty() ? "" : cfg.log.output_origin + ": ")
-              << "cannot open output '" << cfg.log.output << "': " << std::strerror(errno) << "\n";
-    return exit_code::usage;
-  }
-  const bool to_terminal = ::isatty(out_fd) == 1;
-  const bool to_stdout = out_fd == STDOUT_FILENO;
-  const bool json = cfg.log.format == log_format_kind::json;
-  const bool color = !json && cli::colors_wanted(cfg.log.color, to_stdout, to_stdout && to_terminal,
-                                                 environment_lookup);
-  cli::force_color_in_children(cfg.log, color, environment_lookup, cfg.environment);
-  const std::vector<program_spec> programs = programs_to_run(cfg);
-  std::signal(SIGPIPE, SIG_IGN);
-  raise_open_files_limit();
-
   asio::io_context io;
-  // The log is written on a thread of its own: a stalled output never blocks the loop, which
-  // goes on handling signals, timers and exits; the children are simply not read meanwhile.
-  auto writer = std::make_shared<fd_writer>(out_fd, out_fd != STDOUT_FILENO);
-  auto sink = std::make_shared<fd_sink_st>(writer);
-  auto logger = std::make_shared<spdlog::logger>("pipemux", sink);
+  std::optional<cli::log_outputs> outputs;
   try {
-    logger->set_formatter(json ? make_json_formatter()
-                               : make_log_formatter(cli::log_pattern(cfg.log),
-                                                    cli::log_style_for(cfg.log, programs, color)));
+    outputs.emplace(cfg.log, programs_to_run(cfg), io.get_executor(), environment_lookup);
+  } catch (const cli::output_open_error& e) {
+    std::cerr << "pipemux: error: " << e.what() << "\n";
+    return exit_code::usage;
   } catch (const std::exception& e) {
     std::cerr << "pipemux: error: log pattern '" << cfg.log.pattern << "': " << e.what() << "\n";
     return exit_code::usage;
   }
-  spdlog_adapter log(logger, io.get_executor(), identity_in::flags, cli::ansi_for(cfg.log, color));
-  log.pass_raw_bytes(json);  // the JSON formatter escapes for itself, losslessly
+  cli::log_outputs& log = *outputs;
+  cli::force_color_in_children(cfg.log, log.coloured(), environment_lookup, cfg.environment);
+  const std::vector<program_spec> programs = programs_to_run(cfg);
+  std::signal(SIGPIPE, SIG_IGN);
+  raise_open_files_limit();
+
   supervisor children(io.get_executor(), cfg.run);
   outcome result;
 
-  // Backlog changes come from this thread (writing) and the writer's (draining), so their
+  // Backlog changes come from this thread (writing) and the writers' (draining), so their
   // calls can arrive out of order: each one only schedules a look at the backlog as it is
   // then. (Acting on the argument once left reading paused for good.)
-  writer->on_backlog([&](bool) {
+  log.on_backlog([&] {
     asio::post(io, [&] {
-      if (writer->backlogged())
+      if (log.backlogged())
         children.pause_reading();
       else
         children.resume_reading();
     });
   });
-  writer->on_error([&](std::error_code ec) {  // on the writer's thread
-    asio::post(io, [&, ec] {
-      result.output_error = ec;
+  log.on_error([&](cli::output_failure failure) {  // on a writer's thread, or this one
+    asio::post(io, [&, failure = std::move(failure)] {
+      result.failure = failure;
       children.resume_reading();  // what the children still write is read and dropped
       children.stop();
     });
@@ -182,13 +158,26 @@ int supervise(config cfg) {
       if (result.summary) reaper.kill_all();  // escaped descendants being stopped: now
       // A third signal, or one once all is logged, gives up on a stalled output.
       if (signals_received >= 3 || waiting_for_output) {
-        result.dropped += writer->abandon();
+        result.dropped += log.abandon();
         children.resume_reading();
       }
       wait_for_signal();
     });
   };
   wait_for_signal();
+
+  // SIGUSR1: logrotate has moved the files away (its postrotate step); open them again.
+  asio::signal_set reopen_signal(io, SIGUSR1);
+  std::function<void()> wait_for_reopen = [&] {
+    reopen_signal.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec || finished) return;
+      const std::vector<std::string> problems = log.reopen();
+      for (const auto& problem : problems) log.note(spdlog::level::err, problem);
+      if (problems.empty()) log.note(spdlog::level::info, "received SIGUSR1: log files reopened");
+      wait_for_reopen();
+    });
+  };
+  wait_for_reopen();
 
   // A read at once: the log line's prefix is formatted once per read (one child, one stream).
   const cli::stream_filter shown(cfg.log.program_streams);
@@ -207,19 +196,19 @@ int supervise(config cfg) {
         // What escaped the children's process groups is stopped like them, then the summary.
         reaper.stop_all(cfg.run.stop_signal, cfg.run.stop_grace, [&] {
           log(*result.summary);
-          logger->flush();
           log_complete = true;
-          writer->close([&] {  // on the writer's thread, once the log is written
+          log.close([&] {  // on a writer's thread, once the log is written
             asio::post(io, [&] {
               finished = true;
               signals.cancel();
+              reopen_signal.cancel();
               reaper.close();
             });
           });
         });
       });
   io.run();
-  return exit_code_of(result, cfg.log.output, to_terminal);
+  return exit_code_of(result, log.stdout_is_terminal());
 }
 
 }  // namespace
@@ -243,7 +232,10 @@ int main(int argc, char** argv) {
     return cli::run_spam(spam->options, spam->index, spam->record_prefix);
   try {
     const config& cfg = std::get<cli::supervise_request>(cmd).cfg;
-    if (stdout_closed && (cfg.log.output.empty() || cfg.log.output == "-")) {
+    const bool to_stdout =
+        cfg.log.sinks.empty() || std::any_of(cfg.log.sinks.begin(), cfg.log.sinks.end(),
+                                             [](const auto& sink) { return sink.to_stdout(); });
+    if (stdout_closed && to_stdout) {
       std::cerr << "pipemux: error: standard output is closed: give -o FILE for the log "
                    "(or >/dev/null to discard it)\n";
       return exit_code::usage;

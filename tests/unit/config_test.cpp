@@ -23,7 +23,7 @@ TEST(Config, BuiltInDefaults) {
   EXPECT_EQ(cfg.children, 1u);
   EXPECT_TRUE(cfg.programs.empty());
   EXPECT_EQ(cfg.spam.count, 0u);
-  EXPECT_TRUE(cfg.log.output.empty());
+  EXPECT_TRUE(cfg.log.sinks.empty());
   EXPECT_EQ(cfg.run.cgroup, cgroup_mode::if_available);  // the tool's default, not the library's
   EXPECT_EQ(run_options{}.cgroup, cgroup_mode::off);
 }
@@ -62,7 +62,8 @@ command = ["sleep", "1"]
   EXPECT_EQ(cfg.run.stop_grace, std::chrono::milliseconds(1500));
   EXPECT_EQ(cfg.run.cgroup, cgroup_mode::required);
   EXPECT_EQ(cfg.log.pattern, "%v");
-  EXPECT_EQ(cfg.log.output, "out.log");
+  ASSERT_EQ(cfg.log.sinks.size(), 1U);
+  EXPECT_EQ(cfg.log.sinks[0].path, "out.log");
   EXPECT_EQ(cfg.spam.count, 7u);
   EXPECT_EQ(cfg.spam.interval, 0.0);
   EXPECT_EQ(cfg.spam.payload, 20u);
@@ -172,6 +173,29 @@ INSTANTIATE_TEST_SUITE_P(
         bad_config{"[log]\ncolor = \"yes\"", 2, 9, "log.color",
                    "must be one of \"auto\", \"always\", \"never\""},
         bad_config{"[log]\nansi = \"raw\"", 2, 8, "log.ansi", "must be one of \"keep\""},
+        bad_config{"[log]\noutput = \"a\"\n[[log.sink]]\npath = \"b\"", 2, 10, "log.output",
+                   "give log.output or [[log.sink]] tables, not both"},
+        bad_config{"[[log.sink]]\nformat = \"json\"", 1, 1, "log.sink[0].path", "missing"},
+        bad_config{"[[log.sink]]\npath = \"\"", 2, 8, "log.sink[0].path", "must not be empty"},
+        bad_config{"[[log.sink]]\npath = \"-\"\nmax_size = 10", 2, 8, "log.sink[0].path",
+                   "standard output cannot be rotated"},
+        bad_config{"[[log.sink]]\npath = \"a\"\nmax_size = \"10X\"", 3, 12, "log.sink[0].max_size",
+                   "with K, M or G (got \"10X\")"},
+        bad_config{"[[log.sink]]\npath = \"a\"\nmax_size = 0", 3, 12, "log.sink[0].max_size",
+                   "between 1 and"},
+        bad_config{"[[log.sink]]\npath = \"a\"\nmax_size = \"2000000G\"", 3, 12,
+                   "log.sink[0].max_size", "1024 TiB"},
+        bad_config{"[[log.sink]]\npath = \"a\"\nrotate = \"daily\"\nmax_size = \"1M\"", 4, 12,
+                   "log.sink[0].max_size", "by size or by time, not both"},
+        bad_config{"[[log.sink]]\npath = \"a\"\nrotate = \"size\"", 3, 10, "log.sink[0].rotate",
+                   "size rotation needs max_size"},
+        bad_config{"[[log.sink]]\npath = \"a\"\nmax_files = 3", 3, 13, "log.sink[0].max_files",
+                   "is for a rotated file"},
+        bad_config{"[[log.sink]]\npath = \"a\"\nrotate = \"weekly\"", 3, 10, "log.sink[0].rotate",
+                   "must be one of \"none\", \"size\", \"daily\""},
+        bad_config{"[[log.sink]]\npath = \"a\"\nformat = \"xml\"", 3, 10, "log.sink[0].format",
+                   "must be one of \"text\", \"json\""},
+        bad_config{"[log]\nsink = \"a\"", 2, 8, "log.sink", "expected [[log.sink]] tables"},
         bad_config{dotted_key(50000) + " = 1", 1, 130, "", "tables nest too deep"},
         bad_config{"[" + dotted_key(50000) + "]", 1, 131, "", "tables nest too deep"}),
     [](const ::testing::TestParamInfo<bad_config>& info) {
@@ -181,6 +205,39 @@ INSTANTIATE_TEST_SUITE_P(
         if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
       return name;
     });
+
+TEST(Config, LogSinksEachWithFormatAndRotation) {
+  const config cfg = parse_config(R"([log]
+format = "json"
+[[log.sink]]
+path = "-"
+format = "text"
+[[log.sink]]
+path = "run.jsonl"
+max_size = "10M"
+max_files = 3
+[[log.sink]]
+path = "day.log"
+rotate = "daily"
+[[log.sink]]
+path = "big.log"
+max_size = 123456
+)",
+                                  "c.toml");
+  ASSERT_EQ(cfg.log.sinks.size(), 4U);
+  EXPECT_TRUE(cfg.log.sinks[0].to_stdout());
+  EXPECT_EQ(cfg.log.sinks[0].format, log_format_kind::text);
+  EXPECT_EQ(cfg.log.sinks[0].rotate, rotation_kind::none);
+  EXPECT_EQ(cfg.log.sinks[0].origin, "c.toml:4:8: log.sink[0].path");
+  EXPECT_EQ(cfg.log.sinks[1].path, "run.jsonl");
+  EXPECT_FALSE(cfg.log.sinks[1].format.has_value()) << "log.format applies";
+  EXPECT_EQ(cfg.log.sinks[1].rotate, rotation_kind::size);
+  EXPECT_EQ(cfg.log.sinks[1].max_size, 10U << 20);
+  EXPECT_EQ(cfg.log.sinks[1].max_files, 3U);
+  EXPECT_EQ(cfg.log.sinks[2].rotate, rotation_kind::daily);
+  EXPECT_EQ(cfg.log.sinks[2].max_files, 0U);
+  EXPECT_EQ(cfg.log.sinks[3].max_size, 123456U);
+}
 
 TEST(Config, AProgramsOwnStopLogAndEnvSettingsAreRead) {
   const config cfg = parse_config(
@@ -277,7 +334,31 @@ TEST_F(CommandLine, FileOverridesDefaultsAndFlagsOverrideFile) {
   EXPECT_EQ(cfg.run.read_size, 4096u);
   EXPECT_EQ(cfg.run.framing, framing_mode::line);
   EXPECT_EQ(cfg.run.max_line, 99u) << "not given as a flag: the file's value stays";
-  EXPECT_EQ(cfg.log.output, "x.log");
+  ASSERT_EQ(cfg.log.sinks.size(), 1U);
+  EXPECT_EQ(cfg.log.sinks[0].path, "x.log");
+}
+
+TEST_F(CommandLine, OutputFlagsReplaceTheFilesSinksEachWithItsFormat) {
+  const auto path = write_config("[[log.sink]]\npath = \"from-file.log\"\n");
+  auto result = parse({"-c", path, "-o", "-", "-o", "json:run.jsonl", "-o", "text:t.log", "-o",
+                       "./json:odd", "-o", "xml:x"});
+  ASSERT_TRUE(std::holds_alternative<cli::supervise_request>(result)) << errors_;
+  const auto& sinks = std::get<cli::supervise_request>(result).cfg.log.sinks;
+  ASSERT_EQ(sinks.size(), 5U);
+  EXPECT_TRUE(sinks[0].to_stdout());
+  EXPECT_FALSE(sinks[0].format.has_value());
+  EXPECT_EQ(sinks[1].path, "run.jsonl");
+  EXPECT_EQ(sinks[1].format, log_format_kind::json);
+  EXPECT_EQ(sinks[2].path, "t.log");
+  EXPECT_EQ(sinks[2].format, log_format_kind::text);
+  EXPECT_EQ(sinks[3].path, "./json:odd") << "only a format's name is a prefix";
+  EXPECT_EQ(sinks[4].path, "xml:x");
+  EXPECT_EQ(sinks[4].origin, "--output");
+  // A pattern needs a text output; with one among JSON ones it is fine.
+  EXPECT_TRUE(std::holds_alternative<cli::supervise_request>(
+      parse({"--log-pattern", "%v", "-o", "json:a", "-o", "b"})));
+  EXPECT_EQ(std::get<int>(parse({"--log-pattern", "%v", "-o", "json:a"})), 2);
+  EXPECT_NE(errors_.find("a log pattern is for text"), std::string::npos) << errors_;
 }
 
 TEST_F(CommandLine, ChildrenFlagWinsOverInstancesInTheFile) {

@@ -1,0 +1,261 @@
+// Several outputs at once, files that rotate, and SIGUSR1 with a real logrotate: sequence-
+// numbered spam is counted in every output, so a line lost, repeated or split by a rotation
+// is found.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "run_command.hpp"
+
+namespace pipemux {
+namespace {
+namespace fs = std::filesystem;
+using test::pipemux_exe;
+using test::run_command;
+
+// argv: FORMAT (text|json) CHILDREN COUNT FILE...: finds each "Spam N child=C seq=S" line of
+// the files (parsed as pipemux's text lines or as JSON objects) and says how many there are,
+// how many of CHILDREN x COUNT are missing or repeated, and how many lines are malformed.
+constexpr const char* sequence_checker = R"PY(
+import json, re, sys
+fmt, children, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+text = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} \S+\[\d+\] +(out|err|-) ([|*]) (.*)$")
+spam = re.compile(r"Spam (\d) child=(\d+) seq=(\d+)")
+seen, malformed = {}, 0
+for path in sys.argv[4:]:
+    for raw in open(path, "rb"):
+        line = raw.decode("utf-8")
+        if not line.endswith("\n"):
+            malformed += 1
+            continue
+        if fmt == "json":
+            obj = json.loads(line)
+            is_line, message = obj["kind"] == "line", obj.get("message", "")
+        else:
+            m = text.match(line[:-1])
+            if not m:
+                malformed += 1
+                continue
+            is_line, message = m.group(2) == "|", m.group(3)
+        if not is_line:
+            continue
+        m = spam.fullmatch(message)
+        if not m or int(m.group(1)) != int(m.group(3)) % 5:
+            malformed += 1
+            continue
+        key = (int(m.group(2)), int(m.group(3)))
+        seen[key] = seen.get(key, 0) + 1
+missing = sum((c, s) not in seen for c in range(children) for s in range(count))
+repeated = sum(n > 1 for n in seen.values())
+print(f"lines {sum(seen.values())} missing {missing} repeated {repeated} malformed {malformed}")
+)PY";
+
+std::string verdict(const std::string& format, int children, int count,
+                    const std::vector<std::string>& files) {
+  std::vector<std::string> argv = {
+      "python3", "-c", sequence_checker, format, std::to_string(children), std::to_string(count)};
+  argv.insert(argv.end(), files.begin(), files.end());
+  const auto result = run_command(argv);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  return result.out;
+}
+
+std::string all_found(int children, int count) {
+  return "lines " + std::to_string(children * count) + " missing 0 repeated 0 malformed 0\n";
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A fresh directory of its own for a test's files.
+std::string directory(const std::string& name) {
+  std::string dir = test::temp_path(name);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::vector<std::string> files_in(const std::string& dir) {
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(dir)) files.push_back(entry.path().string());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::string write_config(const std::string& dir, const std::string& text) {
+  std::string path = dir + "/pipemux.toml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+std::string spam_table(int count, double interval) {
+  return "[spam]\ncount = " + std::to_string(count) + "\ninterval = " + std::to_string(interval) +
+         "\nsequence = true\n";
+}
+
+TEST(LogSinks, SeveralOutputsAtOnceEachInItsFormatWithEveryLine) {
+  const std::string dir = directory("several");
+  const std::string config = write_config(dir, spam_table(800, 0));
+  const std::string text = dir + "/run.log", json = dir + "/run.jsonl";
+  const auto result = run_command(
+      {pipemux_exe(), "-c", config, "-n", "3", "-o", "-", "-o", "json:" + json, "-o", text});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.err, "");
+  // Text to standard output and to the file: the same bytes, reports' times included.
+  EXPECT_EQ(read_file(text), result.out);
+  EXPECT_EQ(verdict("text", 3, 800, {text}), all_found(3, 800));
+  EXPECT_EQ(verdict("json", 3, 800, {json}), all_found(3, 800));
+  EXPECT_NE(read_file(json).find("\"kind\":\"summary\""), std::string::npos);
+}
+
+TEST(LogSinks, ConfigSinksRotateDailyAndHourlyWithSpdlogsNames) {
+  const std::string dir = directory("timed");
+  fs::create_directories(dir + "/daily");
+  fs::create_directories(dir + "/hourly");
+  const std::string config = write_config(dir, spam_table(300, 0) + R"(
+[[log.sink]]
+path = "-"
+[[log.sink]]
+path = ")" + dir + R"(/daily/run.log"
+rotate = "daily"
+max_files = 7
+[[log.sink]]
+path = ")" + dir + R"(/hourly/run.jsonl"
+format = "json"
+rotate = "hourly"
+)");
+  const auto result = run_command({pipemux_exe(), "-c", config, "-n", "2"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto daily = files_in(dir + "/daily"), hourly = files_in(dir + "/hourly");
+  ASSERT_FALSE(daily.empty());
+  ASSERT_FALSE(hourly.empty());
+  // spdlog's names: run_2026-11-30.log, run_2026-11-30_21.jsonl (two if the run crossed one).
+  EXPECT_TRUE(std::regex_search(daily.front(), std::regex("/run_\\d{4}-\\d\\d-\\d\\d\\.log$")))
+      << daily.front();
+  EXPECT_TRUE(
+      std::regex_search(hourly.front(), std::regex("/run_\\d{4}-\\d\\d-\\d\\d_\\d\\d\\.jsonl$")))
+      << hourly.front();
+  EXPECT_EQ(verdict("text", 2, 300, daily), all_found(2, 300));
+  EXPECT_EQ(verdict("json", 2, 300, hourly), all_found(2, 300));
+  std::ofstream(dir + "/stdout.log") << result.out;
+  EXPECT_EQ(verdict("text", 2, 300, {dir + "/stdout.log"}), all_found(2, 300));
+}
+
+TEST(LogSinks, SizeRotationNeverSplitsNorLosesALine) {
+  const std::string dir = directory("sized");
+  const std::string config = write_config(dir, spam_table(3000, 0) + R"(
+[[log.sink]]
+path = ")" + dir + R"(/run.log"
+max_size = "4K"
+max_files = 1000
+)");
+  const auto result = run_command({pipemux_exe(), "-c", config, "-n", "2"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "");
+  std::vector<std::string> files = files_in(dir);
+  std::erase(files, config);
+  // About 450 KB of log in files of at most 4 KiB: run.log, run.1.log ... run.N.log.
+  EXPECT_GT(files.size(), 100U);
+  for (const auto& file : files) {
+    EXPECT_LE(fs::file_size(file), 4096U) << file;
+    EXPECT_TRUE(std::regex_search(file, std::regex("/run(\\.\\d+)?\\.log$"))) << file;
+  }
+  EXPECT_EQ(verdict("text", 2, 3000, files), all_found(2, 3000));
+}
+
+// The README's logrotate stanza, with the pid for `systemctl kill`: "create" moves the file
+// away and makes a new one, then SIGUSR1 has pipemux open it by its name.
+TEST(LogSinks, LogrotateAndSigusr1ReopenEveryFileAndLoseNothing) {
+  if (std::system("command -v logrotate >/dev/null") != 0)
+    GTEST_SKIP() << "logrotate is not installed (scripts/setup installs it)";
+  const std::string dir = directory("logrotate");
+  fs::create_directories(dir + "/plain");
+  fs::create_directories(dir + "/sized");
+  const std::string plain = dir + "/plain/run.log", sized = dir + "/sized/run.log";
+  const std::string config = write_config(dir, spam_table(2000, 0.001) + R"(
+[[log.sink]]
+path = ")" + plain + R"("
+[[log.sink]]
+path = ")" + sized + R"("
+max_size = "64M"
+)");
+  int rotations = 0;
+  auto last = std::chrono::steady_clock::now();
+  test::command_options options;
+  options.watch = [&](int pid, const std::string&) {
+    std::error_code ec;
+    if (std::chrono::steady_clock::now() - last < std::chrono::milliseconds(300) ||
+        fs::file_size(plain, ec) < 1000 || fs::file_size(sized, ec) < 1000)
+      return false;
+    std::ofstream(dir + "/logrotate.conf") << plain << R"( {
+    rotate 10
+    missingok
+    notifempty
+    create 0644
+    postrotate
+        kill -USR1 )" << pid << R"(
+    endscript
+}
+)";
+    // A size-rotated sink is moved by hand: its reopen makes a new spdlog sink.
+    fs::rename(sized, sized + "." + std::to_string(rotations + 1));
+    const std::string logrotate =
+        "logrotate -f -s '" + dir + "/state' '" + dir + "/logrotate.conf' 2>&1";
+    EXPECT_EQ(std::system(logrotate.c_str()), 0);
+    last = std::chrono::steady_clock::now();
+    return ++rotations == 3;
+  };
+  const auto result = run_command({pipemux_exe(), "-c", config, "-n", "2"}, options);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  ASSERT_EQ(rotations, 3);
+  const auto rotated = files_in(dir + "/plain"), moved = files_in(dir + "/sized");
+  EXPECT_EQ(rotated.size(), 4U);  // run.log and run.log.1 ... run.log.3
+  EXPECT_EQ(moved.size(), 4U);
+  EXPECT_EQ(verdict("text", 2, 2000, rotated), all_found(2, 2000));
+  EXPECT_EQ(verdict("text", 2, 2000, moved), all_found(2, 2000));
+  // The note goes to the new files, after the last rotation too.
+  EXPECT_NE(read_file(plain).find("received SIGUSR1: log files reopened"), std::string::npos);
+  EXPECT_NE(read_file(sized).find("received SIGUSR1: log files reopened"), std::string::npos);
+  // Each file, the one moved away first to the one written last, holds lines of the spam.
+  for (const auto& files : {rotated, moved})
+    for (const auto& file : files)
+      EXPECT_FALSE(verdict("text", 2, 2000, {file}).starts_with("lines 0 ")) << file;
+}
+
+TEST(LogSinks, AnOutputThatCannotBeOpenedIsNamedAndNothingRuns) {
+  const std::string dir = directory("unopenable");
+  const std::string marker = test::unique("never-run");
+  const auto result = run_command(
+      {pipemux_exe(), "-o", "-", "-o", "json:" + dir + "/no/such.jsonl", "echo " + marker});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err, "pipemux: error: --output: cannot open output '" + dir +
+                            "/no/such.jsonl': No such file or directory\n");
+  // spdlog makes a rotating file's directory if it is missing: not under a regular file.
+  std::ofstream(dir + "/file") << "a file, not a directory\n";
+  const std::string config = write_config(dir, R"([[log.sink]]
+path = ")" + dir + R"(/file/run.log"
+max_size = 1000
+)");
+  const auto rotating = run_command({pipemux_exe(), "-c", config, "echo " + marker});
+  EXPECT_EQ(rotating.exit_code, 2);
+  EXPECT_EQ(rotating.out, "");
+  EXPECT_TRUE(rotating.err.starts_with("pipemux: error: " + config +
+                                       ":2:8: log.sink[0].path: cannot open output '" + dir +
+                                       "/file/run.log': "))
+      << rotating.err;
+  EXPECT_TRUE(rotating.err.ends_with(": Not a directory\n")) << rotating.err;
+  EXPECT_EQ(std::count(rotating.err.begin(), rotating.err.end(), '\n'), 1);
+}
+
+}  // namespace
+}  // namespace pipemux
