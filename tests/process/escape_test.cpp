@@ -6,8 +6,10 @@
 
 #include <unistd.h>
 #include <csignal>
+#include <fstream>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "run_command.hpp"
@@ -220,6 +222,73 @@ TEST(EscapePid1, AsPid1SigtermDrainsAndExits143) {
   EXPECT_TRUE(contains(result.out, "received SIGTERM: stopping the children")) << result.out;
   EXPECT_TRUE(contains(result.out, "* killed by SIGTERM after")) << result.out;
   EXPECT_TRUE(none_left(test::long_sleep()));
+}
+
+// README "In a container": a Procfile, JSON on standard output for the collector, and the
+// runtime's SIGTERM to PID 1 (docker stop). Every line parses; each child's numbered lines are
+// all there, in order, up to what it had written when it was stopped; exit 143.
+TEST(EscapePid1, AsAContainerEntrypointJsonOnStdoutLosesNothingOnSigterm) {
+  if (!can_make_pid_namespaces()) GTEST_SKIP() << "no PID namespaces here (not root?)";
+  const std::string record = test::temp_path("container_record_");
+  const std::string spam = "exec " + pipemux_exe() +
+                           " spam --count 1000000 --interval 0.0005 --sequence --record " + record;
+  const std::string procfile = test::temp_path("Procfile");
+  std::ofstream(procfile) << "web: " << spam << "\nworker: " << spam << "\nclock: " << spam << "\n";
+  const auto result =
+      run_command(as_pid_1({pipemux_exe(), "--procfile", procfile, "--format", "json"}),
+                  {.timeout = 60s, .watch = [](int unshare_pid, const std::string& out) {
+                     // Once each of the three has logged a few hundred lines.
+                     for (const char* name : {"\"web\"", "\"worker\"", "\"clock\""}) {
+                       std::size_t lines = 0;
+                       for (auto at = out.find(name); at != std::string::npos && lines < 300;
+                            at = out.find(name, at + 1))
+                         ++lines;
+                       if (lines < 300) return false;
+                     }
+                     for (int pid_1 : test::children_of(unshare_pid)) ::kill(pid_1, SIGTERM);
+                     return true;
+                   }});
+  EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
+  const std::string log = test::temp_path("container.jsonl");
+  std::ofstream(log) << result.out;
+  // Per child: "NAME INDEX LOGGED in order|out of order", then each exit's signal.
+  const auto checked = run_command({"python3", "-c", R"PY(
+import json, re, sys
+seqs, exits = {}, {}
+for raw in open(sys.argv[1], "rb"):
+    obj = json.loads(raw.decode("utf-8"))
+    if obj.get("kind") == "line":
+        seqs.setdefault((obj["name"], obj["index"]), []).append(
+            int(re.fullmatch(r"Spam \d child=\d+ seq=(\d+)", obj["message"]).group(1)))
+    elif obj["kind"] == "exit":
+        exits[obj["index"]] = obj.get("signal", obj.get("code"))
+for (name, index), got in sorted(seqs.items(), key=lambda item: item[0][1]):
+    order = "in order" if got == list(range(len(got))) else "out of order"
+    print(name, index, len(got), order, exits.get(index))
+)PY",
+                                    log});
+  ASSERT_EQ(checked.exit_code, 0) << checked.err;
+  const auto lines = lines_of(checked.out);
+  ASSERT_EQ(lines.size(), 3U) << checked.out;
+  const char* names[] = {"web", "worker", "clock"};
+  for (int i = 0; i < 3; ++i) {
+    std::uint64_t written = 0;
+    std::ifstream(record + std::to_string(i)) >> written;
+    std::istringstream fields(lines[i]);
+    std::string name, order, signal, in;
+    int index = -1;
+    std::uint64_t logged = 0;
+    fields >> name >> index >> logged >> in >> order >> signal;
+    EXPECT_EQ(name, names[i]);
+    EXPECT_EQ(index, i);
+    EXPECT_EQ(in + " " + order, "in order");
+    EXPECT_EQ(signal, "SIGTERM") << "stopped by the runtime's signal, passed on";
+    // A message whose write() returned just before the signal is logged but not yet counted.
+    EXPECT_GE(logged, written) << lines[i];
+    EXPECT_LE(logged, written + 1) << lines[i];
+    EXPECT_GE(written, 300U);
+  }
+  EXPECT_TRUE(none_left(record));
 }
 
 }  // namespace
