@@ -234,9 +234,10 @@ int signal_number(const config_reader& reader, const toml::node& node, const std
 program_spec parse_program(const config_reader& reader, const toml::table& table,
                            const std::string& prefix, const std::string& source, log_options& log,
                            std::vector<std::pair<std::string, std::filesystem::path>>& env_files) {
-  reader.only_keys(table, prefix,
-                   {"name", "command", "instances", "env", "env_file", "cwd", "restart", "color",
-                    "log_streams", "stop_signal", "stop_grace", "stop_on", "success_codes", "pty"});
+  reader.only_keys(
+      table, prefix,
+      {"name", "command", "instances", "env", "env_file", "cwd", "restart", "color", "log_streams",
+       "stop_signal", "stop_grace", "stop_on", "success_codes", "pty", "output"});
   program_spec spec;
   spec.instances = 0;  // unset: `children` decides (see config::resolved_programs)
   if (const auto* name = table.get("name")) spec.name = reader.string(*name, prefix + "name");
@@ -309,6 +310,22 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
   if (const auto* n = table.get("success_codes"))
     spec.success_codes = exit_codes(reader, *n, prefix + "success_codes");
   if (const auto* n = table.get("pty")) spec.pty = reader.boolean(*n, prefix + "pty");
+  if (const auto* n = table.get("output")) {
+    log_sink_options file;
+    file.path = reader.string(*n, prefix + "output");
+    file.origin = fmt::format("{}:{}:{}: {}output", source, n->source().begin.line,
+                              n->source().begin.column, prefix);
+    if (file.to_stdout())
+      reader.fail(
+          n->source(), prefix + "output",
+          "must be a file (\"logs/{name}.{index}.log\"): the run's log is standard output's");
+    try {
+      child_output_path(file.path, spec.name, 0, 0);
+    } catch (const std::invalid_argument& e) {
+      reader.fail(n->source(), prefix + "output", e.what());
+    }
+    log.program_outputs.emplace_back(spec.name, std::move(file));
+  }
   return spec;
 }
 
@@ -391,6 +408,32 @@ std::string key_on_line(std::string_view text, std::size_t wanted) {
 }
 
 }  // namespace
+
+std::string child_output_path(std::string_view path, std::string_view name, std::size_t index,
+                              std::size_t instance) {
+  std::string out;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (path[i] != '{' && path[i] != '}') {
+      out += path[i];
+      continue;
+    }
+    const std::size_t close = path[i] == '{' ? path.find('}', i) : std::string_view::npos;
+    const std::string_view field =
+        close == std::string_view::npos ? std::string_view() : path.substr(i + 1, close - i - 1);
+    if (field == "name")
+      out += name;
+    else if (field == "index")
+      out += std::to_string(index);
+    else if (field == "instance")
+      out += std::to_string(instance);
+    else
+      throw std::invalid_argument(
+          "only {name}, {index} and {instance} may be in braces (got \"" +
+          std::string(path.substr(i, close == std::string_view::npos ? 1 : close - i + 1)) + "\")");
+    i = close;
+  }
+  return out;
+}
 
 config parse_config(std::string_view text, const std::string& source, config base) {
   refuse_deep_nesting(text, source);
@@ -502,6 +545,7 @@ config parse_config(std::string_view text, const std::string& source, config bas
     cfg.programs.clear();
     cfg.log.program_colors.clear();
     cfg.log.program_streams.clear();
+    cfg.log.program_outputs.clear();
     cfg.program_env_files.clear();
     for (std::size_t i = 0; i < list->size(); ++i) {
       const std::string prefix = "program[" + std::to_string(i) + "].";

@@ -113,6 +113,9 @@ struct log_options {
   std::vector<std::pair<std::string, std::uint8_t>> program_colors;
   /// Program name -> the streams logged ([[program]] `log_streams`, --hide); others: both.
   std::vector<std::pair<std::string, shown_streams>> program_streams;
+  /// Program name -> its [[program]] `output`: a file for each child ("logs/{name}.{index}.log")
+  /// that gets all its lines and reports, whatever `program_streams` says of the run's log.
+  std::vector<std::pair<std::string, log_sink_options>> program_outputs;
   /// Where the log goes, each in its format; empty: standard output alone. `log.output` is
   /// one sink; -o, once or more, replaces the file's.
   std::vector<log_sink_options> sinks;
@@ -137,6 +140,11 @@ struct config {
   /// each one's own, and `pty` applied.
   std::vector<program_spec> resolved_programs() const;
 };
+
+/// A child's own log file: `path` with {name}, {index} and {instance} replaced by the child's.
+/// Throws std::invalid_argument for any other {...} (and for a lone brace).
+std::string child_output_path(std::string_view path, std::string_view name, std::size_t index,
+                              std::size_t instance);
 
 /// A config problem, located: "pipemux.toml:3:13: read_size: must be between 1 and 16777216".
 class config_error : public std::runtime_error {

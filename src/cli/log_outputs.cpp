@@ -26,8 +26,9 @@ struct log_outputs::output {
   log_sink_options spec;
   std::string name;
   bool color = false;
-  int fd = -1;                        // a plain file's, for reopen()
-  std::shared_ptr<fd_writer> writer;  // standard output and plain files
+  int fd = -1;                         // a plain file's, for reopen()
+  std::shared_ptr<fd_writer> writer;   // standard output and the run's plain files
+  std::shared_ptr<fd_sink_st> direct;  // a child's own file, written on the loop
   std::shared_ptr<spdlog::logger> logger;
   std::unique_ptr<spdlog::formatter> formatter;  // a copy, for a reopened rotating file
   std::unique_ptr<spdlog_adapter> adapter;
@@ -81,41 +82,78 @@ std::string output_name(const log_sink_options& sink) {
   return sink.to_stdout() ? "standard output" : "'" + sink.path + "'";
 }
 
+// One output: its file (or standard output), its logger in its format, and its adapter.
+// A child's own file is written on the loop, as a rotating file is: a regular file, and a
+// writer thread for each of a thousand children would be too many.
+std::unique_ptr<log_outputs::output> log_outputs::open(log_sink_options spec, bool own_thread,
+                                                       const log_options& log,
+                                                       std::span<const program_spec> programs,
+                                                       const boost::asio::any_io_executor& loop,
+                                                       const environment_reader& getenv) const {
+  auto out = std::make_unique<output>();
+  out->name = output_name(spec);
+  const bool json = spec.format.value_or(log.format) == log_format_kind::json;
+  out->color = !json && colors_wanted(log.color, spec.to_stdout(), stdout_is_terminal_, getenv);
+  spdlog::sink_ptr sink;
+  if (spec.rotate != rotation_kind::none) {
+    try {
+      sink = rotating_file(spec);
+    } catch (const spdlog::spdlog_ex& e) {
+      throw output_open_error(cannot_open(spec, e.what()));
+    }
+  } else {
+    out->fd = spec.to_stdout() ? STDOUT_FILENO : open_append(spec.path);
+    if (out->fd < 0) throw output_open_error(cannot_open(spec, std::strerror(errno)));
+    const bool owned = out->fd != STDOUT_FILENO;
+    if (own_thread) {
+      out->writer = std::make_shared<fd_writer>(out->fd, owned);
+      sink = std::make_shared<fd_sink_st>(out->writer);
+    } else {
+      out->direct = std::make_shared<fd_sink_st>(out->fd, owned);
+      sink = out->direct;
+    }
+  }
+  out->logger = std::make_shared<spdlog::logger>("pipemux", sink);
+  out->formatter =
+      json ? make_json_formatter()
+           : make_log_formatter(log_pattern(log), log_style_for(log, programs, out->color));
+  out->logger->set_formatter(out->formatter->clone());
+  out->adapter = std::make_unique<spdlog_adapter>(out->logger, loop, identity_in::flags,
+                                                  ansi_for(log, out->color));
+  out->adapter->pass_raw_bytes(json);  // the JSON formatter escapes for itself, losslessly
+  out->spec = std::move(spec);
+  return out;
+}
+
 log_outputs::log_outputs(const log_options& log, std::span<const program_spec> programs,
                          const boost::asio::any_io_executor& loop, const environment_reader& getenv)
-    : stdout_is_terminal_(::isatty(STDOUT_FILENO) == 1) {
+    : stdout_is_terminal_(::isatty(STDOUT_FILENO) == 1), shown_(log.program_streams) {
   std::vector<log_sink_options> sinks = log.sinks;
   if (sinks.empty()) sinks.emplace_back();  // standard output
-  for (auto& spec : sinks) {
-    auto out = std::make_unique<output>();
-    out->name = output_name(spec);
-    const bool json = spec.format.value_or(log.format) == log_format_kind::json;
-    const bool color =
-        !json && colors_wanted(log.color, spec.to_stdout(), stdout_is_terminal_, getenv);
-    out->color = color;
-    spdlog::sink_ptr sink;
-    if (spec.rotate != rotation_kind::none) {
-      try {
-        sink = rotating_file(spec);
-      } catch (const spdlog::spdlog_ex& e) {
-        throw output_open_error(cannot_open(spec, e.what()));
+  for (auto& spec : sinks)
+    outputs_.push_back(open(std::move(spec), true, log, programs, loop, getenv));
+  // Each child's own file, if its program has one: children count across programs, in order.
+  std::size_t index = 0;
+  for (const auto& program : programs) {
+    const auto asked =
+        std::find_if(log.program_outputs.begin(), log.program_outputs.end(),
+                     [&program](const auto& entry) { return entry.first == program.name; });
+    for (std::size_t instance = 0; instance < program.instances; ++instance, ++index) {
+      if (asked == log.program_outputs.end()) continue;
+      log_sink_options spec = asked->second;
+      spec.path = child_output_path(spec.path, program.name, index, instance);
+      // Children may share one (no {index} in the name): one output, written in order.
+      const auto same =
+          std::find_if(child_files_.begin(), child_files_.end(),
+                       [&spec](const auto& out) { return out->spec.path == spec.path; });
+      output* file = same != child_files_.end() ? same->get() : nullptr;
+      if (file == nullptr) {
+        child_files_.push_back(open(std::move(spec), false, log, programs, loop, getenv));
+        file = child_files_.back().get();
       }
-    } else {
-      out->fd = spec.to_stdout() ? STDOUT_FILENO : open_append(spec.path);
-      if (out->fd < 0) throw output_open_error(cannot_open(spec, std::strerror(errno)));
-      out->writer = std::make_shared<fd_writer>(out->fd, out->fd != STDOUT_FILENO);
-      sink = std::make_shared<fd_sink_st>(out->writer);
+      file_of_child_.resize(index + 1, nullptr);
+      file_of_child_[index] = file;
     }
-    out->logger = std::make_shared<spdlog::logger>("pipemux", sink);
-    out->formatter =
-        json ? make_json_formatter()
-             : make_log_formatter(log_pattern(log), log_style_for(log, programs, color));
-    out->logger->set_formatter(out->formatter->clone());
-    out->adapter = std::make_unique<spdlog_adapter>(out->logger, loop, identity_in::flags,
-                                                    ansi_for(log, color));
-    out->adapter->pass_raw_bytes(json);  // the JSON formatter escapes for itself, losslessly
-    out->spec = std::move(spec);
-    outputs_.push_back(std::move(out));
   }
 }
 
@@ -125,19 +163,32 @@ bool log_outputs::coloured() const {
   return std::any_of(outputs_.begin(), outputs_.end(), [](const auto& out) { return out->color; });
 }
 
+log_outputs::output* log_outputs::file_of(const child_info& child) const {
+  return child.index < file_of_child_.size() ? file_of_child_[child.index] : nullptr;
+}
+
 void log_outputs::operator()(std::span<const message> read) {
-  for (const auto& out : outputs_) (*out->adapter)(read);
+  if (shown_.shows(read.front()))
+    for (const auto& out : outputs_) (*out->adapter)(read);
+  if (output* file = file_of(*read.front().child)) (*file->adapter)(read);
 }
 
 // A report has one time in every output.
 void log_outputs::operator()(const child_event& e) {
   const auto now = log_clock::now();
   for (const auto& out : outputs_) (*out->adapter)(e, now);
+  if (output* file = file_of(*e.child)) (*file->adapter)(e, now);
 }
 
 void log_outputs::operator()(const run_summary& s) {
   const auto now = log_clock::now();
   for (const auto& out : outputs_) (*out->adapter)(s, now);
+  for (const auto& file : child_files_) {  // the summaries of the children it is the file of
+    run_summary own;
+    for (const auto& child : s.children)
+      if (file_of(child.child) == file.get()) own.children.push_back(child);
+    (*file->adapter)(own, now);
+  }
 }
 
 void log_outputs::note(spdlog::level::level_enum level, std::string_view text) {
@@ -156,17 +207,28 @@ void log_outputs::on_error(std::function<void(output_failure)> handler) {
   auto report = [handler = std::move(handler), reported](output_failure failure) {
     if (!reported->exchange(true)) handler(std::move(failure));
   };
-  for (const auto& out : outputs_) {
+  for (output* out : every_output()) {
     if (out->writer)
       out->writer->on_error(
           [report, name = out->name, to_stdout = out->spec.to_stdout()](std::error_code ec) {
             report({ec, name, to_stdout, {}});
           });
+    else if (out->direct)
+      out->direct->on_write_error([report, name = out->name](std::error_code ec) {
+        report({ec, name, false, {}});
+      });
     else  // spdlog's file sinks throw; the logger hands what they say to its error handler
       out->logger->set_error_handler([report, name = out->name](const std::string& what) {
         report({std::make_error_code(std::errc::io_error), name, false, what});
       });
   }
+}
+
+std::vector<log_outputs::output*> log_outputs::every_output() const {
+  std::vector<output*> all;
+  for (const auto& out : outputs_) all.push_back(out.get());
+  for (const auto& file : child_files_) all.push_back(file.get());
+  return all;
 }
 
 bool log_outputs::backlogged() const {
@@ -188,7 +250,7 @@ void log_outputs::close(std::function<void()> done) {
   auto one_done = [pending, done = std::move(done)] {
     if (pending->fetch_sub(1) == 1) done();
   };
-  for (const auto& out : outputs_) {
+  for (output* out : every_output()) {
     out->logger->flush();
     if (out->writer) {
       pending->fetch_add(1);
@@ -200,10 +262,10 @@ void log_outputs::close(std::function<void()> done) {
 
 std::vector<std::string> log_outputs::reopen() {
   std::vector<std::string> problems;
-  for (const auto& out : outputs_) {
+  for (output* out : every_output()) {
     if (out->spec.to_stdout()) continue;
     out->logger->flush();
-    if (out->writer) {
+    if (out->fd >= 0) {
       // The new file takes the old one's descriptor number: the writer's thread goes on
       // writing to "its" fd, and a write(2) already under way ends in the old file.
       const int fresh = open_append(out->spec.path);

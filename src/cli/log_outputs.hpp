@@ -24,6 +24,7 @@
 #include "pipemux/config.hpp"
 #include "pipemux/events.hpp"
 #include "pipemux/message.hpp"
+#include "stream_filter.hpp"
 #include "terminal_style.hpp"
 
 namespace pipemux::cli {
@@ -79,9 +80,18 @@ class log_outputs {
 
  private:
   struct output;
+  std::unique_ptr<output> open(log_sink_options spec, bool own_thread, const log_options& log,
+                               std::span<const program_spec> programs,
+                               const boost::asio::any_io_executor& loop,
+                               const environment_reader& getenv) const;
+  output* file_of(const child_info& child) const;
+  std::vector<output*> every_output() const;
 
-  std::vector<std::unique_ptr<output>> outputs_;
   bool stdout_is_terminal_ = false;
+  stream_filter shown_;                               // of the run's outputs
+  std::vector<std::unique_ptr<output>> outputs_;      // the run's
+  std::vector<std::unique_ptr<output>> child_files_;  // [[program]] output: one per file
+  std::vector<output*> file_of_child_;                // by child index; null: none
 };
 
 /// "standard output", or the file's name in quotes: how errors name an output.

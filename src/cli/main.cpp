@@ -30,7 +30,6 @@
 #include "pipemux/exit_status.hpp"
 #include "pipemux/supervisor.hpp"
 #include "spam.hpp"
-#include "stream_filter.hpp"
 #include "terminal_style.hpp"
 
 namespace {
@@ -180,12 +179,8 @@ int supervise(config cfg) {
   wait_for_reopen();
 
   // A read at once: the log line's prefix is formatted once per read (one child, one stream).
-  const cli::stream_filter shown(cfg.log.program_streams);
   children.async_run_per_read(
-      programs,
-      [&](std::span<const message> read) {
-        if (shown.shows(read.front())) log(read);
-      },
+      programs, [&](std::span<const message> read) { log(read); },
       [&](const child_event& e) {
         if (e.kind == child_event_kind::started) reaper.track(e.child->pid);
         log(e);

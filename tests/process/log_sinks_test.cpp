@@ -21,11 +21,12 @@ using test::run_command;
 
 // argv: FORMAT (text|json) CHILDREN COUNT FILE...: finds each "Spam N child=C seq=S" line of
 // the files (parsed as pipemux's text lines or as JSON objects) and says how many there are,
-// how many of CHILDREN x COUNT are missing or repeated, and how many lines are malformed.
+// how many of COUNT from each of CHILDREN (indexes: "0,1,3") are missing (or are another
+// child's) or repeated, and how many lines are malformed.
 constexpr const char* sequence_checker = R"PY(
 import json, re, sys
-fmt, children, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-text = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} \S+\[\d+\] +(out|err|-) ([|*]) (.*)$")
+fmt, children, count = sys.argv[1], [int(c) for c in sys.argv[2].split(",")], int(sys.argv[3])
+text = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} \S+ *\[\d+\] +(out|err|-) ([|*]) (.*)$")
 spam = re.compile(r"Spam (\d) child=(\d+) seq=(\d+)")
 seen, malformed = {}, 0
 for path in sys.argv[4:]:
@@ -51,19 +52,28 @@ for path in sys.argv[4:]:
             continue
         key = (int(m.group(2)), int(m.group(3)))
         seen[key] = seen.get(key, 0) + 1
-missing = sum((c, s) not in seen for c in range(children) for s in range(count))
+missing = sum((c, s) not in seen for c in children for s in range(count))
+missing += sum(c not in children for c, s in seen)  # another child's line
 repeated = sum(n > 1 for n in seen.values())
 print(f"lines {sum(seen.values())} missing {missing} repeated {repeated} malformed {malformed}")
 )PY";
 
-std::string verdict(const std::string& format, int children, int count,
+std::string verdict(const std::string& format, const std::string& children, int count,
                     const std::vector<std::string>& files) {
-  std::vector<std::string> argv = {
-      "python3", "-c", sequence_checker, format, std::to_string(children), std::to_string(count)};
+  std::vector<std::string> argv = {"python3", "-c",     sequence_checker,
+                                   format,    children, std::to_string(count)};
   argv.insert(argv.end(), files.begin(), files.end());
   const auto result = run_command(argv);
   EXPECT_EQ(result.exit_code, 0) << result.err;
   return result.out;
+}
+
+// Children 0 to children-1.
+std::string verdict(const std::string& format, int children, int count,
+                    const std::vector<std::string>& files) {
+  std::string list;
+  for (int c = 0; c < children; ++c) list += (c == 0 ? "" : ",") + std::to_string(c);
+  return verdict(format, list, count, files);
 }
 
 std::string all_found(int children, int count) {
@@ -170,6 +180,75 @@ max_files = 1000
     EXPECT_TRUE(std::regex_search(file, std::regex("/run(\\.\\d+)?\\.log$"))) << file;
   }
   EXPECT_EQ(verdict("text", 2, 3000, files), all_found(2, 3000));
+}
+
+TEST(LogSinks, AProgramsOwnFilesGetItsLinesAndReportsByNameAndIndex) {
+  const std::string dir = directory("per-program");
+  const std::string spam =
+      "\"exec " + pipemux_exe() + " spam --count 400 --interval 0 --sequence\"";
+  const std::string config = write_config(dir, R"(
+[[program]]
+name = "web"
+command = )" + spam + R"(
+instances = 2
+output = ")" + dir + R"(/{name}.{index}.log"
+[[program]]
+name = "worker"
+command = )" + spam + R"(
+output = ")" + dir + R"(/{name}-all.log"
+log_streams = "none"
+[[program]]
+name = "clock"
+command = )" + spam + R"(
+)");
+  const auto result = run_command({pipemux_exe(), "-c", config});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const std::string log = dir + "/run.log";
+  std::ofstream(log) << result.out;
+  // The run's log: every line but the worker's (log_streams = "none"), and all the reports.
+  EXPECT_EQ(verdict("text", "0,1,3", 400, {log}), all_found(3, 400));
+  EXPECT_NE(result.out.find("worker.2["), std::string::npos);
+  // Each child's file: its lines, its start, exit and summary, nobody else's.
+  const std::pair<std::string, int> files[] = {
+      {"web.0.log", 0}, {"web.1.log", 1}, {"worker-all.log", 2}};
+  for (const auto& [name, index] : files) {
+    const std::string file = (fs::path(dir) / name).string();
+    EXPECT_EQ(verdict("text", std::to_string(index), 400, {file}), all_found(1, 400)) << name;
+    const auto lines = test::lines_of(read_file(file));
+    const std::regex label((index < 2 ? " web\\." : " worker\\.") + std::to_string(index) +
+                           " *\\[");
+    for (const char* report :
+         {"* started: ", "* exited with code 0 after", "* summary: 400 messages"})
+      EXPECT_EQ(std::count_if(lines.begin(), lines.end(),
+                              [&](const std::string& line) {
+                                return std::regex_search(line, label) &&
+                                       line.find(report) != std::string::npos;
+                              }),
+                1)
+          << name << ": " << report;
+    EXPECT_EQ(lines.size(), 403U) << name << ": only its own lines";
+  }
+  EXPECT_EQ(files_in(dir).size(), 5U) << "the config, the run's log and three files";
+}
+
+TEST(LogSinks, AProgramsOutputTemplateIsCheckedAndItsFileNamedWhenItCannotOpen) {
+  const std::string dir = directory("per-program-bad");
+  const std::string bad = write_config(
+      dir, "[[program]]\nname = \"web\"\ncommand = \"true\"\noutput = \"{name}.{pid}.log\"\n");
+  const auto unknown = run_command({pipemux_exe(), "-c", bad});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_EQ(unknown.err, "pipemux: error: " + bad +
+                             ":4:10: program[0].output: only {name}, {index} and {instance} may be "
+                             "in braces (got \"{pid}\")\n");
+  const std::string missing =
+      write_config(dir, "[[program]]\nname = \"web\"\ncommand = \"true\"\noutput = \"" + dir +
+                            "/no/{name}.log\"\n");
+  const auto unopenable = run_command({pipemux_exe(), "-c", missing});
+  EXPECT_EQ(unopenable.exit_code, 2);
+  EXPECT_EQ(unopenable.out, "");
+  EXPECT_EQ(unopenable.err, "pipemux: error: " + missing +
+                                ":4:10: program[0].output: cannot open output '" + dir +
+                                "/no/web.log': No such file or directory\n");
 }
 
 // The README's logrotate stanza, with the pid for `systemctl kill`: "create" moves the file
