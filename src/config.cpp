@@ -164,8 +164,20 @@ std::uint64_t byte_size(const config_reader& reader, const toml::node& node,
 // One [[log.sink]] table.
 log_sink_options parse_sink(const config_reader& reader, const toml::table& table,
                             const std::string& prefix, const std::string& source) {
-  reader.only_keys(table, prefix, {"path", "format", "rotate", "max_size", "max_files"});
+  reader.only_keys(table, prefix, {"type", "path", "format", "rotate", "max_size", "max_files"});
   log_sink_options sink;
+  if (const auto* type = table.get("type")) {
+    sink.kind = choice<sink_kind>(reader, *type, prefix + "type", sink_kind_names);
+    sink.origin = fmt::format("{}:{}:{}: {}type", source, type->source().begin.line,
+                              type->source().begin.column, prefix);
+  }
+  if (sink.kind == sink_kind::journal) {  // native entries: fields, no format, no file
+    for (auto&& [key, node] : table)
+      if (key.str() != "type")
+        reader.fail(key.source(), prefix + std::string(key.str()),
+                    "is for a file: the journal takes fields, not a format or a path");
+    return sink;
+  }
   const auto* path = table.get("path");
   if (path == nullptr)
     reader.fail(table.source(), prefix + "path", "missing: \"-\" for standard output, or a file");

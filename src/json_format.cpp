@@ -92,42 +92,6 @@ void append_base64(spdlog::memory_buf_t& dest, std::string_view bytes) {
   dest.push_back('"');
 }
 
-const char* output_kind(char mark) {
-  switch (mark) {
-    case '|':
-      return "line";
-    case '+':
-      return "piece";
-    case '%':
-      return "partial";
-    case '~':
-      return "raw";
-  }
-  return "report";
-}
-
-const char* report_kind(const detail::log_context& ctx) {
-  if (ctx.summary != nullptr) return "summary";
-  if (ctx.event == nullptr) return "report";
-  switch (ctx.event->kind) {
-    case child_event_kind::started:
-      return "start";
-    case child_event_kind::exited:
-      return "exit";
-    case child_event_kind::restarting:
-      return "restart";
-    case child_event_kind::stopping_others:
-    case child_event_kind::stop_escalated:
-    case child_event_kind::leftovers_stopping:
-    case child_event_kind::leftovers_killed:
-      return "stop";
-    case child_event_kind::spawn_failed:
-      return "error";
-    default:
-      return "report";
-  }
-}
-
 const char* level_name(spdlog::level::level_enum level) {
   if (level >= spdlog::level::err) return "error";
   if (level == spdlog::level::warn) return "warning";
@@ -148,7 +112,7 @@ class json_formatter final : public detail::batch_formatter {
     const detail::log_context& ctx = detail::current_log_context();
     const bool report = ctx.mark == '*';
     append_head(msg.time, ctx.child, report ? nullptr : ctx.stream, dest);
-    append(dest, report ? report_kind(ctx) : output_kind(ctx.mark));
+    append(dest, report ? detail::report_kind(ctx) : detail::output_kind(ctx.mark));
     dest.push_back('"');
     if (report) {
       append(dest, ",\"level\":\"");
@@ -177,7 +141,7 @@ class json_formatter final : public detail::batch_formatter {
     for (; next < batch.lines.size() && dest.size() < enough; ++next) {
       const detail::batch_line& line = batch.lines[next];
       dest.append(head_.data(), head_.data() + head_.size());
-      append(dest, output_kind(line.mark));
+      append(dest, detail::output_kind(line.mark));
       dest.push_back('"');
       append_message(line.text, dest);
       append(dest, "}\n");

@@ -18,4 +18,43 @@ struct log_context {
 
 log_context& current_log_context() noexcept;
 
+/// What a child's message is, by its mark: "line", "piece", "partial" or "raw".
+inline const char* output_kind(char mark) noexcept {
+  switch (mark) {
+    case '|':
+      return "line";
+    case '+':
+      return "piece";
+    case '%':
+      return "partial";
+    case '~':
+      return "raw";
+  }
+  return "report";
+}
+
+/// What a report of pipemux's is: "start", "exit", "restart", "stop", "error", "summary", or
+/// "report" for the rest.
+inline const char* report_kind(const log_context& ctx) noexcept {
+  if (ctx.summary != nullptr) return "summary";
+  if (ctx.event == nullptr) return "report";
+  switch (ctx.event->kind) {
+    case child_event_kind::started:
+      return "start";
+    case child_event_kind::exited:
+      return "exit";
+    case child_event_kind::restarting:
+      return "restart";
+    case child_event_kind::stopping_others:
+    case child_event_kind::stop_escalated:
+    case child_event_kind::leftovers_stopping:
+    case child_event_kind::leftovers_killed:
+      return "stop";
+    case child_event_kind::spawn_failed:
+      return "error";
+    default:
+      return "report";
+  }
+}
+
 }  // namespace pipemux::detail

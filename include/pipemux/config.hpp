@@ -56,8 +56,15 @@ inline constexpr named<rotation_kind> rotation_names[] = {{"none", rotation_kind
                                                           {"daily", rotation_kind::daily},
                                                           {"hourly", rotation_kind::hourly}};
 
-/// One place the log goes, in a format of its own (`-o [FORMAT:]PATH`, [[log.sink]]).
+/// What a sink writes to: a file (or standard output), or the systemd journal.
+enum class sink_kind : unsigned char { file, journal };
+inline constexpr named<sink_kind> sink_kind_names[] = {{"file", sink_kind::file},
+                                                       {"journal", sink_kind::journal}};
+
+/// One place the log goes, in a format of its own (`-o [FORMAT:]PATH`, --journal,
+/// [[log.sink]]).
 struct log_sink_options {
+  sink_kind kind = sink_kind::file;
   std::string path;                       ///< "-" (or empty): standard output; else a file
   std::optional<log_format_kind> format;  ///< unset: log.format
   rotation_kind rotate = rotation_kind::none;
@@ -66,7 +73,9 @@ struct log_sink_options {
   /// Where it was set, for errors: "pipemux.toml:4:10: log.output", "--output".
   std::string origin;
 
-  bool to_stdout() const noexcept { return path.empty() || path == "-"; }
+  bool to_stdout() const noexcept {
+    return kind == sink_kind::file && (path.empty() || path == "-");
+  }
 };
 
 /// Which time the built-in pattern starts with.

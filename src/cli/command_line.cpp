@@ -204,6 +204,7 @@ command parse_command_line(int argc, const char* const* argv) {
   std::vector<std::string> hidden;
   log_format_kind format{};
   bool pty = false;
+  bool journal = false;
 
   app.add_option("-c,--config", config_path, "TOML config file (see config/pipemux.toml)")
       ->check(CLI::ExistingFile);
@@ -225,6 +226,9 @@ command parse_command_line(int argc, const char* const* argv) {
                                     "repeatable; - is standard output, json:FILE or text:FILE "
                                     "a format for that one"))
           ->type_name("[FORMAT:]FILE");
+  app.add_flag("--journal", journal,
+               "Send the log to the systemd journal as native entries (with -o, there too); "
+               "automatic when standard output is the journal");
   auto* pattern_opt = app.add_option("--log-pattern", pattern,
                                      "spdlog pattern; see README for %L %N %k %w %J %Z %q");
   auto* format_opt = add_choice<log_format_kind>(
@@ -373,7 +377,15 @@ command parse_command_line(int argc, const char* const* argv) {
   if (*restart_opt) cfg.run.restart.mode = restart;
   if (*max_restarts_opt) cfg.run.restart.max_restarts = max_restarts;
   if (*max_line_opt) cfg.run.max_line = max_line;
-  if (*output_opt) cfg.log.sinks = sinks_from_flags(outputs);
+  if (*output_opt || journal) {  // the flags' outputs replace the file's
+    cfg.log.sinks = sinks_from_flags(outputs);
+    if (journal) {
+      log_sink_options sink;
+      sink.kind = sink_kind::journal;
+      sink.origin = "--journal";
+      cfg.log.sinks.push_back(std::move(sink));
+    }
+  }
   if (*pattern_opt && *timestamps_opt) {
     std::cerr << "pipemux: error: --timestamps picks one of the built-in patterns: give "
                  "--log-pattern or --timestamps, not both (%q in a pattern is the time since the "

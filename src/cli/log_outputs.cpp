@@ -12,8 +12,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <iostream>
 #include <mutex>
 
+#include "journal_sink.hpp"
 #include "pipemux/fd_sink.hpp"
 #include "pipemux/fd_writer.hpp"
 #include "pipemux/json_format.hpp"
@@ -29,6 +31,7 @@ struct log_outputs::output {
   int fd = -1;                         // a plain file's, for reopen()
   std::shared_ptr<fd_writer> writer;   // standard output and the run's plain files
   std::shared_ptr<fd_sink_st> direct;  // a child's own file, written on the loop
+  std::shared_ptr<journal_sink> journal;
   std::shared_ptr<spdlog::logger> logger;
   std::unique_ptr<spdlog::formatter> formatter;  // a copy, for a reopened rotating file
   std::unique_ptr<spdlog_adapter> adapter;
@@ -79,6 +82,7 @@ std::string cannot_open(const log_sink_options& spec, const std::string& why) {
 }  // namespace
 
 std::string output_name(const log_sink_options& sink) {
+  if (sink.kind == sink_kind::journal) return "the journal";
   return sink.to_stdout() ? "standard output" : "'" + sink.path + "'";
 }
 
@@ -95,7 +99,10 @@ std::unique_ptr<log_outputs::output> log_outputs::open(log_sink_options spec, bo
   const bool json = spec.format.value_or(log.format) == log_format_kind::json;
   out->color = !json && colors_wanted(log.color, spec.to_stdout(), stdout_is_terminal_, getenv);
   spdlog::sink_ptr sink;
-  if (spec.rotate != rotation_kind::none) {
+  if (spec.kind == sink_kind::journal) {
+    out->journal = std::make_shared<journal_sink>();
+    sink = out->journal;
+  } else if (spec.rotate != rotation_kind::none) {
     try {
       sink = rotating_file(spec);
     } catch (const spdlog::spdlog_ex& e) {
@@ -120,7 +127,8 @@ std::unique_ptr<log_outputs::output> log_outputs::open(log_sink_options spec, bo
   out->logger->set_formatter(out->formatter->clone());
   out->adapter = std::make_unique<spdlog_adapter>(out->logger, loop, identity_in::flags,
                                                   ansi_for(log, out->color));
-  out->adapter->pass_raw_bytes(json);  // the JSON formatter escapes for itself, losslessly
+  // JSON escapes for itself, losslessly; the journal takes any bytes.
+  out->adapter->pass_raw_bytes(json || out->journal != nullptr);
   out->spec = std::move(spec);
   return out;
 }
@@ -129,7 +137,10 @@ log_outputs::log_outputs(const log_options& log, std::span<const program_spec> p
                          const boost::asio::any_io_executor& loop, const environment_reader& getenv)
     : stdout_is_terminal_(::isatty(STDOUT_FILENO) == 1), shown_(log.program_streams) {
   std::vector<log_sink_options> sinks = log.sinks;
-  if (sinks.empty()) sinks.emplace_back();  // standard output
+  if (sinks.empty()) {  // standard output, unless that is the journal (a systemd service's)
+    sinks.emplace_back();
+    if (stdout_is_journal(getenv("JOURNAL_STREAM"))) sinks.back().kind = sink_kind::journal;
+  }
   for (auto& spec : sinks)
     outputs_.push_back(open(std::move(spec), true, log, programs, loop, getenv));
   // Each child's own file, if its program has one: children count across programs, in order.
@@ -213,6 +224,11 @@ void log_outputs::on_error(std::function<void(output_failure)> handler) {
           [report, name = out->name, to_stdout = out->spec.to_stdout()](std::error_code ec) {
             report({ec, name, to_stdout, {}});
           });
+    else if (out->journal)  // dropped and counted: journald may be restarting
+      out->journal->on_error([](std::error_code ec) {
+        std::cerr << "pipemux: warning: cannot send to the journal: " << ec.message()
+                  << " (entries are dropped and counted until it answers)\n";
+      });
     else if (out->direct)
       out->direct->on_write_error([report, name = out->name](std::error_code ec) {
         report({ec, name, false, {}});
@@ -252,6 +268,9 @@ void log_outputs::close(std::function<void()> done) {
   };
   for (output* out : every_output()) {
     out->logger->flush();
+    if (out->journal && out->journal->failed() > 0)
+      std::cerr << "pipemux: " << out->journal->failed()
+                << " log entries could not be sent to the journal\n";
     if (out->writer) {
       pending->fetch_add(1);
       out->writer->close(one_done);
@@ -263,7 +282,7 @@ void log_outputs::close(std::function<void()> done) {
 std::vector<std::string> log_outputs::reopen() {
   std::vector<std::string> problems;
   for (output* out : every_output()) {
-    if (out->spec.to_stdout()) continue;
+    if (out->spec.to_stdout() || out->journal) continue;
     out->logger->flush();
     if (out->fd >= 0) {
       // The new file takes the old one's descriptor number: the writer's thread goes on

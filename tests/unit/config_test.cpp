@@ -196,6 +196,10 @@ INSTANTIATE_TEST_SUITE_P(
         bad_config{"[[log.sink]]\npath = \"a\"\nformat = \"xml\"", 3, 10, "log.sink[0].format",
                    "must be one of \"text\", \"json\""},
         bad_config{"[log]\nsink = \"a\"", 2, 8, "log.sink", "expected [[log.sink]] tables"},
+        bad_config{"[[log.sink]]\ntype = \"journal\"\nformat = \"json\"", 3, 1,
+                   "log.sink[0].format", "the journal takes fields, not a format or a path"},
+        bad_config{"[[log.sink]]\ntype = \"syslog\"", 2, 8, "log.sink[0].type",
+                   "must be one of \"file\", \"journal\""},
         bad_config{dotted_key(50000) + " = 1", 1, 130, "", "tables nest too deep"},
         bad_config{"[" + dotted_key(50000) + "]", 1, 131, "", "tables nest too deep"}),
     [](const ::testing::TestParamInfo<bad_config>& info) {
@@ -222,9 +226,14 @@ rotate = "daily"
 [[log.sink]]
 path = "big.log"
 max_size = 123456
+[[log.sink]]
+type = "journal"
 )",
                                   "c.toml");
-  ASSERT_EQ(cfg.log.sinks.size(), 4U);
+  ASSERT_EQ(cfg.log.sinks.size(), 5U);
+  EXPECT_EQ(cfg.log.sinks[0].kind, sink_kind::file);
+  EXPECT_EQ(cfg.log.sinks[4].kind, sink_kind::journal);
+  EXPECT_FALSE(cfg.log.sinks[4].to_stdout());
   EXPECT_TRUE(cfg.log.sinks[0].to_stdout());
   EXPECT_EQ(cfg.log.sinks[0].format, log_format_kind::text);
   EXPECT_EQ(cfg.log.sinks[0].rotate, rotation_kind::none);
@@ -354,6 +363,15 @@ TEST_F(CommandLine, OutputFlagsReplaceTheFilesSinksEachWithItsFormat) {
   EXPECT_EQ(sinks[3].path, "./json:odd") << "only a format's name is a prefix";
   EXPECT_EQ(sinks[4].path, "xml:x");
   EXPECT_EQ(sinks[4].origin, "--output");
+  // --journal adds the journal to -o's outputs; alone, it is the only one.
+  auto journal = parse({"-c", path, "--journal"});
+  ASSERT_TRUE(std::holds_alternative<cli::supervise_request>(journal)) << errors_;
+  const auto& only = std::get<cli::supervise_request>(journal).cfg.log.sinks;
+  ASSERT_EQ(only.size(), 1U);
+  EXPECT_EQ(only[0].kind, sink_kind::journal);
+  auto both = parse({"--journal", "-o", "-"});
+  ASSERT_TRUE(std::holds_alternative<cli::supervise_request>(both)) << errors_;
+  EXPECT_EQ(std::get<cli::supervise_request>(both).cfg.log.sinks.size(), 2U);
   // A pattern needs a text output; with one among JSON ones it is fine.
   EXPECT_TRUE(std::holds_alternative<cli::supervise_request>(
       parse({"--log-pattern", "%v", "-o", "json:a", "-o", "b"})));
