@@ -56,10 +56,30 @@ inline constexpr named<rotation_kind> rotation_names[] = {{"none", rotation_kind
                                                           {"daily", rotation_kind::daily},
                                                           {"hourly", rotation_kind::hourly}};
 
-/// What a sink writes to: a file (or standard output), or the systemd journal.
-enum class sink_kind : unsigned char { file, journal };
-inline constexpr named<sink_kind> sink_kind_names[] = {{"file", sink_kind::file},
-                                                       {"journal", sink_kind::journal}};
+/// What a sink writes to: a file (or standard output), the systemd journal, or syslog.
+enum class sink_kind : unsigned char { file, journal, syslog };
+inline constexpr named<sink_kind> sink_kind_names[] = {
+    {"file", sink_kind::file}, {"journal", sink_kind::journal}, {"syslog", sink_kind::syslog}};
+
+/// Where syslog messages go: a local datagram socket (/dev/log), or a server over UDP or TCP.
+struct syslog_address {
+  enum class transport : unsigned char { unix_datagram, udp, tcp };
+  transport via = transport::unix_datagram;
+  std::string host;  ///< or the socket's path
+  std::uint16_t port = 0;
+};
+
+/// "" or "local" (/dev/log), "unix:/run/x.sock" or "/run/x.sock", "udp://host[:port]",
+/// "tcp://host[:port]" (port 514 unless given; an IPv6 host in brackets). Nullopt when it is
+/// none of these.
+std::optional<syslog_address> parse_syslog_address(std::string_view text);
+
+/// syslog facilities by name: kern ... local7.
+inline constexpr named<int> syslog_facility_names[] = {
+    {"kern", 0},      {"user", 1},    {"mail", 2},    {"daemon", 3},  {"auth", 4},
+    {"syslog", 5},    {"lpr", 6},     {"news", 7},    {"uucp", 8},    {"cron", 9},
+    {"authpriv", 10}, {"ftp", 11},    {"local0", 16}, {"local1", 17}, {"local2", 18},
+    {"local3", 19},   {"local4", 20}, {"local5", 21}, {"local6", 22}, {"local7", 23}};
 
 /// One place the log goes, in a format of its own (`-o [FORMAT:]PATH`, --journal,
 /// [[log.sink]]).
@@ -70,6 +90,8 @@ struct log_sink_options {
   rotation_kind rotate = rotation_kind::none;
   std::uint64_t max_size = 0;  ///< rotate = size: a new file before this many bytes are passed
   std::size_t max_files = 0;   ///< rotated files kept; 0: 5 for size, all for daily/hourly
+  syslog_address address;      ///< kind = syslog
+  int facility = 1;            ///< kind = syslog: user, as logger(1) sends
   /// Where it was set, for errors: "pipemux.toml:4:10: log.output", "--output".
   std::string origin;
 

@@ -205,6 +205,9 @@ command parse_command_line(int argc, const char* const* argv) {
   log_format_kind format{};
   bool pty = false;
   bool journal = false;
+  bool syslog = false;
+  std::string syslog_to;
+  int syslog_facility_code = 1;
 
   app.add_option("-c,--config", config_path, "TOML config file (see config/pipemux.toml)")
       ->check(CLI::ExistingFile);
@@ -229,6 +232,19 @@ command parse_command_line(int argc, const char* const* argv) {
   app.add_flag("--journal", journal,
                "Send the log to the systemd journal as native entries (with -o, there too); "
                "automatic when standard output is the journal");
+  app.add_flag("--syslog", syslog,
+               "Send the log to syslog as RFC 5424 messages (with -o, there too): /dev/log, or "
+               "--syslog-to");
+  auto* syslog_to_opt =
+      app.add_option("--syslog-to", syslog_to,
+                     "Where syslog goes: local (/dev/log), a socket's path, udp://HOST[:PORT], "
+                     "tcp://HOST[:PORT]; implies --syslog")
+          ->check([](const std::string& text) {
+            return parse_syslog_address(text) ? std::string() : "not a syslog address: " + text;
+          });
+  auto* syslog_facility_opt =
+      add_choice<int>(app, "--syslog-facility", syslog_facility_code, syslog_facility_names,
+                      "syslog facility (default user); implies --syslog");
   auto* pattern_opt = app.add_option("--log-pattern", pattern,
                                      "spdlog pattern; see README for %L %N %k %w %J %Z %q");
   auto* format_opt = add_choice<log_format_kind>(
@@ -377,8 +393,17 @@ command parse_command_line(int argc, const char* const* argv) {
   if (*restart_opt) cfg.run.restart.mode = restart;
   if (*max_restarts_opt) cfg.run.restart.max_restarts = max_restarts;
   if (*max_line_opt) cfg.run.max_line = max_line;
-  if (*output_opt || journal) {  // the flags' outputs replace the file's
+  syslog = syslog || *syslog_to_opt || *syslog_facility_opt;
+  if (*output_opt || journal || syslog) {  // the flags' outputs replace the file's
     cfg.log.sinks = sinks_from_flags(outputs);
+    if (syslog) {
+      log_sink_options sink;
+      sink.kind = sink_kind::syslog;
+      sink.address = *parse_syslog_address(syslog_to);
+      sink.facility = syslog_facility_code;
+      sink.origin = "--syslog";
+      cfg.log.sinks.push_back(std::move(sink));
+    }
     if (journal) {
       log_sink_options sink;
       sink.kind = sink_kind::journal;

@@ -12,6 +12,7 @@
 
 // The identity the adapter publishes for the message being logged (the formatters read it too).
 #include "log_context.hpp"
+#include "syslog_message.hpp"
 
 namespace pipemux::cli {
 namespace {
@@ -25,24 +26,6 @@ int send_to_journal(const std::vector<std::string>& fields) {
   do result = sd_journal_sendv(parts.data(), static_cast<int>(parts.size()));
   while (result == -EINTR);
   return result;
-}
-
-// syslog(3) priorities: a child's err is an error, its out information.
-int priority_of(const detail::log_context& ctx, spdlog::level::level_enum level) {
-  if (ctx.mark != '*') return std::string_view(ctx.stream) == "err" ? 3 : 6;
-  switch (level) {
-    case spdlog::level::critical:
-      return 2;
-    case spdlog::level::err:
-      return 3;
-    case spdlog::level::warn:
-      return 4;
-    case spdlog::level::trace:
-    case spdlog::level::debug:
-      return 7;
-    default:
-      return 6;
-  }
 }
 
 }  // namespace
@@ -60,7 +43,7 @@ void journal_sink::sink_it_(const spdlog::details::log_msg& msg) {
   const bool report = ctx.mark == '*';
   fields_.clear();
   fields_.push_back("MESSAGE=" + std::string(msg.payload.data(), msg.payload.size()));
-  fields_.push_back("PRIORITY=" + std::to_string(priority_of(ctx, msg.level)));
+  fields_.push_back("PRIORITY=" + std::to_string(syslog_severity(ctx, msg.level)));
   fields_.push_back("SYSLOG_IDENTIFIER=" + (ctx.child != nullptr ? ctx.child->name : "pipemux"));
   fields_.push_back("SYSLOG_PID=" +
                     std::to_string(ctx.child != nullptr ? ctx.child->pid : ::getpid()));

@@ -21,6 +21,7 @@
 #include "pipemux/json_format.hpp"
 #include "pipemux/log_format.hpp"
 #include "pipemux/spdlog_adapter.hpp"
+#include "syslog_sink.hpp"
 
 namespace pipemux::cli {
 
@@ -32,6 +33,7 @@ struct log_outputs::output {
   std::shared_ptr<fd_writer> writer;   // standard output and the run's plain files
   std::shared_ptr<fd_sink_st> direct;  // a child's own file, written on the loop
   std::shared_ptr<journal_sink> journal;
+  std::shared_ptr<syslog_sender> syslog;
   std::shared_ptr<spdlog::logger> logger;
   std::unique_ptr<spdlog::formatter> formatter;  // a copy, for a reopened rotating file
   std::unique_ptr<spdlog_adapter> adapter;
@@ -83,6 +85,7 @@ std::string cannot_open(const log_sink_options& spec, const std::string& why) {
 
 std::string output_name(const log_sink_options& sink) {
   if (sink.kind == sink_kind::journal) return "the journal";
+  if (sink.kind == sink_kind::syslog) return "syslog";
   return sink.to_stdout() ? "standard output" : "'" + sink.path + "'";
 }
 
@@ -102,6 +105,9 @@ std::unique_ptr<log_outputs::output> log_outputs::open(log_sink_options spec, bo
   if (spec.kind == sink_kind::journal) {
     out->journal = std::make_shared<journal_sink>();
     sink = out->journal;
+  } else if (spec.kind == sink_kind::syslog) {
+    out->syslog = std::make_shared<syslog_sender>(loop, spec.address);
+    sink = std::make_shared<syslog_sink>(out->syslog, spec.facility);
   } else if (spec.rotate != rotation_kind::none) {
     try {
       sink = rotating_file(spec);
@@ -127,8 +133,8 @@ std::unique_ptr<log_outputs::output> log_outputs::open(log_sink_options spec, bo
   out->logger->set_formatter(out->formatter->clone());
   out->adapter = std::make_unique<spdlog_adapter>(out->logger, loop, identity_in::flags,
                                                   ansi_for(log, out->color));
-  // JSON escapes for itself, losslessly; the journal takes any bytes.
-  out->adapter->pass_raw_bytes(json || out->journal != nullptr);
+  // JSON escapes for itself, losslessly; the journal and syslog take any bytes.
+  out->adapter->pass_raw_bytes(json || out->journal || out->syslog);
   out->spec = std::move(spec);
   return out;
 }
@@ -208,8 +214,10 @@ void log_outputs::note(spdlog::level::level_enum level, std::string_view text) {
 }
 
 void log_outputs::on_backlog(const std::function<void()>& handler) {
-  for (const auto& out : outputs_)
+  for (const auto& out : outputs_) {
     if (out->writer) out->writer->on_backlog([handler](bool) { handler(); });
+    if (out->syslog) out->syslog->on_backlog(handler);
+  }
 }
 
 void log_outputs::on_error(std::function<void(output_failure)> handler) {
@@ -228,6 +236,11 @@ void log_outputs::on_error(std::function<void(output_failure)> handler) {
       out->journal->on_error([](std::error_code ec) {
         std::cerr << "pipemux: warning: cannot send to the journal: " << ec.message()
                   << " (entries are dropped and counted until it answers)\n";
+      });
+    else if (out->syslog)  // buffered, then dropped and counted: the server may come back
+      out->syslog->on_dropping([name = out->syslog->name()](const std::string& why) {
+        std::cerr << "pipemux: warning: syslog " << name << ": dropping messages: " << why
+                  << " (counted until it takes them again)\n";
       });
     else if (out->direct)
       out->direct->on_write_error([report, name = out->name](std::error_code ec) {
@@ -249,14 +262,17 @@ std::vector<log_outputs::output*> log_outputs::every_output() const {
 
 bool log_outputs::backlogged() const {
   for (const auto& out : outputs_)
-    if (out->writer && out->writer->backlogged()) return true;
+    if ((out->writer && out->writer->backlogged()) || (out->syslog && out->syslog->backlogged()))
+      return true;
   return false;
 }
 
 std::size_t log_outputs::abandon() {
   std::size_t dropped = 0;
-  for (const auto& out : outputs_)
+  for (const auto& out : outputs_) {
     if (out->writer) dropped += out->writer->abandon();
+    if (out->syslog) out->syslog->abandon();  // counted in messages, said at close()
+  }
   return dropped;
 }
 
@@ -275,6 +291,15 @@ void log_outputs::close(std::function<void()> done) {
       pending->fetch_add(1);
       out->writer->close(one_done);
     }
+    if (out->syslog) {
+      pending->fetch_add(1);
+      out->syslog->close([sender = out->syslog, one_done] {
+        if (sender->dropped() > 0)
+          std::cerr << "pipemux: " << sender->dropped() << " log messages could not be sent to "
+                    << "syslog " << sender->name() << "\n";
+        one_done();
+      });
+    }
   }
   one_done();
 }
@@ -282,7 +307,7 @@ void log_outputs::close(std::function<void()> done) {
 std::vector<std::string> log_outputs::reopen() {
   std::vector<std::string> problems;
   for (output* out : every_output()) {
-    if (out->spec.to_stdout() || out->journal) continue;
+    if (out->spec.to_stdout() || out->journal || out->syslog) continue;
     out->logger->flush();
     if (out->fd >= 0) {
       // The new file takes the old one's descriptor number: the writer's thread goes on

@@ -198,8 +198,14 @@ INSTANTIATE_TEST_SUITE_P(
         bad_config{"[log]\nsink = \"a\"", 2, 8, "log.sink", "expected [[log.sink]] tables"},
         bad_config{"[[log.sink]]\ntype = \"journal\"\nformat = \"json\"", 3, 1,
                    "log.sink[0].format", "the journal takes fields, not a format or a path"},
-        bad_config{"[[log.sink]]\ntype = \"syslog\"", 2, 8, "log.sink[0].type",
-                   "must be one of \"file\", \"journal\""},
+        bad_config{"[[log.sink]]\ntype = \"kafka\"", 2, 8, "log.sink[0].type",
+                   "must be one of \"file\", \"journal\", \"syslog\""},
+        bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"http://x\"", 3, 11,
+                   "log.sink[0].address", "udp://HOST[:PORT] or tcp://HOST[:PORT] (got"},
+        bad_config{"[[log.sink]]\ntype = \"syslog\"\npath = \"x\"", 3, 1, "log.sink[0].path",
+                   "syslog takes an address and a facility"},
+        bad_config{"[[log.sink]]\ntype = \"syslog\"\nfacility = \"local9\"", 3, 12,
+                   "log.sink[0].facility", "must be one of \"kern\""},
         bad_config{dotted_key(50000) + " = 1", 1, 130, "", "tables nest too deep"},
         bad_config{"[" + dotted_key(50000) + "]", 1, 131, "", "tables nest too deep"}),
     [](const ::testing::TestParamInfo<bad_config>& info) {
@@ -228,9 +234,18 @@ path = "big.log"
 max_size = 123456
 [[log.sink]]
 type = "journal"
+[[log.sink]]
+type = "syslog"
+address = "tcp://10.1.2.3:1514"
+facility = "local0"
 )",
                                   "c.toml");
-  ASSERT_EQ(cfg.log.sinks.size(), 5U);
+  ASSERT_EQ(cfg.log.sinks.size(), 6U);
+  EXPECT_EQ(cfg.log.sinks[5].kind, sink_kind::syslog);
+  EXPECT_EQ(cfg.log.sinks[5].address.via, syslog_address::transport::tcp);
+  EXPECT_EQ(cfg.log.sinks[5].address.host, "10.1.2.3");
+  EXPECT_EQ(cfg.log.sinks[5].address.port, 1514);
+  EXPECT_EQ(cfg.log.sinks[5].facility, 16);
   EXPECT_EQ(cfg.log.sinks[0].kind, sink_kind::file);
   EXPECT_EQ(cfg.log.sinks[4].kind, sink_kind::journal);
   EXPECT_FALSE(cfg.log.sinks[4].to_stdout());

@@ -1,0 +1,251 @@
+// --syslog against a real rsyslogd, started by the test with its own config in a temp
+// directory, listening on a unix socket and on loopback UDP and TCP, writing what it parsed
+// (%app-name% %procid% %syslogseverity-text% %msgid% %structured-data% %msg%) to a file.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "run_command.hpp"
+
+namespace pipemux {
+namespace {
+using namespace std::chrono_literals;
+using test::pipemux_exe;
+using test::run_command;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// A loopback port nobody listens on now (for TCP and UDP alike, most likely).
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof address;
+  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), size) == 0 &&
+                     ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0;
+  ::close(fd);
+  return bound ? ntohs(address.sin_port) : 0;
+}
+
+bool tcp_answers(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// rsyslogd in the foreground, as the notes' recipe has it; stopped by its pid at the end.
+class rsyslog {
+ public:
+  explicit rsyslog(const std::string& dir, int port) : dir_(dir), port_(port) {
+    std::ofstream(dir + "/rs.conf")
+        << "global(workDirectory=\"" << dir << "\")\n"
+        << "module(load=\"imtcp\")\n"
+        << "input(type=\"imtcp\" port=\"" << port << "\" address=\"127.0.0.1\")\n"
+        << "module(load=\"imudp\")\n"
+        // UDP has no flow control: a receive buffer of 8 MiB
+        // holds a burst the server is slow to read.
+        << "input(type=\"imudp\" port=\"" << port << "\" address=\"127.0.0.1\" rcvbufSize=\"8m\")\n"
+        << "module(load=\"imuxsock\" SysSock.Use=\"off\")\n"
+        << "input(type=\"imuxsock\" Socket=\"" << dir
+        << "/log.sock\" UseSpecialParser=\"off\" "
+           "ParseHostname=\"on\")\n"
+        << "template(name=\"t\" type=\"string\" string=\"%app-name% "
+           "%procid% %syslogseverity-text% %msgid% "
+           "%structured-data% %msg%\\n\")\n"
+        << "action(type=\"omfile\" file=\"" << dir << "/out.log\" template=\"t\")\n";
+  }
+  ~rsyslog() { stop(); }
+
+  bool start() {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const std::string conf = dir_ + "/rs.conf", pidfile = dir_ + "/rs.pid";
+      const std::string log = dir_ + "/rsyslogd.out";
+      std::freopen(log.c_str(), "w", stdout);
+      std::freopen(log.c_str(), "a", stderr);
+      ::execlp("rsyslogd", "rsyslogd", "-n", "-f", conf.c_str(), "-i", pidfile.c_str(), nullptr);
+      ::_exit(127);
+    }
+    for (int i = 0; i < 100; ++i) {
+      if (tcp_answers(port_) && std::filesystem::exists(dir_ + "/log.sock")) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+  /// What rsyslog wrote, once it has `lines` lines (it writes asynchronously), or after 10 s.
+  std::string received(std::size_t lines) const {
+    std::string text;
+    for (int i = 0; i < 200; ++i) {
+      text = read_file(dir_ + "/out.log");
+      if (static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) >= lines) break;
+      std::this_thread::sleep_for(50ms);
+    }
+    return text;
+  }
+
+  std::string socket() const { return dir_ + "/log.sock"; }
+
+ private:
+  std::string dir_;
+  int port_;
+  pid_t pid_ = -1;
+};
+
+bool rsyslogd_installed() {
+  return std::system("command -v rsyslogd >/dev/null") == 0;
+}
+
+// argv: LOG APP CHILDREN COUNT: for APP's messages in rsyslog's file, per child index, how many
+// spam lines and whether each seq is there once and in order, with the fields as expected.
+constexpr const char* checker = R"PY(
+import re, sys
+log, app, children, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+row = re.compile(r'^(\S+) (\d+) (\w+) (\w+) \[pipemux@32473 index="(\d+)" instance="(\d+)"'
+                 r'(?: stream="(\w+)")?\] (.*)$')
+seqs, kinds, pids, bad = {}, set(), {}, 0
+for line in open(log, encoding="utf-8", errors="replace").read().splitlines():
+    if not line.startswith(app + " "):
+        continue
+    m = row.match(line)
+    if not m:
+        bad += 1
+        continue
+    name, pid, severity, msgid, index, instance, stream, msg = m.groups()
+    kinds.add(msgid)
+    pids.setdefault(index, set()).add(pid)
+    if msgid == "line":
+        s = re.fullmatch(r"Spam \d child=" + index + r" seq=(\d+)", msg)
+        if not s or severity != "info" or stream != "out" or instance != index:
+            bad += 1
+            continue
+        seqs.setdefault(index, []).append(int(s.group(1)))
+for index in range(children):
+    got = seqs.get(str(index), [])
+    print(f"child {index}: {len(got)} lines, exact {got == list(range(count))}, "
+          f"one pid {len(pids.get(str(index), ())) == 1}")
+print("kinds", ",".join(sorted(kinds)), "malformed", bad)
+)PY";
+
+std::string verdict(const std::string& log, const std::string& app, int children, int count) {
+  const auto result = run_command(
+      {"python3", "-c", checker, log, app, std::to_string(children), std::to_string(count)});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  return result.out;
+}
+
+std::string all_arrived(int children, int count) {
+  std::string text;
+  for (int i = 0; i < children; ++i)
+    text += "child " + std::to_string(i) + ": " + std::to_string(count) +
+            " lines, exact True, one pid True\n";
+  return text + "kinds exit,line,start,summary malformed 0\n";
+}
+
+std::string spam(int count, const std::string& interval) {
+  return "exec " + pipemux_exe() + " spam --count " + std::to_string(count) + " --interval " +
+         interval + " --sequence";
+}
+
+TEST(Syslog, EveryLineArrivesOverTheLocalSocketUdpAndTcpParsedByRsyslog) {
+  if (!rsyslogd_installed()) GTEST_SKIP() << "rsyslogd is not installed (scripts/setup does)";
+  const std::string dir = test::temp_path("rsyslog");
+  std::filesystem::create_directories(dir);
+  const int port = free_port();
+  ASSERT_NE(port, 0);
+  rsyslog server(dir, port);
+  ASSERT_TRUE(server.start()) << read_file(dir + "/rsyslogd.out");
+  const std::string tcp = "tcp://127.0.0.1:" + std::to_string(port);
+  const std::string udp = "udp://127.0.0.1:" + std::to_string(port);
+  for (const auto& [app, address] : {std::pair{"viaunix", server.socket()},
+                                     std::pair{"viaudp", udp}, std::pair{"viatcp", tcp}}) {
+    const auto result = run_command(
+        {pipemux_exe(), "--syslog-to", address, "-n", "2", "--names", app, spam(300, "0")});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(result.out, "") << "--syslog alone: nothing on stdout";
+    EXPECT_EQ(result.err, "");
+  }
+  // An err line is severity err, with the facility asked for.
+  const auto errs = run_command({pipemux_exe(), "--syslog-to", tcp, "--syslog-facility", "local3",
+                                 "--names", "errs", "echo oops >&2"});
+  EXPECT_EQ(errs.exit_code, 0) << errs.err;
+  const std::string received = server.received(std::size_t{3} * (600 + 6) + 4);
+  std::ofstream(dir + "/received.log") << received;
+  for (const char* app : {"viaunix", "viaudp", "viatcp"})
+    EXPECT_EQ(verdict(dir + "/received.log", app, 2, 300), all_arrived(2, 300))
+        << app << "\n"
+        << received.substr(0, 2000);
+  EXPECT_NE(received.find(" err line [pipemux@32473 index=\"0\" instance=\"0\" stream=\"err\"] "
+                          "oops\n"),
+            std::string::npos)
+      << received;
+}
+
+TEST(Syslog, OverTcpAServerThatComesLateGetsEveryLineOnce) {
+  if (!rsyslogd_installed()) GTEST_SKIP() << "rsyslogd is not installed (scripts/setup does)";
+  const std::string dir = test::temp_path("rsyslog-late");
+  std::filesystem::create_directories(dir);
+  const int port = free_port();
+  ASSERT_NE(port, 0);
+  rsyslog server(dir, port);
+  // The children write for about half a second and exit; the server starts a second later,
+  // while pipemux waits (up to 5 s) to hand over what it buffered: only its retry timer,
+  // backing off, reconnects then.
+  const auto begin = std::chrono::steady_clock::now();
+  bool started = false;
+  test::command_options options;
+  options.watch = [&](int, const std::string&) {
+    if (std::chrono::steady_clock::now() - begin < 1500ms) return false;
+    started = server.start();
+    return true;
+  };
+  const auto result =
+      run_command({pipemux_exe(), "--syslog-to", "tcp://127.0.0.1:" + std::to_string(port), "-n",
+                   "2", "--names", "late", spam(400, "0.001")},
+                  options);
+  ASSERT_TRUE(started) << read_file(dir + "/rsyslogd.out");
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.err, "") << "nothing dropped";
+  const std::string received = server.received(std::size_t{2} * (400 + 3));
+  std::ofstream(dir + "/received.log") << received;
+  EXPECT_EQ(verdict(dir + "/received.log", "late", 2, 400), all_arrived(2, 400));
+}
+
+TEST(Syslog, AnAddressThatIsNoneIsAUsageError) {
+  const auto result = run_command({pipemux_exe(), "--syslog-to", "http://x", "true"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("not a syslog address: http://x"), std::string::npos) << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1);
+}
+
+}  // namespace
+}  // namespace pipemux

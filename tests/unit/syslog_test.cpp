@@ -1,0 +1,148 @@
+// The syslog sink's parts: addresses, the RFC 5424 text (read back from a real datagram
+// socket), and the sender's bounded buffer when nobody answers.
+#include <gtest/gtest.h>
+
+#include <spdlog/logger.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <boost/asio/io_context.hpp>
+
+#include <filesystem>
+#include <regex>
+
+#include "pipemux/config.hpp"
+#include "pipemux/spdlog_adapter.hpp"
+#include "syslog_sink.hpp"
+
+namespace pipemux::cli {
+namespace {
+using transport = syslog_address::transport;
+
+TEST(SyslogAddress, LocalPathsUdpAndTcpWithOrWithoutAPort) {
+  const auto local = parse_syslog_address("");
+  ASSERT_TRUE(local);
+  EXPECT_EQ(local->via, transport::unix_datagram);
+  EXPECT_EQ(local->host, "/dev/log");
+  EXPECT_EQ(parse_syslog_address("local")->host, "/dev/log");
+  EXPECT_EQ(parse_syslog_address("unix:/run/x.sock")->host, "/run/x.sock");
+  EXPECT_EQ(parse_syslog_address("/run/x.sock")->host, "/run/x.sock");
+  const auto udp = parse_syslog_address("udp://10.0.0.1");
+  ASSERT_TRUE(udp);
+  EXPECT_EQ(udp->via, transport::udp);
+  EXPECT_EQ(udp->host, "10.0.0.1");
+  EXPECT_EQ(udp->port, 514);
+  const auto tcp = parse_syslog_address("tcp://logs.example:6514");
+  ASSERT_TRUE(tcp);
+  EXPECT_EQ(tcp->via, transport::tcp);
+  EXPECT_EQ(tcp->host, "logs.example");
+  EXPECT_EQ(tcp->port, 6514);
+  const auto v6 = parse_syslog_address("tcp://[::1]:1514");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->host, "::1");
+  EXPECT_EQ(v6->port, 1514);
+  EXPECT_EQ(parse_syslog_address("udp://[::1]")->port, 514);
+  for (const char* bad : {"http://x", "tcp://", "tcp://:514", "tcp://h:0", "tcp://h:65536",
+                          "tcp://h:", "tcp://h:5x", "udp://::1:514", "tcp://[::1", "relative.sock"})
+    EXPECT_FALSE(parse_syslog_address(bad)) << bad;
+}
+
+// A datagram socket of the test's own, standing in for /dev/log.
+class local_server {
+ public:
+  local_server()
+      : path_(std::filesystem::temp_directory_path() /
+              ("pipemux-syslog-" + std::to_string(::getpid()) + ".sock")) {
+    std::filesystem::remove(path_);
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path_.c_str(), sizeof address.sun_path - 1);
+    bound_ = ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+    timeval wait{2, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  }
+  ~local_server() {
+    ::close(fd_);
+    std::filesystem::remove(path_);
+  }
+  std::string path() const { return path_.string(); }
+  bool bound() const { return bound_; }
+  std::string receive() {
+    char buffer[4096];
+    const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+    return n < 0 ? std::string("(nothing)") : std::string(buffer, static_cast<std::size_t>(n));
+  }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+  bool bound_ = false;
+};
+
+TEST(SyslogMessage, Rfc5424WithTheChildsIdentityAsStructuredData) {
+  local_server server;
+  ASSERT_TRUE(server.bound());
+  boost::asio::io_context io;
+  auto sender =
+      std::make_shared<syslog_sender>(io.get_executor(), *parse_syslog_address(server.path()));
+  const int local3 = 19;
+  auto logger =
+      std::make_shared<spdlog::logger>("t", std::make_shared<syslog_sink>(sender, local3));
+  spdlog_adapter log(logger);
+  log.pass_raw_bytes(true);
+  const auto web = std::make_shared<const child_info>(child_info{"web server", 3, 1, 4242});
+  const auto when = log_clock::time_point(std::chrono::microseconds(1'796'000'000'123'456));
+  log(message{web, stream_kind::out, when, "GET / 200", piece_kind::line});
+  log(message{web, stream_kind::err, when, "bad ] \"thing\"\n\xff", piece_kind::partial});
+  log(child_event{child_event_kind::exited,
+                  web,
+                  exit_status::from_wait_status(3 << 8),
+                  std::chrono::seconds(1),
+                  {}},
+      when);
+  log.note(spdlog::level::info, "a note", when);
+  io.run_for(std::chrono::milliseconds(200));
+  const std::string host = syslog_hostname();
+  const std::string time = "2026-11-30T00:53:20.123456Z";  // date -u -d @1796000000
+  // <PRI> = facility * 8 + severity; APP-NAME has no spaces; PROCID the child's pid.
+  EXPECT_EQ(server.receive(), "<158>1 " + time + " " + host +
+                                  " web_server 4242 line [pipemux@32473 index=\"3\" "
+                                  "instance=\"1\" stream=\"out\"] GET / 200");
+  EXPECT_EQ(server.receive(), "<155>1 " + time + " " + host +
+                                  " web_server 4242 partial [pipemux@32473 index=\"3\" "
+                                  "instance=\"1\" stream=\"err\"] bad ] \"thing\"\n\xff");
+  EXPECT_EQ(server.receive(), "<156>1 " + time + " " + host +
+                                  " web_server 4242 exit [pipemux@32473 index=\"3\" "
+                                  "instance=\"1\"] exited with code 3 after 1.000 s");
+  EXPECT_EQ(server.receive(), "<158>1 " + time + " " + host + " pipemux " +
+                                  std::to_string(::getpid()) + " report - a note");
+}
+
+TEST(SyslogSender, NobodyListeningFillsTheBoundedBufferThenDropsAndCounts) {
+  boost::asio::io_context io;
+  syslog_address nobody;
+  nobody.via = transport::tcp;
+  nobody.host = "127.0.0.1";
+  nobody.port = 9;  // discard: nobody listens on it here
+  syslog_sender::limits small;
+  small.max_queued = 1000;
+  small.close_timeout = std::chrono::milliseconds(300);
+  syslog_sender sender(io.get_executor(), nobody, small);
+  std::vector<std::string> reasons;
+  sender.on_dropping([&](const std::string& why) { reasons.push_back(why); });
+  for (int i = 0; i < 100; ++i) sender.send(std::string(46, 'x'));  // 49 bytes framed
+  EXPECT_EQ(sender.dropped(), 80U) << "20 fit in 1000 bytes";
+  EXPECT_FALSE(sender.backlogged()) << "not connected: no reason to stop reading children";
+  bool closed = false;
+  sender.close([&] { closed = true; });
+  io.run_for(std::chrono::seconds(5));
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(sender.dropped(), 100U) << "what was buffered is counted when the time is up";
+  ASSERT_EQ(reasons.size(), 1U);
+  EXPECT_TRUE(std::regex_search(reasons[0], std::regex("^not connected \\(.+\\)$"))) << reasons[0];
+}
+
+}  // namespace
+}  // namespace pipemux::cli
