@@ -544,7 +544,36 @@ plot {", ".join(curves)}
     return ["![lines per second](lines_per_second.png)", "", "![latency](latency.png)"]
 
 
-def report(line_rows, raw_rows, lat_rows, scale_rows, start_rows, short, floor, json_rows, micro,
+# --- a size-rotated file against a plain one -------------------------------------------------------
+
+def rotating_cost(reps, scale):
+    """pipemux's text to a [[log.sink]] rotated every 16 MiB (spdlog's rotating sink, written on
+    the loop, 2 files kept) against the same text to a plain -o file (its writer thread), both on
+    tmpfs: what rotation costs."""
+    k = int(LINES_PER_CELL * scale)
+    config = TMPFS / "pipemux-bench-rotating.toml"
+    config.write_text(f'[[log.sink]]\npath = "{OUT_FILE}"\nmax_size = "16M"\nmax_files = 2\n')
+    rotated = [OUT_FILE.with_name(f"{OUT_FILE.stem}.{i}{OUT_FILE.suffix}") for i in (1, 2)]
+    rows = []
+    for n in (1, 4):
+        rates = {"plain": [], "rotating": []}
+        for _ in range(reps):
+            for kind in ("plain", "rotating"):  # alternating, as every row here
+                OUT_FILE.unlink(missing_ok=True)
+                where = ["-o", str(OUT_FILE)] if kind == "plain" else ["-c", str(config)]
+                t, _, _ = run([str(PIPEMUX), *where, "-n", str(n), "--", str(PRODUCER), str(k // n)])
+                rates[kind].append(k // n * n / t)
+        plain, _ = median_spread(rates["plain"])
+        rotating, spread = median_spread(rates["rotating"])
+        rows.append(dict(n=n, plain=plain, rotating=rotating, spread=spread))
+        print(f"rotating n={n:<3} {rotating / 1e6:6.2f} M lines/s, plain file {plain / 1e6:6.2f}: "
+              f"x{rotating / plain:.2f}", flush=True)
+    for path in (config, *rotated):
+        path.unlink(missing_ok=True)
+    return rows
+
+
+def report(line_rows, raw_rows, lat_rows, scale_rows, start_rows, short, floor, json_rows, rotating_rows, micro,
            picture_lines, args):
     out = ["# pipemux benchmark results", "",
            f"Machine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M')}; "
@@ -593,6 +622,12 @@ def report(line_rows, raw_rows, lat_rows, scale_rows, start_rows, short, floor, 
     for r in json_rows:
         out.append(f"| {r['n']} | {r['out']} | {r['json'] / 1e6:.2f} | {r['spread'] * 100:.0f}% | "
                    f"{r['text'] / 1e6:.2f} | {r['json'] / r['text']:.2f} |")
+    out += ["", "## A file rotated every 16 MiB (`[[log.sink]] max_size`) against a plain `-o` file, on tmpfs", "",
+            "| children | rotating M lines/s | spread | plain M lines/s | x plain |",
+            "| ---: | ---: | ---: | ---: | ---: |"]
+    for r in rotating_rows:
+        out.append(f"| {r['n']} | {r['rotating'] / 1e6:.2f} | {r['spread'] * 100:.0f}% | "
+                   f"{r['plain'] / 1e6:.2f} | {r['rotating'] / r['plain']:.2f} |")
     out += ["", "## Starting children: `pipemux -n N -- /bin/true` against a C `posix_spawn` loop", "",
             "(The loop gives each child a pipe as stdout, reads it to the end and reaps it: the kernel's "
             "cost. pipemux also gives each a stderr pipe, a pidfd, a cgroup when root, and logs 3 lines.)", "",
@@ -643,7 +678,7 @@ def main():
     parser.add_argument("--reps", type=int, default=5, help="alternating pairs per cell (default 5)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every line count (default 1)")
     parser.add_argument("--only", default="", help="comma-separated: micro,line,raw,latency,scale,"
-                        "slowpeer,startup,floor,json "
+                        "slowpeer,startup,floor,json,rotating "
                         "(a quick look at some; results.md is written only by a full run)")
     args = parser.parse_args()
     if args.only:
@@ -666,6 +701,8 @@ def main():
             parse_floor(args.reps, args.scale)
         if "json" in wanted:
             json_cost(args.reps, args.scale)
+        if "rotating" in wanted:
+            rotating_cost(args.reps, args.scale)
         return
     for exe in (PIPEMUX, PRODUCER, REFERENCE, SPAWN_REFERENCE, MICRO):
         if not exe.exists():
@@ -680,8 +717,9 @@ def main():
     start_rows, short = startup(args.reps, args.scale)
     floor = parse_floor(args.reps, args.scale)
     json_rows = json_cost(args.reps, args.scale)
+    rotating_rows = rotating_cost(args.reps, args.scale)
     pictures = plots(line_rows, samples)
-    report(line_rows, raw_rows, lat_rows, scale_rows, start_rows, short, floor, json_rows, micro,
+    report(line_rows, raw_rows, lat_rows, scale_rows, start_rows, short, floor, json_rows, rotating_rows, micro,
            pictures, args)
     OUT_FILE.unlink(missing_ok=True)
 
