@@ -8,8 +8,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <regex>
 
 #include "pipemux/config.hpp"
@@ -142,6 +144,63 @@ TEST(SyslogSender, NobodyListeningFillsTheBoundedBufferThenDropsAndCounts) {
   EXPECT_EQ(sender.dropped(), 100U) << "what was buffered is counted when the time is up";
   ASSERT_EQ(reasons.size(), 1U);
   EXPECT_TRUE(std::regex_search(reasons[0], std::regex("^not connected \\(.+\\)$"))) << reasons[0];
+}
+
+TEST(SyslogSender, AServerThatDoesNotReadBacklogsItUntilItHasReadEverything) {
+  namespace ip = boost::asio::ip;
+  boost::asio::io_context io;
+  ip::tcp::acceptor acceptor(io, ip::tcp::endpoint(ip::address_v4::loopback(), 0));
+  ip::tcp::socket peer(io);
+  acceptor.async_accept(peer, [](const boost::system::error_code&) {});
+  syslog_address to;
+  to.via = transport::tcp;
+  to.host = "127.0.0.1";
+  to.port = acceptor.local_endpoint().port();
+  syslog_sender::limits marks;
+  marks.high_water = 64 << 10;
+  marks.low_water = 16 << 10;
+  marks.max_queued = std::size_t{256} << 20;
+  syslog_sender sender(io.get_executor(), to, marks);
+  int cues = 0;
+  sender.on_backlog([&] { ++cues; });
+  // The kernel's socket buffers fill first, then the queue passes its mark.
+  const std::string line(1000, 'x');
+  std::size_t sent = 0;
+  while (!sender.backlogged() && sent < 100000) {
+    sender.send(line);
+    ++sent;
+    io.poll();
+  }
+  ASSERT_TRUE(sender.backlogged()) << sent << " messages sent";
+  // A cue at each change (the kernel's buffers may grow meanwhile): now an odd count.
+  EXPECT_EQ(cues % 2, 1) << cues;
+  // The server reads it all: "1000 xxx...", back to back.
+  std::size_t received = 0;
+  std::string chunk(1 << 16, '\0');
+  bool framed = true;
+  std::function<void()> read = [&] {
+    peer.async_read_some(boost::asio::buffer(chunk), [&](const auto& ec, std::size_t n) {
+      if (ec) {
+        ADD_FAILURE() << "read: " << ec.message();
+        return;
+      }
+      for (std::size_t i = 0; i < n; ++i, ++received) {
+        const std::size_t at = received % 1005;
+        framed = framed && chunk[i] == (at < 5 ? "1000 "[at] : 'x');
+      }
+      if (received < sent * 1005) read();
+    });
+  };
+  read();
+  io.restart();  // a poll() that found nothing ready may have stopped it
+  while (received < sent * 1005 && io.run_one_for(std::chrono::seconds(5)) > 0) {
+  }
+  EXPECT_EQ(received, sent * 1005);
+  EXPECT_TRUE(framed) << "octet counting: LEN SP MSG";
+  EXPECT_FALSE(sender.backlogged());
+  EXPECT_EQ(cues % 2, 0) << cues;
+  EXPECT_GE(cues, 2);
+  EXPECT_EQ(sender.dropped(), 0U);
 }
 
 }  // namespace
