@@ -241,10 +241,13 @@ command parse_command_line(int argc, const char* const* argv) {
                      "tcp://HOST[:PORT]; implies --syslog")
           ->check([](const std::string& text) {
             return parse_syslog_address(text) ? std::string() : "not a syslog address: " + text;
-          });
-  auto* syslog_facility_opt =
-      add_choice<int>(app, "--syslog-facility", syslog_facility_code, syslog_facility_names,
-                      "syslog facility (default user); implies --syslog");
+          })
+          ->type_name("ADDRESS");
+  auto* syslog_facility_opt = add_choice<int>(
+      app, "--syslog-facility", syslog_facility_code, syslog_facility_names,
+      "syslog facility: user (default), daemon, local0 ... local7, kern, mail, auth, "
+      "syslog, lpr, news, uucp, cron, authpriv, ftp; implies --syslog");
+  syslog_facility_opt->type_name("FACILITY");
   auto* pattern_opt = app.add_option("--log-pattern", pattern,
                                      "spdlog pattern; see README for %L %N %k %w %J %Z %q");
   auto* format_opt = add_choice<log_format_kind>(
