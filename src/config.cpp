@@ -227,7 +227,8 @@ log_sink_options parse_sink(const config_reader& reader, const toml::table& tabl
     if (sink.rotate == rotation_kind::none)
       reader.fail(n->source(), prefix + "max_files",
                   "is for a rotated file: give max_size or rotate too");
-    sink.max_files = static_cast<std::size_t>(reader.integer(*n, prefix + "max_files", 1, 100000));
+    // spdlog's daily and hourly sinks count kept files in 16 bits.
+    sink.max_files = static_cast<std::size_t>(reader.integer(*n, prefix + "max_files", 1, 65535));
   }
   if (sink.to_stdout() && sink.rotate != rotation_kind::none)
     reader.fail(path->source(), prefix + "path", "standard output cannot be rotated");

@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
-#include <mutex>
 
 #include "journal_sink.hpp"
 #include "pipemux/fd_sink.hpp"

@@ -191,6 +191,8 @@ INSTANTIATE_TEST_SUITE_P(
                    "size rotation needs max_size"},
         bad_config{"[[log.sink]]\npath = \"a\"\nmax_files = 3", 3, 13, "log.sink[0].max_files",
                    "is for a rotated file"},
+        bad_config{"[[log.sink]]\npath = \"a\"\nrotate = \"daily\"\nmax_files = 65536", 4, 13,
+                   "log.sink[0].max_files", "between 1 and 65535"},
         bad_config{"[[log.sink]]\npath = \"a\"\nrotate = \"weekly\"", 3, 10, "log.sink[0].rotate",
                    "must be one of \"none\", \"size\", \"daily\""},
         bad_config{"[[log.sink]]\npath = \"a\"\nformat = \"xml\"", 3, 10, "log.sink[0].format",
