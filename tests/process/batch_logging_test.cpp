@@ -22,13 +22,7 @@
 namespace pipemux {
 namespace {
 namespace asio = boost::asio;
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using test::read_file;
 
 struct file_logger {
   file_logger(const std::string& path, bool fast, std::size_t buffer_size) {

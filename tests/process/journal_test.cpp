@@ -13,19 +13,13 @@
 namespace pipemux {
 namespace {
 using test::pipemux_exe;
+using test::read_file;
 using test::run_command;
 
 std::string replaced(std::string text, const std::string& from, const std::string& to) {
   for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
     text.replace(at, from.size(), to);
   return text;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // Runs in `unshare -m`: journald, then pipemux three ways, then journalctl until the four

@@ -17,6 +17,7 @@ namespace pipemux {
 namespace {
 namespace fs = std::filesystem;
 using test::pipemux_exe;
+using test::read_file;
 using test::run_command;
 
 // argv: FORMAT (text|json) CHILDREN COUNT FILE...: finds each "Spam N child=C seq=S" line of
@@ -78,13 +79,6 @@ std::string verdict(const std::string& format, int children, int count,
 
 std::string all_found(int children, int count) {
   return "lines " + std::to_string(children * count) + " missing 0 repeated 0 malformed 0\n";
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // A fresh directory of its own for a test's files.

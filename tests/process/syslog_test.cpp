@@ -22,14 +22,8 @@ namespace pipemux {
 namespace {
 using namespace std::chrono_literals;
 using test::pipemux_exe;
+using test::read_file;
 using test::run_command;
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 // A loopback port nobody listens on now (for TCP and UDP alike, most likely).
 int free_port() {

@@ -259,4 +259,11 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 }  // namespace pipemux::test

@@ -77,6 +77,9 @@ std::string own_cgroup_directory();
 /// The run cgroups ("pipemux.PID.N") that pipemux process `pid` left in our cgroup.
 std::vector<std::string> cgroups_left_by(int pid);
 
+/// The whole of a file's bytes ("" when it cannot be read).
+std::string read_file(const std::string& path);
+
 /// Lines of `text`, without their '\n'.
 std::vector<std::string> lines_of(const std::string& text);
 
