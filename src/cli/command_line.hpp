@@ -16,6 +16,8 @@ inline constexpr int child_failed = 1;
 inline constexpr int usage = 2;            // bad flag, bad config, unopenable output
 inline constexpr int spawn_failed = 3;     // a program could not be started
 inline constexpr int output_failed = 4;    // our output could not be written
+inline constexpr int log_lost = 5;         // log lines were lost (dropped, counted on stderr)
+inline constexpr int pipemux_failed = 6;   // pipemux itself failed: memory, descriptors, ...
 inline constexpr int output_closed = 141;  // our stdout was closed (| head): 128 + SIGPIPE
 }  // namespace exit_code
 

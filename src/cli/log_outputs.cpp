@@ -266,6 +266,13 @@ bool log_outputs::backlogged() const {
   return false;
 }
 
+bool log_outputs::lost_anything() const {
+  return std::any_of(outputs_.begin(), outputs_.end(), [](const auto& out) {
+    return (out->journal && out->journal->failed() > 0) ||
+           (out->syslog && out->syslog->dropped() > 0);
+  });
+}
+
 std::size_t log_outputs::abandon() {
   std::size_t dropped = 0;
   for (const auto& out : outputs_) {

@@ -70,6 +70,9 @@ class log_outputs {
   void on_error(std::function<void(output_failure)> handler);
   /// Whether any output has more queued than its high-water mark.
   bool backlogged() const;
+  /// Whether any output lost messages it was given (the journal or a syslog server did not take
+  /// them); each says how many on stderr at close().
+  bool lost_anything() const;
   /// Gives up on what is queued anywhere; returns how many bytes were dropped.
   std::size_t abandon();
   /// Writes what is queued and closes every output, then calls `done` (on any thread).

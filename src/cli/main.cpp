@@ -26,6 +26,7 @@
 #include "command_line.hpp"
 #include "log_outputs.hpp"
 #include "orphan_reaper.hpp"
+#include "own_failure.hpp"
 #include "pipemux/env_file.hpp"
 #include "pipemux/exit_status.hpp"
 #include "pipemux/supervisor.hpp"
@@ -63,6 +64,7 @@ struct outcome {
   int stop_signal = 0;                         // the first SIGINT/SIGTERM/SIGHUP received
   std::optional<cli::output_failure> failure;  // an output of the log could not be written
   std::size_t dropped = 0;                     // bytes of log given up on a stalled output
+  bool log_lost = false;                       // a sink dropped messages (said on stderr)
   std::optional<run_summary> summary;
 };
 
@@ -85,6 +87,8 @@ int exit_code_of(const outcome& o, bool stdout_is_terminal) {
     return exit_code::output_failed;
   }
   if (o.stop_signal != 0) return 128 + o.stop_signal;
+  if (o.summary && o.summary->callback_exception) return exit_code::pipemux_failed;
+  if (o.log_lost) return exit_code::log_lost;
   if (o.summary && o.summary->any_spawn_failed()) return exit_code::spawn_failed;
   if (o.summary && o.summary->any_failed()) return exit_code::child_failed;
   return exit_code::ok;
@@ -97,9 +101,6 @@ int supervise(config cfg) {
     outputs.emplace(cfg.log, programs_to_run(cfg), io.get_executor(), environment_lookup);
   } catch (const cli::output_open_error& e) {
     std::cerr << "pipemux: error: " << e.what() << "\n";
-    return exit_code::usage;
-  } catch (const std::exception& e) {
-    std::cerr << "pipemux: error: log pattern '" << cfg.log.pattern << "': " << e.what() << "\n";
     return exit_code::usage;
   }
   cli::log_outputs& log = *outputs;
@@ -188,6 +189,16 @@ int supervise(config cfg) {
       },
       [&](error_code, run_summary s) {
         result.summary = std::move(s);
+        if (result.summary->callback_exception) {  // logging failed (out of memory)
+          const std::string why =
+              "cannot log: " + cli::describe_own_failure(result.summary->callback_exception) +
+              ": the children were stopped";
+          std::cerr << "pipemux: error: " << why << "\n";
+          try {  // into the log too, if it can be written at all now
+            log.note(spdlog::level::err, why);
+          } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): said on stderr
+          }
+        }
         // What escaped the children's process groups is stopped like them, then the summary.
         reaper.stop_all(cfg.run.stop_signal, cfg.run.stop_grace, [&] {
           log(*result.summary);
@@ -195,6 +206,7 @@ int supervise(config cfg) {
           log.close([&] {  // on a writer's thread, once the log is written
             asio::post(io, [&] {
               finished = true;
+              result.log_lost = log.lost_anything();
               signals.cancel();
               reopen_signal.cancel();
               reaper.close();
@@ -236,8 +248,8 @@ int main(int argc, char** argv) {
       return exit_code::usage;
     }
     return supervise(cfg);
-  } catch (const std::exception& e) {
-    std::cerr << "pipemux: error: " << e.what() << "\n";
-    return exit_code::child_failed;
+  } catch (...) {  // pipemux's own failure: out of memory, of descriptors, ...
+    std::cerr << "pipemux: error: " << cli::describe_own_failure(std::current_exception()) << "\n";
+    return exit_code::pipemux_failed;
   }
 }
