@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -48,6 +49,9 @@ std::string long_sleep() {
 }
 
 std::string pipemux_exe() {
+  // Another build's binary (an older commit's, to see a new test fail there first).
+  if (const char* other = std::getenv("PIPEMUX_TEST_EXE"); other != nullptr && *other != '\0')
+    return other;
   return PIPEMUX_EXE;
 }
 

@@ -50,7 +50,8 @@ std::string unique(const std::string& name);
 /// none_left() finds only this test's sleeps.
 std::string long_sleep();
 
-/// The pipemux binary under test.
+/// The pipemux binary under test: this build's, or $PIPEMUX_TEST_EXE when set (to run a new
+/// test against an older build and see it fail there).
 std::string pipemux_exe();
 
 /// Child pids of `parent` still present in /proc (zombies included).
