@@ -20,6 +20,7 @@
 #include <stdexcept>
 
 #include "batch_builder.hpp"
+#include "child_environment.hpp"
 #include "child_process.hpp"
 #include "executable_lookup.hpp"
 #include "orphan_guard.hpp"
@@ -48,14 +49,17 @@ struct output_channel {
 
 // One child across its restarts: its current process and pipes, and what is known so far.
 struct child_slot {
-  child_slot(const asio::any_io_executor& executor, const program_spec& spec, std::size_t max_line)
+  child_slot(const asio::any_io_executor& executor, const program_spec& spec,
+             std::size_t index_of_program, std::size_t max_line)
       : program(&spec),
+        program_index(index_of_program),
         channels{output_channel(max_line), output_channel(max_line)},
         drain_timer(executor),
         restart_timer(executor) {}
 
   std::shared_ptr<const child_info> info;  // immutable: replaced when a run starts or fails
   const program_spec* program;
+  std::size_t program_index;  // in impl::programs
   std::unique_ptr<detail::child_process> process;
   std::array<output_channel, 2> channels;  // indexed by stream_kind
   asio::steady_timer drain_timer;          // bounds how long pipes may outlive the child
@@ -98,40 +102,6 @@ std::string join_argv(const std::vector<std::string>& argv) {
     out += arg;
   }
   return out;
-}
-
-// The parent's environment, then who the child is, then the program's own settings.
-std::vector<std::string> child_environment(const program_spec& spec, const child_info& info,
-                                           bool unbuffered) {
-  std::vector<std::pair<std::string, std::string>> overrides = {
-      {"PIPEMUX_CHILD_NAME", info.name},
-      {"PIPEMUX_CHILD_INDEX", std::to_string(info.index)},
-      {"PIPEMUX_CHILD_INSTANCE", std::to_string(info.instance)},
-  };
-  if (unbuffered && std::getenv("PYTHONUNBUFFERED") == nullptr)
-    overrides.emplace_back("PYTHONUNBUFFERED", "1");
-  overrides.insert(overrides.end(), spec.environment.begin(), spec.environment.end());
-  std::vector<std::string> env;
-  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry)
-    env.emplace_back(*entry);
-  for (const auto& [key, value] : overrides) {
-    std::string entry = key + '=';
-    const std::size_t prefix = entry.size();
-    std::erase_if(
-        env, [&entry, prefix](const std::string& e) { return e.compare(0, prefix, entry) == 0; });
-    entry += value;
-    env.push_back(std::move(entry));
-  }
-  return env;
-}
-
-std::string search_path_for(const program_spec& spec) {
-  // The last PATH wins, as in the child's environment (a program's own over an --env-file's).
-  const auto path_set = std::find_if(spec.environment.rbegin(), spec.environment.rend(),
-                                     [](const auto& variable) { return variable.first == "PATH"; });
-  if (path_set != spec.environment.rend()) return path_set->second;
-  const char* path = std::getenv("PATH");
-  return path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
 }
 
 // What ran out when starting a child threw: "Too many open files", "out of memory".
@@ -186,11 +156,13 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   event_handler on_event;
   completion on_complete;
   std::vector<program_spec> programs;
+  std::vector<std::unique_ptr<const detail::program_environment>> environments;  // by program
   std::vector<std::unique_ptr<child_slot>> children;
   phase state = phase::idle;
   std::size_t next_to_spawn = 0;  // children before it have been started (or tried)
   bool run_requested = false;     // async_run was called: one run per supervisor
   bool stop_requested = false;
+  std::atomic<bool> stop_pending{false};  // stop() was called and its handler may not have run
   bool caller_stopped = false;            // stop() or cancellation, not stop_on
   std::optional<std::size_t> ended_by;    // the child whose end ended the run (stop_on)
   std::exception_ptr callback_exception;  // on_message or on_event threw: no more calls
@@ -232,12 +204,13 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   void run() {
     state = phase::running;
     std::size_t index = 0;
-    for (const auto& spec : programs)
-      for (std::size_t i = 0; i < spec.instances; ++i) {
-        auto c = std::make_unique<child_slot>(strand, spec, options.max_line);
-        c->info = std::make_shared<const child_info>(child_info{spec.name, index++, i, -1});
+    for (std::size_t p = 0; p < programs.size(); ++p)
+      for (std::size_t i = 0; i < programs[p].instances; ++i) {
+        auto c = std::make_unique<child_slot>(strand, programs[p], p, options.max_line);
+        c->info = std::make_shared<const child_info>(child_info{programs[p].name, index++, i, -1});
         children.push_back(std::move(c));
       }
+    environments.resize(programs.size());
     if (options.cgroup != cgroup_mode::off && !children.empty())
       cgroup = detail::run_cgroup::create(no_cgroup_reason);
     if (options.die_with_parent && (options.own_process_group || cgroup) && !children.empty())
@@ -270,7 +243,8 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   // message must not wait for all of them.
   void spawn_next() {
     if (next_to_spawn < children.size()) {
-      if (state == phase::running) {
+      // A stop() from another handler may be queued behind this one: it is seen here already.
+      if (state == phase::running && !stop_pending.load(std::memory_order_relaxed)) {
         spawn(*children[next_to_spawn++]);
         if (next_to_spawn < children.size())
           asio::post(strand, guarded([](impl& self) { self.spawn_next(); }));
@@ -290,15 +264,16 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   void spawn(child_slot& c) {
     const program_spec& spec = *c.program;
     const std::string program = spec.argv.empty() ? std::string() : spec.argv[0];
+    const detail::program_environment& environment = environment_of(c);
     std::string why;
     auto target =
-        detail::resolve_exec(spec.argv, spec.working_directory, search_path_for(spec), why);
+        detail::resolve_exec(spec.argv, spec.working_directory, environment.search_path(), why);
     if (!target) return fail_spawn(c, "cannot start '" + program + "': " + why);
     detail::launch_request request;
     request.executable = std::move(target->executable);
     request.argv = std::move(target->argv);
 
-    request.environment = child_environment(spec, *c.info, options.unbuffered_env);
+    request.environment = environment.for_child(*c.info);
     request.working_directory = spec.working_directory;
     request.own_process_group = options.own_process_group;
     request.die_with_parent = options.die_with_parent;
@@ -339,6 +314,16 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     c.process->async_wait(guarded([slot](impl& self, std::error_code wait_error, int status) {
       self.on_exited(*slot, wait_error, status);
     }));
+  }
+
+  // Built at the first start of one of the program's children, from the environment as it is
+  // then, and shared by its children and their restarts.
+  const detail::program_environment& environment_of(const child_slot& c) {
+    auto& environment = environments[c.program_index];
+    if (!environment)
+      environment = std::make_unique<const detail::program_environment>(*c.program, environ,
+                                                                         options.unbuffered_env);
+    return *environment;
   }
 
   // Makes the pipes (or the pseudo-terminal) and their readers, then forks. False (reported)
@@ -767,7 +752,8 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     c.restart_timer.expires_after(delay);
     child_slot* slot = &c;
     c.restart_timer.async_wait(guarded([slot](impl& self, boost::system::error_code ec) {
-      if (ec || !slot->restart_pending) return;
+      // A stop() queued behind this handler cancels the restart when it runs.
+      if (ec || !slot->restart_pending || self.stop_pending.load(std::memory_order_relaxed)) return;
       slot->restart_pending = false;
       self.spawn(*slot);
       self.complete_if_all_finished();
@@ -1125,6 +1111,7 @@ void supervisor::stop() {
 void supervisor::stop(const std::weak_ptr<impl>& weak, bool kill_at_once) {
   const auto self = weak.lock();
   if (!self || self->abandoned) return;
+  self->stop_pending = true;  // no child starts from now on, even before the strand sees this
   asio::dispatch(self->strand, [weak, kill_at_once] {
     if (auto alive = weak.lock(); alive && !alive->abandoned) alive->stop_by_caller(kill_at_once);
   });
