@@ -4,6 +4,8 @@
 #include "signal_mask.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -80,6 +82,11 @@ bool orphan_guard::start(std::size_t capacity, const run_cgroup* cgroup) noexcep
   int fds[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return false;
   std::unique_ptr<int[]> groups(new (std::nothrow) int[capacity == 0 ? 1 : capacity]);
+  try {
+    groups_.reserve(capacity);  // add() must not allocate: it is noexcept
+  } catch (...) {
+    groups.reset();
+  }
   if (!groups) {
     ::close(fds[0]);
     ::close(fds[1]);
@@ -100,6 +107,7 @@ bool orphan_guard::start(std::size_t capacity, const run_cgroup* cgroup) noexcep
     return false;
   }
   pid_ = pid;
+  pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   write_fd_ = fds[1];
   return true;
 }
@@ -117,11 +125,29 @@ bool orphan_guard::send(int record) noexcept {
 }
 
 bool orphan_guard::add(int pgid) noexcept {
-  return pgid > 0 && send(pgid);
+  if (pgid <= 0 || !send(pgid)) return false;
+  if (groups_.size() < groups_.capacity()) groups_.push_back(pgid);
+  return true;
 }
 
 bool orphan_guard::remove(int pgid) noexcept {
+  std::erase(groups_, pgid);
   return pgid > 0 && send(-pgid);
+}
+
+// Whether the guard exited (and was reaped) within `limit`.
+bool orphan_guard::wait_for_exit(std::chrono::milliseconds limit) noexcept {
+  if (pidfd_ >= 0) {
+    pollfd exit_event{pidfd_, POLLIN, 0};
+    int ready;
+    while ((ready = ::poll(&exit_event, 1, static_cast<int>(limit.count()))) < 0 &&
+           errno == EINTR) {
+    }
+    if (ready == 0) return false;
+  }
+  while (::waitpid(pid_, nullptr, pidfd_ >= 0 ? WNOHANG : 0) < 0 && errno == EINTR) {
+  }
+  return true;
 }
 
 void orphan_guard::finish() noexcept {
@@ -130,9 +156,18 @@ void orphan_guard::finish() noexcept {
     write_fd_ = -1;
   }
   if (pid_ > 0) {
-    while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+    if (!wait_for_exit(finish_wait)) {
+      // Stopped, or stuck: do its work here, and end it.
+      for (int group : groups_) ::kill(-group, SIGKILL);
+      ::kill(pid_, SIGKILL);
+      wait_for_exit(finish_wait);
     }
     pid_ = -1;
+  }
+  groups_.clear();
+  if (pidfd_ >= 0) {
+    ::close(pidfd_);
+    pidfd_ = -1;
   }
 }
 

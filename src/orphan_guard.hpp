@@ -7,7 +7,9 @@
 // that left those groups).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <vector>
 
 namespace pipemux::detail {
 
@@ -35,13 +37,18 @@ class orphan_guard {
   bool lost() const noexcept { return pid_ > 0 && write_fd_ < 0; }
 
   /// Closes the socket and reaps the guard; it kills the groups still registered first (and
-  /// the cgroup: see start()).
+  /// the cgroup: see start()). Waits finish_wait at most: a guard that does not end by then
+  /// (someone stopped it with SIGSTOP) is killed, and the groups it held are killed here.
   void finish() noexcept;
+  static constexpr std::chrono::milliseconds finish_wait{500};
 
  private:
   bool send(int record) noexcept;
+  bool wait_for_exit(std::chrono::milliseconds limit) noexcept;
   int pid_ = -1;
+  int pidfd_ = -1;  // to wait for the guard with a time limit
   int write_fd_ = -1;
+  std::vector<int> groups_;  // registered with the guard: ours to kill if it cannot
 };
 
 }  // namespace pipemux::detail
