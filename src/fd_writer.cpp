@@ -35,6 +35,7 @@ struct fd_writer::state {
   bool idle = false;  // the writer waits in poll for data: wake it
   bool closing = false;
   bool abandoned = false;
+  std::size_t dropped = 0;  // since abandoned
   bool finished = false;
   std::error_code error;
   backlog_handler on_backlog;
@@ -158,6 +159,7 @@ void fd_writer::write(const char* data, std::size_t size) {
   backlog_handler went_over;
   {
     std::lock_guard lock(state_->mutex);
+    if (state_->abandoned) state_->dropped += size;
     if (state_->error || state_->abandoned || state_->finished) return;
     state_->queued.insert(state_->queued.end(), data, data + size);
     if (!state_->over && state_->queued.size() + state_->in_flight > state_->bounds.high_water) {
@@ -194,6 +196,7 @@ std::size_t fd_writer::abandon() {
     if (state_->finished || state_->abandoned) return 0;
     state_->abandoned = true;
     dropped = state_->queued.size() + state_->in_flight;
+    state_->dropped = dropped;
     state_->queued.clear();
     done = std::move(state_->on_done);
     state_->wake();
@@ -202,6 +205,11 @@ std::size_t fd_writer::abandon() {
   // left to end with the process.
   if (done) done();
   return dropped;
+}
+
+std::size_t fd_writer::dropped() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->dropped;
 }
 
 std::error_code fd_writer::error() const {

@@ -53,6 +53,8 @@ class fd_writer {
   /// interrupted: the thread ends when it returns, so an fd the writer does not own must stay
   /// open until then (the process's stdout, say).
   std::size_t abandon();
+  /// Bytes dropped by abandon(): those it found queued, and every byte written after it.
+  std::size_t dropped() const;
 
   std::error_code error() const;
 

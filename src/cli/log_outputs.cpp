@@ -273,12 +273,17 @@ bool log_outputs::lost_anything() const {
   });
 }
 
-std::size_t log_outputs::abandon() {
-  std::size_t dropped = 0;
+void log_outputs::abandon() {
   for (const auto& out : outputs_) {
-    if (out->writer) dropped += out->writer->abandon();
+    if (out->writer) out->writer->abandon();
     if (out->syslog) out->syslog->abandon();  // counted in messages, said at close()
   }
+}
+
+std::size_t log_outputs::dropped_bytes() const {
+  std::size_t dropped = 0;
+  for (const auto& out : outputs_)
+    if (out->writer) dropped += out->writer->dropped();
   return dropped;
 }
 

@@ -73,8 +73,11 @@ class log_outputs {
   /// Whether any output lost messages it was given (the journal or a syslog server did not take
   /// them); each says how many on stderr at close().
   bool lost_anything() const;
-  /// Gives up on what is queued anywhere; returns how many bytes were dropped.
-  std::size_t abandon();
+  /// Gives up on what is queued anywhere, and on what comes after.
+  void abandon();
+  /// Bytes of log given up by abandon() in the files and on standard output: those queued
+  /// then and those logged after it (a journal or syslog output counts its own messages).
+  std::size_t dropped_bytes() const;
   /// Writes what is queued and closes every output, then calls `done` (on any thread).
   void close(std::function<void()> done);
   /// Opens each file again by its name (logrotate moved it away). Returns one line for each

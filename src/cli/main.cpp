@@ -4,7 +4,9 @@
 // - SIGPIPE is ignored, so a closed stdout (`| head`) is a write error we handle: children are
 //   stopped and pipemux exits 141, quietly. Children get SIGPIPE's default back before exec.
 // - SIGINT, SIGTERM and SIGHUP are caught (asio::signal_set) to stop the children; a second
-//   one kills them at once; a third gives up on a stalled output.
+//   request kills them at once; a third gives up on a stalled output (stop_requests.hpp: a copy
+//   forwarded by a wrapper is not a second request). Once the run is over they are blocked, so
+//   that a late one does not kill pipemux by its default action before it exits.
 // - It is a child subreaper (or PID 1): orphaned descendants of its children come back to it,
 //   are reaped, named in the log and stopped at the end of the run (see orphan_reaper.hpp);
 //   SIGCHLD is caught for that.
@@ -13,6 +15,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -31,11 +34,13 @@
 #include "pipemux/exit_status.hpp"
 #include "pipemux/supervisor.hpp"
 #include "spam.hpp"
+#include "stop_requests.hpp"
 #include "terminal_style.hpp"
 
 namespace {
 namespace asio = boost::asio;
 using namespace pipemux;
+using namespace std::chrono_literals;
 namespace exit_code = cli::exit_code;
 
 std::vector<program_spec> programs_to_run(const config& cfg) {
@@ -57,6 +62,17 @@ void raise_open_files_limit() {
     limit.rlim_cur = limit.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &limit);
   }
+}
+
+// After a stop request, how long the output may take to write the log once every child had its
+// grace: docker stop's 10 s leave room for the default 5 s grace and this.
+constexpr std::chrono::milliseconds flush_after_stop{2000};
+
+std::chrono::milliseconds longest_stop_grace(const run_options& run,
+                                             const std::vector<program_spec>& programs) {
+  std::chrono::milliseconds longest = run.stop_grace;
+  for (const auto& program : programs) longest = std::max(longest, program.stop_grace.value_or(0ms));
+  return longest;
 }
 
 // How the run ended, for the exit code.
@@ -137,29 +153,55 @@ int supervise(config cfg) {
 
   bool log_complete = false;  // all is logged: only the output may still be waited for
   bool finished = false;      // the run is over and the log written (or given up)
+
+  // An output that does not take the log must not hold the run up once it was asked to stop
+  // (`docker stop` waits only so long): what is still queued is given up and counted, and the
+  // children's last output is read and dropped, so the run can end.
+  const auto give_up_on_output = [&] {
+    log.abandon();
+    children.resume_reading();
+  };
+  asio::steady_timer give_up_timer(io);
+  const auto give_up_after = [&](std::chrono::milliseconds delay) {
+    give_up_timer.expires_after(delay);
+    give_up_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec && !finished) give_up_on_output();
+    });
+  };
+  const std::chrono::milliseconds longest_grace = longest_stop_grace(cfg.run, programs);
+
   asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
-  int signals_received = 0;
+  cli::stop_requests requests;
   std::function<void()> wait_for_signal = [&] {
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
       // A signal read in the same batch as the end of the run must not wait again.
       if (ec || finished) return;
-      ++signals_received;
       // Taken before stop(): a stop may end the run at once (nothing was running).
       const bool waiting_for_output = log_complete;
-      if (result.stop_signal == 0) {
-        result.stop_signal = sig;
-        log.note(spdlog::level::info, "received " + signal_name(sig) +
-                                          ": stopping the children (again to kill them at once)");
-      } else {
-        log.note(spdlog::level::warn,
-                 "received " + signal_name(sig) + " again: killing the children");
-      }
-      children.stop();
-      if (result.summary) reaper.kill_all();  // escaped descendants being stopped: now
-      // A third signal, or one once all is logged, gives up on a stalled output.
-      if (signals_received >= 3 || waiting_for_output) {
-        result.dropped += log.abandon();
-        children.resume_reading();
+      switch (requests.on_signal(sig, cli::stop_requests::clock::now())) {
+        case cli::stop_requests::action::copy:  // forwarded by a wrapper: the same request
+          break;
+        case cli::stop_requests::action::stop:
+          result.stop_signal = sig;
+          log.note(spdlog::level::info, "received " + signal_name(sig) +
+                                            ": stopping the children (again to kill them at once)");
+          // First: the stop may reach the children at once, and a parent that dies then leaves
+          // its escaped descendants in nobody's tree for a moment.
+          reaper.stop_escaped(cfg.run.stop_signal, cfg.run.stop_grace);
+          children.stop();
+          give_up_after(waiting_for_output ? flush_after_stop : longest_grace + flush_after_stop);
+          break;
+        case cli::stop_requests::action::kill:
+          log.note(spdlog::level::warn,
+                   "received " + signal_name(sig) + " again: killing the children");
+          reaper.kill_all();
+          children.stop();
+          if (waiting_for_output) give_up_on_output();  // nothing else is waited for
+          give_up_after(flush_after_stop);
+          break;
+        case cli::stop_requests::action::give_up:
+          give_up_on_output();
+          break;
       }
       wait_for_signal();
     });
@@ -184,6 +226,9 @@ int supervise(config cfg) {
       programs, [&](std::span<const message> read) { log(read); },
       [&](const child_event& e) {
         if (e.kind == child_event_kind::started) reaper.track(e.child->pid);
+        // stop_on ended the run: what escaped the children is stopped with them
+        if (e.kind == child_event_kind::stopping_others)
+          reaper.stop_escaped(cfg.run.stop_signal, cfg.run.stop_grace);
         log(e);
         if (e.kind == child_event_kind::exited) reaper.untrack(e.child->pid);
       },
@@ -206,7 +251,9 @@ int supervise(config cfg) {
           log.close([&] {  // on a writer's thread, once the log is written
             asio::post(io, [&] {
               finished = true;
+              give_up_timer.cancel();
               result.log_lost = log.lost_anything();
+              result.dropped = log.dropped_bytes();
               signals.cancel();
               reopen_signal.cancel();
               reaper.close();
@@ -215,6 +262,12 @@ int supervise(config cfg) {
         });
       });
   io.run();
+  // The run is over: a late signal waits, blocked, until we exit with the run's code, instead
+  // of killing pipemux by its default action once the signal sets are gone.
+  sigset_t stop_signals;
+  ::sigemptyset(&stop_signals);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) ::sigaddset(&stop_signals, sig);
+  ::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   return exit_code_of(result, log.stdout_is_terminal());
 }
 

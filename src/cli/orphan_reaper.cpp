@@ -24,19 +24,27 @@ std::string command_name(int pid) {
   return name;
 }
 
-// This process's children, from /proc/self/task/*/children (each thread's own).
-std::vector<int> children_of_this_process() {
+// The children of `pid`, from /proc/PID/task/*/children (each thread's own).
+std::vector<int> children_of(const std::string& pid) {
   std::vector<int> pids;
-  DIR* tasks = ::opendir("/proc/self/task");
+  const std::string tasks_path = "/proc/" + pid + "/task";
+  DIR* tasks = ::opendir(tasks_path.c_str());
   if (tasks == nullptr) return pids;
   while (const dirent* task = ::readdir(tasks)) {
     if (task->d_name[0] == '.') continue;
-    std::ifstream list(std::string("/proc/self/task/") + task->d_name + "/children");
-    int pid = 0;
-    while (list >> pid) pids.push_back(pid);
+    std::ifstream list(tasks_path + "/" + task->d_name + "/children");
+    int child = 0;
+    while (list >> child) pids.push_back(child);
   }
   ::closedir(tasks);
   return pids;
+}
+
+std::string names_of(const std::vector<int>& pids) {
+  std::string names;
+  for (int pid : pids)
+    names += fmt::format("{}{}[{}]", names.empty() ? "" : ", ", command_name(pid), pid);
+  return names;
 }
 
 }  // namespace
@@ -64,59 +72,119 @@ void orphan_reaper::wait_for_sigchld() {
   });
 }
 
-// Children that are neither the supervisor's children nor its guard.
-std::vector<int> orphan_reaper::orphans() const {
+// Every descendant of this process outside the children's process groups (each child leads
+// its own: its pgid is a tracked pid), the guard left out. Parents come before their children,
+// so that one that ignores the stop signal is found while its parent still holds it, and the
+// children's own trees are searched too: a `setsid` job leaves its group, not its parent.
+std::vector<int> orphan_reaper::escaped() const {
   std::vector<int> found;
-  for (int pid : children_of_this_process())
-    if (!tracked_.contains(pid) && command_name(pid) != "pipemux-guard") found.push_back(pid);
+  std::vector<int> to_visit = children_of("self");
+  while (!to_visit.empty()) {
+    const int pid = to_visit.back();
+    to_visit.pop_back();
+    for (int child : children_of(std::to_string(pid))) to_visit.push_back(child);
+    if (tracked_.contains(pid)) continue;
+    const pid_t group = ::getpgid(pid);
+    if (group < 0 || tracked_.contains(group)) continue;  // gone, or the supervisor's to stop
+    if (command_name(pid) == "pipemux-guard") continue;
+    found.push_back(pid);
+  }
   return found;
 }
 
 void orphan_reaper::reap() {
-  for (int pid : orphans()) {
+  // Our own children that are not the supervisor's: orphans that came back to us.
+  for (int pid : children_of("self")) {
+    if (tracked_.contains(pid)) continue;
     const std::string name = command_name(pid);  // readable until reaped
+    if (name == "pipemux-guard") continue;
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) != pid) continue;  // still running
     report_(false, fmt::format("reaped {}[{}], an orphaned descendant: {}", name, pid,
                                describe(exit_status::from_wait_status(status))));
   }
+  // One that came back, or turned up, since the stop signal or the kill round: a process
+  // re-parented to us as its parent dies is seen in neither's tree for a moment.
+  if (killing_)
+    kill_escaped();
+  else if (stopping_)
+    stop_new_escaped();
   finish_if_none_left();
+}
+
+// The stop signal (and SIGCONT) to each escaped descendant that has not had it yet, named.
+void orphan_reaper::stop_new_escaped() {
+  std::vector<int> first_time;
+  for (int pid : escaped())
+    if (stopped_.insert(pid).second) first_time.push_back(pid);
+  if (first_time.empty()) return;
+  report_(true, fmt::format("escaped descendants still running: {}: sent {}", names_of(first_time),
+                            signal_name(stop_signal_)));
+  for (int pid : first_time) {
+    ::kill(pid, stop_signal_);
+    ::kill(pid, SIGCONT);  // a stopped process acts on no other signal
+  }
+}
+
+void orphan_reaper::stop_escaped(int stop_signal, std::chrono::milliseconds grace) {
+  if (stopping_ || closed_) return;
+  stopping_ = true;
+  stop_signal_ = stop_signal;
+  stop_new_escaped();
+  kill_timer_.expires_after(grace);
+  kill_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) kill_all();
+  });
 }
 
 void orphan_reaper::stop_all(int stop_signal, std::chrono::milliseconds grace,
                              std::function<void()> done) {
   reap();  // those the supervisor stopped in its cgroup: gone, only their status is left
-  const auto running = orphans();
-  if (running.empty()) {
-    if (done) done();
-    return;
-  }
   on_all_gone_ = std::move(done);
-  std::string names;
-  for (int pid : running) {
-    names += fmt::format("{}{}[{}]", names.empty() ? "" : ", ", command_name(pid), pid);
-    ::kill(pid, stop_signal);
-    ::kill(pid, SIGCONT);  // a stopped process acts on no other signal
-  }
-  report_(true, fmt::format("orphaned descendants still running: {}: sent {}", names,
-                            signal_name(stop_signal)));
-  kill_timer_.expires_after(grace);
-  kill_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) kill_all();
-  });
-  reap();
+  if (escaped().empty()) return finish_if_none_left();
+  if (!stopping_) stop_escaped(stop_signal, grace);
+  if (killing_) kill_all();  // a stop came earlier: no new grace now
 }
 
 void orphan_reaper::kill_all() {
-  kill_timer_.cancel();
-  for (int pid : orphans()) {
-    report_(true, fmt::format("{}[{}] still running: sent SIGKILL", command_name(pid), pid));
-    ::kill(pid, SIGKILL);
+  const bool first_round = !killing_;
+  killing_ = true;
+  if (kill_escaped() || first_round) {
+    kill_timer_.expires_after(kill_wait);
+    kill_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) give_up_waiting();
+    });
   }
+  reap();
+}
+
+// SIGKILL to each escaped descendant, named in the log the first time; whether there was any.
+bool orphan_reaper::kill_escaped() {
+  const auto running = escaped();
+  std::vector<int> first_time;
+  for (int pid : running)
+    if (killed_.insert(pid).second) first_time.push_back(pid);
+  if (!first_time.empty())
+    report_(true, fmt::format("{} still running: sent SIGKILL", names_of(first_time)));
+  for (int pid : running) ::kill(pid, SIGKILL);
+  return !running.empty();
+}
+
+// Killed yet still there: in uninterruptible sleep (a hung NFS mount, a device). Named, and
+// not waited for: it dies when it wakes, and init reaps it once we are gone.
+void orphan_reaper::give_up_waiting() {
+  if (!on_all_gone_) return;
+  if (const auto left = escaped(); !left.empty())
+    report_(true, fmt::format("{} still running {:.3g} s after SIGKILL: not waiting for it",
+                              names_of(left),
+                              std::chrono::duration<double>(kill_wait).count()));
+  auto done = std::move(on_all_gone_);
+  on_all_gone_ = nullptr;
+  done();
 }
 
 void orphan_reaper::finish_if_none_left() {
-  if (!on_all_gone_ || !orphans().empty()) return;
+  if (!on_all_gone_ || !escaped().empty()) return;
   kill_timer_.cancel();
   auto done = std::move(on_all_gone_);
   on_all_gone_ = nullptr;

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
@@ -80,14 +82,15 @@ test::command_result run_with_stalled_output(const std::vector<std::string>& arg
 }
 
 TEST(StalledOutput, TwoSignalsThenTheReaderLeavesEndsPipemuxPromptly) {
-  // `pipemux -n 2 -- seq 1 10000000 | sleep 2`, SIGINT twice 0.3 s apart.
+  // `pipemux -n 2 -- seq 1 10000000 | sleep 3`, SIGINT twice 1.3 s apart (sooner, the second
+  // would be a copy of the first).
   const std::string marker = test::unique("pipemux-test-stalled-leaves");
   for (int run = 0; run < 5; ++run) {
     held_pipe out;
     const auto started = std::chrono::steady_clock::now();
     const auto result = run_with_stalled_output(
         {pipemux_exe(), "-n", "2", "--", "sh", "-c", "exec seq 1 10000000", marker},
-        {.signals = {{500ms, SIGINT}, {800ms, SIGINT}}, .reader_leaves_at = 2000ms}, out);
+        {.signals = {{500ms, SIGINT}, {1800ms, SIGINT}}, .reader_leaves_at = 3000ms}, out);
     ASSERT_FALSE(result.timed_out) << "run " << run << ": pipemux hung";
     EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
     EXPECT_EQ(result.exit_code, 128 + SIGINT) << result.err;
@@ -96,18 +99,70 @@ TEST(StalledOutput, TwoSignalsThenTheReaderLeavesEndsPipemuxPromptly) {
 }
 
 TEST(StalledOutput, SignalsActWhileTheOutputIsStalledAndTheThirdGivesUp) {
-  // Nobody ever reads: INT stops the children, INT again kills them, a third INT gives up on
-  // the log that cannot be written, says how much, and exits.
+  // Nobody ever reads: INT stops the children, INT again (later than a copy would come) kills
+  // them, TERM (another signal: no copy) gives up on the log that cannot be written, says how
+  // much, and exits, long before the 60 s grace would have let it.
   const std::string marker = test::unique("pipemux-test-stalled-third");
   held_pipe out;
   const auto started = std::chrono::steady_clock::now();
   const auto result = run_with_stalled_output(
-      {pipemux_exe(), "-n", "2", "--", "sh", "-c", "trap '' TERM; exec seq 1 10000000", marker},
-      {.signals = {{500ms, SIGINT}, {800ms, SIGINT}, {1100ms, SIGTERM}}}, out);
+      {pipemux_exe(), "-n", "2", "--stop-grace", "60", "--", "sh", "-c",
+       "trap '' TERM; exec seq 1 10000000", marker},
+      {.signals = {{500ms, SIGINT}, {1800ms, SIGINT}, {2100ms, SIGTERM}}}, out);
   ASSERT_FALSE(result.timed_out) << "pipemux hung";
   EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
   EXPECT_EQ(result.exit_code, 128 + SIGINT) << result.err;
   EXPECT_TRUE(std::regex_search(result.err, std::regex("the output is stalled: \\d+ bytes")))
+      << result.err;
+  EXPECT_TRUE(none_left(marker));
+}
+
+TEST(StalledOutput, OneSignalEndsTheRunWithinTheGracePlusABoundedFlush) {
+  // `docker stop` sends one SIGTERM and waits only so long: with the output stalled for good
+  // (nobody reads it), chatty children and a grace of 1 s, the run ends by itself after the
+  // grace and a bounded flush, says how much of the log it could not write, and exits 143.
+  // (Reading stayed paused before, so the dead children's pipes were never drained and the
+  // run never ended.)
+  const std::string marker = test::unique("pipemux-test-stalled-one-signal");
+  held_pipe out;
+  const auto result = run_with_stalled_output(
+      {pipemux_exe(), "-n", "2", "--stop-grace", "1", "--", "sh", "-c", "exec yes", marker},
+      {.signals = {{500ms, SIGTERM}}}, out);
+  ASSERT_FALSE(result.timed_out) << "pipemux waited for the stalled output";
+  EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
+  EXPECT_TRUE(std::regex_search(
+      result.err, std::regex("SIGTERM: the output is stalled: [1-9]\\d* bytes of the log were not "
+                             "written")))
+      << result.err;
+  EXPECT_TRUE(none_left(marker));
+}
+
+TEST(StalledOutput, OneSignalEndsARunWhoseSyslogSocketIsNotRead) {
+  // The same with the log going to a local syslog socket nobody reads: the sender's queue is
+  // backlogged, reading is paused, one SIGTERM still ends the run, and the messages not sent
+  // are counted.
+  const std::string marker = test::unique("pipemux-test-stalled-syslog");
+  const std::string socket_path = test::temp_path("unread-syslog.sock");
+  ::unlink(socket_path.c_str());
+  const int server = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof address.sun_path, "%s", socket_path.c_str());
+  ASSERT_EQ(::bind(server, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  held_pipe out;
+  std::thread stdout_reader([&] { out.read_all(); });
+  const auto result = run_with_stalled_output(
+      {pipemux_exe(), "-n", "2", "--stop-grace", "1", "--syslog-to", socket_path, "--", "sh", "-c",
+       "exec yes", marker},
+      {.signals = {{500ms, SIGTERM}}}, out);
+  ::close(out.fds[1]);
+  out.fds[1] = -1;
+  stdout_reader.join();
+  ::close(server);
+  ASSERT_FALSE(result.timed_out) << "pipemux waited for the syslog socket";
+  EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
+  EXPECT_TRUE(std::regex_search(result.err,
+                                std::regex("[1-9]\\d* log messages could not be sent to syslog")))
       << result.err;
   EXPECT_TRUE(none_left(marker));
 }
