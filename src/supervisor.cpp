@@ -322,7 +322,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     auto& environment = environments[c.program_index];
     if (!environment)
       environment = std::make_unique<const detail::program_environment>(*c.program, environ,
-                                                                         options.unbuffered_env);
+                                                                        options.unbuffered_env);
     return *environment;
   }
 

@@ -71,7 +71,8 @@ constexpr std::chrono::milliseconds flush_after_stop{2000};
 std::chrono::milliseconds longest_stop_grace(const run_options& run,
                                              const std::vector<program_spec>& programs) {
   std::chrono::milliseconds longest = run.stop_grace;
-  for (const auto& program : programs) longest = std::max(longest, program.stop_grace.value_or(0ms));
+  for (const auto& program : programs)
+    longest = std::max(longest, program.stop_grace.value_or(0ms));
   return longest;
 }
 

@@ -176,8 +176,7 @@ void orphan_reaper::give_up_waiting() {
   if (!on_all_gone_) return;
   if (const auto left = escaped(); !left.empty())
     report_(true, fmt::format("{} still running {:.3g} s after SIGKILL: not waiting for it",
-                              names_of(left),
-                              std::chrono::duration<double>(kill_wait).count()));
+                              names_of(left), std::chrono::duration<double>(kill_wait).count()));
   auto done = std::move(on_all_gone_);
   on_all_gone_ = nullptr;
   done();

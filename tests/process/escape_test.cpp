@@ -57,9 +57,10 @@ class Escape : public ::testing::TestWithParam<const char*> {
   // it the stop signal with the children, cgroup or not; at the end of a run that was not
   // stopped, the supervisor finds it in the cgroup, or the subreaper among its orphans.
   std::regex stopping_line(bool signalled) const {
-    return std::regex(!signalled && in_cgroup()
-                          ? R"(\* still running after it ended: sleep\[)"
-                          : R"(\* escaped descendants still running: (\S+, )*sleep\[\d+\].*: sent SIGTERM)");
+    return std::regex(
+        !signalled && in_cgroup()
+            ? R"(\* still running after it ended: sleep\[)"
+            : R"(\* escaped descendants still running: (\S+, )*sleep\[\d+\].*: sent SIGTERM)");
   }
 };
 

@@ -4,8 +4,8 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <algorithm>
 #include <csignal>
@@ -151,10 +151,10 @@ TEST(StalledOutput, OneSignalEndsARunWhoseSyslogSocketIsNotRead) {
   ASSERT_EQ(::bind(server, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
   held_pipe out;
   std::thread stdout_reader([&] { out.read_all(); });
-  const auto result = run_with_stalled_output(
-      {pipemux_exe(), "-n", "2", "--stop-grace", "1", "--syslog-to", socket_path, "--", "sh", "-c",
-       "exec yes", marker},
-      {.signals = {{500ms, SIGTERM}}}, out);
+  const auto result =
+      run_with_stalled_output({pipemux_exe(), "-n", "2", "--stop-grace", "1", "--syslog-to",
+                               socket_path, "--", "sh", "-c", "exec yes", marker},
+                              {.signals = {{500ms, SIGTERM}}}, out);
   ::close(out.fds[1]);
   out.fds[1] = -1;
   stdout_reader.join();

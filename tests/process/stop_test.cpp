@@ -63,24 +63,24 @@ TEST(Stop, OneCtrlCForwardedByAWrapperIsOneRequestAndChildrenCleanUp) {
   const std::string child =
       "trap 'echo cleaning; sleep 0.3; echo cleaned; exit 0' INT TERM; echo ready; "
       "while :; do sleep 0.05; done";
-  const std::vector<std::vector<std::string>> wrappers = {
-      {"timeout", "--foreground", "60"}, {"python3", "-c", forwarding_wrapper}};
+  const std::vector<std::vector<std::string>> wrappers = {{"timeout", "--foreground", "60"},
+                                                          {"python3", "-c", forwarding_wrapper}};
   for (const auto& wrapper : wrappers) {
     for (int run = 0; run < 3; ++run) {
       SCOPED_TRACE(wrapper.front() + " run " + std::to_string(run));
       std::vector<std::string> argv = wrapper;
-      for (const std::string& arg : {pipemux_exe(), std::string("-n"), std::string("2"),
-                                     std::string("--stop-signal"), std::string("SIGINT"),
-                                     std::string("--stop-grace"), std::string("20"),
-                                     std::string("--"), std::string("sh"), std::string("-c"),
-                                     child, marker})
+      for (const std::string& arg :
+           {pipemux_exe(), std::string("-n"), std::string("2"), std::string("--stop-signal"),
+            std::string("SIGINT"), std::string("--stop-grace"), std::string("20"),
+            std::string("--"), std::string("sh"), std::string("-c"), child, marker})
         argv.push_back(arg);
-      const auto result = run_command(
-          in_own_process_group(argv), {.timeout = 30s, .watch = [](int pid, const std::string& out) {
-                                         if (count_of(out, "out | ready") < 2) return false;
-                                         ::kill(-pid, SIGINT);  // the terminal's Ctrl-C
-                                         return true;
-                                       }});
+      const auto result =
+          run_command(in_own_process_group(argv),
+                      {.timeout = 30s, .watch = [](int pid, const std::string& out) {
+                         if (count_of(out, "out | ready") < 2) return false;
+                         ::kill(-pid, SIGINT);  // the terminal's Ctrl-C
+                         return true;
+                       }});
       ASSERT_FALSE(result.timed_out);
       EXPECT_EQ(result.exit_code, 128 + SIGINT) << result.out << result.err;
       EXPECT_EQ(count_of(result.out, "out | cleaned\n"), 2u) << result.out;
@@ -100,19 +100,19 @@ TEST(Stop, ASecondSignalOfAnotherKindKillsAtOnce) {
   const std::string marker = test::unique("pipemux-stop-other-signal");
   bool sent_second = false;
   const auto started = std::chrono::steady_clock::now();
-  const auto result = run_command(
-      {pipemux_exe(), "--stop-grace", "60", "--", "sh", "-c",
-       "trap '' TERM INT; echo ready; while :; do sleep 0.05; done", marker},
-      {.timeout = 30s, .watch = [&](int pid, const std::string& out) {
-         if (!contains(out, "out | ready")) return false;
-         if (!contains(out, "received SIGINT: stopping")) {
-           ::kill(pid, SIGINT);
-           return false;
-         }
-         ::kill(pid, SIGTERM);
-         sent_second = true;
-         return true;
-       }});
+  const auto result =
+      run_command({pipemux_exe(), "--stop-grace", "60", "--", "sh", "-c",
+                   "trap '' TERM INT; echo ready; while :; do sleep 0.05; done", marker},
+                  {.timeout = 30s, .watch = [&](int pid, const std::string& out) {
+                     if (!contains(out, "out | ready")) return false;
+                     if (!contains(out, "received SIGINT: stopping")) {
+                       ::kill(pid, SIGINT);
+                       return false;
+                     }
+                     ::kill(pid, SIGTERM);
+                     sent_second = true;
+                     return true;
+                   }});
   ASSERT_TRUE(sent_second);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 20s) << "waited for the 60 s grace";
   EXPECT_EQ(result.exit_code, 128 + SIGINT) << result.err;
@@ -126,10 +126,9 @@ TEST(Stop, AnEscapedDescendantIgnoringTheStopSignalEndsTheRunWithoutACgroup) {
   // SIGTERM, and whose sleep (SIGTERM ignored too, inherited) is re-parented to pipemux only
   // when that shell is killed. Both are stopped, then killed; the run ends by itself.
   const std::string sleep = test::long_sleep();
-  const auto result =
-      run_command({pipemux_exe(), "--cgroup", "off", "--stop-grace", "1",
-                   "setsid -f sh -c 'trap \"\" TERM; " + sleep + "; echo never'"},
-                  {.timeout = 30s});
+  const auto result = run_command({pipemux_exe(), "--cgroup", "off", "--stop-grace", "1",
+                                   "setsid -f sh -c 'trap \"\" TERM; " + sleep + "; echo never'"},
+                                  {.timeout = 30s});
   ASSERT_FALSE(result.timed_out) << "waited for a TERM-ignoring descendant for ever";
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(std::regex_search(
@@ -210,9 +209,9 @@ TEST(Stop, AHundredThousandEnvironmentVariablesStartEveryChildAndAStopIsHeard) {
   EXPECT_EQ(all.exit_code, 0) << all.err;
   EXPECT_EQ(count_of(all.out, "out | last\n"), 20u) << all.out.substr(0, 2000);
   for (int i = 0; i < 20; ++i)  // each its own index
-    EXPECT_TRUE(std::regex_search(all.out, std::regex("printenv\\." + std::to_string(i) +
-                                                      R"( *\[\d+\] out \| )" + std::to_string(i) +
-                                                      "\n")))
+    EXPECT_TRUE(
+        std::regex_search(all.out, std::regex("printenv\\." + std::to_string(i) +
+                                              R"( *\[\d+\] out \| )" + std::to_string(i) + "\n")))
         << i;
 
   const auto stopped = run_command(
