@@ -743,7 +743,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     // a failing child as fast as the machine can.
     auto delay = std::max(policy.initial_delay, restart_policy::min_delay);
     for (std::size_t i = 0; i < c.restarts && delay < policy.max_delay; ++i) delay *= 2;
-    delay = std::min(delay, policy.max_delay);
+    delay = std::min(delay, std::max(policy.max_delay, restart_policy::min_delay));  // floor too
     ++c.restarts;
     c.restart_pending = true;
     emit(child_event_kind::restarting, c,

@@ -315,6 +315,26 @@ TEST(Lifecycle, AZeroRestartDelayStillBacksOff) {
   EXPECT_LE(starts, 12u) << "10, 20, 40 ... ms apart: about 8 in 1.5 s";
 }
 
+TEST(Lifecycle, ARestartMaxDelayOfZeroKeepsTheFloor) {
+  // restart_max_delay = 0 capped every delay at 0: thousands of restarts a second. The 10 ms
+  // floor holds for the cap too: about 150 in 1.5 s.
+  const std::string config = test::temp_path("pipemux_restart_max_zero.toml");
+  std::ofstream(config) << "restart = \"always\"\nrestart_delay = 0\nrestart_max_delay = 0\n"
+                        << "max_restarts = 100000\n";
+  const auto result = run_command(
+      {pipemux_exe(), "-c", config, "--", "true"},
+      {.timeout = 30s,
+       .watch = [started = std::chrono::steady_clock::now()](int pid, const std::string&) {
+         if (std::chrono::steady_clock::now() - started < 1500ms) return false;
+         ::kill(pid, SIGTERM);
+         return true;
+       }});
+  EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
+  const auto starts = count_containing(parse_log(result.out), "started: true");
+  EXPECT_GE(starts, 3u) << result.out;
+  EXPECT_LE(starts, 200u) << "10 ms apart at least";
+}
+
 TEST(Lifecycle, ARestartCancelledByAStopIsNotCounted) {
   const std::string config = test::temp_path("pipemux_restart_cancelled.toml");
   std::ofstream(config) << "restart = \"on-failure\"\nrestart_delay = 20\n";
