@@ -703,8 +703,8 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       close_channel(c, stream);
     }
     emit(child_event_kind::output_abandoned, c,
-         "its output pipe is still open but nothing was written to it for " +
-             seconds_text(grace_of(c)) +
+         std::string(c.program->pty ? "its terminal" : "its output pipe") +
+             " is still open but nothing was written to it for " + seconds_text(grace_of(c)) +
              " after the child exited (another process holds it open): closed");
     maybe_finish_run(c);  // kills the group that held it
   }

@@ -88,6 +88,35 @@ TEST(Drain, APipeHeldOpenButSilentIsAbandonedAfterTheGraceAndTheLogSaysWhy) {
   EXPECT_TRUE(test::none_left(test::long_sleep())) << "the holder was left running";
 }
 
+TEST(Drain, APseudoTerminalHeldOpenIsCalledATerminal) {
+  // With --pty the child's output is a terminal, not a pipe: a grandchild in a session of its
+  // own keeps it open after the child exits; the log says it is the terminal it gives up on.
+  const std::string sleep = test::long_sleep();
+  const std::string script =
+      "import os\n"
+      "r, w = os.pipe()\n"
+      "if os.fork() == 0:\n"
+      "    os.setsid()\n"  // out of reach of the terminal's hangup
+      "    os.close(r); os.close(w)\n"
+      "    os.execvp('sleep', ['sleep', '" +
+      sleep.substr(6) +
+      "'])\n"
+      "os.close(w)\n"
+      "os.read(r, 1)\n"  // EOF: the grandchild is in its own session
+      "print('hi', flush=True)\n";
+  const auto result =
+      run_command({pipemux_exe(), "--pty", "--stop-grace", "0.3", "--", "python3", "-c", script},
+                  {.timeout = 30s});
+  ASSERT_FALSE(result.timed_out);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("out | hi\n"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("* its terminal is still open but nothing was written to it"),
+            std::string::npos)
+      << result.out;
+  EXPECT_EQ(result.out.find("pipe is still open"), std::string::npos) << result.out;
+  EXPECT_TRUE(test::none_left(sleep)) << "the holder was left running";
+}
+
 TEST(Drain, APipeStillWrittenToByAGrandchildIsReadUntilItStops) {
   // The child exits at once; its background grandchild writes for longer than the grace, in
   // bursts closer together than the grace (0.1 s against 1 s): every line is read, and the pipe
