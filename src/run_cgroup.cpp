@@ -1,6 +1,8 @@
 #include "run_cgroup.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -8,7 +10,10 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <mutex>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace pipemux::detail {
 namespace {
@@ -108,6 +113,49 @@ bool cgroup_populated(int dir_fd) noexcept {
   return field != nullptr && field[std::strlen("populated ")] == '1';
 }
 
+// Whether `name` is a run cgroup's: "pipemux.PID.N".
+bool is_run_cgroup_name(std::string_view name) {
+  constexpr std::string_view prefix = "pipemux.";
+  if (!name.starts_with(prefix)) return false;
+  name.remove_prefix(prefix.size());
+  const auto dot = name.find('.');
+  return dot != 0 && dot != std::string_view::npos && dot + 1 < name.size() &&
+         name.find_first_not_of("0123456789.") == std::string_view::npos;
+}
+
+// Run cgroups that a pipemux killed with SIGKILL left behind together with its guard (a
+// container's PID 1 takes its guard with it). A live run holds an flock on its cgroup's
+// directory, in its own process and its guard's, whatever PID namespace it is in: one that
+// nobody locks, older than a second (not one being made) and empty of processes is stale.
+// Looked for once per process, before its first run cgroup is made.
+void remove_stale_run_cgroups(int parent_fd) {
+  static bool done = false;
+  if (std::exchange(done, true)) return;
+  DIR* entries = ::fdopendir(::fcntl(parent_fd, F_DUPFD_CLOEXEC, 0));
+  if (entries == nullptr) return;
+  std::vector<std::string> candidates;
+  while (const dirent* entry = ::readdir(entries))
+    if (is_run_cgroup_name(entry->d_name)) candidates.emplace_back(entry->d_name);
+  ::closedir(entries);
+  timespec now{};
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  for (const auto& name : candidates) {
+    const unique_fd dir(::openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    struct stat made {};
+    if (dir.get() < 0 || ::flock(dir.get(), LOCK_EX | LOCK_NB) != 0 ||
+        ::fstat(dir.get(), &made) != 0 || now.tv_sec - made.st_ctim.tv_sec < 2 ||
+        cgroup_populated(dir.get()))
+      continue;
+    if (DIR* children = ::fdopendir(::fcntl(dir.get(), F_DUPFD_CLOEXEC, 0))) {
+      while (const dirent* child = ::readdir(children))
+        if (child->d_type == DT_DIR && child->d_name[0] != '.')
+          ::unlinkat(dir.get(), child->d_name, AT_REMOVEDIR);
+      ::closedir(children);
+    }
+    ::unlinkat(parent_fd, name.c_str(), AT_REMOVEDIR);
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<run_cgroup> run_cgroup::create(std::string& why) {
@@ -119,6 +167,11 @@ std::unique_ptr<run_cgroup> run_cgroup::create(std::string& why) {
     why = "cannot open " + parent + ": " + errno_text(errno);
     return nullptr;
   }
+  // One at a time in this process: the stale ones are looked for before the first is made, and
+  // a new one is locked before another run of ours could look.
+  static std::mutex creating;
+  const std::lock_guard lock(creating);
+  remove_stale_run_cgroups(group->parent_.get());
   // Unique per process and run; a name left by a killed process of the same pid is skipped.
   static std::atomic<unsigned> serial{0};
   const std::string prefix = "pipemux." + std::to_string(::getpid()) + ".";
@@ -146,6 +199,9 @@ std::unique_ptr<run_cgroup> run_cgroup::create(std::string& why) {
     ::unlinkat(group->parent_.get(), group->name_.c_str(), AT_REMOVEDIR);
     return nullptr;
   }
+  // Held as long as this process or its guard holds the directory open: the cgroup is live
+  // (see remove_stale_run_cgroups).
+  ::flock(group->dir_.get(), LOCK_EX | LOCK_NB);
   return group;
 }
 

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -234,6 +235,34 @@ TEST(EscapePid1, AsPid1SigtermDrainsAndExits143) {
   EXPECT_TRUE(contains(result.out, "received SIGTERM: stopping the children")) << result.out;
   EXPECT_TRUE(contains(result.out, "* killed by SIGTERM after")) << result.out;
   EXPECT_TRUE(none_left(test::long_sleep()));
+}
+
+TEST(EscapePid1, TheRunCgroupOfAKilledPid1IsRemovedByTheNextPipemux) {
+  if (!can_make_pid_namespaces() || !test::can_make_cgroups())
+    GTEST_SKIP() << "needs PID namespaces and cgroup v2";
+  // SIGKILL to a container's PID 1 takes its guard with it, and the run's cgroup stays. The next
+  // pipemux (PID 1 again, the same name) removes it: nobody holds it, it is empty, and it is
+  // older than a run being made.
+  const auto killed =
+      run_command(as_pid_1({pipemux_exe(), "--cgroup", "required", "--", "sh", "-c",
+                            "grep ^0:: /proc/self/cgroup; exec " + test::long_sleep()}),
+                  {.timeout = 30s, .watch = [](int unshare_pid, const std::string& out) {
+                     if (!contains(out, "out | 0::")) return false;
+                     for (int pid_1 : test::children_of(unshare_pid)) ::kill(pid_1, SIGKILL);
+                     return true;
+                   }});
+  std::smatch m;
+  ASSERT_TRUE(
+      std::regex_search(killed.out, m, std::regex(R"(out \| 0::/(?:.*/)?(pipemux\.1\.\d+)/0)")))
+      << killed.out;
+  const std::string left = m[1];
+  const std::string path = test::own_cgroup_directory() + "/" + left;
+  ASSERT_TRUE(std::filesystem::exists(path)) << "the guard removed it: nothing to show";
+  // A cgroup younger than two seconds may be one being made: it is not touched.
+  std::this_thread::sleep_for(2100ms);
+  const auto next = run_command(as_pid_1({pipemux_exe(), "--cgroup", "required", "--", "true"}));
+  EXPECT_EQ(next.exit_code, 0) << next.err;
+  EXPECT_FALSE(std::filesystem::exists(path)) << path;
 }
 
 // README "In a container": a Procfile, JSON on standard output for the collector, and the
