@@ -17,6 +17,8 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <fmt/format.h>
+
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -76,6 +78,25 @@ std::chrono::milliseconds longest_stop_grace(const run_options& run,
   return longest;
 }
 
+// What the run's buffers may take at most: a read buffer for each pipe (always), and for a line
+// as long as max_line, its copies on the way to the log (the framer's, the read's, the escaped
+// text, the writer's queue: measured about three, counted four).
+std::string memory_problem(const config& cfg, const std::vector<program_spec>& programs) {
+  std::size_t children = 0;
+  for (const auto& program : programs) children += program.instances;
+  const std::size_t pipes_each = cfg.run.stderr_handling == stderr_mode::capture ? 2 : 1;
+  const std::size_t pipes = children * pipes_each;
+  const std::size_t may_need = pipes * cfg.run.read_size + 4 * cfg.run.max_line;
+  const std::string shortfall = cli::address_space_shortfall(may_need);
+  if (shortfall.empty()) return {};
+  return fmt::format(
+      "{}: {} pipe{} read {} bytes at a time, and lines up to max_line {} bytes long, may need up "
+      "to {:.1f} MB more: lower max_line or read_size (--max-line, --read-size), or raise the "
+      "limit",
+      shortfall, pipes, pipes == 1 ? "" : "s", cfg.run.read_size, cfg.run.max_line,
+      static_cast<double>(may_need) / 1e6);
+}
+
 // How the run ended, for the exit code.
 struct outcome {
   int stop_signal = 0;                         // the first SIGINT/SIGTERM/SIGHUP received
@@ -121,6 +142,11 @@ int supervise(config cfg) {
     return exit_code::usage;
   }
   cli::log_outputs& log = *outputs;
+  // Run out of memory for sure on the first long line? Say so now, not mid-run.
+  if (const std::string problem = memory_problem(cfg, programs_to_run(cfg)); !problem.empty()) {
+    std::cerr << "pipemux: error: " << problem << "\n";
+    return exit_code::pipemux_failed;
+  }
   cli::force_color_in_children(cfg.log, log.coloured(), environment_lookup, cfg.environment);
   const std::vector<program_spec> programs = programs_to_run(cfg);
   std::signal(SIGPIPE, SIG_IGN);

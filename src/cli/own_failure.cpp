@@ -4,7 +4,9 @@
 #include <boost/system/system_error.hpp>
 
 #include <sys/resource.h>
+#include <unistd.h>
 #include <cerrno>
+#include <fstream>
 #include <new>
 #include <system_error>
 
@@ -47,7 +49,24 @@ std::string system_failure(const std::error_code& code, const std::string& what)
   }
 }
 
+// What this process maps now (VmSize), from /proc/self/statm.
+std::size_t mapped_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  std::size_t pages = 0;
+  statm >> pages;
+  return pages * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+}
+
 }  // namespace
+
+std::string address_space_shortfall(std::size_t may_need) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return {};
+  const std::size_t in_use = mapped_bytes();
+  if (in_use + may_need <= limit.rlim_cur) return {};
+  return fmt::format("the address-space limit (ulimit -v) is {:.0f} MB and {:.0f} MB are in use",
+                     static_cast<double>(limit.rlim_cur) / 1e6, static_cast<double>(in_use) / 1e6);
+}
 
 std::string describe_own_failure(const std::exception_ptr& failure) {
   try {

@@ -179,11 +179,81 @@ TEST(BadInput, RunningOutOfDescriptorsMidStartFailsOnlyTheChildrenConcerned) {
   }
 }
 
-TEST(BadInput, RunningOutOfMemoryMidStartFailsOnlyTheChildrenConcerned) {
+TEST(BadInput, BuffersTheAddressSpaceLimitCannotHoldAreRefusedUpFront) {
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   GTEST_SKIP() << "sanitizers reserve more address space than the limit allows";
 #endif
-  expect_partial_start("ulimit -v 2000000", "-r 16777216", "out of memory");
+  // 100 children with 16 MiB reads under `ulimit -v 2000000` (2 GB): their read buffers alone
+  // do not fit. Said before anything starts, naming the limit and what needs the room.
+  const auto reads =
+      run_command({"/bin/bash", "-c",
+                   "ulimit -v 2000000 && exec '" + pipemux_exe() + "' -n 100 -r 16777216 -- true"});
+  EXPECT_EQ(reads.exit_code, 6) << reads.err;
+  EXPECT_EQ(reads.out, "") << "nothing may start";
+  EXPECT_TRUE(std::regex_match(
+      reads.err, std::regex(R"(pipemux: error: the address-space limit \(ulimit -v\) is 2048 MB )"
+                            R"(and \d+ MB are in use: 200 pipes read 16777216 bytes at a time, .*)"
+                            R"(raise the limit\n)")))
+      << reads.err;
+  // A 50 MB line with --max-line 16777216 under 60 MB: it stopped the run in silence, exit 0.
+  const auto line =
+      run_command({"prlimit", "--as=60000000", pipemux_exe(), "--max-line", "16777216", "--", "sh",
+                   "-c", "head -c 50000000 /dev/zero | tr '\\0' x; echo"});
+  EXPECT_EQ(line.exit_code, 6) << line.err;
+  EXPECT_EQ(line.out, "");
+  EXPECT_TRUE(std::regex_match(line.err, std::regex(R"(pipemux: error: the address-space limit )"
+                                                    R"(.* lines up to max_line 16777216 .*\n)")))
+      << line.err;
+  // Within the limit, the same line is logged in pieces of max_line.
+  const auto fits =
+      run_command({"prlimit", "--as=200000000", pipemux_exe(), "--max-line", "16777216", "--", "sh",
+                   "-c", "head -c 50000000 /dev/zero | tr '\\0' x; echo"});
+  EXPECT_EQ(fits.exit_code, 0) << fits.err;
+  std::size_t logged = 0, pieces = 0;  // "out + " marks a piece of a longer line
+  for (const auto& l : lines_of(fits.out)) {
+    const auto piece = l.find(" out + "), last = l.find(" out | ");
+    pieces += piece != std::string::npos;
+    if (const auto at = std::min(piece, last); at != std::string::npos) logged += l.size() - at - 7;
+  }
+  EXPECT_EQ(logged, 50000000u) << fits.err;
+  EXPECT_EQ(pieces, 50000000u / 16777216u) << fits.err;
+}
+
+TEST(BadInput, TooFewDescriptorsOrTooLittleMemoryToStartIsOneLineExitSix) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "sanitizer runtimes need descriptors and address space of their own";
+#endif
+  // pipemux's own failure, not a child's (exit 1 before, with "epoll: ..." or std::bad_alloc).
+  for (const int limit : {4, 5, 6, 7, 8}) {
+    SCOPED_TRACE("ulimit -n " + std::to_string(limit));
+    const auto result = run_command(
+        {"/bin/bash", "-c",
+         "ulimit -n " + std::to_string(limit) + " && exec '" + pipemux_exe() + "' -- echo hi"});
+    if (result.exit_code == 0) continue;  // enough after all (the count of inherited fds varies)
+    EXPECT_EQ(result.exit_code, 6) << result.err;
+    EXPECT_TRUE(std::regex_match(
+        result.err, std::regex("pipemux: error: out of file descriptors \\(the limit is " +
+                               std::to_string(limit) + ": ulimit -n\\)(: .*)?\n")))
+        << result.err;
+  }
+  bool refused_for_memory = false;
+  for (int megabytes = 8; megabytes <= 40; megabytes += 2) {
+    SCOPED_TRACE("prlimit --as " + std::to_string(megabytes) + " MB");
+    const auto result = run_command(
+        {"prlimit", "--as=" + std::to_string(megabytes * 1000000), pipemux_exe(), "--", "true"});
+    // Too little for the dynamic loader is the loader's to say (127); too little for the run
+    // is ours, in one line; a child that cannot start is 3.
+    if (result.exit_code == 127 || result.exit_code == 0 || result.exit_code == 3) continue;
+    EXPECT_EQ(result.exit_code, 6) << result.err;
+    // Out of it while starting, or known to be short before.
+    EXPECT_TRUE(std::regex_match(
+        result.err, std::regex("pipemux: error: (out of memory \\(the address-space limit is "
+                               "\\d+ MB: ulimit -v\\)(: .*)?|the address-space limit \\(ulimit "
+                               "-v\\) is \\d+ MB and .*)\n")))
+        << result.err;
+    refused_for_memory = true;
+  }
+  EXPECT_TRUE(refused_for_memory) << "no limit made pipemux itself run out of memory";
 }
 
 }  // namespace
