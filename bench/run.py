@@ -547,9 +547,9 @@ plot {", ".join(curves)}
 # --- a size-rotated file against a plain one -------------------------------------------------------
 
 def rotating_cost(reps, scale):
-    """pipemux's text to a [[log.sink]] rotated every 16 MiB (spdlog's rotating sink, written on
-    the loop, 2 files kept) against the same text to a plain -o file (its writer thread), both on
-    tmpfs: what rotation costs."""
+    """pipemux's text to a [[log.sink]] rotated every 16 MiB (rotated on its writer thread, 2 files
+    kept) against the same text to a plain -o file (its writer thread too), both on tmpfs: what
+    rotation costs."""
     k = int(LINES_PER_CELL * scale)
     config = TMPFS / "pipemux-bench-rotating.toml"
     config.write_text(f'[[log.sink]]\npath = "{OUT_FILE}"\nmax_size = "16M"\nmax_files = 2\n')

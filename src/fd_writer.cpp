@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <algorithm>
 #include <cerrno>
 #include <mutex>
 #include <thread>
@@ -26,6 +27,7 @@ struct fd_writer::state {
   bool terminal = false;  // known at the start: a terminal that hung up is no longer one
   bool discards = false;  // /dev/null: written by the caller, with no thread at all
   limits bounds;
+  std::shared_ptr<fd_writer::rotation> rotator;  // a rotating file: used by the writer thread
   int wake_fd = -1;  // eventfd: new data, close or abandon while the writer waits in poll
 
   std::mutex mutex;
@@ -87,7 +89,27 @@ struct fd_writer::state {
     return {};
   }
 
+  // Writes whole lines: to the current file as long as it takes them, then to a new one.
   std::error_code write_all(const char* data, std::size_t size) {
+    while (size > 0) {
+      std::size_t part = size;
+      if (rotator) {
+        part = rotator->fits({data, size});
+        if (part == 0) {
+          if (const std::error_code ec = rotator->rotate(fd)) return ec;
+          unterminated = 0;
+          part = std::max<std::size_t>(rotator->fits({data, size}), 1);
+        }
+      }
+      if (const std::error_code ec = write_part(data, part)) return ec;
+      if (rotator) rotator->written(part);
+      data += part;
+      size -= part;
+    }
+    return {};
+  }
+
+  std::error_code write_part(const char* data, std::size_t size) {
     while (size > 0) {
       const ssize_t n = ::write(fd, data, size);
       if (n >= 0) {
@@ -118,10 +140,12 @@ struct fd_writer::state {
   }
 };
 
-fd_writer::fd_writer(int fd, bool owns_fd, limits bounds) : state_(std::make_shared<state>()) {
+fd_writer::fd_writer(int fd, bool owns_fd, limits bounds, std::shared_ptr<rotation> rotator)
+    : state_(std::make_shared<state>()) {
   state_->fd = fd;
   state_->owns_fd = owns_fd;
   state_->bounds = bounds;
+  state_->rotator = std::move(rotator);
   state_->terminal = ::isatty(fd) == 1;
   // /dev/null never makes anyone wait, so handing it bytes through a thread would only cost:
   // on 2 cores, about a tenth of the CLI's throughput.

@@ -48,8 +48,8 @@ enum class log_format_kind : unsigned char { text, json };
 inline constexpr named<log_format_kind> log_format_names[] = {{"text", log_format_kind::text},
                                                               {"json", log_format_kind::json}};
 
-/// How a log file rotates. spdlog's file sinks do it, between two lines: a line is never split
-/// and none is lost.
+/// How a log file rotates (rotating_file.hpp: spdlog's names and rules, on the writer's
+/// thread), between two lines: a line is never split and none is lost.
 enum class rotation_kind : unsigned char { none, size, daily, hourly };
 inline constexpr named<rotation_kind> rotation_names[] = {{"none", rotation_kind::none},
                                                           {"size", rotation_kind::size},

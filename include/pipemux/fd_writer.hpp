@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string_view>
 #include <system_error>
 
 namespace pipemux {
@@ -29,9 +30,24 @@ class fd_writer {
   /// hung up, ENOSPC... After it, what is written is dropped.
   using error_handler = std::function<void(std::error_code)>;
 
+  /// Moves the output to a new file (log rotation, rotating_file.hpp). Called on the writer's
+  /// thread only, between two writes, and given whole lines: a line never straddles files, and
+  /// the renaming a rotation does never holds up the caller's loop.
+  class rotation {
+   public:
+    virtual ~rotation() = default;
+    /// How many leading bytes of `lines` go to the current file (a prefix of whole lines);
+    /// 0: start a new file first.
+    virtual std::size_t fits(std::string_view lines) = 0;
+    /// Starts the new file and puts it at `fd` (the writer's descriptor number stays).
+    virtual std::error_code rotate(int fd) = 0;
+    /// `bytes` were written to the current file.
+    virtual void written(std::size_t bytes) = 0;
+  };
+
   /// Writes to `fd` (blocking or not: EAGAIN waits for the fd), closing it at the end when
-  /// `owns_fd`. Set the handlers before the first write.
-  fd_writer(int fd, bool owns_fd, limits limits);
+  /// `owns_fd`; with `rotation`, a file that rotates. Set the handlers before the first write.
+  fd_writer(int fd, bool owns_fd, limits limits, std::shared_ptr<rotation> rotator = nullptr);
   explicit fd_writer(int fd, bool owns_fd = false) : fd_writer(fd, owns_fd, limits{}) {}
   /// Abandons what is still queued (see abandon()).
   ~fd_writer();

@@ -1,9 +1,6 @@
 #include "log_outputs.hpp"
 
 #include <spdlog/logger.h>
-#include <spdlog/sinks/daily_file_sink.h>
-#include <spdlog/sinks/hourly_file_sink.h>
-#include <spdlog/sinks/rotating_file_sink.h>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -19,6 +16,7 @@
 #include "pipemux/fd_writer.hpp"
 #include "pipemux/json_format.hpp"
 #include "pipemux/log_format.hpp"
+#include "pipemux/rotating_file.hpp"
 #include "pipemux/spdlog_adapter.hpp"
 #include "syslog_sink.hpp"
 
@@ -28,48 +26,19 @@ struct log_outputs::output {
   log_sink_options spec;
   std::string name;
   bool color = false;
-  int fd = -1;                         // a plain file's, for reopen()
-  std::shared_ptr<fd_writer> writer;   // standard output and the run's plain files
-  std::shared_ptr<fd_sink_st> direct;  // a child's own file, written on the loop
+  int fd = -1;                              // a plain file's, for reopen()
+  std::shared_ptr<fd_writer> writer;        // standard output and the run's files
+  std::shared_ptr<rotating_file> rotation;  // a rotating file's, for reopen()
+  std::shared_ptr<fd_sink_st> direct;       // a child's own file, written on the loop
   std::shared_ptr<journal_sink> journal;
   std::shared_ptr<syslog_sender> syslog;
   std::shared_ptr<spdlog::logger> logger;
-  std::unique_ptr<spdlog::formatter> formatter;  // a copy, for a reopened rotating file
   std::unique_ptr<spdlog_adapter> adapter;
 };
 
 namespace {
 
 constexpr std::size_t default_rotated_files = 5;
-
-// spdlog opens its files without O_CLOEXEC; our children never see them (spawn closes every
-// fd above 2), but other programs started from this process must not either.
-spdlog::file_event_handlers close_on_exec() {
-  spdlog::file_event_handlers handlers;
-  handlers.after_open = [](const spdlog::filename_t&, std::FILE* file) {
-    ::fcntl(::fileno(file), F_SETFD, FD_CLOEXEC);
-  };
-  return handlers;
-}
-
-// A rotating file: by size, or a new file each day (at midnight) or hour, with spdlog's sinks.
-spdlog::sink_ptr rotating_file(const log_sink_options& spec) {
-  switch (spec.rotate) {
-    case rotation_kind::size:
-      return std::make_shared<spdlog::sinks::rotating_file_sink_st>(
-          spec.path, spec.max_size, spec.max_files != 0 ? spec.max_files : default_rotated_files,
-          false, close_on_exec());
-    case rotation_kind::daily:
-      return std::make_shared<spdlog::sinks::daily_file_sink_st>(
-          spec.path, 0, 0, false, static_cast<std::uint16_t>(spec.max_files), close_on_exec());
-    case rotation_kind::hourly:
-      return std::make_shared<spdlog::sinks::hourly_file_sink_st>(
-          spec.path, false, static_cast<std::uint16_t>(spec.max_files), close_on_exec());
-    case rotation_kind::none:
-      break;
-  }
-  return nullptr;
-}
 
 int open_append(const std::string& path) {
   return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -108,11 +77,16 @@ std::unique_ptr<log_outputs::output> log_outputs::open(log_sink_options spec, bo
     out->syslog = std::make_shared<syslog_sender>(loop, spec.address);
     sink = std::make_shared<syslog_sink>(out->syslog, spec.facility);
   } else if (spec.rotate != rotation_kind::none) {
-    try {
-      sink = rotating_file(spec);
-    } catch (const spdlog::spdlog_ex& e) {
-      throw output_open_error(cannot_open(spec, e.what()));
-    }
+    // Rotated on the writer's thread (rotating_file.hpp): renaming never holds up the loop.
+    std::error_code ec;
+    const std::size_t kept = spec.rotate == rotation_kind::size && spec.max_files == 0
+                                 ? default_rotated_files
+                                 : spec.max_files;
+    out->rotation = rotating_file::open(spec.path, spec.rotate, spec.max_size, kept, ec);
+    if (!out->rotation) throw output_open_error(cannot_open(spec, ec.message()));
+    out->writer =
+        std::make_shared<fd_writer>(out->rotation->fd(), true, fd_writer::limits{}, out->rotation);
+    sink = std::make_shared<fd_sink_st>(out->writer);
   } else {
     out->fd = spec.to_stdout() ? STDOUT_FILENO : open_append(spec.path);
     if (out->fd < 0) throw output_open_error(cannot_open(spec, std::strerror(errno)));
@@ -126,10 +100,9 @@ std::unique_ptr<log_outputs::output> log_outputs::open(log_sink_options spec, bo
     }
   }
   out->logger = std::make_shared<spdlog::logger>("pipemux", sink);
-  out->formatter =
+  out->logger->set_formatter(
       json ? make_json_formatter()
-           : make_log_formatter(log_pattern(log), log_style_for(log, programs, out->color));
-  out->logger->set_formatter(out->formatter->clone());
+           : make_log_formatter(log_pattern(log), log_style_for(log, programs, out->color)));
   out->adapter = std::make_unique<spdlog_adapter>(out->logger, loop, identity_in::flags,
                                                   ansi_for(log, out->color));
   // JSON escapes for itself, losslessly; the journal and syslog take any bytes.
@@ -227,10 +200,11 @@ void log_outputs::on_error(std::function<void(output_failure)> handler) {
   };
   for (output* out : every_output()) {
     if (out->writer)
-      out->writer->on_error(
-          [report, name = out->name, to_stdout = out->spec.to_stdout()](std::error_code ec) {
-            report({ec, name, to_stdout, {}});
-          });
+      out->writer->on_error([report, name = out->name, to_stdout = out->spec.to_stdout(),
+                             rotation = out->rotation](std::error_code ec) {
+        // A rotation that failed says which rename or open.
+        report({ec, name, to_stdout, rotation ? rotation->last_problem() : std::string()});
+      });
     else if (out->journal)  // dropped and counted: journald may be restarting
       out->journal->on_error([](std::error_code ec) {
         std::cerr << "pipemux: warning: cannot send to the journal: " << ec.message()
@@ -244,10 +218,6 @@ void log_outputs::on_error(std::function<void(output_failure)> handler) {
     else if (out->direct)
       out->direct->on_write_error([report, name = out->name](std::error_code ec) {
         report({ec, name, false, {}});
-      });
-    else  // spdlog's file sinks throw; the logger hands what they say to its error handler
-      out->logger->set_error_handler([report, name = out->name](const std::string& what) {
-        report({std::make_error_code(std::errc::io_error), name, false, what});
       });
   }
 }
@@ -320,22 +290,17 @@ std::vector<std::string> log_outputs::reopen() {
   for (output* out : every_output()) {
     if (out->spec.to_stdout() || out->journal || out->syslog) continue;
     out->logger->flush();
-    if (out->fd >= 0) {
-      // The new file takes the old one's descriptor number: the writer's thread goes on
-      // writing to "its" fd, and a write(2) already under way ends in the old file.
-      const int fresh = open_append(out->spec.path);
-      if (fresh < 0 || ::dup3(fresh, out->fd, O_CLOEXEC) < 0)
-        problems.push_back(cannot_open(out->spec, std::strerror(errno)));
-      if (fresh >= 0) ::close(fresh);
+    if (out->rotation) {
+      if (const std::error_code ec = out->rotation->reopen())
+        problems.push_back(cannot_open(out->spec, ec.message()));
       continue;
     }
-    try {
-      spdlog::sink_ptr sink = rotating_file(out->spec);
-      sink->set_formatter(out->formatter->clone());
-      out->logger->sinks().front() = std::move(sink);  // the old one is flushed and closed
-    } catch (const spdlog::spdlog_ex& e) {
-      problems.push_back(cannot_open(out->spec, e.what()));
-    }
+    // The new file takes the old one's descriptor number: the writer's thread goes on
+    // writing to "its" fd, and a write(2) already under way ends in the old file.
+    const int fresh = open_append(out->spec.path);
+    if (fresh < 0 || ::dup3(fresh, out->fd, O_CLOEXEC) < 0)
+      problems.push_back(cannot_open(out->spec, std::strerror(errno)));
+    if (fresh >= 0) ::close(fresh);
   }
   return problems;
 }

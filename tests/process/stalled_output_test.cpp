@@ -316,6 +316,76 @@ TEST(StalledOutput, AFullDiskIsAnErrorAndTheFileEndsOnAWholeLine) {
   for (const auto& line : lines_of(file)) ASSERT_TRUE(std::regex_match(line, whole)) << line;
 }
 
+TEST(StalledOutput, AFullDiskEndsARotatingFileOnAWholeLineToo) {
+  // The same with a file rotated by size, whether the disk fills after a few rotations (6K
+  // files) or in the middle of the first file (1M): every file holds whole log lines only
+  // (spdlog's rotating sink left a torn one, 4 KiB of stdio buffer at a time).
+  for (const std::string max_size : {"6K", "1M"}) {
+    SCOPED_TRACE("max_size " + max_size);
+    const std::string dir = test::temp_path("full_disk_rotating_" + max_size);
+    std::filesystem::create_directories(dir);
+    const std::string config = test::temp_path("full_disk_rotating_" + max_size + ".toml");
+    std::ofstream(config) << "[[log.sink]]\npath = \"" << dir << "/run.log\"\nmax_size = \""
+                          << max_size << "\"\nmax_files = 10\n";
+    const std::string script = "mount -t tmpfs -o size=16k tmpfs '" + dir + "' || exit 99; '" +
+                               pipemux_exe() + "' -c '" + config + "' -- seq 1 100000; echo $?; " +
+                               "for f in '" + dir +
+                               "'/*; do cat \"$f\" >&2; echo \"== $f\" >&2; done";
+    const auto result =
+        run_command({"unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script});
+    if (result.out == "99\n" || result.exit_code != 0) GTEST_SKIP() << "cannot mount here";
+    EXPECT_EQ(result.out, "4\n");
+    const auto error_end = result.err.find('\n');
+    EXPECT_EQ(result.err.substr(0, error_end), "pipemux: error: cannot write the log to '" + dir +
+                                                   "/run.log': No space left on device");
+    const std::regex whole(R"(\S+ \S+ (seq\.0\[\d+\] out \| \d+|\S+ - \* .*)|== .*)");
+    std::size_t lines = 0;
+    for (const auto& line : lines_of(result.err.substr(error_end + 1))) {
+      ASSERT_TRUE(std::regex_match(line, whole)) << "torn: " << line;
+      lines += !line.starts_with("== ");
+    }
+    EXPECT_GT(lines, 100u);
+  }
+}
+
+TEST(StalledOutput, RotatingEveryLineThroughThousandsOfFilesNeverHoldsUpASignal) {
+  // max_size = 1 with max_files = 65535: every line starts a new file, renaming every file
+  // kept so far. That work is the writer's; the loop answers SIGTERM at once and the run ends
+  // within the grace and the flush (before, renaming on the loop left SIGTERM unanswered for
+  // over a minute).
+  const std::string marker = test::unique("pipemux-test-rotate-every-line");
+  const std::string dir = test::temp_path("rotate_every_line");
+  std::filesystem::create_directories(dir);
+  const std::string config = test::temp_path("rotate_every_line.toml");
+  std::ofstream(config) << "[[log.sink]]\npath = \"" << dir << "/run.log\"\nmax_size = 1\n"
+                        << "max_files = 65535\n";
+  const auto files_made = [&dir] {
+    return static_cast<std::size_t>(std::distance(std::filesystem::directory_iterator(dir),
+                                                  std::filesystem::directory_iterator()));
+  };
+  const auto result =
+      run_command({pipemux_exe(), "-c", config, "-n", "2", "--stop-grace", "1", "--", "sh", "-c",
+                   "exec yes", marker},
+                  {.timeout = 30s, .watch = [&](int pid, const std::string&) {
+                     if (files_made() < 20)
+                       return false;  // each rotation stats 65535 names: a few a second
+                     ::kill(pid, SIGTERM);
+                     return true;
+                   }});
+  ASSERT_FALSE(result.timed_out) << "SIGTERM was not answered";
+  EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
+  EXPECT_TRUE(none_left(marker));
+  // Every file holds whole lines: one each, a child's "y" or a report.
+  std::size_t checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    const std::string text = test::read_file(entry.path());
+    if (text.empty()) continue;
+    ASSERT_EQ(text.back(), '\n') << entry.path();
+    if (++checked == 15) break;
+  }
+  EXPECT_EQ(checked, 15u);
+}
+
 TEST(StalledOutput, ATerminalThatHangsUpEndsTheRunWith129) {
   // pipemux writes to a real terminal (script(1)'s pty), which hangs up when script is killed:
   // its shell ignores SIGHUP, so pipemux only sees its output fail (EIO). That is a hangup:
