@@ -40,6 +40,15 @@ std::vector<int> children_of(const std::string& pid) {
   return pids;
 }
 
+// Dead but not reaped yet: nothing to signal (its parent, or we, will reap it).
+bool is_zombie(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto name_end = line.rfind(')');
+  return name_end != std::string::npos && name_end + 2 < line.size() && line[name_end + 2] == 'Z';
+}
+
 std::string names_of(const std::vector<int>& pids) {
   std::string names;
   for (int pid : pids)
@@ -86,7 +95,7 @@ std::vector<int> orphan_reaper::escaped() const {
     if (tracked_.contains(pid)) continue;
     const pid_t group = ::getpgid(pid);
     if (group < 0 || tracked_.contains(group)) continue;  // gone, or the supervisor's to stop
-    if (command_name(pid) == "pipemux-guard") continue;
+    if (command_name(pid) == "pipemux-guard" || is_zombie(pid)) continue;
     found.push_back(pid);
   }
   return found;
@@ -147,6 +156,7 @@ void orphan_reaper::stop_all(int stop_signal, std::chrono::milliseconds grace,
 }
 
 void orphan_reaper::kill_all() {
+  reap();  // the dead first: only the living are named and killed
   const bool first_round = !killing_;
   killing_ = true;
   if (kill_escaped() || first_round) {
