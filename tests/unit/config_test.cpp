@@ -505,6 +505,24 @@ TEST(Procfile, NamesAndCommandLinesInOrderCommentsAndBlankLinesSkipped) {
   }
 }
 
+// foreman's `NAME:\s*(.+)` takes \v, \f and \r after the colon as whitespace, and skips a
+// line of them as it skips a blank one; after them, a command must remain.
+TEST(Procfile, VerticalTabFormFeedAndCarriageReturnAreWhitespaceAsForForeman) {
+  const auto programs =
+      parse_procfile("web:\v\f\r echo hi\n\f\n \v\t\nworker: \fpython3 w.py\n", "Procfile");
+  ASSERT_EQ(programs.size(), 2u);
+  EXPECT_EQ(programs[0].argv, (std::vector<std::string>{"/bin/sh", "-c", "echo hi"}));
+  EXPECT_EQ(programs[1].argv, (std::vector<std::string>{"/bin/sh", "-c", "python3 w.py"}));
+  for (const char* only_whitespace : {"web: \v\f\n", "web:\f\n", "web:\v \t\n"}) {
+    try {
+      parse_procfile(only_whitespace, "Procfile");
+      ADD_FAILURE() << "accepted: " << escaped(only_whitespace);
+    } catch (const config_error& e) {
+      EXPECT_STREQ(e.what(), "Procfile:1:5: web has no command");
+    }
+  }
+}
+
 TEST(Procfile, EachMistakeIsNamedWithItsLineAndColumn) {
   const std::pair<std::string, std::string> cases[] = {
       {"web: a\nweb server: b\n",
