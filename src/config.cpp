@@ -289,7 +289,7 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
     reader.fail(table.source(), prefix + "command",
                 "missing: a shell command line (\"npm run api\") or an argv ([\"sleep\", \"1\"])");
   if (const auto* line = command->as_string()) {  // run by /bin/sh -c, as in a Procfile
-    if (line->get().find_first_not_of(" \t\n") == std::string::npos)
+    if (is_blank_command_line(line->get()))
       reader.fail(command->source(), prefix + "command", "must name a program to run");
     spec.argv = shell_program(line->get()).argv;
   } else {

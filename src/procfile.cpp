@@ -64,7 +64,7 @@ std::vector<program_spec> parse_procfile(std::string_view text, const std::strin
     while (!command.empty() && is_trailing_blank(command.back())) command.remove_suffix(1);
     // foreman and honcho run `web:   ` as an empty command; pipemux says there is none, as it
     // does for an empty command line in the config or on the command line.
-    if (command.empty()) fail(end + 2, name + " has no command");
+    if (is_blank_command_line(command)) fail(end + 2, name + " has no command");
     if (const auto [it, added] = defined_on.emplace(name, line_number); !added)
       fail(1, name + " is defined twice (first on line " + std::to_string(it->second) + ")");
 

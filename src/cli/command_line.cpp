@@ -93,6 +93,19 @@ std::vector<program_spec> command_line_programs(const std::vector<std::string>& 
   return programs;
 }
 
+// A COMMAND that is empty or whitespace: `sh -c ''` runs nothing and exits 0, which is never
+// what was meant (an empty command in the config or a Procfile is refused too).
+std::string blank_command(const std::vector<std::string>& shell_commands,
+                          const std::vector<std::string>& exact_argv) {
+  for (std::size_t i = 0; i < shell_commands.size(); ++i)
+    if (is_blank_command_line(shell_commands[i]))
+      return fmt::format("COMMAND {} ('{}') names no program to run", i + 1,
+                         escaped(shell_commands[i]));
+  if (!exact_argv.empty() && exact_argv.front().empty())
+    return "the command after -- ('') names no program to run";
+  return {};
+}
+
 // --names: one name per command, in order; a name labels every line, so it must be printable.
 std::string check_names(const std::vector<std::string>& names, std::size_t commands) {
   if (commands == 0) return "--names: there is no COMMAND to name";
@@ -372,6 +385,10 @@ command parse_command_line(int argc, const char* const* argv) {
     return exit_code::usage;
   }
   const std::size_t command_count = shell_commands.size() + (exact_argv.empty() ? 0 : 1);
+  if (const std::string problem = blank_command(shell_commands, exact_argv); !problem.empty()) {
+    std::cerr << "pipemux: error: " << problem << "\n";
+    return exit_code::usage;
+  }
   if (*names_opt) {
     if (const std::string problem = check_names(names, command_count); !problem.empty()) {
       std::cerr << "pipemux: error: " << problem << "\n";

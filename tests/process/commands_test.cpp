@@ -111,6 +111,17 @@ TEST(Commands, BadNamesAndAnEmptyCommandAreUsageErrors) {
   expect_usage_errors(cases);
 }
 
+// `sh -c ''` runs nothing and exits 0: an empty command is a mistake, as it is in the config
+// and in a Procfile.
+TEST(Commands, AnEmptyOrBlankCommandIsAUsageError) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{""}, "COMMAND 1 ('') names no program to run"},
+      {{"echo a", " \t\n"}, "COMMAND 2 (' \\t\\n') names no program to run"},
+      {{"echo a", "--", ""}, "the command after -- ('') names no program to run"},
+  };
+  expect_usage_errors(cases);
+}
+
 TEST(Commands, AConfigCommandMayBeAShellLineOrAnArgv) {
   const auto config = write_file("pipemux_command_forms.toml",
                                  "[[program]]\nname = \"line\"\n"

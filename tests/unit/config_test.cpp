@@ -140,6 +140,8 @@ INSTANTIATE_TEST_SUITE_P(
         bad_config{"[[program]]\ncommand = [\"ls\"]", 1, 1, "program[0].name", "non-empty name"},
         bad_config{"[[program]]\nname = \"x\"\ncommand = []", 3, 11, "program[0].command",
                    "must name a program"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = \" \\f\\r\\u000b\"", 3, 11,
+                   "program[0].command", "must name a program"},
         bad_config{"[[program]]\nname = \"x\"\ncommand = [\"ls\"]\ninstances = 0", 4, 13,
                    "program[0].instances", "between 1"},
         bad_config{"[[program]]\nname = \"x\"\ncommand = [\"ls\"]\n[[program]]\nname = "
