@@ -2,6 +2,7 @@
 #include "pipemux/env_file.hpp"
 #include "pipemux/escape.hpp"
 #include "pipemux/exit_status.hpp"
+#include "pipemux/seconds.hpp"
 #include "pipemux/shell_command.hpp"
 #include "text_file.hpp"
 
@@ -251,10 +252,11 @@ restart_mode parse_restart(const config_reader& reader, const toml::node& node,
   return choice<restart_mode>(reader, node, key, restart_names);
 }
 
+// Rounded to the millisecond as --stop-grace is (see seconds.hpp).
 std::chrono::milliseconds duration(const config_reader& reader, const toml::node& node,
                                    const std::string& key) {
   const double max = std::chrono::duration<double>(limits::max_stop_grace).count();
-  return std::chrono::milliseconds(std::llround(reader.seconds(node, key, max) * 1000.0));
+  return *seconds_to_milliseconds(reader.seconds(node, key, max));
 }
 
 // A list of exit codes (0-255).

@@ -7,13 +7,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cmath>
+#include <charconv>
 #include <iostream>
 
 #include "pipemux/env_file.hpp"
 #include "pipemux/escape.hpp"
 #include "pipemux/exit_status.hpp"
 #include "pipemux/procfile.hpp"
+#include "pipemux/seconds.hpp"
 #include "pipemux/shell_command.hpp"
 #include "pipemux/version.hpp"
 #include "program_selection.hpp"
@@ -21,20 +22,17 @@
 namespace pipemux::cli {
 namespace {
 
-// A number of seconds: finite and within [min, max] (CLI::Range lets nan through, and a nan
-// grace made every pipe look abandoned at once).
+// A number of seconds, plain decimal ("5", "0.25": std::stod took " 1", "0x10" and "1e-3",
+// and CLI::Range lets nan through) and within [min, max].
 CLI::Validator seconds_between(double min, double max) {
   return CLI::Validator(
       [min, max](const std::string& text) -> std::string {
         double value = 0;
-        try {
-          std::size_t used = 0;
-          value = std::stod(text, &used);
-          if (used != text.size()) return "not a number of seconds: " + text;
-        } catch (const std::exception&) {
-          return "not a number of seconds: " + text;
-        }
-        if (!std::isfinite(value) || value < min || value > max)
+        if (!is_plain_decimal(text) ||
+            std::from_chars(text.data(), text.data() + text.size(), value).ec != std::errc())
+          return "not a plain decimal number of seconds (such as 5 or 0.25): '" + escaped(text) +
+                 "'";
+        if (value < min || value > max)
           return fmt::format("must be between {} and {} seconds (got {})", min, max, text);
         return {};
       },
@@ -44,7 +42,8 @@ CLI::Validator seconds_between(double min, double max) {
 void add_spam_options(CLI::App& app, spam_options& spam) {
   app.add_option("--count", spam.count, "Messages per child; 0 = for ever");
   app.add_option("--interval", spam.interval, "Seconds between messages")
-      ->check(seconds_between(0, 3600));
+      ->check(seconds_between(0, 3600))
+      ->type_name("DECIMAL");
   app.add_option("--payload", spam.payload, "Pad each message to at least this many bytes")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20));
   app.add_flag("--sequence", spam.sequence,
@@ -205,7 +204,7 @@ command parse_command_line(int argc, const char* const* argv) {
   std::size_t max_line = 0;
   std::vector<std::string> outputs;
   std::string pattern;
-  double stop_grace = 0;
+  std::string stop_grace;  // kept as written: rounded to the millisecond from its digits
   std::vector<std::string> shell_commands;  // before --: each one shell command line
   std::vector<std::string> names;
   std::string procfile;
@@ -275,9 +274,12 @@ command parse_command_line(int argc, const char* const* argv) {
   auto* ansi_opt = add_choice<ansi_mode>(
       app, "--ansi", ansi, ansi_names,
       "A child's own colours: keep, strip or escape them (default: keep when colouring)");
-  auto* grace_opt = app.add_option("--stop-grace", stop_grace,
-                                   "Seconds a child gets after the stop signal before SIGKILL")
-                        ->check(seconds_between(0, 3600));
+  auto* grace_opt =
+      app.add_option("--stop-grace", stop_grace,
+                     "Seconds a child gets after the stop signal before SIGKILL: plain decimal "
+                     "(5, 0.25; no exponent), rounded to the millisecond as in the config")
+          ->check(seconds_between(0, 3600))
+          ->type_name("DECIMAL");
   auto* stop_signal_opt =
       app.add_option("--stop-signal", stop_signal, "Signal that asks a child to stop")
           ->check([](const std::string& name) {
@@ -457,8 +459,7 @@ command parse_command_line(int argc, const char* const* argv) {
   }
   if (pty) cfg.pty = true;
   if (*ansi_opt) cfg.log.ansi = ansi;
-  if (*grace_opt)
-    cfg.run.stop_grace = std::chrono::milliseconds(static_cast<long long>(stop_grace * 1000));
+  if (*grace_opt) cfg.run.stop_grace = *decimal_seconds_to_milliseconds(stop_grace);
   if (*procfile_opt) {
     if (command_count > 0) {
       std::cerr << "pipemux: error: --procfile and COMMANDs: give one or the other\n";

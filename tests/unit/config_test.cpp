@@ -1,4 +1,5 @@
 // Tests for include/pipemux/config.hpp and the command line's precedence (src/cli).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -459,6 +460,42 @@ TEST_F(CommandLine, BadFlagsExitTwoWithOneLine) {
     EXPECT_EQ(std::get<int>(result), cli::exit_code::usage) << args[0];
     EXPECT_EQ(errors_.rfind("pipemux: error: ", 0), 0u) << errors_;
     EXPECT_EQ(std::count(errors_.begin(), errors_.end(), '\n'), 1) << errors_;
+  }
+}
+
+// Seconds are plain decimal on the command line (no hex, sign, space or exponent), and a flag
+// and the config round them alike: to the nearest millisecond, a half up, as written.
+TEST_F(CommandLine, SecondsArePlainDecimalRoundedToTheMillisecondLikeTheConfigs) {
+  for (const std::string bad : {"0x10", " 1", "1 ", "+1", "1e-3", ".5", "5.", "1,5", "", "inf"}) {
+    auto result = parse({"--stop-grace", bad, "--", "true"});
+    if (!std::holds_alternative<int>(result)) {
+      ADD_FAILURE() << "accepted: '" << bad << "'";
+      continue;
+    }
+    EXPECT_EQ(std::get<int>(result), cli::exit_code::usage);
+    EXPECT_EQ(errors_,
+              "pipemux: error: --stop-grace: not a plain decimal number of seconds "
+              "(such as 5 or 0.25): '" +
+                  bad + "' (see pipemux --help)\n");
+  }
+  const std::pair<const char*, long long> cases[] = {
+      {"5", 5000},     {"0.5", 500},      {"1.001", 1001},   {"0.0015", 2},
+      {"0.5005", 501}, {"1.0005", 1001},  {"0.0004999", 0},  {"0.0005", 1},
+      {"0", 0},        {"3600", 3600000}, {"2.71828", 2718}, {"0.29", 290}};
+  for (const auto& [text, millis] : cases) {
+    auto flag = parse({"--stop-grace", text, "--", "true"});
+    ASSERT_TRUE(std::holds_alternative<cli::supervise_request>(flag)) << text << ": " << errors_;
+    EXPECT_EQ(std::get<cli::supervise_request>(flag).cfg.run.stop_grace.count(), millis) << text;
+    const config file = parse_config(
+        fmt::format("stop_grace = {0}\nrestart_delay = {0}\nrestart_max_delay = {0}\n"
+                    "[[program]]\nname = \"x\"\ncommand = \"x\"\nstop_grace = {0}\n",
+                    std::string(text).find('.') == std::string::npos ? std::string(text) + ".0"
+                                                                     : std::string(text)),
+        "c.toml");
+    EXPECT_EQ(file.run.stop_grace.count(), millis) << text;
+    EXPECT_EQ(file.run.restart.initial_delay.count(), millis) << text;
+    EXPECT_EQ(file.run.restart.max_delay.count(), millis) << text;
+    EXPECT_EQ(file.programs.at(0).stop_grace->count(), millis) << text;
   }
 }
 
