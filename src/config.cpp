@@ -4,6 +4,7 @@
 #include "pipemux/exit_status.hpp"
 #include "pipemux/seconds.hpp"
 #include "pipemux/shell_command.hpp"
+#include "pipemux/stop_signal.hpp"
 #include "text_file.hpp"
 
 #include <fmt/format.h>
@@ -276,6 +277,8 @@ int signal_number(const config_reader& reader, const toml::node& node, const std
   const std::string name = reader.string(node, key);
   const auto sig = parse_signal(name);
   if (!sig) reader.fail(node.source(), key, "not a signal: \"" + escaped(name) + "\"");
+  if (const std::string problem = stop_signal_problem(*sig); !problem.empty())
+    reader.fail(node.source(), key, problem + " (give SIGTERM, SIGINT, SIGQUIT, SIGHUP, ...)");
   return *sig;
 }
 

@@ -16,6 +16,7 @@
 #include "pipemux/procfile.hpp"
 #include "pipemux/seconds.hpp"
 #include "pipemux/shell_command.hpp"
+#include "pipemux/stop_signal.hpp"
 #include "pipemux/version.hpp"
 #include "program_selection.hpp"
 
@@ -281,9 +282,14 @@ command parse_command_line(int argc, const char* const* argv) {
           ->check(seconds_between(0, 3600))
           ->type_name("DECIMAL");
   auto* stop_signal_opt =
-      app.add_option("--stop-signal", stop_signal, "Signal that asks a child to stop")
+      app.add_option("--stop-signal", stop_signal,
+                     "Signal that asks a child to stop: one that ends a process by default")
           ->check([](const std::string& name) {
-            return parse_signal(name) ? std::string() : "not a signal: " + name;
+            const auto sig = parse_signal(name);
+            if (!sig) return "not a signal: " + escaped(name);
+            if (std::string problem = stop_signal_problem(*sig); !problem.empty())
+              return problem + " (give SIGTERM, SIGINT, SIGQUIT, SIGHUP, ...)";
+            return std::string();
           });
   auto* stop_on_opt = add_choice<stop_condition>(app, "--stop-on", stop_on, stop_on_names,
                                                  "End the run when one child fails, or exits");

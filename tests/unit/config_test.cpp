@@ -237,6 +237,13 @@ INSTANTIATE_TEST_SUITE_P(
         bad_config{"stop_signal = \"TERM\\u0000\\n\"", 1, 15, "stop_signal",
                    "not a signal: \"TERM\\x00\\n\""},
         bad_config{"framing = \"line\\u0000\\n\"", 1, 11, "framing", "(got \"line\\x00\\n\")"},
+        bad_config{"stop_signal = \"SIGSTOP\"", 1, 15, "stop_signal",
+                   "SIGSTOP pauses a process by default, it does not end it (give SIGTERM"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = \"ls\"\nstop_signal = \"CONT\"", 4, 15,
+                   "program[0].stop_signal",
+                   "SIGCONT resumes a paused process by default, it does not end it"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = \"ls\"\nstop_signal = \"28\"", 4, 15,
+                   "program[0].stop_signal", "SIGWINCH is ignored by default"},
         bad_config{dotted_key(50000) + " = 1", 1, 130, "", "tables nest too deep"},
         bad_config{"[" + dotted_key(50000) + "]", 1, 131, "", "tables nest too deep"}),
     [](const ::testing::TestParamInfo<bad_config>& info) {
@@ -497,6 +504,34 @@ TEST_F(CommandLine, SecondsArePlainDecimalRoundedToTheMillisecondLikeTheConfigs)
     EXPECT_EQ(file.run.restart.max_delay.count(), millis) << text;
     EXPECT_EQ(file.programs.at(0).stop_grace->count(), millis) << text;
   }
+}
+
+// A stop signal must be able to end a process: one that stops (pauses), continues or is
+// ignored by default would leave every child running until SIGKILL.
+TEST_F(CommandLine, AStopSignalThatCannotEndAProcessIsRefusedSayingWhy) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"SIGSTOP", "SIGSTOP pauses a process by default, it does not end it"},
+      {"tstp", "SIGTSTP pauses a process by default, it does not end it"},
+      {"TTIN", "SIGTTIN pauses a process by default, it does not end it"},
+      {"SIGTTOU", "SIGTTOU pauses a process by default, it does not end it"},
+      {"SIGCONT", "SIGCONT resumes a paused process by default, it does not end it"},
+      {"17", "SIGCHLD is ignored by default: it does not end a process"},
+      {"URG", "SIGURG is ignored by default: it does not end a process"},
+      {"SIGWINCH", "SIGWINCH is ignored by default: it does not end a process"},
+  };
+  for (const auto& [name, reason] : cases) {
+    auto result = parse({"--stop-signal", name, "--", "true"});
+    if (!std::holds_alternative<int>(result)) {
+      ADD_FAILURE() << "accepted: " << name;
+      continue;
+    }
+    EXPECT_EQ(errors_, std::string("pipemux: error: --stop-signal: ") + reason +
+                           " (give SIGTERM, SIGINT, SIGQUIT, SIGHUP, ...) (see pipemux --help)\n");
+  }
+  for (const char* fine : {"SIGINT", "QUIT", "HUP", "USR1", "9", "alrm"})
+    EXPECT_TRUE(std::holds_alternative<cli::supervise_request>(
+        parse({"--stop-signal", fine, "--", "true"})))
+        << fine << ": " << errors_;
 }
 
 TEST_F(CommandLine, ConfigErrorExitsTwoNamingTheFile) {
