@@ -2,6 +2,7 @@
 #include "pipemux/env_file.hpp"
 #include "pipemux/escape.hpp"
 #include "pipemux/exit_status.hpp"
+#include "pipemux/log_pattern_check.hpp"
 #include "pipemux/seconds.hpp"
 #include "pipemux/shell_command.hpp"
 #include "pipemux/stop_signal.hpp"
@@ -588,6 +589,8 @@ config parse_config(std::string_view text, const std::string& source, config bas
     if (const auto* p = log.get("pattern")) {
       cfg.log.pattern = reader.string(*p, "log.pattern");
       if (cfg.log.pattern.empty()) reader.fail(p->source(), "log.pattern", "must not be empty");
+      if (const std::string problem = log_pattern_problem(cfg.log.pattern); !problem.empty())
+        reader.fail(p->source(), "log.pattern", problem);
     }
     if (const auto* o = log.get("output")) {
       if (log.get("sink") != nullptr)

@@ -13,6 +13,7 @@
 #include "pipemux/env_file.hpp"
 #include "pipemux/escape.hpp"
 #include "pipemux/exit_status.hpp"
+#include "pipemux/log_pattern_check.hpp"
 #include "pipemux/procfile.hpp"
 #include "pipemux/seconds.hpp"
 #include "pipemux/shell_command.hpp"
@@ -261,8 +262,10 @@ command parse_command_line(int argc, const char* const* argv) {
       "syslog facility: user (default), daemon, local0 ... local7, kern, mail, auth, "
       "syslog, lpr, news, uucp, cron, authpriv, ftp; implies --syslog");
   syslog_facility_opt->type_name("FACILITY");
-  auto* pattern_opt = app.add_option("--log-pattern", pattern,
-                                     "spdlog pattern; see README for %L %N %k %w %J %Z %q");
+  auto* pattern_opt =
+      app.add_option("--log-pattern", pattern,
+                     "spdlog pattern, with %v (the text); see README for %L %N %k %w %J %Z %q")
+          ->check([](const std::string& text) { return log_pattern_problem(text); });
   auto* format_opt = add_choice<log_format_kind>(
       app, "--format", format, log_format_names,
       "text: a line per message for people; json: a JSON object per line for a collector");

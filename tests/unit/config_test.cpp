@@ -244,6 +244,9 @@ INSTANTIATE_TEST_SUITE_P(
                    "SIGCONT resumes a paused process by default, it does not end it"},
         bad_config{"[[program]]\nname = \"x\"\ncommand = \"ls\"\nstop_signal = \"28\"", 4, 15,
                    "program[0].stop_signal", "SIGWINCH is ignored by default"},
+        bad_config{"[log]\npattern = \"%L %v %\"", 2, 11, "log.pattern",
+                   "ends in '%' with no flag after it"},
+        bad_config{"[log]\npattern = \"%L\"", 2, 11, "log.pattern", "has no %v"},
         bad_config{dotted_key(50000) + " = 1", 1, 130, "", "tables nest too deep"},
         bad_config{"[" + dotted_key(50000) + "]", 1, 131, "", "tables nest too deep"}),
     [](const ::testing::TestParamInfo<bad_config>& info) {
@@ -531,6 +534,31 @@ TEST_F(CommandLine, AStopSignalThatCannotEndAProcessIsRefusedSayingWhy) {
   for (const char* fine : {"SIGINT", "QUIT", "HUP", "USR1", "9", "alrm"})
     EXPECT_TRUE(std::holds_alternative<cli::supervise_request>(
         parse({"--stop-signal", fine, "--", "true"})))
+        << fine << ": " << errors_;
+}
+
+// spdlog writes nothing for a '%' at the end, and a pattern without %v logs no child's text:
+// both gave empty or useless lines.
+TEST_F(CommandLine, ALogPatternEndingInALonePercentOrWithoutTheMessageIsRefused) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"%", "ends in '%' with no flag after it (%% is a percent sign)"},
+      {"%L %v 100%", "ends in '%' with no flag after it (%% is a percent sign)"},
+      {"%v %-12", "ends in '%-12' with no flag after it (%% is a percent sign)"},
+      {"%L %N", "has no %v: the children's text would not be logged"},
+      {"%L %%v", "has no %v: the children's text would not be logged"},
+  };
+  for (const auto& [pattern, reason] : cases) {
+    auto result = parse({"--log-pattern", pattern, "--", "true"});
+    if (!std::holds_alternative<int>(result)) {
+      ADD_FAILURE() << "accepted: " << pattern;
+      continue;
+    }
+    EXPECT_EQ(errors_,
+              std::string("pipemux: error: --log-pattern: ") + reason + " (see pipemux --help)\n");
+  }
+  for (const char* fine : {"%v", "%-20v", "%10!v|", "100%% %L %v", "%=8v %%"})
+    EXPECT_TRUE(std::holds_alternative<cli::supervise_request>(
+        parse({"--log-pattern", fine, "--", "true"})))
         << fine << ": " << errors_;
 }
 
