@@ -598,6 +598,8 @@ config parse_config(std::string_view text, const std::string& source, config bas
                     "is one sink: give log.output or [[log.sink]] tables, not both");
       log_sink_options sink;
       sink.path = reader.c_string(*o, "log.output");
+      if (sink.path.empty())
+        reader.fail(o->source(), "log.output", "must not be empty (\"-\" is standard output)");
       sink.origin = fmt::format("{}:{}:{}: log.output", source, o->source().begin.line,
                                 o->source().begin.column);
       cfg.log.sinks = {std::move(sink)};

@@ -146,10 +146,16 @@ CLI::Option* one_value_each(CLI::Option* option, bool list = false) {
 }
 
 // -o [FORMAT:]PATH, each: "json:run.jsonl", "text:-", "run.log". Only a known format's name
-// is a prefix, so "./json:x" is a file with a colon in its name.
-std::vector<log_sink_options> sinks_from_flags(const std::vector<std::string>& outputs) {
+// is a prefix, so "./json:x" is a file with a colon in its name. An empty path would mean
+// standard output in silence: `problem` says so, and no sinks are returned.
+std::vector<log_sink_options> sinks_from_flags(const std::vector<std::string>& outputs,
+                                               std::string& problem) {
   std::vector<log_sink_options> sinks;
   for (const std::string& output : outputs) {
+    if (output.empty()) {
+      problem = "-o '': no file given (- is standard output)";
+      return {};
+    }
     log_sink_options sink;
     sink.path = output;
     sink.origin = "--output";
@@ -157,6 +163,10 @@ std::vector<log_sink_options> sinks_from_flags(const std::vector<std::string>& o
       if (output.size() > name.size() && output.starts_with(name) && output[name.size()] == ':') {
         sink.format = kind;
         sink.path = output.substr(name.size() + 1);
+        if (sink.path.empty()) {
+          problem = fmt::format("-o {0}:: no file after '{0}:' ({0}:- is standard output)", name);
+          return {};
+        }
       }
     sinks.push_back(std::move(sink));
   }
@@ -426,7 +436,12 @@ command parse_command_line(int argc, const char* const* argv) {
   if (*max_line_opt) cfg.run.max_line = max_line;
   syslog = syslog || *syslog_to_opt || *syslog_facility_opt;
   if (*output_opt || journal || syslog) {  // the flags' outputs replace the file's
-    cfg.log.sinks = sinks_from_flags(outputs);
+    std::string problem;
+    cfg.log.sinks = sinks_from_flags(outputs, problem);
+    if (!problem.empty()) {
+      std::cerr << "pipemux: error: " << problem << "\n";
+      return exit_code::usage;
+    }
     if (syslog) {
       log_sink_options sink;
       sink.kind = sink_kind::syslog;

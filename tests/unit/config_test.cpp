@@ -247,6 +247,8 @@ INSTANTIATE_TEST_SUITE_P(
         bad_config{"[log]\npattern = \"%L %v %\"", 2, 11, "log.pattern",
                    "ends in '%' with no flag after it"},
         bad_config{"[log]\npattern = \"%L\"", 2, 11, "log.pattern", "has no %v"},
+        bad_config{"[log]\noutput = \"\"", 2, 10, "log.output",
+                   "must not be empty (\"-\" is standard output)"},
         bad_config{dotted_key(50000) + " = 1", 1, 130, "", "tables nest too deep"},
         bad_config{"[" + dotted_key(50000) + "]", 1, 131, "", "tables nest too deep"}),
     [](const ::testing::TestParamInfo<bad_config>& info) {
@@ -433,6 +435,32 @@ TEST_F(CommandLine, OutputFlagsReplaceTheFilesSinksEachWithItsFormat) {
       parse({"--log-pattern", "%v", "-o", "json:a", "-o", "b"})));
   EXPECT_EQ(std::get<int>(parse({"--log-pattern", "%v", "-o", "json:a"})), 2);
   EXPECT_NE(errors_.find("a log pattern is for text"), std::string::npos) << errors_;
+}
+
+// "json:" alone, or nothing at all, meant standard output in silence: a file was forgotten.
+TEST_F(CommandLine, AnOutputWithNoFileIsRefused) {
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {{"-o", "json:"}, "-o json:: no file after 'json:' (json:- is standard output)"},
+      {{"--output", "text:"}, "-o text:: no file after 'text:' (text:- is standard output)"},
+      {{"-o", "run.log", "-o", ""}, "-o '': no file given (- is standard output)"},
+  };
+  for (const auto& [args, message] : cases) {
+    std::vector<std::string> argv = args;
+    argv.insert(argv.end(), {"--", "true"});
+    auto result = parse(argv);
+    if (!std::holds_alternative<int>(result)) {
+      ADD_FAILURE() << "accepted: " << message;
+      continue;
+    }
+    EXPECT_EQ(std::get<int>(result), cli::exit_code::usage);
+    EXPECT_EQ(errors_, "pipemux: error: " + message + "\n");
+  }
+  auto fine = parse({"-o", "json:-", "-o", "./json:", "--", "true"});
+  ASSERT_TRUE(std::holds_alternative<cli::supervise_request>(fine)) << errors_;
+  const auto& sinks = std::get<cli::supervise_request>(fine).cfg.log.sinks;
+  ASSERT_EQ(sinks.size(), 2U);
+  EXPECT_TRUE(sinks[0].to_stdout());
+  EXPECT_EQ(sinks[1].path, "./json:");
 }
 
 TEST_F(CommandLine, ChildrenFlagWinsOverInstancesInTheFile) {
