@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 
 #include "pipemux/escape.hpp"
 #include "pipemux/run_options.hpp"
@@ -40,7 +41,8 @@ std::string apply_selection(std::vector<program_spec>& programs,
   if (!selection.only.empty() && !selection.except.empty())
     return "--only and --except: give one or the other";
 
-  std::vector<std::string> not_run;  // a formation of 0
+  std::vector<std::string> not_run;          // a formation of 0
+  std::map<std::string, std::string> given;  // name -> its item, to name a second one
   for (const auto& item : selection.formation) {
     const auto equals = item.find('=');
     const std::string name = item.substr(0, equals);
@@ -48,6 +50,10 @@ std::string apply_selection(std::vector<program_spec>& programs,
       return "--formation: expected NAME=COUNT, got '" + escaped(item) + "'";
     program_spec* spec = find(programs, name);
     if (spec == nullptr) return unknown("--formation", name, programs);
+    // The last count would win in silence: which one was meant?
+    if (const auto [first, added] = given.emplace(name, item); !added)
+      return "--formation: " + escaped(name) + " is given twice (" + escaped(first->second) +
+             ", then " + escaped(item) + ")";
     const std::string count_text = item.substr(equals + 1);
     std::size_t count = 0;
     const auto [end, error] =
