@@ -10,9 +10,23 @@
 namespace pipemux::cli {
 namespace {
 
+// Names listed in an error at most: a Procfile of 10,000 programs made a 69 KB line.
+constexpr std::size_t names_listed = 10;
+
+// 9990 as "9,990".
+std::string with_thousands(std::size_t n) {
+  std::string digits = std::to_string(n);
+  for (std::size_t at = digits.size(); at > 3; at -= 3) digits.insert(at - 3, ",");
+  return digits;
+}
+
+// "web, worker"; past ten, "p0, ..., p9 and 9,990 more".
 std::string names_of(const std::vector<program_spec>& programs) {
   std::string out;
-  for (const auto& spec : programs) out += (out.empty() ? "" : ", ") + spec.name;
+  for (std::size_t i = 0; i < programs.size() && i < names_listed; ++i)
+    out += (out.empty() ? "" : ", ") + programs[i].name;
+  if (programs.size() > names_listed)
+    out += " and " + with_thousands(programs.size() - names_listed) + " more";
   return out;
 }
 
