@@ -3,6 +3,7 @@
 #include "pipemux/escape.hpp"
 #include "pipemux/exit_status.hpp"
 #include "pipemux/log_pattern_check.hpp"
+#include "pipemux/name_escape.hpp"
 #include "pipemux/seconds.hpp"
 #include "pipemux/shell_command.hpp"
 #include "pipemux/stop_signal.hpp"
@@ -295,12 +296,13 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
   if (const auto* name = table.get("name")) spec.name = reader.string(*name, prefix + "name");
   if (spec.name.empty())
     reader.fail(table.source(), prefix + "name", "every program needs a non-empty name");
-  // The name labels every log line: a newline or an escape sequence in it would forge lines or
-  // reach the terminal raw.
-  if (needs_escape(spec.name))
+  // The name labels every log line: a newline, an escape sequence or a RIGHT-TO-LEFT OVERRIDE
+  // in it would forge lines or reach the terminal raw.
+  if (name_needs_escape(spec.name))
     reader.fail(table.get("name")->source(), prefix + "name",
-                "must be printable text, without control characters or backslashes (got \"" +
-                    escaped(spec.name) + "\")");
+                "must be printable text, without control characters (bidirectional ones too) or "
+                "backslashes (got \"" +
+                    escaped_name(spec.name) + "\")");
   const auto* command = table.get("command");
   if (command == nullptr)
     reader.fail(table.source(), prefix + "command",
@@ -657,7 +659,7 @@ config parse_config(std::string_view text, const std::string& source, config bas
       for (const auto& other : cfg.programs)
         if (other.name == spec.name)
           reader.fail(list->get(i)->source(), prefix + "name",
-                      "\"" + spec.name + "\" is used by another program");
+                      "\"" + escaped_name(spec.name) + "\" is used by another program");
       cfg.programs.push_back(std::move(spec));
     }
   }

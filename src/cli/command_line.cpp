@@ -14,6 +14,7 @@
 #include "pipemux/escape.hpp"
 #include "pipemux/exit_status.hpp"
 #include "pipemux/log_pattern_check.hpp"
+#include "pipemux/name_escape.hpp"
 #include "pipemux/procfile.hpp"
 #include "pipemux/seconds.hpp"
 #include "pipemux/shell_command.hpp"
@@ -115,9 +116,10 @@ std::string check_names(const std::vector<std::string>& names, std::size_t comma
                        commands == 1 ? "" : "s");
   for (const auto& name : names) {
     if (name.empty()) return "--names: a name is empty";
-    if (needs_escape(name))
-      return "--names: '" + escaped(name) +
-             "' must be printable text, without control characters or backslashes";
+    if (name_needs_escape(name))
+      return "--names: '" + escaped_name(name) +
+             "' must be printable text, without control characters (bidirectional ones too) or "
+             "backslashes";
   }
   return {};
 }

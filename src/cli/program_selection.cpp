@@ -5,6 +5,7 @@
 #include <map>
 
 #include "pipemux/escape.hpp"
+#include "pipemux/name_escape.hpp"
 #include "pipemux/run_options.hpp"
 
 namespace pipemux::cli {
@@ -24,7 +25,7 @@ std::string with_thousands(std::size_t n) {
 std::string names_of(const std::vector<program_spec>& programs) {
   std::string out;
   for (std::size_t i = 0; i < programs.size() && i < names_listed; ++i)
-    out += (out.empty() ? "" : ", ") + programs[i].name;
+    out += (out.empty() ? "" : ", ") + escaped_name(programs[i].name);
   if (programs.size() > names_listed)
     out += " and " + with_thousands(programs.size() - names_listed) + " more";
   return out;
@@ -38,8 +39,8 @@ program_spec* find(std::vector<program_spec>& programs, const std::string& name)
 
 std::string unknown(const std::string& flag, const std::string& name,
                     const std::vector<program_spec>& programs) {
-  return flag + ": no program named '" + escaped(name) + "' (the programs: " + names_of(programs) +
-         ")";
+  return flag + ": no program named '" + escaped_name(name) +
+         "' (the programs: " + names_of(programs) + ")";
 }
 
 }  // namespace
@@ -61,20 +62,20 @@ std::string apply_selection(std::vector<program_spec>& programs,
     const auto equals = item.find('=');
     const std::string name = item.substr(0, equals);
     if (equals == std::string::npos)
-      return "--formation: expected NAME=COUNT, got '" + escaped(item) + "'";
+      return "--formation: expected NAME=COUNT, got '" + escaped_name(item) + "'";
     program_spec* spec = find(programs, name);
     if (spec == nullptr) return unknown("--formation", name, programs);
     // The last count would win in silence: which one was meant?
     if (const auto [first, added] = given.emplace(name, item); !added)
-      return "--formation: " + escaped(name) + " is given twice (" + escaped(first->second) +
-             ", then " + escaped(item) + ")";
+      return "--formation: " + escaped_name(name) + " is given twice (" +
+             escaped_name(first->second) + ", then " + escaped_name(item) + ")";
     const std::string count_text = item.substr(equals + 1);
     std::size_t count = 0;
     const auto [end, error] =
         std::from_chars(count_text.data(), count_text.data() + count_text.size(), count);
     if (error != std::errc() || end != count_text.data() + count_text.size() ||
         count_text.empty() || count > limits::max_children)
-      return "--formation: " + name + " must be a count from 0 to " +
+      return "--formation: " + escaped_name(name) + " must be a count from 0 to " +
              std::to_string(limits::max_children) + " (got '" + escaped(count_text) + "')";
     if (count == 0)
       not_run.push_back(name);

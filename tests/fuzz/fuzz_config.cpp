@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "pipemux/config.hpp"
-#include "pipemux/escape.hpp"
+#include "pipemux/name_escape.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     };
     for (const auto& program : cfg.programs) {
       if (program.name.empty() || program.argv.empty()) std::abort();
-      if (pipemux::needs_escape(program.name)) std::abort();  // it labels every log line
+      if (pipemux::name_needs_escape(program.name)) std::abort();  // it labels every log line
       for (const auto& word : program.argv)
         if (has_nul(word)) std::abort();
       if (has_nul(program.working_directory)) std::abort();

@@ -104,7 +104,8 @@ TEST(Commands, BadNamesAndAnEmptyCommandAreUsageErrors) {
       {{"--names", "a,b", "true"}, "--names: 2 names for 1 command"},
       {{"--names", "a"}, "--names: there is no COMMAND to name"},
       {{"--names", "a\tb", "true"},
-       "--names: 'a\\tb' must be printable text, without control characters or backslashes"},
+       "--names: 'a\\tb' must be printable text, without control characters (bidirectional ones "
+       "too) or backslashes"},
       {{"--"}, "nothing after --: give the command to run (see pipemux --help)"},
       {{"spam", "--count", "1", "--", "true"}, "spam takes no command (see pipemux spam --help)"},
   };

@@ -249,6 +249,10 @@ INSTANTIATE_TEST_SUITE_P(
         bad_config{"[log]\npattern = \"%L\"", 2, 11, "log.pattern", "has no %v"},
         bad_config{"[log]\noutput = \"\"", 2, 10, "log.output",
                    "must not be empty (\"-\" is standard output)"},
+        bad_config{"[[program]]\nname = \"ab\\u202Ecd\"\ncommand = [\"ls\"]", 2, 8,
+                   "program[0].name",
+                   "without control characters (bidirectional ones too) or backslashes (got "
+                   "\"ab\\xe2\\x80\\xaecd\")"},
         bad_config{dotted_key(50000) + " = 1", 1, 130, "", "tables nest too deep"},
         bad_config{"[" + dotted_key(50000) + "]", 1, 131, "", "tables nest too deep"}),
     [](const ::testing::TestParamInfo<bad_config>& info) {
