@@ -2,7 +2,11 @@
 #include "pipemux/env_file.hpp"
 #include "pipemux/escape.hpp"
 #include "pipemux/exit_status.hpp"
+#include "pipemux/log_pattern_check.hpp"
+#include "pipemux/name_escape.hpp"
+#include "pipemux/seconds.hpp"
 #include "pipemux/shell_command.hpp"
+#include "pipemux/stop_signal.hpp"
 #include "text_file.hpp"
 
 #include <fmt/format.h>
@@ -95,12 +99,23 @@ class config_reader {
     return *value;
   }
 
-  std::vector<std::string> strings(const toml::node& node, const std::string& key) const {
+  // A string the system takes as a C string (an argument, a path, a variable): a NUL byte in
+  // it would cut it short in silence.
+  std::string c_string(const toml::node& node, const std::string& key) const {
+    std::string value = string(node, key);
+    if (value.find('\0') != std::string::npos)
+      fail(node.source(), key,
+           "must not hold a NUL byte: the system would cut it there (got \"" + escaped(value) +
+               "\")");
+    return value;
+  }
+
+  std::vector<std::string> c_strings(const toml::node& node, const std::string& key) const {
     const auto* array = node.as_array();
     if (array == nullptr)
       fail(node.source(), key, "expected an array of strings, got " + type_name(node));
     std::vector<std::string> out;
-    for (const auto& element : *array) out.push_back(string(element, key));
+    for (const auto& element : *array) out.push_back(c_string(element, key));
     return out;
   }
 
@@ -130,7 +145,7 @@ T choice(const config_reader& reader, const toml::node& node, const std::string&
     if (value == name) return result;
     names += (names.empty() ? "\"" : ", \"") + std::string(name) + "\"";
   }
-  reader.fail(node.source(), key, "must be one of " + names + " (got \"" + value + "\")");
+  reader.fail(node.source(), key, "must be one of " + names + " (got \"" + escaped(value) + "\")");
 }
 
 // A size in bytes: an integer, or a string with a binary suffix: "512K", "10M", "1G".
@@ -158,7 +173,7 @@ std::uint64_t byte_size(const config_reader& reader, const toml::node& node,
   if (digits == 0 || shift < 0 || number == 0 || number > static_cast<std::uint64_t>(max) >> shift)
     reader.fail(node.source(), key,
                 "expected a size from 1 byte to 1024 TiB, as bytes or with K, M or G (got \"" +
-                    value + "\")");
+                    escaped(value) + "\")");
   return number << shift;
 }
 
@@ -180,13 +195,13 @@ log_sink_options parse_sink(const config_reader& reader, const toml::table& tabl
         reader.fail(key.source(), prefix + std::string(key.str()),
                     "is for a file: syslog takes an address and a facility");
     if (const auto* a = table.get("address")) {
-      const std::string text = reader.string(*a, prefix + "address");
+      const std::string text = reader.c_string(*a, prefix + "address");
       const auto address = parse_syslog_address(text);
       if (!address)
         reader.fail(a->source(), prefix + "address",
                     "expected \"local\", a socket's path, udp://HOST[:PORT] or tcp://HOST[:PORT] "
                     "(got \"" +
-                        text + "\")");
+                        escaped(text) + "\")");
       sink.address = *address;
     }
     if (const auto* f = table.get("facility"))
@@ -203,7 +218,7 @@ log_sink_options parse_sink(const config_reader& reader, const toml::table& tabl
   const auto* path = table.get("path");
   if (path == nullptr)
     reader.fail(table.source(), prefix + "path", "missing: \"-\" for standard output, or a file");
-  sink.path = reader.string(*path, prefix + "path");
+  sink.path = reader.c_string(*path, prefix + "path");
   if (sink.path.empty())
     reader.fail(path->source(), prefix + "path", "must not be empty (\"-\" is standard output)");
   sink.origin = fmt::format("{}:{}:{}: {}path", source, path->source().begin.line,
@@ -240,10 +255,11 @@ restart_mode parse_restart(const config_reader& reader, const toml::node& node,
   return choice<restart_mode>(reader, node, key, restart_names);
 }
 
+// Rounded to the millisecond as --stop-grace is (see seconds.hpp).
 std::chrono::milliseconds duration(const config_reader& reader, const toml::node& node,
                                    const std::string& key) {
   const double max = std::chrono::duration<double>(limits::max_stop_grace).count();
-  return std::chrono::milliseconds(std::llround(reader.seconds(node, key, max) * 1000.0));
+  return *seconds_to_milliseconds(reader.seconds(node, key, max));
 }
 
 // A list of exit codes (0-255).
@@ -262,7 +278,9 @@ std::vector<int> exit_codes(const config_reader& reader, const toml::node& node,
 int signal_number(const config_reader& reader, const toml::node& node, const std::string& key) {
   const std::string name = reader.string(node, key);
   const auto sig = parse_signal(name);
-  if (!sig) reader.fail(node.source(), key, "not a signal: \"" + name + "\"");
+  if (!sig) reader.fail(node.source(), key, "not a signal: \"" + escaped(name) + "\"");
+  if (const std::string problem = stop_signal_problem(*sig); !problem.empty())
+    reader.fail(node.source(), key, problem + " (give SIGTERM, SIGINT, SIGQUIT, SIGHUP, ...)");
   return *sig;
 }
 
@@ -278,27 +296,29 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
   if (const auto* name = table.get("name")) spec.name = reader.string(*name, prefix + "name");
   if (spec.name.empty())
     reader.fail(table.source(), prefix + "name", "every program needs a non-empty name");
-  // The name labels every log line: a newline or an escape sequence in it would forge lines or
-  // reach the terminal raw.
-  if (needs_escape(spec.name))
+  // The name labels every log line: a newline, an escape sequence or a RIGHT-TO-LEFT OVERRIDE
+  // in it would forge lines or reach the terminal raw.
+  if (name_needs_escape(spec.name))
     reader.fail(table.get("name")->source(), prefix + "name",
-                "must be printable text, without control characters or backslashes (got \"" +
-                    escaped(spec.name) + "\")");
+                "must be printable text, without control characters (bidirectional ones too) or "
+                "backslashes (got \"" +
+                    escaped_name(spec.name) + "\")");
   const auto* command = table.get("command");
   if (command == nullptr)
     reader.fail(table.source(), prefix + "command",
                 "missing: a shell command line (\"npm run api\") or an argv ([\"sleep\", \"1\"])");
-  if (const auto* line = command->as_string()) {  // run by /bin/sh -c, as in a Procfile
-    if (line->get().find_first_not_of(" \t\n") == std::string::npos)
+  if (command->as_string() != nullptr) {  // run by /bin/sh -c, as in a Procfile
+    std::string line = reader.c_string(*command, prefix + "command");
+    if (is_blank_command_line(line))
       reader.fail(command->source(), prefix + "command", "must name a program to run");
-    spec.argv = shell_program(line->get()).argv;
+    spec.argv = shell_program(std::move(line)).argv;
   } else {
     if (command->as_array() == nullptr)
       reader.fail(
           command->source(), prefix + "command",
           "expected a string (a shell command line) or an array of strings (an argv), got " +
               config_reader::type_name(*command));
-    spec.argv = reader.strings(*command, prefix + "command");
+    spec.argv = reader.c_strings(*command, prefix + "command");
   }
   if (spec.argv.empty() || spec.argv[0].empty())
     reader.fail(command->source(), prefix + "command", "must name a program to run");
@@ -308,7 +328,7 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
   // Read by load_config_file, not here: parsing a text reads no other file. A relative path
   // is from the config's directory.
   if (const auto* file = table.get("env_file")) {
-    std::filesystem::path path = reader.string(*file, prefix + "env_file");
+    std::filesystem::path path = reader.c_string(*file, prefix + "env_file");
     if (path.empty()) reader.fail(file->source(), prefix + "env_file", "must not be empty");
     if (path.is_relative()) path = std::filesystem::path(source).parent_path() / path;
     env_files.emplace_back(spec.name, std::move(path));
@@ -323,10 +343,10 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
                     "not a valid environment variable name (empty, or holds '=' or NUL)");
       std::string key_name = prefix + "env.";
       key_name += name;
-      spec.environment.emplace_back(name, reader.string(value, key_name));
+      spec.environment.emplace_back(name, reader.c_string(value, key_name));
     }
   if (const auto* cwd = table.get("cwd"))
-    spec.working_directory = reader.string(*cwd, prefix + "cwd");
+    spec.working_directory = reader.c_string(*cwd, prefix + "cwd");
   if (const auto* restart = table.get("restart"))
     spec.restart = parse_restart(reader, *restart, prefix + "restart");
   if (const auto* color = table.get("color"))
@@ -347,7 +367,7 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
   if (const auto* n = table.get("pty")) spec.pty = reader.boolean(*n, prefix + "pty");
   if (const auto* n = table.get("output")) {
     log_sink_options file;
-    file.path = reader.string(*n, prefix + "output");
+    file.path = reader.c_string(*n, prefix + "output");
     file.origin = fmt::format("{}:{}:{}: {}output", source, n->source().begin.line,
                               n->source().begin.column, prefix);
     if (file.to_stdout())
@@ -464,7 +484,7 @@ std::string child_output_path(std::string_view path, std::string_view name, std:
     else
       throw std::invalid_argument(
           "only {name}, {index} and {instance} may be in braces (got \"" +
-          std::string(path.substr(i, close == std::string_view::npos ? 1 : close - i + 1)) + "\")");
+          escaped(path.substr(i, close == std::string_view::npos ? 1 : close - i + 1)) + "\")");
     i = close;
   }
   return out;
@@ -571,13 +591,17 @@ config parse_config(std::string_view text, const std::string& source, config bas
     if (const auto* p = log.get("pattern")) {
       cfg.log.pattern = reader.string(*p, "log.pattern");
       if (cfg.log.pattern.empty()) reader.fail(p->source(), "log.pattern", "must not be empty");
+      if (const std::string problem = log_pattern_problem(cfg.log.pattern); !problem.empty())
+        reader.fail(p->source(), "log.pattern", problem);
     }
     if (const auto* o = log.get("output")) {
       if (log.get("sink") != nullptr)
         reader.fail(o->source(), "log.output",
                     "is one sink: give log.output or [[log.sink]] tables, not both");
       log_sink_options sink;
-      sink.path = reader.string(*o, "log.output");
+      sink.path = reader.c_string(*o, "log.output");
+      if (sink.path.empty())
+        reader.fail(o->source(), "log.output", "must not be empty (\"-\" is standard output)");
       sink.origin = fmt::format("{}:{}:{}: log.output", source, o->source().begin.line,
                                 o->source().begin.column);
       cfg.log.sinks = {std::move(sink)};
@@ -635,7 +659,7 @@ config parse_config(std::string_view text, const std::string& source, config bas
       for (const auto& other : cfg.programs)
         if (other.name == spec.name)
           reader.fail(list->get(i)->source(), prefix + "name",
-                      "\"" + spec.name + "\" is used by another program");
+                      "\"" + escaped_name(spec.name) + "\" is used by another program");
       cfg.programs.push_back(std::move(spec));
     }
   }

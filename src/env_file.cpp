@@ -329,9 +329,12 @@ std::optional<std::string> interpolate(
       continue;
     }
     const std::string name(value.substr(j, name_end - j));
+    // No environment holds a name with '=': looking one up could only find a prefix of
+    // another entry ("E3=a" in "E3=a=b"), where python-dotenv finds nothing.
+    const bool can_be_set = name.find('=') == std::string::npos;
     if (const auto it = known.find(name); it != known.end())
       out += it->second.value_or("");
-    else if (const auto from_environment = lookup(name))
+    else if (const auto from_environment = can_be_set ? lookup(name) : std::nullopt)
       out += *from_environment;
     else if (fallback)
       out += *fallback;
@@ -371,6 +374,8 @@ std::vector<std::pair<std::string, std::string>> parse_env_file(std::string_view
 }
 
 std::optional<std::string> environment_lookup(const std::string& name) {
+  // getenv("E3=a") would find the entry "E3=a=b" and give "b".
+  if (name.find('=') != std::string::npos) return std::nullopt;
   const char* value = std::getenv(name.c_str());
   return value != nullptr ? std::optional<std::string>(value) : std::nullopt;
 }

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "batch_format.hpp"
+#include "bidi_control.hpp"
 #include "log_context.hpp"
 #include "utf8.hpp"
 
@@ -35,14 +36,26 @@ bool valid_utf8(std::string_view text) {
   return true;
 }
 
-// A JSON string of valid UTF-8 `text`: quotes, backslashes and control characters escaped.
-void append_json_string(spdlog::memory_buf_t& dest, std::string_view text) {
+// A JSON string of valid UTF-8 `text`: quotes, backslashes and control characters escaped,
+// and with `bidi_escaped` (a name's) the bidirectional controls as \uXXXX too.
+void append_json_string(spdlog::memory_buf_t& dest, std::string_view text,
+                        bool bidi_escaped = false) {
   static constexpr char hex[] = "0123456789abcdef";
   dest.push_back('"');
   std::size_t plain_from = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) continue;
+    if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f) {
+      const detail::bidi_control control =
+          bidi_escaped ? detail::bidi_control_at(text, i) : detail::bidi_control{};
+      if (control.length == 0) continue;
+      append(dest, text.substr(plain_from, i - plain_from));
+      fmt::format_to(std::back_inserter(dest), "\\u{:04x}",
+                     static_cast<std::uint32_t>(control.code));
+      i += control.length - 1;
+      plain_from = i + 1;
+      continue;
+    }
     append(dest, text.substr(plain_from, i - plain_from));
     plain_from = i + 1;
     dest.push_back('\\');
@@ -161,7 +174,7 @@ class json_formatter final : public detail::batch_formatter {
     append_time(when, dest);
     append(dest, "\",\"name\":");
     if (child != nullptr) {
-      append_json_string(dest, child->name);
+      append_json_string(dest, child->name, true);
       fmt::format_to(std::back_inserter(dest), ",\"index\":{},\"instance\":{},\"pid\":{}",
                      child->index, child->instance, child->pid);
     } else {

@@ -13,7 +13,7 @@
 
 #include "batch_format.hpp"
 #include "log_context.hpp"
-#include "pipemux/escape.hpp"
+#include "pipemux/name_escape.hpp"
 
 namespace pipemux {
 namespace detail {
@@ -39,12 +39,13 @@ void append_int(spdlog::memory_buf_t& dest, Int value) {
   dest.append(digits.data(), digits.data() + digits.size());
 }
 
-// A name is escaped like a child's text: a newline or an escape sequence in it must neither
-// forge a log line nor reach the terminal.
+// A name is escaped like a child's text, bidirectional controls too: a newline, an escape
+// sequence or a RIGHT-TO-LEFT OVERRIDE in it must neither forge a log line nor reach the
+// terminal.
 void append_name(spdlog::memory_buf_t& dest, std::string_view name) {
-  if (!needs_escape(name)) return append(dest, name);
+  if (!name_needs_escape(name)) return append(dest, name);
   std::string text;
-  escape_into(name, text);
+  escape_name_into(name, text);
   append(dest, text);
 }
 

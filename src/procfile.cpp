@@ -15,8 +15,17 @@ bool is_name_char(char c) {
          c == '-';
 }
 
-bool is_blank(char c) {
-  return c == ' ' || c == '\t';
+// What foreman's `\s` matches (Ruby's: space, \t, \n, \v, \f, \r): the whitespace it skips
+// after the colon, and all a line it skips as blank may hold.
+constexpr std::string_view foreman_space = " \t\n\v\f\r";
+
+bool is_foreman_space(char c) {
+  return foreman_space.find(c) != std::string_view::npos;
+}
+
+// Trailing blanks are dropped: the shell ignores them, and an editor may leave them.
+bool is_trailing_blank(char c) {
+  return c == ' ' || c == '\t' || c == '\r';
 }
 
 }  // namespace
@@ -36,7 +45,7 @@ std::vector<program_spec> parse_procfile(std::string_view text, const std::strin
     };
     if (const auto nul = line.find('\0'); nul != std::string_view::npos)
       fail(nul + 1, "a NUL byte: not a Procfile");
-    const std::size_t first = line.find_first_not_of(" \t");
+    const std::size_t first = line.find_first_not_of(foreman_space);
     if (first == std::string_view::npos || line[first] == '#') continue;
     if (first != 0) fail(1, "a line must start with the program's name, in the first column");
 
@@ -50,11 +59,12 @@ std::vector<program_spec> parse_procfile(std::string_view text, const std::strin
       fail(end + 1,
            "expected ':' after the name " + name + " (a name is letters, digits, '_' and '-')");
     std::size_t command_at = end + 1;
-    while (command_at < line.size() && is_blank(line[command_at])) ++command_at;
+    while (command_at < line.size() && is_foreman_space(line[command_at])) ++command_at;
     std::string_view command = line.substr(command_at);
-    while (!command.empty() && (is_blank(command.back()) || command.back() == '\r'))
-      command.remove_suffix(1);
-    if (command.empty()) fail(end + 2, name + " has no command");
+    while (!command.empty() && is_trailing_blank(command.back())) command.remove_suffix(1);
+    // foreman and honcho run `web:   ` as an empty command; pipemux says there is none, as it
+    // does for an empty command line in the config or on the command line.
+    if (is_blank_command_line(command)) fail(end + 2, name + " has no command");
     if (const auto [it, added] = defined_on.emplace(name, line_number); !added)
       fail(1, name + " is defined twice (first on line " + std::to_string(it->second) + ")");
 

@@ -31,6 +31,10 @@ bool is_assignment(std::string_view word) {
 
 }  // namespace
 
+bool is_blank_command_line(std::string_view command_line) noexcept {
+  return command_line.find_first_not_of(" \t\n\v\f\r") == std::string_view::npos;
+}
+
 program_spec shell_program(std::string command_line) {
   program_spec spec;
   spec.name = default_program_name(command_line);

@@ -8,6 +8,7 @@
 
 #include "log_context.hpp"
 #include "pipemux/escape.hpp"
+#include "pipemux/name_escape.hpp"
 #include "plain_text.hpp"
 
 namespace pipemux {
@@ -159,7 +160,7 @@ void spdlog_adapter::log(const child_info* child, const char* stream, char mark,
   if (!raw_bytes_ && identity_ == identity_in::payload) {
     text_.clear();
     if (child != nullptr) {
-      escape_into(child->name, text_);  // a name must not forge lines either
+      escape_name_into(child->name, text_);  // a name must not forge lines either
       fmt::format_to(std::back_inserter(text_), ".{}[{}] {} {} ", child->index, child->pid, stream,
                      mark);
     } else

@@ -19,7 +19,8 @@ namespace pipemux {
 ///   trailing whitespace. A value in single quotes is literal but for \\' and \\\\; one in double
 ///   quotes also decodes \\" \\a \\b \\f \\n \\r \\t \\v. Quoted values may span lines.
 /// - `${NAME}` and `${NAME:-default}` in any value are replaced by the value of NAME set earlier
-///   in the file, else `lookup(NAME)` (the environment), else the default, else nothing.
+///   in the file, else `lookup(NAME)` (the environment; never asked for a NAME holding '=',
+///   which no environment holds), else the default, else nothing.
 /// - Line ends are "\n", "\r\n" or "\r" (read as "\n", as Python reads text).
 /// What python-dotenv skips with a warning is a config_error here, with its line and column:
 /// "app.env:3:9: expected a line end after the value, got 'x'"; so is a NUL byte, and a key
@@ -29,7 +30,8 @@ std::vector<std::pair<std::string, std::string>> parse_env_file(std::string_view
                                                                 const std::string& source,
                                                                 const env_lookup& lookup);
 
-/// Looks names up in this process's environment.
+/// Looks names up in this process's environment; nullopt for a name holding '=' (getenv
+/// would match a prefix of another variable's entry).
 std::optional<std::string> environment_lookup(const std::string& name);
 
 /// Reads (at most limits::max_config_size bytes) and parses a .env file; config_error when it

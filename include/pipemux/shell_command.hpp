@@ -13,6 +13,10 @@ namespace pipemux {
 /// The shell that runs command lines, as `/bin/sh -c COMMAND`.
 inline constexpr std::string_view command_shell = "/bin/sh";
 
+/// Whether `command_line` is empty or whitespace only (space, \t, \n, \v, \f, \r): `sh -c`
+/// would run nothing and exit 0, so it is refused wherever a command line is given.
+bool is_blank_command_line(std::string_view command_line) noexcept;
+
 /// A program that runs `command_line` with `/bin/sh -c`, named after what it starts (see
 /// default_program_name).
 program_spec shell_program(std::string command_line);

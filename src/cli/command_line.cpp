@@ -7,34 +7,35 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cmath>
+#include <charconv>
 #include <iostream>
 
 #include "pipemux/env_file.hpp"
 #include "pipemux/escape.hpp"
 #include "pipemux/exit_status.hpp"
+#include "pipemux/log_pattern_check.hpp"
+#include "pipemux/name_escape.hpp"
 #include "pipemux/procfile.hpp"
+#include "pipemux/seconds.hpp"
 #include "pipemux/shell_command.hpp"
+#include "pipemux/stop_signal.hpp"
 #include "pipemux/version.hpp"
 #include "program_selection.hpp"
 
 namespace pipemux::cli {
 namespace {
 
-// A number of seconds: finite and within [min, max] (CLI::Range lets nan through, and a nan
-// grace made every pipe look abandoned at once).
+// A number of seconds, plain decimal ("5", "0.25": std::stod took " 1", "0x10" and "1e-3",
+// and CLI::Range lets nan through) and within [min, max].
 CLI::Validator seconds_between(double min, double max) {
   return CLI::Validator(
       [min, max](const std::string& text) -> std::string {
         double value = 0;
-        try {
-          std::size_t used = 0;
-          value = std::stod(text, &used);
-          if (used != text.size()) return "not a number of seconds: " + text;
-        } catch (const std::exception&) {
-          return "not a number of seconds: " + text;
-        }
-        if (!std::isfinite(value) || value < min || value > max)
+        if (!is_plain_decimal(text) ||
+            std::from_chars(text.data(), text.data() + text.size(), value).ec != std::errc())
+          return "not a plain decimal number of seconds (such as 5 or 0.25): '" + escaped(text) +
+                 "'";
+        if (value < min || value > max)
           return fmt::format("must be between {} and {} seconds (got {})", min, max, text);
         return {};
       },
@@ -44,7 +45,8 @@ CLI::Validator seconds_between(double min, double max) {
 void add_spam_options(CLI::App& app, spam_options& spam) {
   app.add_option("--count", spam.count, "Messages per child; 0 = for ever");
   app.add_option("--interval", spam.interval, "Seconds between messages")
-      ->check(seconds_between(0, 3600));
+      ->check(seconds_between(0, 3600))
+      ->type_name("DECIMAL");
   app.add_option("--payload", spam.payload, "Pad each message to at least this many bytes")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20));
   app.add_flag("--sequence", spam.sequence,
@@ -93,6 +95,19 @@ std::vector<program_spec> command_line_programs(const std::vector<std::string>& 
   return programs;
 }
 
+// A COMMAND that is empty or whitespace: `sh -c ''` runs nothing and exits 0, which is never
+// what was meant (an empty command in the config or a Procfile is refused too).
+std::string blank_command(const std::vector<std::string>& shell_commands,
+                          const std::vector<std::string>& exact_argv) {
+  for (std::size_t i = 0; i < shell_commands.size(); ++i)
+    if (is_blank_command_line(shell_commands[i]))
+      return fmt::format("COMMAND {} ('{}') names no program to run", i + 1,
+                         escaped(shell_commands[i]));
+  if (!exact_argv.empty() && exact_argv.front().empty())
+    return "the command after -- ('') names no program to run";
+  return {};
+}
+
 // --names: one name per command, in order; a name labels every line, so it must be printable.
 std::string check_names(const std::vector<std::string>& names, std::size_t commands) {
   if (commands == 0) return "--names: there is no COMMAND to name";
@@ -101,9 +116,10 @@ std::string check_names(const std::vector<std::string>& names, std::size_t comma
                        commands == 1 ? "" : "s");
   for (const auto& name : names) {
     if (name.empty()) return "--names: a name is empty";
-    if (needs_escape(name))
-      return "--names: '" + escaped(name) +
-             "' must be printable text, without control characters or backslashes";
+    if (name_needs_escape(name))
+      return "--names: '" + escaped_name(name) +
+             "' must be printable text, without control characters (bidirectional ones too) or "
+             "backslashes";
   }
   return {};
 }
@@ -132,10 +148,16 @@ CLI::Option* one_value_each(CLI::Option* option, bool list = false) {
 }
 
 // -o [FORMAT:]PATH, each: "json:run.jsonl", "text:-", "run.log". Only a known format's name
-// is a prefix, so "./json:x" is a file with a colon in its name.
-std::vector<log_sink_options> sinks_from_flags(const std::vector<std::string>& outputs) {
+// is a prefix, so "./json:x" is a file with a colon in its name. An empty path would mean
+// standard output in silence: `problem` says so, and no sinks are returned.
+std::vector<log_sink_options> sinks_from_flags(const std::vector<std::string>& outputs,
+                                               std::string& problem) {
   std::vector<log_sink_options> sinks;
   for (const std::string& output : outputs) {
+    if (output.empty()) {
+      problem = "-o '': no file given (- is standard output)";
+      return {};
+    }
     log_sink_options sink;
     sink.path = output;
     sink.origin = "--output";
@@ -143,6 +165,10 @@ std::vector<log_sink_options> sinks_from_flags(const std::vector<std::string>& o
       if (output.size() > name.size() && output.starts_with(name) && output[name.size()] == ':') {
         sink.format = kind;
         sink.path = output.substr(name.size() + 1);
+        if (sink.path.empty()) {
+          problem = fmt::format("-o {0}:: no file after '{0}:' ({0}:- is standard output)", name);
+          return {};
+        }
       }
     sinks.push_back(std::move(sink));
   }
@@ -192,7 +218,7 @@ command parse_command_line(int argc, const char* const* argv) {
   std::size_t max_line = 0;
   std::vector<std::string> outputs;
   std::string pattern;
-  double stop_grace = 0;
+  std::string stop_grace;  // kept as written: rounded to the millisecond from its digits
   std::vector<std::string> shell_commands;  // before --: each one shell command line
   std::vector<std::string> names;
   std::string procfile;
@@ -248,8 +274,10 @@ command parse_command_line(int argc, const char* const* argv) {
       "syslog facility: user (default), daemon, local0 ... local7, kern, mail, auth, "
       "syslog, lpr, news, uucp, cron, authpriv, ftp; implies --syslog");
   syslog_facility_opt->type_name("FACILITY");
-  auto* pattern_opt = app.add_option("--log-pattern", pattern,
-                                     "spdlog pattern; see README for %L %N %k %w %J %Z %q");
+  auto* pattern_opt =
+      app.add_option("--log-pattern", pattern,
+                     "spdlog pattern, with %v (the text); see README for %L %N %k %w %J %Z %q")
+          ->check([](const std::string& text) { return log_pattern_problem(text); });
   auto* format_opt = add_choice<log_format_kind>(
       app, "--format", format, log_format_names,
       "text: a line per message for people; json: a JSON object per line for a collector");
@@ -262,13 +290,21 @@ command parse_command_line(int argc, const char* const* argv) {
   auto* ansi_opt = add_choice<ansi_mode>(
       app, "--ansi", ansi, ansi_names,
       "A child's own colours: keep, strip or escape them (default: keep when colouring)");
-  auto* grace_opt = app.add_option("--stop-grace", stop_grace,
-                                   "Seconds a child gets after the stop signal before SIGKILL")
-                        ->check(seconds_between(0, 3600));
+  auto* grace_opt =
+      app.add_option("--stop-grace", stop_grace,
+                     "Seconds a child gets after the stop signal before SIGKILL: plain decimal "
+                     "(5, 0.25; no exponent), rounded to the millisecond as in the config")
+          ->check(seconds_between(0, 3600))
+          ->type_name("DECIMAL");
   auto* stop_signal_opt =
-      app.add_option("--stop-signal", stop_signal, "Signal that asks a child to stop")
+      app.add_option("--stop-signal", stop_signal,
+                     "Signal that asks a child to stop: one that ends a process by default")
           ->check([](const std::string& name) {
-            return parse_signal(name) ? std::string() : "not a signal: " + name;
+            const auto sig = parse_signal(name);
+            if (!sig) return "not a signal: " + escaped(name);
+            if (std::string problem = stop_signal_problem(*sig); !problem.empty())
+              return problem + " (give SIGTERM, SIGINT, SIGQUIT, SIGHUP, ...)";
+            return std::string();
           });
   auto* stop_on_opt = add_choice<stop_condition>(app, "--stop-on", stop_on, stop_on_names,
                                                  "End the run when one child fails, or exits");
@@ -372,6 +408,10 @@ command parse_command_line(int argc, const char* const* argv) {
     return exit_code::usage;
   }
   const std::size_t command_count = shell_commands.size() + (exact_argv.empty() ? 0 : 1);
+  if (const std::string problem = blank_command(shell_commands, exact_argv); !problem.empty()) {
+    std::cerr << "pipemux: error: " << problem << "\n";
+    return exit_code::usage;
+  }
   if (*names_opt) {
     if (const std::string problem = check_names(names, command_count); !problem.empty()) {
       std::cerr << "pipemux: error: " << problem << "\n";
@@ -398,7 +438,12 @@ command parse_command_line(int argc, const char* const* argv) {
   if (*max_line_opt) cfg.run.max_line = max_line;
   syslog = syslog || *syslog_to_opt || *syslog_facility_opt;
   if (*output_opt || journal || syslog) {  // the flags' outputs replace the file's
-    cfg.log.sinks = sinks_from_flags(outputs);
+    std::string problem;
+    cfg.log.sinks = sinks_from_flags(outputs, problem);
+    if (!problem.empty()) {
+      std::cerr << "pipemux: error: " << problem << "\n";
+      return exit_code::usage;
+    }
     if (syslog) {
       log_sink_options sink;
       sink.kind = sink_kind::syslog;
@@ -440,8 +485,7 @@ command parse_command_line(int argc, const char* const* argv) {
   }
   if (pty) cfg.pty = true;
   if (*ansi_opt) cfg.log.ansi = ansi;
-  if (*grace_opt)
-    cfg.run.stop_grace = std::chrono::milliseconds(static_cast<long long>(stop_grace * 1000));
+  if (*grace_opt) cfg.run.stop_grace = *decimal_seconds_to_milliseconds(stop_grace);
   if (*procfile_opt) {
     if (command_count > 0) {
       std::cerr << "pipemux: error: --procfile and COMMANDs: give one or the other\n";

@@ -17,7 +17,9 @@ struct program_selection {
 
 /// Applies `selection` to `programs` (formation first, then only/except). The problem in one
 /// line ("--only: no program named 'wbe' (the programs: web, worker)") when a name is unknown,
-/// a count is not a number in 0..limits::max_children, or nothing is left to run; else empty.
+/// given twice in the formation, a count is not a number in 0..limits::max_children, or
+/// nothing is left to run; else empty. Of the known names, the first ten are listed ("... p9
+/// and 9,990 more").
 std::string apply_selection(std::vector<program_spec>& programs,
                             const program_selection& selection);
 

@@ -2,6 +2,7 @@
 // no control byte, and decoding it gives back the original bytes; needs_escape says exactly
 // whether escaping changes anything. With a child's colours kept, the only control bytes
 // written are the ESC of whole SGR sequences (ESC '[' digits ';' ':' 'm'); stripped, none.
+// A program's name is escaped the same way, and its bidirectional controls too.
 #include <cctype>
 #include <cstdint>
 #include <cstdlib>
@@ -9,6 +10,7 @@
 #include <string_view>
 
 #include "pipemux/escape.hpp"
+#include "pipemux/name_escape.hpp"
 
 namespace {
 
@@ -47,5 +49,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!only_sgr_controls(kept)) std::abort();
   for (unsigned char c : stripped)
     if (c < 0x20 || c == 0x7f) std::abort();
+
+  // A name: escaped as text is, with no bidirectional control left, and read back exactly.
+  const std::string name = pipemux::escaped_name(input);
+  for (unsigned char c : name)
+    if (c < 0x20 || c == 0x7f) std::abort();
+  if (pipemux::unescape(name) != input) std::abort();
+  if (pipemux::name_needs_escape(input) != (name != input)) std::abort();
+  for (const char* control : {"\u061c", "\u200e", "\u200f", "\u202a", "\u202b", "\u202c", "\u202d",
+                              "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"})
+    if (name.find(control) != std::string::npos) std::abort();
   return 0;
 }

@@ -35,9 +35,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (program.argv.size() != 3 || program.argv[0] != "/bin/sh" || program.argv[1] != "-c")
         std::abort();
       const std::string& command = program.argv[2];
+      // Whitespace after the colon is foreman's (\v and \f too); blanks at the end are dropped.
       if (command.empty() || command.find_first_of(std::string("\n\0", 2)) != std::string::npos ||
-          command.front() == ' ' || command.front() == '\t' || command.back() == ' ' ||
-          command.back() == '\t' || command.back() == '\r')
+          std::string_view(" \t\v\f\r").find(command.front()) != std::string_view::npos ||
+          command.back() == ' ' || command.back() == '\t' || command.back() == '\r')
         std::abort();
       again += program.name + ": " + command + "\n";
     }

@@ -49,6 +49,34 @@ TEST(BadInput, AProgramNameWithANewlineOrAnEscapeCannotForgeALogLine) {
   EXPECT_NE(result.out.find(" out | hello\n"), std::string::npos) << result.out;
 }
 
+// A program named "gpj<RIGHT-TO-LEFT OVERRIDE>exe.sh" shows on a terminal as "gpjhs.exe":
+// wherever pipemux prints a name (log labels, JSON, error lines), its bidirectional controls
+// are escaped.
+TEST(BadInput, ABidirectionalControlInANameReachesNeitherTheLogNorAnErrorRaw) {
+  const std::string dir = make_dir("bidi");
+  const std::string name = "gpj\u202eexe.sh";
+  const std::string shown = "gpj\\xe2\\x80\\xaeexe.sh";
+  std::filesystem::create_symlink("/bin/echo", dir + "/" + name);
+  const auto text = run_command({pipemux_exe(), "--", dir + "/" + name, "from the child"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find(shown + ".0["), std::string::npos) << text.out;
+  for (const auto& line : lines_of(text.out))  // the label: up to the pid's '['
+    EXPECT_EQ(line.substr(0, line.find('[')).find("\u202e"), std::string::npos) << line;
+  const auto json = run_command({pipemux_exe(), "--format", "json", "--", dir + "/" + name});
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_NE(json.out.find("\"name\":\"gpj\\u202eexe.sh\""), std::string::npos) << json.out;
+  EXPECT_EQ(json.out.find("\"name\":\"" + name), std::string::npos) << json.out;
+  const auto unknown = run_command({pipemux_exe(), "--only", "x", "--", dir + "/" + name});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_EQ(unknown.err,
+            "pipemux: error: --only: no program named 'x' (the programs: " + shown + ")\n");
+  const auto named = run_command({pipemux_exe(), "--names", name, "true"});
+  EXPECT_EQ(named.exit_code, 2);
+  EXPECT_EQ(named.err, "pipemux: error: --names: '" + shown +
+                           "' must be printable text, without control characters (bidirectional "
+                           "ones too) or backslashes\n");
+}
+
 TEST(BadInput, AMissingOrNonDirectoryCwdIsNamedAsTheCwd) {
   const std::string dir = make_dir("cwd");
   std::ofstream(dir + "/file") << "x";

@@ -112,7 +112,7 @@ TEST(Cli, HelpShowsDefaultsAndExamplesAndVersionTheLibraries) {
   EXPECT_EQ(help.exit_code, 0);
   for (const char* part :
        {"-r,--read-size UINT:UINT in [1 - 16777216]=65536",
-        "--stop-grace FLOAT:SECONDS in [0 - 3600]=5", "--stop-signal TEXT=SIGTERM",
+        "--stop-grace DECIMAL:SECONDS in [0 - 3600]=5", "--stop-signal TEXT=SIGTERM",
         "--cgroup auto|off|required=auto", "\nExamples:\n  pipemux --names api,web"})
     EXPECT_NE(help.out.find(part), std::string::npos) << part << "\n" << help.out;
   const auto version = run_command({pipemux_exe(), "--version"});

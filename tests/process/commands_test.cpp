@@ -104,9 +104,21 @@ TEST(Commands, BadNamesAndAnEmptyCommandAreUsageErrors) {
       {{"--names", "a,b", "true"}, "--names: 2 names for 1 command"},
       {{"--names", "a"}, "--names: there is no COMMAND to name"},
       {{"--names", "a\tb", "true"},
-       "--names: 'a\\tb' must be printable text, without control characters or backslashes"},
+       "--names: 'a\\tb' must be printable text, without control characters (bidirectional ones "
+       "too) or backslashes"},
       {{"--"}, "nothing after --: give the command to run (see pipemux --help)"},
       {{"spam", "--count", "1", "--", "true"}, "spam takes no command (see pipemux spam --help)"},
+  };
+  expect_usage_errors(cases);
+}
+
+// `sh -c ''` runs nothing and exits 0: an empty command is a mistake, as it is in the config
+// and in a Procfile.
+TEST(Commands, AnEmptyOrBlankCommandIsAUsageError) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{""}, "COMMAND 1 ('') names no program to run"},
+      {{"echo a", " \t\n"}, "COMMAND 2 (' \\t\\n') names no program to run"},
+      {{"echo a", "--", ""}, "the command after -- ('') names no program to run"},
   };
   expect_usage_errors(cases);
 }

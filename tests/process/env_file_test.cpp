@@ -154,6 +154,24 @@ TEST(EnvFile, ReadsWhatPythonDotenvReadsInRandomFiles) {
   expect_same_as_reference(texts);
 }
 
+// getenv("E3=a") finds "E3=a=b" (a prefix of it, then '='), where Python's os.environ has
+// only "E3" and gives nothing: pipemux never looks up a name holding '='.
+TEST(EnvFile, ANameHoldingEqualsIsNotLookedUpInTheEnvironment) {
+  const std::string path = test::temp_path("equals_in_name.env");
+  std::ofstream(path) << "k=${E3=a}\nd=${E3=a:-fallback}\nv=${E3}\n";
+  const std::string script =
+      "import sys\nfrom dotenv import dotenv_values\nv = dotenv_values(sys.argv[1])\n"
+      "print('[' + '|'.join(v[k] for k in ('k', 'd', 'v')) + ']')";
+  const auto python =
+      test::run_command({"/usr/bin/env", "E3=a=b", "/usr/bin/python3", "-c", script, path});
+  ASSERT_EQ(python.exit_code, 0) << python.err;
+  EXPECT_EQ(python.out, "[|fallback|a=b]\n");
+  const auto ours = test::run_command({"/usr/bin/env", "E3=a=b", test::pipemux_exe(), "-e", path,
+                                       "printf '[%s|%s|%s]\\n' \"$k\" \"$d\" \"$v\""});
+  ASSERT_EQ(ours.exit_code, 0) << ours.err;
+  EXPECT_NE(ours.out.find(" out | " + python.out), std::string::npos) << ours.out;
+}
+
 TEST(EnvFile, ErrorsNameTheLineAndColumn) {
   std::vector<std::pair<std::string, std::string>> cases = {
       {"A=1\nB=\"x\" junk\n", "test.env:2:7: expected a line end after the value, got 'j'"},

@@ -1,4 +1,5 @@
 // Tests for include/pipemux/config.hpp and the command line's precedence (src/cli).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -140,6 +141,8 @@ INSTANTIATE_TEST_SUITE_P(
         bad_config{"[[program]]\ncommand = [\"ls\"]", 1, 1, "program[0].name", "non-empty name"},
         bad_config{"[[program]]\nname = \"x\"\ncommand = []", 3, 11, "program[0].command",
                    "must name a program"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = \" \\f\\r\\u000b\"", 3, 11,
+                   "program[0].command", "must name a program"},
         bad_config{"[[program]]\nname = \"x\"\ncommand = [\"ls\"]\ninstances = 0", 4, 13,
                    "program[0].instances", "between 1"},
         bad_config{"[[program]]\nname = \"x\"\ncommand = [\"ls\"]\n[[program]]\nname = "
@@ -208,6 +211,48 @@ INSTANTIATE_TEST_SUITE_P(
                    "syslog takes an address and a facility"},
         bad_config{"[[log.sink]]\ntype = \"syslog\"\nfacility = \"local9\"", 3, 12,
                    "log.sink[0].facility", "must be one of \"kern\""},
+        // A NUL byte would cut an argument, a path or a variable short in silence.
+        bad_config{"[[program]]\nname = \"x\"\ncommand = [\"ls\"]\nenv = { A = \"x\\u0000y\" }", 4,
+                   13, "program[0].env.A", "a NUL byte"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = \"ls\\u0000 -l\"", 3, 11,
+                   "program[0].command",
+                   "a NUL byte: the system would cut it there (got "
+                   "\"ls\\x00 -l\")"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = [\"ls\", \"-\\u0000l\"]", 3, 18,
+                   "program[0].command", "a NUL byte"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = \"ls\"\ncwd = \"/tmp\\u0000x\"", 4, 7,
+                   "program[0].cwd", "a NUL byte"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = \"ls\"\nenv_file = \"a\\u0000b\"", 4, 12,
+                   "program[0].env_file", "a NUL byte"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = \"ls\"\noutput = \"a\\u0000b\"", 4, 10,
+                   "program[0].output", "a NUL byte"},
+        bad_config{"[[program]]\nname = \"x\\u0000\"\ncommand = \"ls\"", 2, 8, "program[0].name",
+                   "printable text"},
+        bad_config{"[log]\noutput = \"run\\u0000.log\"", 2, 10, "log.output", "a NUL byte"},
+        bad_config{"[[log.sink]]\npath = \"run\\u0000.log\"", 2, 8, "log.sink[0].path",
+                   "a NUL byte"},
+        bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"/dev/log\\u0000x\"", 3, 11,
+                   "log.sink[0].address", "a NUL byte"},
+        // Refused already; the value in the message is escaped, so the error stays one line.
+        bad_config{"stop_signal = \"TERM\\u0000\\n\"", 1, 15, "stop_signal",
+                   "not a signal: \"TERM\\x00\\n\""},
+        bad_config{"framing = \"line\\u0000\\n\"", 1, 11, "framing", "(got \"line\\x00\\n\")"},
+        bad_config{"stop_signal = \"SIGSTOP\"", 1, 15, "stop_signal",
+                   "SIGSTOP pauses a process by default, it does not end it (give SIGTERM"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = \"ls\"\nstop_signal = \"CONT\"", 4, 15,
+                   "program[0].stop_signal",
+                   "SIGCONT resumes a paused process by default, it does not end it"},
+        bad_config{"[[program]]\nname = \"x\"\ncommand = \"ls\"\nstop_signal = \"28\"", 4, 15,
+                   "program[0].stop_signal", "SIGWINCH is ignored by default"},
+        bad_config{"[log]\npattern = \"%L %v %\"", 2, 11, "log.pattern",
+                   "ends in '%' with no flag after it"},
+        bad_config{"[log]\npattern = \"%L\"", 2, 11, "log.pattern", "has no %v"},
+        bad_config{"[log]\noutput = \"\"", 2, 10, "log.output",
+                   "must not be empty (\"-\" is standard output)"},
+        bad_config{"[[program]]\nname = \"ab\\u202Ecd\"\ncommand = [\"ls\"]", 2, 8,
+                   "program[0].name",
+                   "without control characters (bidirectional ones too) or backslashes (got "
+                   "\"ab\\xe2\\x80\\xaecd\")"},
         bad_config{dotted_key(50000) + " = 1", 1, 130, "", "tables nest too deep"},
         bad_config{"[" + dotted_key(50000) + "]", 1, 131, "", "tables nest too deep"}),
     [](const ::testing::TestParamInfo<bad_config>& info) {
@@ -396,6 +441,32 @@ TEST_F(CommandLine, OutputFlagsReplaceTheFilesSinksEachWithItsFormat) {
   EXPECT_NE(errors_.find("a log pattern is for text"), std::string::npos) << errors_;
 }
 
+// "json:" alone, or nothing at all, meant standard output in silence: a file was forgotten.
+TEST_F(CommandLine, AnOutputWithNoFileIsRefused) {
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {{"-o", "json:"}, "-o json:: no file after 'json:' (json:- is standard output)"},
+      {{"--output", "text:"}, "-o text:: no file after 'text:' (text:- is standard output)"},
+      {{"-o", "run.log", "-o", ""}, "-o '': no file given (- is standard output)"},
+  };
+  for (const auto& [args, message] : cases) {
+    std::vector<std::string> argv = args;
+    argv.insert(argv.end(), {"--", "true"});
+    auto result = parse(argv);
+    if (!std::holds_alternative<int>(result)) {
+      ADD_FAILURE() << "accepted: " << message;
+      continue;
+    }
+    EXPECT_EQ(std::get<int>(result), cli::exit_code::usage);
+    EXPECT_EQ(errors_, "pipemux: error: " + message + "\n");
+  }
+  auto fine = parse({"-o", "json:-", "-o", "./json:", "--", "true"});
+  ASSERT_TRUE(std::holds_alternative<cli::supervise_request>(fine)) << errors_;
+  const auto& sinks = std::get<cli::supervise_request>(fine).cfg.log.sinks;
+  ASSERT_EQ(sinks.size(), 2U);
+  EXPECT_TRUE(sinks[0].to_stdout());
+  EXPECT_EQ(sinks[1].path, "./json:");
+}
+
 TEST_F(CommandLine, ChildrenFlagWinsOverInstancesInTheFile) {
   const auto path =
       write_config("[[program]]\nname = \"a\"\ncommand = [\"true\"]\ninstances = 7\n");
@@ -432,6 +503,95 @@ TEST_F(CommandLine, BadFlagsExitTwoWithOneLine) {
     EXPECT_EQ(errors_.rfind("pipemux: error: ", 0), 0u) << errors_;
     EXPECT_EQ(std::count(errors_.begin(), errors_.end(), '\n'), 1) << errors_;
   }
+}
+
+// Seconds are plain decimal on the command line (no hex, sign, space or exponent), and a flag
+// and the config round them alike: to the nearest millisecond, a half up, as written.
+TEST_F(CommandLine, SecondsArePlainDecimalRoundedToTheMillisecondLikeTheConfigs) {
+  for (const std::string bad : {"0x10", " 1", "1 ", "+1", "1e-3", ".5", "5.", "1,5", "", "inf"}) {
+    auto result = parse({"--stop-grace", bad, "--", "true"});
+    if (!std::holds_alternative<int>(result)) {
+      ADD_FAILURE() << "accepted: '" << bad << "'";
+      continue;
+    }
+    EXPECT_EQ(std::get<int>(result), cli::exit_code::usage);
+    EXPECT_EQ(errors_,
+              "pipemux: error: --stop-grace: not a plain decimal number of seconds "
+              "(such as 5 or 0.25): '" +
+                  bad + "' (see pipemux --help)\n");
+  }
+  const std::pair<const char*, long long> cases[] = {
+      {"5", 5000},     {"0.5", 500},      {"1.001", 1001},   {"0.0015", 2},
+      {"0.5005", 501}, {"1.0005", 1001},  {"0.0004999", 0},  {"0.0005", 1},
+      {"0", 0},        {"3600", 3600000}, {"2.71828", 2718}, {"0.29", 290}};
+  for (const auto& [text, millis] : cases) {
+    auto flag = parse({"--stop-grace", text, "--", "true"});
+    ASSERT_TRUE(std::holds_alternative<cli::supervise_request>(flag)) << text << ": " << errors_;
+    EXPECT_EQ(std::get<cli::supervise_request>(flag).cfg.run.stop_grace.count(), millis) << text;
+    const config file = parse_config(
+        fmt::format("stop_grace = {0}\nrestart_delay = {0}\nrestart_max_delay = {0}\n"
+                    "[[program]]\nname = \"x\"\ncommand = \"x\"\nstop_grace = {0}\n",
+                    std::string(text).find('.') == std::string::npos ? std::string(text) + ".0"
+                                                                     : std::string(text)),
+        "c.toml");
+    EXPECT_EQ(file.run.stop_grace.count(), millis) << text;
+    EXPECT_EQ(file.run.restart.initial_delay.count(), millis) << text;
+    EXPECT_EQ(file.run.restart.max_delay.count(), millis) << text;
+    EXPECT_EQ(file.programs.at(0).stop_grace->count(), millis) << text;
+  }
+}
+
+// A stop signal must be able to end a process: one that stops (pauses), continues or is
+// ignored by default would leave every child running until SIGKILL.
+TEST_F(CommandLine, AStopSignalThatCannotEndAProcessIsRefusedSayingWhy) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"SIGSTOP", "SIGSTOP pauses a process by default, it does not end it"},
+      {"tstp", "SIGTSTP pauses a process by default, it does not end it"},
+      {"TTIN", "SIGTTIN pauses a process by default, it does not end it"},
+      {"SIGTTOU", "SIGTTOU pauses a process by default, it does not end it"},
+      {"SIGCONT", "SIGCONT resumes a paused process by default, it does not end it"},
+      {"17", "SIGCHLD is ignored by default: it does not end a process"},
+      {"URG", "SIGURG is ignored by default: it does not end a process"},
+      {"SIGWINCH", "SIGWINCH is ignored by default: it does not end a process"},
+  };
+  for (const auto& [name, reason] : cases) {
+    auto result = parse({"--stop-signal", name, "--", "true"});
+    if (!std::holds_alternative<int>(result)) {
+      ADD_FAILURE() << "accepted: " << name;
+      continue;
+    }
+    EXPECT_EQ(errors_, std::string("pipemux: error: --stop-signal: ") + reason +
+                           " (give SIGTERM, SIGINT, SIGQUIT, SIGHUP, ...) (see pipemux --help)\n");
+  }
+  for (const char* fine : {"SIGINT", "QUIT", "HUP", "USR1", "9", "alrm"})
+    EXPECT_TRUE(std::holds_alternative<cli::supervise_request>(
+        parse({"--stop-signal", fine, "--", "true"})))
+        << fine << ": " << errors_;
+}
+
+// spdlog writes nothing for a '%' at the end, and a pattern without %v logs no child's text:
+// both gave empty or useless lines.
+TEST_F(CommandLine, ALogPatternEndingInALonePercentOrWithoutTheMessageIsRefused) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"%", "ends in '%' with no flag after it (%% is a percent sign)"},
+      {"%L %v 100%", "ends in '%' with no flag after it (%% is a percent sign)"},
+      {"%v %-12", "ends in '%-12' with no flag after it (%% is a percent sign)"},
+      {"%L %N", "has no %v: the children's text would not be logged"},
+      {"%L %%v", "has no %v: the children's text would not be logged"},
+  };
+  for (const auto& [pattern, reason] : cases) {
+    auto result = parse({"--log-pattern", pattern, "--", "true"});
+    if (!std::holds_alternative<int>(result)) {
+      ADD_FAILURE() << "accepted: " << pattern;
+      continue;
+    }
+    EXPECT_EQ(errors_,
+              std::string("pipemux: error: --log-pattern: ") + reason + " (see pipemux --help)\n");
+  }
+  for (const char* fine : {"%v", "%-20v", "%10!v|", "100%% %L %v", "%=8v %%"})
+    EXPECT_TRUE(std::holds_alternative<cli::supervise_request>(
+        parse({"--log-pattern", fine, "--", "true"})))
+        << fine << ": " << errors_;
 }
 
 TEST_F(CommandLine, ConfigErrorExitsTwoNamingTheFile) {
@@ -502,6 +662,24 @@ TEST(Procfile, NamesAndCommandLinesInOrderCommentsAndBlankLinesSkipped) {
     EXPECT_EQ(programs[i].name, expected[i].first);
     EXPECT_EQ(programs[i].argv, (std::vector<std::string>{"/bin/sh", "-c", expected[i].second}));
     EXPECT_EQ(programs[i].instances, 0u) << "unset: -n, the formation or `children` decide";
+  }
+}
+
+// foreman's `NAME:\s*(.+)` takes \v, \f and \r after the colon as whitespace, and skips a
+// line of them as it skips a blank one; after them, a command must remain.
+TEST(Procfile, VerticalTabFormFeedAndCarriageReturnAreWhitespaceAsForForeman) {
+  const auto programs =
+      parse_procfile("web:\v\f\r echo hi\n\f\n \v\t\nworker: \fpython3 w.py\n", "Procfile");
+  ASSERT_EQ(programs.size(), 2u);
+  EXPECT_EQ(programs[0].argv, (std::vector<std::string>{"/bin/sh", "-c", "echo hi"}));
+  EXPECT_EQ(programs[1].argv, (std::vector<std::string>{"/bin/sh", "-c", "python3 w.py"}));
+  for (const char* only_whitespace : {"web: \v\f\n", "web:\f\n", "web:\v \t\n"}) {
+    try {
+      parse_procfile(only_whitespace, "Procfile");
+      ADD_FAILURE() << "accepted: " << escaped(only_whitespace);
+    } catch (const config_error& e) {
+      EXPECT_STREQ(e.what(), "Procfile:1:5: web has no command");
+    }
   }
 }
 

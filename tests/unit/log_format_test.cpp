@@ -280,6 +280,46 @@ TEST_F(LogFormat, JsonLinesOfOneReadAreWrittenAsEachMessageAloneWouldBe) {
             "\"efgh\"}\n");
 }
 
+// A RIGHT-TO-LEFT OVERRIDE in a name would turn the rest of the line around on a terminal:
+// every way a name is written shows it escaped (its bytes, so that it reads back exactly), and
+// JSON as \u202e. The child's own text is written as it came.
+TEST_F(LogFormat, ANamesBidirectionalControlsAreEscapedInEveryFormat) {
+  const auto child = std::make_shared<const child_info>(child_info{"ab\u202ecd\u2066", 3, 0, 77});
+  const auto log_one = [&](spdlog_adapter& log) {
+    log(message{child, stream_kind::out, at(1'790'000'000, 5), "text\u202e", piece_kind::line});
+  };
+  const std::string shown = "ab\\xe2\\x80\\xaecd\\xe2\\x81\\xa6";
+  for (bool allow_fast : {true, false}) {
+    logger_->set_formatter(make_log_formatter(untimed_log_pattern, {}, allow_fast));
+    spdlog_adapter log(logger_);
+    log_one(log);
+    EXPECT_EQ(written(), shown + ".3[77] out | text\u202e\n") << "fast: " << allow_fast;
+  }
+  logger_->set_formatter(make_log_formatter("%N|%-20L|%v"));
+  {
+    spdlog_adapter log(logger_);
+    log_one(log);
+  }
+  EXPECT_EQ(written(), shown + "|" + shown + ".3|text\u202e\n");
+  logger_->set_formatter(std::make_unique<spdlog::pattern_formatter>("%v"));
+  {
+    spdlog_adapter log(logger_, {}, identity_in::payload);
+    log_one(log);
+  }
+  EXPECT_EQ(written(), shown + ".3[77] out | text\u202e\n");
+  logger_->set_formatter(make_json_formatter());
+  {
+    spdlog_adapter log(logger_);
+    log.pass_raw_bytes(true);
+    log_one(log);
+  }
+  EXPECT_NE(written().find("\"name\":\"ab\\u202ecd\\u2066\","), std::string::npos);
+  std::vector<program_spec> programs(1);
+  programs[0].name = child->name;
+  programs[0].instances = 4;
+  EXPECT_EQ(widest_label(programs), shown.size() + 2) << "the escaped name's columns";
+}
+
 TEST(FdSink, WriteErrorIsReportedOnceAndOutputStops) {
   const int full = ::open("/dev/full", O_WRONLY | O_CLOEXEC);
   ASSERT_GE(full, 0);
