@@ -25,6 +25,7 @@
 #include "executable_lookup.hpp"
 #include "orphan_guard.hpp"
 #include "pipe_reader.hpp"
+#include "pipemux/stop_signal.hpp"
 #include "pseudo_terminal.hpp"
 #include "run_cgroup.hpp"
 #include "unique_fd.hpp"
@@ -1049,6 +1050,8 @@ supervisor::supervisor(executor_type executor, run_options options) {
                                 std::to_string(limits::max_line));
   if (options.stop_signal <= 0 || options.stop_signal >= NSIG)
     throw std::invalid_argument("pipemux::supervisor: stop_signal is not a signal");
+  if (const std::string problem = stop_signal_problem(options.stop_signal); !problem.empty())
+    throw std::invalid_argument("pipemux::supervisor: stop_signal: " + problem);
   impl_ = std::make_shared<impl>(std::move(executor), options);
 }
 

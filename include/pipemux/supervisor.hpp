@@ -38,7 +38,8 @@ class supervisor {
   using batch_handler = std::function<void(message_batch)>;
   using read_handler = std::function<void(std::span<const message>)>;
 
-  /// Throws std::invalid_argument for options no run can use (read_size 0, ...).
+  /// Throws std::invalid_argument for options no run can use (read_size 0, a stop_signal that
+  /// does not end a process by default, ...).
   explicit supervisor(executor_type executor, run_options options = {});
   /// A child still running is killed with SIGKILL (its whole group, and its cgroup). No
   /// on_message or on_event call happens once this has begun, even when it is called from one

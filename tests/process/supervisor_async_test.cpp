@@ -362,6 +362,10 @@ TEST(SupervisorAsync, ConstructionRejectsUnusableOptions) {
   bad = {};
   bad.stop_signal = 0;
   EXPECT_THROW(supervisor(io.get_executor(), bad), std::invalid_argument);
+  for (const int cannot_end : {SIGSTOP, SIGCONT, SIGCHLD}) {  // a child would run on
+    bad.stop_signal = cannot_end;
+    EXPECT_THROW(supervisor(io.get_executor(), bad), std::invalid_argument) << cannot_end;
+  }
 }
 
 TEST(SupervisorAsync, DestroyingTheSupervisorMidRunKillsItsChildren) {
