@@ -1,11 +1,14 @@
-// The example service (examples/log_server.cpp), exercised as a real TCP client would.
+// The examples, run as their users would: the service (examples/log_server.cpp) by a real TCP
+// client, and the README's embedding example (examples/log_to_stdout.cpp) under `| head -1`.
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -129,6 +132,73 @@ TEST(LogServerExample, ASlowClientSlowsTheChildAndIsNeverDropped) {
   EXPECT_EQ(next, 40001u);
   EXPECT_TRUE(received.starts_with(greeting)) << received.substr(0, 200);
   EXPECT_NE(received.find("* exited with code 0"), std::string::npos);
+}
+
+// `pipemux_log_to_stdout COMMAND...` as under `| head -1`: its stdout is a pipe whose reader
+// takes the first line and closes. Says when the reader closed, and the first line.
+struct under_head {
+  test::command_result result;
+  std::string first_line;
+  std::chrono::steady_clock::time_point reader_left;
+  std::chrono::steady_clock::time_point ended;
+};
+
+under_head run_under_head_1(const std::vector<std::string>& command) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  under_head run;
+  std::thread head([&] {
+    char c;
+    while (::read(fds[0], &c, 1) == 1 && c != '\n') run.first_line += c;
+    run.reader_left = std::chrono::steady_clock::now();
+    ::close(fds[0]);  // as head does once it has its line
+  });
+  std::vector<std::string> argv = {PIPEMUX_LOG_TO_STDOUT_EXE};
+  argv.insert(argv.end(), command.begin(), command.end());
+  // The limit only guards the suite: the example must end long before it, on its own.
+  run.result = test::run_command(argv, {.timeout = 60s, .stdout_fd = fds[1]});
+  run.ended = std::chrono::steady_clock::now();
+  ::close(fds[1]);  // the reader ends too if the example never wrote a line
+  head.join();
+  return run;
+}
+
+// What the example documents for a reader that goes away: it stops its children and exits 141
+// on its own, not killed by SIGPIPE (the README's example once wrote to fd 1 on the loop's
+// thread and died so), whether the children are writing or quiet at the time.
+void expect_ends_quietly_with_141(const under_head& run, const std::string& marker) {
+  EXPECT_FALSE(run.result.timed_out) << "it did not notice its reader leave";
+  EXPECT_EQ(run.result.signal, 0) << "killed by signal " << run.result.signal << " ("
+                                  << (run.result.signal == SIGPIPE ? "SIGPIPE" : "?") << ")";
+  EXPECT_EQ(run.result.exit_code, 141) << run.result.err;
+  EXPECT_EQ(run.result.err, "");
+  EXPECT_NE(run.first_line.find(" worker."), std::string::npos) << run.first_line;
+  EXPECT_LT(run.ended - run.reader_left, 10s) << "not prompt";
+  EXPECT_TRUE(test::none_left(marker)) << "its children were left running";
+}
+
+TEST(EmbeddingExample, UnderHeadOneItStopsItsChattyChildrenAndExits141) {
+  const std::string marker = test::unique("pipemux-example-head-chatty");
+  const auto run = run_under_head_1({"sh", "-c", "while :; do echo tick; done", marker});
+  expect_ends_quietly_with_141(run, marker);
+}
+
+TEST(EmbeddingExample, UnderHeadOneItNoticesTheReaderLeaveWhileItsChildrenAreQuiet) {
+  const std::string sleep = test::long_sleep();
+  // Nothing but the reports of their start: only the writer watching its pipe sees head go.
+  const auto run = run_under_head_1({"sh", "-c", "exec " + sleep});
+  expect_ends_quietly_with_141(run, sleep);
+}
+
+TEST(EmbeddingExample, ItsOwnExitStatusWhenTheOutputStaysOpen) {
+  const auto ok = test::run_command({PIPEMUX_LOG_TO_STDOUT_EXE, "echo", "hello"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  const auto lines = std::count(ok.out.begin(), ok.out.end(), '\n');
+  EXPECT_EQ(lines, 8) << "started, hello, exited and summary, for each of two: " << ok.out;
+  EXPECT_NE(ok.out.find(" out | hello\n"), std::string::npos) << ok.out;
+  const auto failed = test::run_command({PIPEMUX_LOG_TO_STDOUT_EXE, "sh", "-c", "exit 3"});
+  EXPECT_EQ(failed.exit_code, 1) << failed.err;
+  EXPECT_NE(failed.out.find("exited with code 3"), std::string::npos) << failed.out;
 }
 
 }  // namespace
