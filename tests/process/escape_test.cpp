@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <regex>
 #include <set>
@@ -22,10 +23,18 @@ using test::none_left;
 using test::pipemux_exe;
 using test::run_command;
 
-// Sends `sig` to pipemux once its output holds `ready`.
-test::command_options signal_when_said(int sig, const std::string& ready) {
+// Sends `sig` to pipemux once its output holds `ready` and the escaped process has exec'd
+// `command_line`: until then it is the shell or setsid that forked for it (named so in the log
+// when it is stopped, and maybe not yet out of the child's reach).
+test::command_options signal_when_said_and_running(int sig, const std::string& ready,
+                                                   const std::string& command_line) {
   return test::signal_when(
-      sig, [ready](const std::string& out) { return out.find(ready) != std::string::npos; }, 30s);
+      sig,
+      [ready, command_line](const std::string& out) {
+        return out.find(ready) != std::string::npos &&
+               !test::processes_running(command_line).empty();
+      },
+      30s);
 }
 
 bool contains(const std::string& text, const std::string& part) {
@@ -54,9 +63,10 @@ class Escape : public ::testing::TestWithParam<const char*> {
 
 TEST_P(Escape, AGrandchildInItsOwnSessionIsStoppedAndNamedOnSigterm) {
   // setsid -w: the sleep runs in a session of its own, out of reach of the child's group.
-  const auto result = run_command(pipemux({"--stop-grace", "0.5", "--", "setsid", "-w", "sh", "-c",
-                                           "echo up; exec " + test::long_sleep()}),
-                                  signal_when_said(SIGTERM, "out | up"));
+  const auto result =
+      run_command(pipemux({"--stop-grace", "0.5", "--", "setsid", "-w", "sh", "-c",
+                           "echo up; exec " + test::long_sleep()}),
+                  signal_when_said_and_running(SIGTERM, "out | up", test::long_sleep()));
   EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
   EXPECT_TRUE(contains(result.out, stopping_line())) << result.out;
   EXPECT_TRUE(std::regex_search(result.out, std::regex(R"(\* reaped sleep\[\d+\], an orphaned )"
@@ -68,18 +78,23 @@ TEST_P(Escape, AGrandchildInItsOwnSessionIsStoppedAndNamedOnSigterm) {
 
 TEST_P(Escape, AJobInAnotherProcessGroupIsStoppedOnSigterm) {
   // bash's job control puts the background job in a group of its own.
-  const auto result = run_command(pipemux({"--stop-grace", "0.5", "--", "bash", "-c",
-                                           "set -m; " + test::long_sleep() + " & echo up; wait"}),
-                                  signal_when_said(SIGTERM, "out | up"));
+  const auto result =
+      run_command(pipemux({"--stop-grace", "0.5", "--", "bash", "-c",
+                           "set -m; " + test::long_sleep() + " & echo up; wait"}),
+                  signal_when_said_and_running(SIGTERM, "out | up", test::long_sleep()));
   EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
   EXPECT_TRUE(contains(result.out, stopping_line())) << result.out;
   EXPECT_TRUE(none_left(test::long_sleep()));
 }
 
 // A double fork with setsid, as daemons do; the child itself exits 0 at once. With
-// `ignore_sigterm`, the daemon ignores SIGTERM.
+// `ignore_sigterm`, the daemon ignores SIGTERM. It says "daemonized" once the daemon runs
+// sleep (its SIGTERM ignored by then): the pipe's write end, close-on-exec, is closed by the
+// exec, so the read sees its end. A stop sent before would meet a python not yet named sleep,
+// or one that a SIGTERM still kills.
 std::string daemonizing_python(bool ignore_sigterm = false) {
   return "import os, signal\n"
+         "r, w = os.pipe()\n"
          "if os.fork() == 0:\n"
          "    os.setsid()\n"
          "    if os.fork() == 0:\n" +
@@ -88,6 +103,8 @@ std::string daemonizing_python(bool ignore_sigterm = false) {
          "        os.execvp('sleep', ['sleep', '" + test::long_sleep().substr(6) +
          "'])\n"
          "    os._exit(0)\n"
+         "os.close(w)\n"
+         "os.read(r, 1)\n"
          "print('daemonized', flush=True)\n";
 }
 
@@ -135,8 +152,8 @@ TEST(EscapeCgroup, NothingSurvivesPipemuxKilledWithSigkillNotEvenADaemon) {
        daemonizing_python()},
       {.timeout = 30s, .watch = [&](int pid, const std::string& out) {
          if (!contains(out, "out | up")) return false;
-         // Each sleep has exec'd when three show that command line.
-         if (test::processes_with(sleep).size() < 3) return false;
+         // Each of the three has exec'd sleep (bash's own command line holds it too).
+         if (test::processes_running(sleep).size() < 3) return false;
          ::kill(pid, SIGKILL);
          return true;
        }});
@@ -193,19 +210,33 @@ bool can_make_pid_namespaces() {
 
 TEST(EscapePid1, AsPid1EveryOrphanIsReapedAndNoZombieIsLeft) {
   if (!can_make_pid_namespaces()) GTEST_SKIP() << "no PID namespaces here (not root?)";
-  // 100 daemonizing grandchildren; then the child counts the zombies in its namespace.
+  // 100 daemonizing grandchildren; then, once pipemux has said it reaped all 100 (not after a
+  // second's sleep: a loaded machine may take longer), the child counts the zombies in its
+  // namespace.
+  const std::string go = test::temp_path("pid1_orphans_counted");
+  std::remove(go.c_str());
   const std::string script =
-      "i=0; while [ $i -lt 100 ]; do (sleep 0.1 &); i=$((i+1)); done; sleep 1; z=0; "
+      "i=0; while [ $i -lt 100 ]; do (sleep 0.1 &); i=$((i+1)); done; "
+      "while [ ! -e " +
+      go +
+      " ]; do sleep 0.01; done; z=0; "
       "for p in /proc/[0-9]*; do grep -q '^State:.*Z' $p/status 2>/dev/null && z=$((z+1)); "
       "done; echo zombies=$z";
-  const auto result =
-      run_command(as_pid_1({pipemux_exe(), "--", "sh", "-c", script}), {.timeout = 30s});
+  const auto reaped_sleeps = [](const std::string& out) {
+    std::size_t reaped = 0;
+    for (const auto& line : lines_of(out))
+      reaped += contains(line, "* reaped sleep[") && contains(line, "exited with code 0");
+    return reaped;
+  };
+  const auto result = run_command(as_pid_1({pipemux_exe(), "--", "sh", "-c", script}),
+                                  {.timeout = 60s, .watch = [&](int, const std::string& out) {
+                                     if (reaped_sleeps(out) < 100) return false;
+                                     std::ofstream(go).put('\n');
+                                     return true;
+                                   }});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(contains(result.out, "out | zombies=0\n")) << result.out;
-  std::size_t reaped = 0;
-  for (const auto& line : lines_of(result.out))
-    reaped += contains(line, "* reaped sleep[") && contains(line, "exited with code 0");
-  EXPECT_EQ(reaped, 100u);
+  EXPECT_EQ(reaped_sleeps(result.out), 100u);
 }
 
 TEST(EscapePid1, AsPid1SigtermDrainsAndExits143) {
