@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -265,20 +266,23 @@ TEST(EscapePid1, AsAContainerEntrypointJsonOnStdoutLosesNothingOnSigterm) {
                            " spam --count 1000000 --interval 0.0005 --sequence --record " + record;
   const std::string procfile = test::temp_path("Procfile");
   std::ofstream(procfile) << "web: " << spam << "\nworker: " << spam << "\nclock: " << spam << "\n";
-  const auto result =
-      run_command(as_pid_1({pipemux_exe(), "--procfile", procfile, "--format", "json"}),
-                  {.timeout = 60s, .watch = [](int unshare_pid, const std::string& out) {
-                     // Once each of the three has logged a few hundred lines.
-                     for (const char* name : {"\"web\"", "\"worker\"", "\"clock\""}) {
-                       std::size_t lines = 0;
-                       for (auto at = out.find(name); at != std::string::npos && lines < 300;
-                            at = out.find(name, at + 1))
-                         ++lines;
-                       if (lines < 300) return false;
-                     }
-                     for (int pid_1 : test::children_of(unshare_pid)) ::kill(pid_1, SIGTERM);
-                     return true;
-                   }});
+  const auto result = run_command(
+      as_pid_1({pipemux_exe(), "--procfile", procfile, "--format", "json"}),
+      {.timeout = 60s, .watch = [](int unshare_pid, const std::string& out) {
+         // Once each of the three has logged 301 lines of output, so that it has
+         // counted 300 as written (it counts a line once its write returned): objects
+         // of kind "line" only. Its "start" report names it too, and counted as one
+         // of 300 it let the stop come when only 299 had been written.
+         std::map<std::string, std::size_t> lines;
+         for (const auto& object : lines_of(out))
+           if (contains(object, "\"kind\":\"line\""))
+             for (const char* name : {"web", "worker", "clock"})
+               lines[name] += contains(object, "\"name\":\"" + std::string(name) + "\"");
+         for (const char* name : {"web", "worker", "clock"})
+           if (lines[name] < 301) return false;
+         for (int pid_1 : test::children_of(unshare_pid)) ::kill(pid_1, SIGTERM);
+         return true;
+       }});
   EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
   const std::string log = test::temp_path("container.jsonl");
   std::ofstream(log) << result.out;
