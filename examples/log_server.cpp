@@ -7,6 +7,12 @@
 // It prints "listening on 127.0.0.1:<port>" once ready, and exits when the children are done
 // and every client has been sent everything.
 //
+// Each client is greeted with one line, "pipemux_log_server: subscribed; the last N lines
+// follow, then each new one", sent once the server has registered it: every line logged from
+// then on reaches it. A returned connect() only means the kernel accepted the connection, not
+// that the server has seen it yet: a client that must not miss a line (nor depend on the
+// history's 1000 lines) waits for the greeting before it sets the children to work.
+//
 // Backpressure, not dropping: the children's output is taken in batches
 // (supervisor::async_run_batched), and while any client has more than 256 KiB still to be
 // written, the last batch is kept, so the children's pipes are not read and the children
@@ -23,6 +29,7 @@
 #include <functional>
 #include <iostream>
 #include <list>
+#include <string>
 #include <vector>
 
 #include <pipemux/pipemux.hpp>
@@ -87,7 +94,10 @@ class client_session : public std::enable_shared_from_this<client_session> {
 // It runs on the io_context's one thread, so it needs no mutex.
 class client_fanout_sink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
  public:
+  // A new client: the greeting (from now on it gets every line), then the recent history.
   void add(const std::shared_ptr<client_session>& client) {
+    client->send("pipemux_log_server: subscribed; the last " + std::to_string(history_.size()) +
+                 " lines follow, then each new one\n");
     for (const auto& line : history_) client->send(line);
     clients_.push_back(client);
   }

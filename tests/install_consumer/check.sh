@@ -3,9 +3,13 @@
 # twice: with find_package(pipemux), and with pkg-config. Both must run and print the child.
 set -euo pipefail
 build_dir=$1
-work=$2
 here=$(cd "$(dirname "$0")" && pwd)
-rm -rf "$work" && mkdir -p "$work"
+# A directory of this run's own, beside $2: two suites may run at once on one build (CI under
+# load), and one's `rm -rf` must not pull the other's half-built consumer away. Kept when a
+# step fails, for a look.
+mkdir -p "$(dirname "$2")"
+work=$(mktemp -d "$2.XXXXXX")
+trap 'status=$?; [ "$status" -ne 0 ] || rm -rf "$work"' EXIT
 cmake --install "$build_dir" --prefix "$work/prefix" >/dev/null
 
 cmake -S "$here" -B "$work/cmake-build" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null

@@ -6,8 +6,10 @@
 
 #include <unistd.h>
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -23,16 +25,16 @@ using test::none_left;
 using test::pipemux_exe;
 using test::run_command;
 
-// Sends `sig` to pipemux once its output holds `ready` and the long sleep runs (the job that
-// starts it may not have exec'd it yet when the child speaks).
-test::command_options signal_when_said(int sig, const std::string& ready) {
+// Sends `sig` to pipemux once its output holds `ready` and the escaped process has exec'd
+// `command_line`: until then it is the shell or setsid that forked for it (named so in the log
+// when it is stopped, and maybe not yet out of the child's reach).
+test::command_options signal_when_said_and_running(int sig, const std::string& ready,
+                                                   const std::string& command_line) {
   return test::signal_when(
       sig,
-      [ready](const std::string& out) {
-        if (out.find(ready) == std::string::npos) return false;
-        for (int pid : test::processes_with(test::long_sleep()))
-          if (test::read_file("/proc/" + std::to_string(pid) + "/comm") == "sleep\n") return true;
-        return false;
+      [ready, command_line](const std::string& out) {
+        return out.find(ready) != std::string::npos &&
+               !test::processes_running(command_line).empty();
       },
       30s);
 }
@@ -67,9 +69,10 @@ class Escape : public ::testing::TestWithParam<const char*> {
 
 TEST_P(Escape, AGrandchildInItsOwnSessionIsStoppedAndNamedOnSigterm) {
   // setsid -w: the sleep runs in a session of its own, out of reach of the child's group.
-  const auto result = run_command(pipemux({"--stop-grace", "0.5", "--", "setsid", "-w", "sh", "-c",
-                                           "echo up; exec " + test::long_sleep()}),
-                                  signal_when_said(SIGTERM, "out | up"));
+  const auto result =
+      run_command(pipemux({"--stop-grace", "0.5", "--", "setsid", "-w", "sh", "-c",
+                           "echo up; exec " + test::long_sleep()}),
+                  signal_when_said_and_running(SIGTERM, "out | up", test::long_sleep()));
   EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
   // Sent SIGTERM with the child (so either may end first, and its parent may reap it), and
   // never SIGKILL: it ended on the stop signal.
@@ -81,18 +84,23 @@ TEST_P(Escape, AGrandchildInItsOwnSessionIsStoppedAndNamedOnSigterm) {
 
 TEST_P(Escape, AJobInAnotherProcessGroupIsStoppedOnSigterm) {
   // bash's job control puts the background job in a group of its own.
-  const auto result = run_command(pipemux({"--stop-grace", "0.5", "--", "bash", "-c",
-                                           "set -m; " + test::long_sleep() + " & echo up; wait"}),
-                                  signal_when_said(SIGTERM, "out | up"));
+  const auto result =
+      run_command(pipemux({"--stop-grace", "0.5", "--", "bash", "-c",
+                           "set -m; " + test::long_sleep() + " & echo up; wait"}),
+                  signal_when_said_and_running(SIGTERM, "out | up", test::long_sleep()));
   EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
   EXPECT_TRUE(std::regex_search(result.out, stopping_line(true))) << result.out;
   EXPECT_TRUE(none_left(test::long_sleep()));
 }
 
 // A double fork with setsid, as daemons do; the child itself exits 0 at once. With
-// `ignore_sigterm`, the daemon ignores SIGTERM.
+// `ignore_sigterm`, the daemon ignores SIGTERM. It says "daemonized" once the daemon runs
+// sleep (its SIGTERM ignored by then): the pipe's write end, close-on-exec, is closed by the
+// exec, so the read sees its end. A stop sent before would meet a python not yet named sleep,
+// or one that a SIGTERM still kills.
 std::string daemonizing_python(bool ignore_sigterm = false) {
   return "import os, signal\n"
+         "r, w = os.pipe()\n"
          "if os.fork() == 0:\n"
          "    os.setsid()\n"
          "    if os.fork() == 0:\n" +
@@ -101,6 +109,8 @@ std::string daemonizing_python(bool ignore_sigterm = false) {
          "        os.execvp('sleep', ['sleep', '" + test::long_sleep().substr(6) +
          "'])\n"
          "    os._exit(0)\n"
+         "os.close(w)\n"
+         "os.read(r, 1)\n"
          "print('daemonized', flush=True)\n";
 }
 
@@ -148,8 +158,8 @@ TEST(EscapeCgroup, NothingSurvivesPipemuxKilledWithSigkillNotEvenADaemon) {
        daemonizing_python()},
       {.timeout = 30s, .watch = [&](int pid, const std::string& out) {
          if (!contains(out, "out | up")) return false;
-         // Each sleep has exec'd when three show that command line.
-         if (test::processes_with(sleep).size() < 3) return false;
+         // Each of the three has exec'd sleep (bash's own command line holds it too).
+         if (test::processes_running(sleep).size() < 3) return false;
          ::kill(pid, SIGKILL);
          return true;
        }});
@@ -206,19 +216,33 @@ bool can_make_pid_namespaces() {
 
 TEST(EscapePid1, AsPid1EveryOrphanIsReapedAndNoZombieIsLeft) {
   if (!can_make_pid_namespaces()) GTEST_SKIP() << "no PID namespaces here (not root?)";
-  // 100 daemonizing grandchildren; then the child counts the zombies in its namespace.
+  // 100 daemonizing grandchildren; then, once pipemux has said it reaped all 100 (not after a
+  // second's sleep: a loaded machine may take longer), the child counts the zombies in its
+  // namespace.
+  const std::string go = test::temp_path("pid1_orphans_counted");
+  std::remove(go.c_str());
   const std::string script =
-      "i=0; while [ $i -lt 100 ]; do (sleep 0.1 &); i=$((i+1)); done; sleep 1; z=0; "
+      "i=0; while [ $i -lt 100 ]; do (sleep 0.1 &); i=$((i+1)); done; "
+      "while [ ! -e " +
+      go +
+      " ]; do sleep 0.01; done; z=0; "
       "for p in /proc/[0-9]*; do grep -q '^State:.*Z' $p/status 2>/dev/null && z=$((z+1)); "
       "done; echo zombies=$z";
-  const auto result =
-      run_command(as_pid_1({pipemux_exe(), "--", "sh", "-c", script}), {.timeout = 30s});
+  const auto reaped_sleeps = [](const std::string& out) {
+    std::size_t reaped = 0;
+    for (const auto& line : lines_of(out))
+      reaped += contains(line, "* reaped sleep[") && contains(line, "exited with code 0");
+    return reaped;
+  };
+  const auto result = run_command(as_pid_1({pipemux_exe(), "--", "sh", "-c", script}),
+                                  {.timeout = 60s, .watch = [&](int, const std::string& out) {
+                                     if (reaped_sleeps(out) < 100) return false;
+                                     std::ofstream(go).put('\n');
+                                     return true;
+                                   }});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(contains(result.out, "out | zombies=0\n")) << result.out;
-  std::size_t reaped = 0;
-  for (const auto& line : lines_of(result.out))
-    reaped += contains(line, "* reaped sleep[") && contains(line, "exited with code 0");
-  EXPECT_EQ(reaped, 100u);
+  EXPECT_EQ(reaped_sleeps(result.out), 100u);
 }
 
 TEST(EscapePid1, AsPid1SigtermDrainsAndExits143) {
@@ -275,20 +299,23 @@ TEST(EscapePid1, AsAContainerEntrypointJsonOnStdoutLosesNothingOnSigterm) {
                            " spam --count 1000000 --interval 0.0005 --sequence --record " + record;
   const std::string procfile = test::temp_path("Procfile");
   std::ofstream(procfile) << "web: " << spam << "\nworker: " << spam << "\nclock: " << spam << "\n";
-  const auto result =
-      run_command(as_pid_1({pipemux_exe(), "--procfile", procfile, "--format", "json"}),
-                  {.timeout = 60s, .watch = [](int unshare_pid, const std::string& out) {
-                     // Once each of the three has logged a few hundred lines.
-                     for (const char* name : {"\"web\"", "\"worker\"", "\"clock\""}) {
-                       std::size_t lines = 0;
-                       for (auto at = out.find(name); at != std::string::npos && lines < 300;
-                            at = out.find(name, at + 1))
-                         ++lines;
-                       if (lines < 300) return false;
-                     }
-                     for (int pid_1 : test::children_of(unshare_pid)) ::kill(pid_1, SIGTERM);
-                     return true;
-                   }});
+  const auto result = run_command(
+      as_pid_1({pipemux_exe(), "--procfile", procfile, "--format", "json"}),
+      {.timeout = 60s, .watch = [](int unshare_pid, const std::string& out) {
+         // Once each of the three has logged 301 lines of output, so that it has
+         // counted 300 as written (it counts a line once its write returned): objects
+         // of kind "line" only. Its "start" report names it too, and counted as one
+         // of 300 it let the stop come when only 299 had been written.
+         std::map<std::string, std::size_t> lines;
+         for (const auto& object : lines_of(out))
+           if (contains(object, "\"kind\":\"line\""))
+             for (const char* name : {"web", "worker", "clock"})
+               lines[name] += contains(object, "\"name\":\"" + std::string(name) + "\"");
+         for (const char* name : {"web", "worker", "clock"})
+           if (lines[name] < 301) return false;
+         for (int pid_1 : test::children_of(unshare_pid)) ::kill(pid_1, SIGTERM);
+         return true;
+       }});
   EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
   const std::string log = test::temp_path("container.jsonl");
   std::ofstream(log) << result.out;

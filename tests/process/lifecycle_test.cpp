@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <dirent.h>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -149,13 +150,16 @@ TEST(Lifecycle, SecondSigintSkipsTheGracePeriod) {
                    "trap '' TERM INT; echo ready; while :; do sleep 0.05; done", marker},
                   {.timeout = 30s, .watch = [&](int pid, const std::string& out) {
                      if (!said(out, "ready")) return false;
+                     // The second SIGINT only once the log says the first was taken (sent
+                     // again while that line is on its way, it would be the second, and the
+                     // next one a third, which gives up on the output), and a second later:
+                     // the same signal sooner is taken as a copy of the first (a wrapper
+                     // forwarding it), where a second Ctrl-C by hand comes later.
                      if (!first_sent) {
                        ::kill(pid, SIGINT);
                        first_sent = std::chrono::steady_clock::now();
                        return false;
                      }
-                     // The same signal sooner would be taken as a copy of the first (a wrapper
-                     // forwarding it): a second Ctrl-C by hand comes later.
                      if (out.find("received SIGINT: stopping") == std::string::npos ||
                          std::chrono::steady_clock::now() - *first_sent < 1200ms)
                        return false;
@@ -243,14 +247,25 @@ TEST(Lifecycle, UnderATerminalAChildReadingTheTerminalIsReportedAndStoppedAtOnce
 }
 
 TEST(Lifecycle, AChildStoppedAndContinuedIsReportedBoth) {
-  const auto result =
-      run_command({pipemux_exe(), "--", "sh", "-c", "kill -STOP $$; sleep 1.5; echo after"},
-                  {.timeout = 30s, .watch = [](int pid, const std::string& out) {
-                     if (out.find("* stopped: SIGSTOP") == std::string::npos) return false;
-                     for (int child : test::children_of(pid))
-                       ::kill(child, SIGCONT);  // (the guard too: harmless)
-                     return true;
-                   }});
+  // pipemux looks for stopped and continued children once a second: the child runs on until
+  // the continuation is in the log (a fixed pause could end before a loaded machine's look).
+  const std::string reported = test::temp_path("pipemux_lifecycle_go_on");
+  std::remove(reported.c_str());
+  bool continued = false;
+  const auto result = run_command(
+      {pipemux_exe(), "--", "sh", "-c",
+       "kill -STOP $$; while [ ! -e " + reported + " ]; do sleep 0.01; done; echo after"},
+      {.timeout = 30s, .watch = [&](int pid, const std::string& out) {
+         if (out.find("* stopped: SIGSTOP") == std::string::npos) return false;
+         if (!continued) {
+           for (int child : test::children_of(pid))
+             ::kill(child, SIGCONT);  // (the guard too: harmless)
+           continued = true;
+         }
+         if (out.find("* continued") == std::string::npos) return false;
+         std::ofstream(reported).put('\n');
+         return true;
+       }});
   EXPECT_EQ(result.exit_code, 0) << result.err;
   const auto log = parse_log(result.out);
   EXPECT_EQ(count_containing(log, "stopped: SIGSTOP"), 1u) << result.out;
@@ -300,14 +315,21 @@ TEST(Lifecycle, AZeroRestartDelayStillBacksOff) {
   // restart_delay = 0 used to restart a failing child as fast as fork allows (2,000 in 16 s).
   const std::string config = test::temp_path("pipemux_restart_zero.toml");
   std::ofstream(config) << "restart = \"always\"\nrestart_delay = 0\nmax_restarts = 100000\n";
-  const auto result = run_command(
-      {pipemux_exe(), "-c", config, "--", "true"},
-      {.timeout = 30s,
-       .watch = [started = std::chrono::steady_clock::now()](int pid, const std::string&) {
-         if (std::chrono::steady_clock::now() - started < 1500ms) return false;
-         ::kill(pid, SIGTERM);
-         return true;
-       }});
+  // The 1.5 s count from the first start, not from pipemux's exec: a loaded machine may take
+  // a good part of a second to get there.
+  std::optional<std::chrono::steady_clock::time_point> first_start;
+  const auto result = run_command({pipemux_exe(), "-c", config, "--", "true"},
+                                  {.timeout = 30s, .watch = [&](int pid, const std::string& out) {
+                                     if (!first_start) {
+                                       if (out.find("started: true") == std::string::npos)
+                                         return false;
+                                       first_start = std::chrono::steady_clock::now();
+                                     }
+                                     if (std::chrono::steady_clock::now() - *first_start < 1500ms)
+                                       return false;
+                                     ::kill(pid, SIGTERM);
+                                     return true;
+                                   }});
   EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;
   const auto log = parse_log(result.out);
   const auto starts = count_containing(log, "started: true");
@@ -399,15 +421,38 @@ TEST_P(StopOn, EndsTheRunAsConfiguredWithItsExitCode) {
       c.stop_on + "-" + std::to_string(c.expected_exit) + "-" + std::to_string(c.others_stopped);
   const std::string marker = test::unique("pipemux-lifecycle-stop-on-" + id);
   const std::string config = test::temp_path("pipemux_stop_on_") + id + ".toml";
+  // No timing: "short" ends once "long" runs, and "long" says "done" only when the test lets
+  // it, once the log showed short's end and the run going on (a policy that stops the others
+  // stops it before). A fixed race, "sleep 2" against "sleep 0.2", could be lost under load.
+  const std::string long_up = test::temp_path("pipemux_stop_on_up_") + id;
+  const std::string go_on = test::temp_path("pipemux_stop_on_go_") + id;
+  std::remove(long_up.c_str());
+  std::remove(go_on.c_str());
   std::ofstream(config)
       << "stop_on = \"" << c.stop_on << "\"\n"
-      << "[[program]]\nname = \"long\"\ncommand = [\"sh\", \"-c\", \"sleep 2; echo done\", \""
-      << marker << "\"]\n"
-      << "[[program]]\nname = \"short\"\ncommand = [\"sh\", \"-c\", \"" << c.ending_script
-      << "\"]\n";
+      << "[[program]]\nname = \"long\"\ncommand = [\"sh\", \"-c\", \": > " << long_up
+      << "; while [ ! -e " << go_on << " ]; do sleep 0.01; done; echo done\", \"" << marker
+      << "\"]\n"
+      << "[[program]]\nname = \"short\"\ncommand = [\"sh\", \"-c\", \"while [ ! -e " << long_up
+      << " ]; do sleep 0.01; done; " << c.ending_script << "\"]\n";
   const auto started = std::chrono::steady_clock::now();
-  const auto result = run_command({pipemux_exe(), "-c", config});
+  const auto short_ended = [](const std::string& out) {
+    for (const auto& line : lines_of(out))
+      if (line.find(" short.1") != std::string::npos &&
+          line.find("* exited with code") != std::string::npos)
+        return true;
+    return false;
+  };
+  const auto result = run_command({pipemux_exe(), "-c", config},
+                                  {.timeout = 60s, .watch = [&](int, const std::string& out) {
+                                     if (c.others_stopped)
+                                       return true;  // then only a stop ends "long"
+                                     if (!short_ended(out)) return false;
+                                     std::ofstream(go_on).put('\n');
+                                     return true;
+                                   }});
   const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_FALSE(result.timed_out) << result.out;
   EXPECT_EQ(result.exit_code, c.expected_exit) << result.out << result.err;
   const auto log = parse_log(result.out);
   if (c.others_stopped) {
@@ -425,10 +470,10 @@ TEST_P(StopOn, EndsTheRunAsConfiguredWithItsExitCode) {
 INSTANTIATE_TEST_SUITE_P(
     EachPolicy, StopOn,
     ::testing::Values(stop_on_case{"never", "exit 3", 1, false},
-                      stop_on_case{"failure", "sleep 0.2; exit 3", 1, true},
-                      stop_on_case{"failure", "sleep 0.2; exit 0", 0, false},
-                      stop_on_case{"exit", "sleep 0.2; exit 0", 0, true},
-                      stop_on_case{"exit", "sleep 0.2; exit 4", 1, true}),
+                      stop_on_case{"failure", "exit 3", 1, true},
+                      stop_on_case{"failure", "exit 0", 0, false},
+                      stop_on_case{"exit", "exit 0", 0, true},
+                      stop_on_case{"exit", "exit 4", 1, true}),
     [](const ::testing::TestParamInfo<stop_on_case>& info) {  // readable ctest names
       return info.param.stop_on + "_" + std::to_string(info.index);
     });

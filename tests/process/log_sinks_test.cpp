@@ -23,10 +23,12 @@ using test::run_command;
 // argv: FORMAT (text|json) CHILDREN COUNT FILE...: finds each "Spam N child=C seq=S" line of
 // the files (parsed as pipemux's text lines or as JSON objects) and says how many there are,
 // how many of COUNT from each of CHILDREN (indexes: "0,1,3") are missing (or are another
-// child's) or repeated, and how many lines are malformed.
+// child's) or repeated, and how many lines are malformed. COUNT may be one per child ("12,15").
 constexpr const char* sequence_checker = R"PY(
 import json, re, sys
-fmt, children, count = sys.argv[1], [int(c) for c in sys.argv[2].split(",")], int(sys.argv[3])
+fmt, children = sys.argv[1], [int(c) for c in sys.argv[2].split(",")]
+counts = [int(n) for n in sys.argv[3].split(",")]
+counts = counts * len(children) if len(counts) == 1 else counts
 text = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} \S+ *\[\d+\] +(out|err|-) ([|*]) (.*)$")
 spam = re.compile(r"Spam (\d) child=(\d+) seq=(\d+)")
 seen, malformed = {}, 0
@@ -53,16 +55,15 @@ for path in sys.argv[4:]:
             continue
         key = (int(m.group(2)), int(m.group(3)))
         seen[key] = seen.get(key, 0) + 1
-missing = sum((c, s) not in seen for c in children for s in range(count))
+missing = sum((c, s) not in seen for c, n in zip(children, counts) for s in range(n))
 missing += sum(c not in children for c, s in seen)  # another child's line
 repeated = sum(n > 1 for n in seen.values())
 print(f"lines {sum(seen.values())} missing {missing} repeated {repeated} malformed {malformed}")
 )PY";
 
-std::string verdict(const std::string& format, const std::string& children, int count,
-                    const std::vector<std::string>& files) {
-  std::vector<std::string> argv = {"python3", "-c",     sequence_checker,
-                                   format,    children, std::to_string(count)};
+std::string verdict(const std::string& format, const std::string& children,
+                    const std::string& counts, const std::vector<std::string>& files) {
+  std::vector<std::string> argv = {"python3", "-c", sequence_checker, format, children, counts};
   argv.insert(argv.end(), files.begin(), files.end());
   const auto result = run_command(argv);
   EXPECT_EQ(result.exit_code, 0) << result.err;
@@ -74,7 +75,12 @@ std::string verdict(const std::string& format, int children, int count,
                     const std::vector<std::string>& files) {
   std::string list;
   for (int c = 0; c < children; ++c) list += (c == 0 ? "" : ",") + std::to_string(c);
-  return verdict(format, list, count, files);
+  return verdict(format, list, std::to_string(count), files);
+}
+
+std::string verdict(const std::string& format, const std::string& children, int count,
+                    const std::vector<std::string>& files) {
+  return verdict(format, children, std::to_string(count), files);
 }
 
 std::string all_found(int children, int count) {
@@ -254,21 +260,50 @@ TEST(LogSinks, LogrotateAndSigusr1ReopenEveryFileAndLoseNothing) {
   fs::create_directories(dir + "/plain");
   fs::create_directories(dir + "/sized");
   const std::string plain = dir + "/plain/run.log", sized = dir + "/sized/run.log";
-  const std::string config = write_config(dir, spam_table(2000, 0.001) + R"(
+  // Two children write the spam's numbered lines until told to stop, then record how many
+  // they wrote: the rotations happen while they write, however slowly a loaded machine runs
+  // them or logrotate (a fixed count could run out before the third rotation).
+  const std::string stop = dir + "/stop", record = dir + "/written.";
+  const std::string producer =
+      "s=0; while [ ! -e " + stop +
+      " ]; do i=0; while [ $i -lt 10 ]; do "
+      "echo \"Spam $((s % 5)) child=$PIPEMUX_CHILD_INDEX seq=$s\"; s=$((s+1)); i=$((i+1)); "
+      "done; sleep 0.01; done; echo $s > " +
+      record + "$PIPEMUX_CHILD_INDEX";
+  const std::string config = write_config(dir, R"(
+[[program]]
+name = "spam"
+instances = 2
+command = ['sh', '-c', ')" + producer + R"(']
 [[log.sink]]
 path = ")" + plain + R"("
 [[log.sink]]
 path = ")" + sized + R"("
 max_size = "64M"
 )");
+  const auto size_of = [](const std::string& path) {
+    std::error_code ec;
+    const auto size = fs::file_size(path, ec);
+    return ec ? 0 : size;
+  };
+  const std::string reopened = "received SIGUSR1: log files reopened";
   int rotations = 0;
   auto last = std::chrono::steady_clock::now();
   test::command_options options;
+  options.timeout = std::chrono::seconds(120);
   options.watch = [&](int pid, const std::string&) {
-    std::error_code ec;
+    // Each pair of files in turn holds lines of the spam, and from the second on, the note of
+    // the reopen that made them: then the next rotation, or after the third, the end.
     if (std::chrono::steady_clock::now() - last < std::chrono::milliseconds(300) ||
-        fs::file_size(plain, ec) < 1000 || fs::file_size(sized, ec) < 1000)
+        size_of(plain) < 4000 || size_of(sized) < 4000)
       return false;
+    if (rotations > 0 && (read_file(plain).find(reopened) == std::string::npos ||
+                          read_file(sized).find(reopened) == std::string::npos))
+      return false;
+    if (rotations == 3) {
+      std::ofstream(stop).put('\n');
+      return true;
+    }
     std::ofstream(dir + "/logrotate.conf") << plain << R"( {
     rotate 10
     missingok
@@ -285,23 +320,31 @@ max_size = "64M"
         "logrotate -f -s '" + dir + "/state' '" + dir + "/logrotate.conf' 2>&1";
     EXPECT_EQ(std::system(logrotate.c_str()), 0);
     last = std::chrono::steady_clock::now();
-    return ++rotations == 3;
+    ++rotations;
+    return false;
   };
-  const auto result = run_command({pipemux_exe(), "-c", config, "-n", "2"}, options);
+  const auto result = run_command({pipemux_exe(), "-c", config}, options);
   ASSERT_EQ(result.exit_code, 0) << result.err;
   ASSERT_EQ(rotations, 3);
+  long long counts[2] = {0, 0};
+  std::ifstream(record + "0") >> counts[0];
+  std::ifstream(record + "1") >> counts[1];
+  ASSERT_TRUE(counts[0] > 0 && counts[1] > 0) << "a child did not record what it wrote";
+  const std::string written = std::to_string(counts[0]) + "," + std::to_string(counts[1]);
+  const std::string all_written =
+      "lines " + std::to_string(counts[0] + counts[1]) + " missing 0 repeated 0 malformed 0\n";
   const auto rotated = files_in(dir + "/plain"), moved = files_in(dir + "/sized");
   EXPECT_EQ(rotated.size(), 4U);  // run.log and run.log.1 ... run.log.3
   EXPECT_EQ(moved.size(), 4U);
-  EXPECT_EQ(verdict("text", 2, 2000, rotated), all_found(2, 2000));
-  EXPECT_EQ(verdict("text", 2, 2000, moved), all_found(2, 2000));
+  EXPECT_EQ(verdict("text", "0,1", written, rotated), all_written);
+  EXPECT_EQ(verdict("text", "0,1", written, moved), all_written);
   // The note goes to the new files, after the last rotation too.
-  EXPECT_NE(read_file(plain).find("received SIGUSR1: log files reopened"), std::string::npos);
-  EXPECT_NE(read_file(sized).find("received SIGUSR1: log files reopened"), std::string::npos);
+  EXPECT_NE(read_file(plain).find(reopened), std::string::npos);
+  EXPECT_NE(read_file(sized).find(reopened), std::string::npos);
   // Each file, the one moved away first to the one written last, holds lines of the spam.
   for (const auto& files : {rotated, moved})
     for (const auto& file : files)
-      EXPECT_FALSE(verdict("text", 2, 2000, {file}).starts_with("lines 0 ")) << file;
+      EXPECT_FALSE(verdict("text", "0,1", written, {file}).starts_with("lines 0 ")) << file;
 }
 
 TEST(LogSinks, AnOutputThatCannotBeOpenedIsNamedAndNothingRuns) {

@@ -11,7 +11,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
 #include <string>
+#include <thread>
 
 #include "pipe_reader.hpp"
 
@@ -39,6 +42,17 @@ struct test_pipe {
   int write_end;
 };
 
+// Runs `io` until `done` holds or 10 s have passed: a delivery is waited for, not given a
+// fixed 200 ms that a loaded machine may not run the loop in.
+void run_until(boost::asio::io_context& io, const std::function<bool()>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    if (io.stopped()) io.restart();
+    if (io.run_one_for(std::chrono::milliseconds(10)) == 0 && io.stopped())
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // out of work: nothing comes
+  }
+}
+
 TEST(PipeReader, BytesStayInThePipeUntilTheHandlerThatDeliversThem) {
   boost::asio::io_context io;
   test_pipe pipe;
@@ -59,7 +73,7 @@ TEST(PipeReader, BytesStayInThePipeUntilTheHandlerThatDeliversThem) {
     input_seen_before_delivery.push_back(reader->has_input());
     EXPECT_EQ(delivered, "");
   });
-  io.run_for(std::chrono::milliseconds(200));
+  run_until(io, [&] { return delivered == "first line\n"; });
   EXPECT_EQ(delivered, "first line\n");
   EXPECT_FALSE(reader->has_input()) << "read, and the writer is still open";
 
@@ -70,7 +84,7 @@ TEST(PipeReader, BytesStayInThePipeUntilTheHandlerThatDeliversThem) {
     pipe.close_write_end();
     input_seen_before_delivery.push_back(reader->has_input());
   });
-  io.run_for(std::chrono::milliseconds(200));
+  run_until(io, [&] { return ends == 1; });
   EXPECT_EQ(delivered, "first line\nsecond\n");
   EXPECT_EQ(ends, 1);
   EXPECT_EQ(input_seen_before_delivery, (std::vector<bool>{true, true}));
@@ -94,7 +108,7 @@ TEST(PipeReader, AnEndNotReadYetIsInputAndASilentOpenPipeIsNot) {
   EXPECT_EQ(ends, 0) << "paused: not even the end is read";
   io.restart();
   reader->resume();
-  io.run_for(std::chrono::milliseconds(200));
+  run_until(io, [&] { return ends == 1; });
   EXPECT_EQ(ends, 1);
   EXPECT_FALSE(reader->is_open());
   EXPECT_FALSE(reader->has_input());

@@ -152,10 +152,7 @@ TEST(Stop, EscapedDescendantsGetTheStopSignalWithTheChildren) {
        "setsid " + sleep + " & trap 'exit 0' TERM; echo ready; while :; do sleep 0.05; done"},
       test::signal_when(SIGTERM, [&sleep](const std::string& out) {
         // Once the sleep runs in its session (setsid has exec'd it).
-        if (!contains(out, "| ready")) return false;
-        for (int pid : test::processes_with(sleep))
-          if (test::read_file("/proc/" + std::to_string(pid) + "/comm") == "sleep\n") return true;
-        return false;
+        return contains(out, "| ready") && !test::processes_running(sleep).empty();
       }));
   EXPECT_LT(std::chrono::steady_clock::now() - started, 15s) << "the escaped sleep got its grace";
   EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.err;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <csignal>
 
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -415,22 +416,49 @@ TEST(Supervisor, EmptyRunCompletesAtOnce) {
   EXPECT_TRUE(run.summary->children.empty());
 }
 
+// The pid of our child process named `name` (as /proc/PID/comm shows it), or -1.
+int child_named(const std::string& name) {
+  for (int pid : test::children_of(::getpid())) {
+    std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
+    std::string comm_name;
+    std::getline(comm, comm_name);
+    if (comm_name == name) return pid;
+  }
+  return -1;
+}
+
+// Whether process `pid` has exited (a zombie, or reaped).
+bool has_exited(int pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  const auto close_paren = line.rfind(')');
+  return close_paren == std::string::npos || line.substr(close_paren + 2, 1) == "Z";
+}
+
 TEST(Supervisor, AKilledGuardNeverRaisesSigpipeInTheHostAndIsReported) {
   // Someone kills pipemux-guard mid-run: the next word to it (when the child ends) must not
   // raise SIGPIPE in this process (it would kill the test), and the loss is reported.
   ASSERT_NE(::signal(SIGPIPE, SIG_DFL), SIG_ERR);
-  const recorded_run run =
-      run_supervised({shell("worker", "echo up; sleep 0.5; echo done")}, {},
-                     [killed = false](supervisor&, const recorded_run& so_far) mutable {
-                       if (killed || so_far.messages.empty()) return;
-                       killed = true;
-                       for (int pid : test::children_of(::getpid())) {
-                         std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
-                         std::string name;
-                         std::getline(comm, name);
-                         if (name == "pipemux-guard") ::kill(pid, SIGKILL);
-                       }
-                     });
+  // The child ends once the guard is dead: not after a pause the guard's death might outlast.
+  const std::string guard_dead = test::temp_path("pipemux_guard_dead");
+  std::remove(guard_dead.c_str());
+  const recorded_run run = run_supervised(
+      {shell("worker",
+             "echo up; while [ ! -e " + guard_dead + " ]; do sleep 0.01; done; echo done")},
+      {}, [killed = false, &guard_dead](supervisor&, const recorded_run& so_far) mutable {
+        if (killed || so_far.messages.empty()) return;
+        killed = true;
+        // The guard is forked before the child, but names itself once it runs: look until it
+        // has (the loop's thread waits here: nothing else is due meanwhile).
+        int guard = -1;
+        EXPECT_TRUE(test::eventually([&] { return (guard = child_named("pipemux-guard")) > 0; }))
+            << "no pipemux-guard among our children";
+        if (guard <= 0) return;
+        ::kill(guard, SIGKILL);
+        EXPECT_TRUE(test::eventually([&] { return has_exited(guard); }));
+        std::ofstream(guard_dead).put('\n');
+      });
   ASSERT_TRUE(run.summary);
   EXPECT_FALSE(run.error) << run.error.message();
   ASSERT_EQ(run.messages.size(), 2u);
@@ -448,8 +476,18 @@ TEST(Supervisor, InACgroupWhatAChildLeftBehindIsStoppedAndNamedBeforeTheRunCompl
   run_options options;
   options.cgroup = cgroup_mode::if_available;
   options.stop_grace = 2s;
+  // The worker ends once the sleep has exec'd (setsid -f returns at its fork): before that,
+  // the leftover would still be named setsid.
+  const std::string running = test::temp_path("pipemux_leftover_running");
+  std::remove(running.c_str());
   const recorded_run run = run_supervised(
-      {shell("worker", "setsid -f " + sleep + " >/dev/null 2>&1; echo up; sleep 0.3")}, options);
+      {shell("worker", "setsid -f " + sleep + " >/dev/null 2>&1; echo up; while [ ! -e " + running +
+                           " ]; do sleep 0.01; done")},
+      options, [&](supervisor&, const recorded_run& so_far) {
+        if (so_far.messages.size() != 1) return;
+        EXPECT_TRUE(test::eventually([&] { return !test::processes_running(sleep).empty(); }));
+        std::ofstream(running).put('\n');
+      });
   ASSERT_TRUE(run.summary);
   EXPECT_FALSE(run.error) << run.error.message();
   const auto* stopping = run.event(child_event_kind::leftovers_stopping, 0);

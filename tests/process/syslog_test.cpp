@@ -211,14 +211,17 @@ TEST(Syslog, OverTcpAServerThatComesLateGetsEveryLineOnce) {
   const int port = free_port();
   ASSERT_NE(port, 0);
   rsyslog server(dir, port);
-  // The children write for about half a second and exit; the server starts a second later,
+  // The children write for about half a second and exit; the server starts once they have,
   // while pipemux waits (up to 5 s) to hand over what it buffered: only its retry timer,
-  // backing off, reconnects then.
-  const auto begin = std::chrono::steady_clock::now();
-  bool started = false;
+  // backing off, reconnects then. (Started at a fixed 1.5 s, it could come after the last
+  // retry before the 5 s were up, when a loaded machine ran the children slowly.)
+  bool children_seen = false, started = false;
   test::command_options options;
-  options.watch = [&](int, const std::string&) {
-    if (std::chrono::steady_clock::now() - begin < 1500ms) return false;
+  options.watch = [&](int pid, const std::string&) {
+    // pipemux's children: its guard, and the two spam children while they run.
+    const std::size_t children = test::children_of(pid).size();
+    children_seen = children_seen || children >= 2;
+    if (!children_seen || children > 1) return false;
     started = server.start();
     return true;
   };

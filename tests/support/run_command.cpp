@@ -61,6 +61,12 @@ command_result run_command(const std::vector<std::string>& argv, const command_o
     throw std::runtime_error("pipe");
   const pid_t pid = ::fork();
   if (pid == 0) {
+    // As a shell starts a command: SIGPIPE at its default (a test that runs the suite from a
+    // parent ignoring it must still see a process die of it) and no signal blocked.
+    ::signal(SIGPIPE, SIG_DFL);
+    sigset_t none;
+    ::sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     if (options.stdout_fd >= 0) {
       ::dup2(options.stdout_fd, 1);
     } else if (!options.stdout_path.empty()) {
@@ -196,6 +202,37 @@ std::vector<int> processes_with(const std::string& marker) {
   }
   ::closedir(proc);
   return found;
+}
+
+std::vector<int> processes_running(const std::string& command_line) {
+  std::vector<int> found;
+  for (int pid : processes_with(command_line)) {
+    std::string text = read_proc_file("/proc/" + std::to_string(pid) + "/cmdline");
+    if (!text.empty() && text.back() == '\0') text.pop_back();
+    std::replace(text.begin(), text.end(), '\0', ' ');
+    if (text == command_line) found.push_back(pid);
+  }
+  return found;
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+bool signal_pending(int pid, int sig) {
+  // SigPnd: sent to the thread; ShdPnd: to the process (kill(2)). Hexadecimal masks, bit
+  // sig - 1.
+  for (const auto& line : lines_of(read_proc_file("/proc/" + std::to_string(pid) + "/status"))) {
+    if (!line.starts_with("SigPnd:") && !line.starts_with("ShdPnd:")) continue;
+    const unsigned long long mask = std::stoull(line.substr(7), nullptr, 16);
+    if ((mask >> (sig - 1)) & 1ULL) return true;
+  }
+  return false;
 }
 
 bool none_left(const std::string& marker, std::chrono::milliseconds limit) {

@@ -61,6 +61,20 @@ std::vector<int> children_of(int parent);
 /// contains `marker`.
 std::vector<int> processes_with(const std::string& marker);
 
+/// Pids of live processes whose command line (arguments joined by spaces) is `command_line`
+/// exactly: a process about to exec it (a shell that forked for it, `setsid`) is not one yet.
+std::vector<int> processes_running(const std::string& command_line);
+
+/// Polls `condition` every 10 ms until it holds (true) or `limit` has passed (false): for an
+/// event that shows only as state (a file, a process, /proc), waited for instead of slept on.
+bool eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds limit = std::chrono::seconds(30));
+
+/// Whether `sig` is pending for process `pid`, sent but not yet taken by it (blocked, or it
+/// has not run since). Two of the same signal pending at once are one: wait until it is not
+/// before sending another.
+bool signal_pending(int pid, int sig);
+
 /// Waits up to `limit` for no live process with `marker` in its command line to be left.
 bool none_left(const std::string& marker,
                std::chrono::milliseconds limit = std::chrono::seconds(2));
