@@ -93,10 +93,16 @@ PIPEMUX_CHILD_CODE int child_main(void* arg) {
     if (sys(SYS_getppid) != plan.parent_pid) sys(SYS_exit_group, 128 + SIGKILL);
   }
   // Handlers reset at exec, but SIG_IGN survives it (a CLI that ignores SIGPIPE must not hand
-  // that to its children), and the parent blocked every signal around the clone.
+  // that to its children), and the parent blocked every signal around the clone. Ignoring
+  // each first drops what is pending: a Ctrl-C to the terminal's foreground group that came
+  // before setpgid above was meant for the parent, which passes it on as the stop signal (and
+  // nobody else knows this pid yet: the parent waits for the exec).
+  kernel_sigaction ignore_action{SIG_IGN, 0, nullptr, 0};
   kernel_sigaction default_action{SIG_DFL, 0, nullptr, 0};
-  for (int sig = 1; sig < NSIG; ++sig)
+  for (int sig = 1; sig < NSIG; ++sig) {
+    sys(SYS_rt_sigaction, sig, address(&ignore_action), 0, kernel_sigset_size);
     sys(SYS_rt_sigaction, sig, address(&default_action), 0, kernel_sigset_size);
+  }
   const unsigned long no_signals = 0;
   sys(SYS_rt_sigprocmask, SIG_SETMASK, address(&no_signals), 0, kernel_sigset_size);
   if (plan.working_directory != nullptr && sys(SYS_chdir, address(plan.working_directory)) != 0)

@@ -95,6 +95,38 @@ TEST(Stop, OneCtrlCForwardedByAWrapperIsOneRequestAndChildrenCleanUp) {
   }
 }
 
+TEST(Stop, ACopiedSignalAsFastChildrenEndDropsNoReportAndClaimsNoStall) {
+  // Children that end on their own as the Ctrl-C (and its copy) arrives: the copy once all is
+  // logged was taken as "give up on the output": a false "output is stalled: 660 bytes", and
+  // exit and summary lines missing. Nothing pipemux was asked to log may be dropped.
+  for (int run = 0; run < 10; ++run) {
+    SCOPED_TRACE("run " + std::to_string(run));
+    std::vector<std::string> argv = {
+        "python3", "-c", forwarding_wrapper, pipemux_exe(), "-n", "3", "--", "seq", "1", "3000"};
+    // A reader a little slower than pipemux: some log is still queued when the run is over.
+    const auto result =
+        run_command(in_own_process_group(argv), {.timeout = 30s,
+                                                 .watch =
+                                                     [](int pid, const std::string& out) {
+                                                       if (!contains(out, "out | 1\n"))
+                                                         return false;
+                                                       ::kill(-pid, SIGINT);
+                                                       return true;
+                                                     },
+                                                 .slow_read_bytes = 4096,
+                                                 .slow_read_pause = 1ms});
+    ASSERT_FALSE(result.timed_out);
+    EXPECT_FALSE(contains(result.err, "stalled")) << result.err;
+    std::string reports;  // pipemux's own lines, for the message
+    for (const auto& line : lines_of(result.out))
+      if (contains(line, " * ")) reports += line + "\n";
+    EXPECT_EQ(count_of(reports, "* summary: "), 3u) << reports;
+    const std::size_t ended =
+        count_of(reports, "* exited with code 0") + count_of(reports, "* killed by SIGTERM");
+    EXPECT_EQ(ended, 3u) << reports;
+  }
+}
+
 TEST(Stop, ASecondSignalOfAnotherKindKillsAtOnce) {
   // A copy is the same signal within a moment; SIGTERM after SIGINT is a second request.
   const std::string marker = test::unique("pipemux-stop-other-signal");
