@@ -89,7 +89,7 @@ TEST(StalledOutput, TwoSignalsThenTheReaderLeavesEndsPipemuxPromptly) {
   // `pipemux -n 2 -- seq 1 10000000 | sleep 3`, SIGINT twice 1.3 s apart (sooner, the second
   // would be a copy of the first).
   const std::string marker = test::unique("pipemux-test-stalled-leaves");
-  for (int run = 0; run < 5; ++run) {
+  for (int run = 0; run < 3; ++run) {
     held_pipe out;
     const auto started = std::chrono::steady_clock::now();
     const auto result = run_with_stalled_output(
