@@ -14,7 +14,6 @@
 //   children inherit it, as they would from a shell after `ulimit -n`.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <fmt/format.h>
@@ -35,8 +34,8 @@
 #include "pipemux/env_file.hpp"
 #include "pipemux/exit_status.hpp"
 #include "pipemux/supervisor.hpp"
+#include "run_signals.hpp"
 #include "spam.hpp"
-#include "stop_requests.hpp"
 #include "terminal_style.hpp"
 
 namespace {
@@ -132,6 +131,160 @@ int exit_code_of(const outcome& o, bool stdout_is_terminal) {
   return exit_code::ok;
 }
 
+// One run of the CLI: the supervisor, its log, the subreaper and the signals, and how they end.
+class supervised_run {
+ public:
+  supervised_run(asio::io_context& io, const config& cfg, std::vector<program_spec> programs,
+                 cli::log_outputs& log)
+      : io_(io),
+        cfg_(cfg),
+        programs_(std::move(programs)),
+        log_(log),
+        children_(io.get_executor(), cfg.run),
+        reaper_(io,
+                [this](bool notable, const std::string& text) {
+                  log_.note(notable ? spdlog::level::warn : spdlog::level::info, text);
+                }),
+        give_up_timer_(io),
+        signals_(io, {.stop = [this](int sig) { stop(sig); },
+                      .kill = [this](int sig) { kill(sig); },
+                      .give_up = [this] { give_up_on_output(); },
+                      .reopen = [this] { reopen(); }}) {
+    follow_the_outputs();
+  }
+
+  outcome run() {
+    // A read at once: the log line's prefix is formatted once per read (one child, one stream).
+    children_.async_run_per_read(
+        programs_, [this](std::span<const message> read) { log_(read); },
+        [this](const child_event& e) { on_event(e); },
+        [this](error_code, run_summary s) { on_complete(std::move(s)); });
+    io_.run();
+    return result_;
+  }
+
+ private:
+  // The outputs' backlog pauses the reading of the children (flow control); the first output
+  // that fails stops the run.
+  void follow_the_outputs() {
+    // Backlog changes come from this thread (writing) and the writers' (draining), so their
+    // calls can arrive out of order: each one only schedules a look at the backlog as it is
+    // then. (Acting on the argument once left reading paused for good.)
+    log_.on_backlog([this] {
+      asio::post(io_, [this] {
+        if (log_.backlogged())
+          children_.pause_reading();
+        else
+          children_.resume_reading();
+      });
+    });
+    log_.on_error([this](cli::output_failure failure) {  // on a writer's thread, or this one
+      asio::post(io_, [this, failure = std::move(failure)] {
+        result_.failure = failure;
+        children_.resume_reading();  // what the children still write is read and dropped
+        children_.stop();
+      });
+    });
+  }
+
+  void stop(int sig) {
+    result_.stop_signal = sig;
+    log_.note(spdlog::level::info, "received " + signal_name(sig) +
+                                       ": stopping the children (again to kill them at once)");
+    // First: the stop may reach the children at once, and a parent that dies then leaves its
+    // escaped descendants in nobody's tree for a moment.
+    reaper_.stop_escaped(cfg_.run.stop_signal, cfg_.run.stop_grace);
+    children_.stop();
+    give_up_after(log_complete_ ? flush_after_stop
+                                : longest_stop_grace(cfg_.run, programs_) + flush_after_stop);
+  }
+
+  void kill(int sig) {
+    log_.note(spdlog::level::warn, "received " + signal_name(sig) + " again: killing the children");
+    reaper_.kill_all();
+    children_.stop();
+    if (log_complete_) give_up_on_output();  // nothing else is waited for
+    give_up_after(flush_after_stop);
+  }
+
+  // An output that does not take the log must not hold the run up once it was asked to stop
+  // (`docker stop` waits only so long): what is still queued is given up and counted, and the
+  // children's last output is read and dropped, so the run can end.
+  void give_up_on_output() {
+    log_.abandon();
+    children_.resume_reading();
+  }
+
+  void give_up_after(std::chrono::milliseconds delay) {
+    give_up_timer_.expires_after(delay);
+    give_up_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec && !finished_) give_up_on_output();
+    });
+  }
+
+  // SIGUSR1: logrotate has moved the files away (its postrotate step); open them again.
+  void reopen() {
+    const std::vector<std::string> problems = log_.reopen();
+    for (const auto& problem : problems) log_.note(spdlog::level::err, problem);
+    if (problems.empty()) log_.note(spdlog::level::info, "received SIGUSR1: log files reopened");
+  }
+
+  void on_event(const child_event& e) {
+    if (e.kind == child_event_kind::started) reaper_.track(e.child->pid);
+    // stop_on ended the run: what escaped the children is stopped with them
+    if (e.kind == child_event_kind::stopping_others)
+      reaper_.stop_escaped(cfg_.run.stop_signal, cfg_.run.stop_grace);
+    log_(e);
+    if (e.kind == child_event_kind::exited) reaper_.untrack(e.child->pid);
+  }
+
+  void on_complete(run_summary summary) {
+    result_.summary = std::move(summary);
+    if (result_.summary->callback_exception) report_logging_failure();
+    // What escaped the children's process groups is stopped like them, then the summary.
+    reaper_.stop_all(cfg_.run.stop_signal, cfg_.run.stop_grace, [this] {
+      log_(*result_.summary);
+      log_complete_ = true;
+      log_.close([this] {  // on a writer's thread, once the log is written
+        asio::post(io_, [this] { finish(); });
+      });
+    });
+  }
+
+  // Logging threw (out of memory): the supervisor stopped the children.
+  void report_logging_failure() {
+    const std::string why =
+        "cannot log: " + cli::describe_own_failure(result_.summary->callback_exception) +
+        ": the children were stopped";
+    std::cerr << "pipemux: error: " << why << "\n";
+    try {  // into the log too, if it can be written at all now
+      log_.note(spdlog::level::err, why);
+    } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): said on stderr
+    }
+  }
+
+  void finish() {
+    finished_ = true;
+    give_up_timer_.cancel();
+    result_.log_lost = log_.lost_anything();
+    result_.dropped = log_.dropped_bytes();
+    signals_.close();
+    reaper_.close();
+  }
+
+  asio::io_context& io_;
+  const config& cfg_;
+  const std::vector<program_spec> programs_;
+  cli::log_outputs& log_;
+  supervisor children_;
+  cli::orphan_reaper reaper_;
+  asio::steady_timer give_up_timer_;
+  cli::run_signals signals_;
+  outcome result_;
+  bool log_complete_ = false;  // all is logged: only the output may still be waited for
+  bool finished_ = false;      // the run is over and the log written (or given up)
+};
+
 int supervise(config cfg) {
   asio::io_context io;
   std::optional<cli::log_outputs> outputs;
@@ -148,153 +301,9 @@ int supervise(config cfg) {
     return exit_code::pipemux_failed;
   }
   cli::force_color_in_children(cfg.log, log.coloured(), environment_lookup, cfg.environment);
-  const std::vector<program_spec> programs = programs_to_run(cfg);
   std::signal(SIGPIPE, SIG_IGN);
   raise_open_files_limit();
-
-  supervisor children(io.get_executor(), cfg.run);
-  outcome result;
-
-  // Backlog changes come from this thread (writing) and the writers' (draining), so their
-  // calls can arrive out of order: each one only schedules a look at the backlog as it is
-  // then. (Acting on the argument once left reading paused for good.)
-  log.on_backlog([&] {
-    asio::post(io, [&] {
-      if (log.backlogged())
-        children.pause_reading();
-      else
-        children.resume_reading();
-    });
-  });
-  log.on_error([&](cli::output_failure failure) {  // on a writer's thread, or this one
-    asio::post(io, [&, failure = std::move(failure)] {
-      result.failure = failure;
-      children.resume_reading();  // what the children still write is read and dropped
-      children.stop();
-    });
-  });
-
-  cli::orphan_reaper reaper(io, [&log](bool notable, const std::string& text) {
-    log.note(notable ? spdlog::level::warn : spdlog::level::info, text);
-  });
-
-  bool log_complete = false;  // all is logged: only the output may still be waited for
-  bool finished = false;      // the run is over and the log written (or given up)
-
-  // An output that does not take the log must not hold the run up once it was asked to stop
-  // (`docker stop` waits only so long): what is still queued is given up and counted, and the
-  // children's last output is read and dropped, so the run can end.
-  const auto give_up_on_output = [&] {
-    log.abandon();
-    children.resume_reading();
-  };
-  asio::steady_timer give_up_timer(io);
-  const auto give_up_after = [&](std::chrono::milliseconds delay) {
-    give_up_timer.expires_after(delay);
-    give_up_timer.async_wait([&](const boost::system::error_code& ec) {
-      if (!ec && !finished) give_up_on_output();
-    });
-  };
-  const std::chrono::milliseconds longest_grace = longest_stop_grace(cfg.run, programs);
-
-  asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
-  cli::stop_requests requests;
-  std::function<void()> wait_for_signal = [&] {
-    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
-      // A signal read in the same batch as the end of the run must not wait again.
-      if (ec || finished) return;
-      // Taken before stop(): a stop may end the run at once (nothing was running).
-      const bool waiting_for_output = log_complete;
-      switch (requests.on_signal(sig, cli::stop_requests::clock::now())) {
-        case cli::stop_requests::action::copy:  // forwarded by a wrapper: the same request
-          break;
-        case cli::stop_requests::action::stop:
-          result.stop_signal = sig;
-          log.note(spdlog::level::info, "received " + signal_name(sig) +
-                                            ": stopping the children (again to kill them at once)");
-          // First: the stop may reach the children at once, and a parent that dies then leaves
-          // its escaped descendants in nobody's tree for a moment.
-          reaper.stop_escaped(cfg.run.stop_signal, cfg.run.stop_grace);
-          children.stop();
-          give_up_after(waiting_for_output ? flush_after_stop : longest_grace + flush_after_stop);
-          break;
-        case cli::stop_requests::action::kill:
-          log.note(spdlog::level::warn,
-                   "received " + signal_name(sig) + " again: killing the children");
-          reaper.kill_all();
-          children.stop();
-          if (waiting_for_output) give_up_on_output();  // nothing else is waited for
-          give_up_after(flush_after_stop);
-          break;
-        case cli::stop_requests::action::give_up:
-          give_up_on_output();
-          break;
-      }
-      wait_for_signal();
-    });
-  };
-  wait_for_signal();
-
-  // SIGUSR1: logrotate has moved the files away (its postrotate step); open them again.
-  asio::signal_set reopen_signal(io, SIGUSR1);
-  std::function<void()> wait_for_reopen = [&] {
-    reopen_signal.async_wait([&](const boost::system::error_code& ec, int) {
-      if (ec || finished) return;
-      const std::vector<std::string> problems = log.reopen();
-      for (const auto& problem : problems) log.note(spdlog::level::err, problem);
-      if (problems.empty()) log.note(spdlog::level::info, "received SIGUSR1: log files reopened");
-      wait_for_reopen();
-    });
-  };
-  wait_for_reopen();
-
-  // A read at once: the log line's prefix is formatted once per read (one child, one stream).
-  children.async_run_per_read(
-      programs, [&](std::span<const message> read) { log(read); },
-      [&](const child_event& e) {
-        if (e.kind == child_event_kind::started) reaper.track(e.child->pid);
-        // stop_on ended the run: what escaped the children is stopped with them
-        if (e.kind == child_event_kind::stopping_others)
-          reaper.stop_escaped(cfg.run.stop_signal, cfg.run.stop_grace);
-        log(e);
-        if (e.kind == child_event_kind::exited) reaper.untrack(e.child->pid);
-      },
-      [&](error_code, run_summary s) {
-        result.summary = std::move(s);
-        if (result.summary->callback_exception) {  // logging failed (out of memory)
-          const std::string why =
-              "cannot log: " + cli::describe_own_failure(result.summary->callback_exception) +
-              ": the children were stopped";
-          std::cerr << "pipemux: error: " << why << "\n";
-          try {  // into the log too, if it can be written at all now
-            log.note(spdlog::level::err, why);
-          } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): said on stderr
-          }
-        }
-        // What escaped the children's process groups is stopped like them, then the summary.
-        reaper.stop_all(cfg.run.stop_signal, cfg.run.stop_grace, [&] {
-          log(*result.summary);
-          log_complete = true;
-          log.close([&] {  // on a writer's thread, once the log is written
-            asio::post(io, [&] {
-              finished = true;
-              give_up_timer.cancel();
-              result.log_lost = log.lost_anything();
-              result.dropped = log.dropped_bytes();
-              signals.cancel();
-              reopen_signal.cancel();
-              reaper.close();
-            });
-          });
-        });
-      });
-  io.run();
-  // The run is over: a late signal waits, blocked, until we exit with the run's code, instead
-  // of killing pipemux by its default action once the signal sets are gone.
-  sigset_t stop_signals;
-  ::sigemptyset(&stop_signals);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) ::sigaddset(&stop_signals, sig);
-  ::pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  const outcome result = supervised_run(io, cfg, programs_to_run(cfg), log).run();
   return exit_code_of(result, log.stdout_is_terminal());
 }
 
