@@ -47,7 +47,10 @@ program_environment::program_environment(const program_spec& spec, const char* c
   for (const auto& [name, value] : spec.environment) {
     for (std::size_t i = 0; i < identity_names.size(); ++i)
       program_sets_[i] = program_sets_[i] || name == identity_names[i];
-    list.set(name + '=' + value);
+    std::string entry;
+    entry.reserve(name.size() + 1 + value.size());
+    entry.append(name).append(1, '=').append(value);
+    list.set(std::move(entry));
   }
   entries_ = list.take();
   search_path_ = "/usr/local/bin:/usr/bin:/bin";  // what execvp assumes without a PATH

@@ -4,6 +4,8 @@
 #include <spdlog/sinks/hourly_file_sink.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 
+#include <fmt/format.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -165,7 +167,7 @@ std::error_code rotating_file::shift_numbered_files() {
     ::unlink(to.c_str());
     if (::rename(from.c_str(), to.c_str()) != 0) {
       const auto ec = errno_code();
-      problem_ = "cannot rename '" + from + "' to '" + to + "': " + ec.message();
+      problem_ = fmt::format("cannot rename '{}' to '{}': {}", from, to, ec.message());
       return ec;
     }
   }

@@ -2,6 +2,8 @@
 // children are not read meanwhile, nothing is lost, and signals still act at once.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -331,10 +333,11 @@ TEST(StalledOutput, AFullDiskEndsARotatingFileOnAWholeLineToo) {
     const std::string config = test::temp_path("full_disk_rotating_" + max_size + ".toml");
     std::ofstream(config) << "[[log.sink]]\npath = \"" << dir << "/run.log\"\nmax_size = \""
                           << max_size << "\"\nmax_files = 10\n";
-    const std::string script = "mount -t tmpfs -o size=16k tmpfs '" + dir + "' || exit 99; '" +
-                               pipemux_exe() + "' -c '" + config + "' -- seq 1 100000; echo $?; " +
-                               "for f in '" + dir +
-                               "'/*; do cat \"$f\" >&2; echo \"== $f\" >&2; done";
+    // Each file, then "== NAME", on stderr after pipemux's own line.
+    const std::string script = fmt::format(
+        "mount -t tmpfs -o size=16k tmpfs '{0}' || exit 99; '{1}' -c '{2}' -- seq 1 100000; "
+        "echo $?; for f in '{0}'/*; do cat \"$f\" >&2; echo \"== $f\" >&2; done",
+        dir, pipemux_exe(), config);
     const auto result =
         run_command({"unshare", "-m", "--propagation", "private", "/bin/sh", "-c", script});
     if (result.out == "99\n" || result.exit_code != 0) GTEST_SKIP() << "cannot mount here";
