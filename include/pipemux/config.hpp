@@ -65,14 +65,19 @@ inline constexpr named<sink_kind> sink_kind_names[] = {
 struct syslog_address {
   enum class transport : unsigned char { unix_datagram, udp, tcp };
   transport via = transport::unix_datagram;
-  std::string host;  ///< or the socket's path
+  std::string host = "/dev/log";  ///< or the socket's path
   std::uint16_t port = 0;
 };
 
-/// "" or "local" (/dev/log), "unix:/run/x.sock" or "/run/x.sock", "udp://host[:port]",
-/// "tcp://host[:port]" (port 514 unless given; an IPv6 host in brackets). Nullopt when it is
-/// none of these.
+/// "local" (/dev/log), "unix:/run/x.sock" or "/run/x.sock", "udp://host[:port]",
+/// "tcp://host[:port]" (port 514 unless given; an IPv6 host in brackets, a zone after '%').
+/// Nullopt when it is none of these, or could never be reached: a host that is no DNS name and
+/// no IP address, a socket's path too long for a socket address.
 std::optional<syslog_address> parse_syslog_address(std::string_view text);
+
+/// What is wrong with `text` as a syslog address, in a few words for an error message
+/// ("'@' in the host ..."); empty when parse_syslog_address takes it.
+std::string syslog_address_problem(std::string_view text);
 
 /// syslog facilities by name: kern ... local7.
 inline constexpr named<int> syslog_facility_names[] = {

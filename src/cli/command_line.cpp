@@ -206,7 +206,7 @@ command parse_command_line(int argc, const char* const* argv) {
   bool pty = false;
   bool journal = false;
   bool syslog = false;
-  std::string syslog_to;
+  std::string syslog_to = "local";
   int syslog_facility_code = 1;
 
   app.add_option("-c,--config", config_path, "TOML config file (see config/pipemux.toml)")
@@ -240,7 +240,8 @@ command parse_command_line(int argc, const char* const* argv) {
                      "Where syslog goes: local (/dev/log), a socket's path, udp://HOST[:PORT], "
                      "tcp://HOST[:PORT]; implies --syslog")
           ->check([](const std::string& text) {
-            return parse_syslog_address(text) ? std::string() : "not a syslog address: " + text;
+            const std::string why = syslog_address_problem(text);
+            return why.empty() ? why : "not a syslog address: \"" + escaped(text) + "\": " + why;
           })
           ->type_name("ADDRESS");
   auto* syslog_facility_opt = add_choice<int>(

@@ -204,6 +204,12 @@ INSTANTIATE_TEST_SUITE_P(
                    "must be one of \"file\", \"journal\", \"syslog\""},
         bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"http://x\"", 3, 11,
                    "log.sink[0].address", "udp://HOST[:PORT] or tcp://HOST[:PORT] (got"},
+        bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"tcp://256.1.1.1\"", 3, 11,
+                   "log.sink[0].address",
+                   "\"256.1.1.1\" is no IPv4 address (four numbers from 0 to 255) (got "
+                   "\"tcp://256.1.1.1\")"},
+        bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"\"", 3, 11, "log.sink[0].address",
+                   "empty (\"local\" is /dev/log)"},
         bad_config{"[[log.sink]]\ntype = \"syslog\"\npath = \"x\"", 3, 1, "log.sink[0].path",
                    "syslog takes an address and a facility"},
         bad_config{"[[log.sink]]\ntype = \"syslog\"\nfacility = \"local9\"", 3, 12,
@@ -248,6 +254,9 @@ facility = "local0"
   EXPECT_EQ(cfg.log.sinks[5].address.host, "10.1.2.3");
   EXPECT_EQ(cfg.log.sinks[5].address.port, 1514);
   EXPECT_EQ(cfg.log.sinks[5].facility, 16);
+  EXPECT_EQ(parse_config("[[log.sink]]\ntype = \"syslog\"", "c.toml").log.sinks[0].address.host,
+            "/dev/log")
+      << "no address: the local socket (not an empty path, which no connect takes)";
   EXPECT_EQ(cfg.log.sinks[0].kind, sink_kind::file);
   EXPECT_EQ(cfg.log.sinks[4].kind, sink_kind::journal);
   EXPECT_FALSE(cfg.log.sinks[4].to_stdout());

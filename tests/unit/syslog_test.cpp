@@ -23,11 +23,11 @@ namespace {
 using transport = syslog_address::transport;
 
 TEST(SyslogAddress, LocalPathsUdpAndTcpWithOrWithoutAPort) {
-  const auto local = parse_syslog_address("");
+  const auto local = parse_syslog_address("local");
   ASSERT_TRUE(local);
   EXPECT_EQ(local->via, transport::unix_datagram);
   EXPECT_EQ(local->host, "/dev/log");
-  EXPECT_EQ(parse_syslog_address("local")->host, "/dev/log");
+  EXPECT_EQ(syslog_address{}.host, "/dev/log") << "the default";
   EXPECT_EQ(parse_syslog_address("unix:/run/x.sock")->host, "/run/x.sock");
   EXPECT_EQ(parse_syslog_address("/run/x.sock")->host, "/run/x.sock");
   const auto udp = parse_syslog_address("udp://10.0.0.1");
@@ -48,6 +48,32 @@ TEST(SyslogAddress, LocalPathsUdpAndTcpWithOrWithoutAPort) {
   for (const char* bad : {"http://x", "tcp://", "tcp://:514", "tcp://h:0", "tcp://h:65536",
                           "tcp://h:", "tcp://h:5x", "udp://::1:514", "tcp://[::1", "relative.sock"})
     EXPECT_FALSE(parse_syslog_address(bad)) << bad;
+}
+
+// Each of these was once accepted, and then cost close_timeout (5 s) at the end of every run
+// while the sender tried to reach it.
+TEST(SyslogAddress, AddressesThatCanNeverBeReachedAreRefused) {
+  for (const char* bad :
+       {"", "unix:", "tcp://user@host", "tcp://256.1.1.1", "udp://1.2.3", "udp://log\nhost",
+        "tcp://a..b", "tcp://-a.example", "tcp://[::g]", "tcp://[]:514",
+        "/tmp/a-path-longer-than-the-107-bytes-that-a-unix-socket-address-holds-with-its-"
+        "terminating-nul-byte-too.sock"})
+    EXPECT_FALSE(parse_syslog_address(bad)) << bad;
+  for (const char* good : {"tcp://log-1.example.com.", "udp://192.168.0.255:1514", "tcp://[::1]",
+                           "udp://[fe80::1%eth0]:514", "tcp://syslog_server", "/dev/log"})
+    EXPECT_TRUE(parse_syslog_address(good)) << good;
+  EXPECT_EQ(syslog_address_problem("tcp://host:0"),
+            "the port must be a number from 1 to 65535 (got \"0\")");
+  EXPECT_EQ(syslog_address_problem("tcp://a..b"),
+            "\"a..b\" has an empty label (\"..\", or a '.' first)");
+  EXPECT_EQ(syslog_address_problem("udp://::1:514"), "an IPv6 address goes in brackets: [::1]:514");
+  EXPECT_EQ(syslog_address_problem("tcp://[::g]"), "\"::g\" in brackets is no IPv6 address");
+  EXPECT_EQ(syslog_address_problem("unix:"), "no socket path after \"unix:\"");
+  EXPECT_EQ(syslog_address_problem("unix:x.sock"),
+            "a socket's path must be absolute (got \"x.sock\")");
+  EXPECT_EQ(syslog_address_problem(std::string(200, '/')),
+            "a socket's path has at most 107 bytes (got 200)");
+  EXPECT_EQ(syslog_address_problem("tcp://host"), "");
 }
 
 // A datagram socket of the test's own, standing in for /dev/log.
