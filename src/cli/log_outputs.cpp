@@ -28,11 +28,11 @@ struct log_outputs::output {
   log_sink_options spec;
   std::string name;
   bool color = false;
-  int fd = -1;                         // a plain file's, for reopen()
-  std::shared_ptr<fd_writer> writer;   // standard output and the run's plain files
-  std::shared_ptr<fd_sink_st> direct;  // a child's own file, written on the loop
-  std::shared_ptr<journal_sink> journal;
-  std::shared_ptr<syslog_sender> syslog;
+  int fd = -1;                             // a plain file's, for reopen()
+  std::shared_ptr<fd_writer> writer;       // standard output and the run's plain files
+  std::shared_ptr<fd_sink_st> direct;      // a child's own file, written on the loop
+  std::shared_ptr<socket_sender> journal;  // the journal's socket
+  std::shared_ptr<socket_sender> syslog;
   std::shared_ptr<spdlog::logger> logger;
   std::unique_ptr<spdlog::formatter> formatter;  // a copy, for a reopened rotating file
   std::unique_ptr<spdlog_adapter> adapter;
@@ -41,6 +41,14 @@ struct log_outputs::output {
 namespace {
 
 constexpr std::size_t default_rotated_files = 5;
+
+// A syslog server is buffered for, then dropped and counted (it may come back).
+void watch_syslog(socket_sender& sender) {
+  sender.on_dropping([name = sender.name()](const std::string& why) {
+    std::cerr << "pipemux: warning: syslog " << name << ": dropping messages: " << why
+              << " (the count comes at the end)\n";
+  });
+}
 
 // spdlog opens its files without O_CLOEXEC; our children never see them (spawn closes every
 // fd above 2), but other programs started from this process must not either.
@@ -102,11 +110,14 @@ std::unique_ptr<log_outputs::output> log_outputs::open(log_sink_options spec, bo
   out->color = !json && colors_wanted(log.color, spec.to_stdout(), stdout_is_terminal_, getenv);
   spdlog::sink_ptr sink;
   if (spec.kind == sink_kind::journal) {
-    out->journal = std::make_shared<journal_sink>();
-    sink = out->journal;
+    socket_address journald;
+    journald.host = journal_sink::socket_path;
+    out->journal = std::make_shared<socket_sender>(loop, journald);
+    sink = std::make_shared<journal_sink>(out->journal);
   } else if (spec.kind == sink_kind::syslog) {
-    out->syslog = std::make_shared<syslog_sender>(loop, spec.address);
-    sink = std::make_shared<syslog_sink>(out->syslog, spec.facility);
+    out->syslog = std::make_shared<socket_sender>(loop, spec.address);
+    sink = std::make_shared<syslog_sink>(out->syslog, spec.facility,
+                                         spec.address.via == syslog_address::transport::tcp);
   } else if (spec.rotate != rotation_kind::none) {
     try {
       sink = rotating_file(spec);
@@ -215,7 +226,8 @@ void log_outputs::note(spdlog::level::level_enum level, std::string_view text) {
 void log_outputs::on_backlog(const std::function<void()>& handler) {
   for (const auto& out : outputs_) {
     if (out->writer) out->writer->on_backlog([handler](bool) { handler(); });
-    if (out->syslog) out->syslog->on_backlog(handler);
+    for (const auto& sender : {out->journal, out->syslog})
+      if (sender) sender->on_backlog(handler);
   }
 }
 
@@ -231,16 +243,13 @@ void log_outputs::on_error(std::function<void(output_failure)> handler) {
           [report, name = out->name, to_stdout = out->spec.to_stdout()](std::error_code ec) {
             report({ec, name, to_stdout, {}});
           });
-    else if (out->journal)  // dropped and counted: journald may be restarting
-      out->journal->on_error([](std::error_code ec) {
-        std::cerr << "pipemux: warning: cannot send to the journal: " << ec.message()
-                  << " (entries are dropped and counted until it answers)\n";
+    else if (out->journal)  // buffered, then dropped and counted: journald may be restarting
+      out->journal->on_dropping([](const std::string& why) {
+        std::cerr << "pipemux: warning: the journal (" << journal_sink::socket_path
+                  << "): dropping entries: " << why << " (the count comes at the end)\n";
       });
-    else if (out->syslog)  // buffered, then dropped and counted: the server may come back
-      out->syslog->on_dropping([name = out->syslog->name()](const std::string& why) {
-        std::cerr << "pipemux: warning: syslog " << name << ": dropping messages: " << why
-                  << " (counted until it takes them again)\n";
-      });
+    else if (out->syslog)
+      watch_syslog(*out->syslog);
     else if (out->direct)
       out->direct->on_write_error([report, name = out->name](std::error_code ec) {
         report({ec, name, false, {}});
@@ -261,14 +270,15 @@ std::vector<log_outputs::output*> log_outputs::every_output() const {
 
 bool log_outputs::backlogged() const {
   for (const auto& out : outputs_)
-    if ((out->writer && out->writer->backlogged()) || (out->syslog && out->syslog->backlogged()))
+    if ((out->writer && out->writer->backlogged()) ||
+        (out->journal && out->journal->backlogged()) || (out->syslog && out->syslog->backlogged()))
       return true;
   return false;
 }
 
 bool log_outputs::lost_anything() const {
   return std::any_of(outputs_.begin(), outputs_.end(), [](const auto& out) {
-    return (out->journal && out->journal->failed() > 0) ||
+    return (out->journal && out->journal->dropped() > 0) ||
            (out->syslog && out->syslog->dropped() > 0);
   });
 }
@@ -277,7 +287,9 @@ std::size_t log_outputs::abandon() {
   std::size_t dropped = 0;
   for (const auto& out : outputs_) {
     if (out->writer) dropped += out->writer->abandon();
-    if (out->syslog) out->syslog->abandon();  // counted in messages, said at close()
+    // Counted in messages, said at close().
+    for (const auto& sender : {out->journal, out->syslog})
+      if (sender) sender->abandon();
   }
   return dropped;
 }
@@ -290,12 +302,18 @@ void log_outputs::close(std::function<void()> done) {
   };
   for (output* out : every_output()) {
     out->logger->flush();
-    if (out->journal && out->journal->failed() > 0)
-      std::cerr << "pipemux: " << out->journal->failed()
-                << " log entries could not be sent to the journal\n";
     if (out->writer) {
       pending->fetch_add(1);
       out->writer->close(one_done);
+    }
+    if (out->journal) {
+      pending->fetch_add(1);
+      out->journal->close([sender = out->journal, one_done] {
+        if (sender->dropped() > 0)
+          std::cerr << "pipemux: " << sender->dropped()
+                    << " log entries could not be sent to the journal\n";
+        one_done();
+      });
     }
     if (out->syslog) {
       pending->fetch_add(1);

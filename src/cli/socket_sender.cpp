@@ -1,4 +1,4 @@
-#include "syslog_sender.hpp"
+#include "socket_sender.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -15,7 +15,7 @@
 namespace pipemux::cli {
 
 namespace asio = boost::asio;
-using transport = syslog_address::transport;
+using transport = socket_address::transport;
 using error_code = boost::system::error_code;
 
 namespace {
@@ -24,8 +24,8 @@ constexpr std::chrono::milliseconds max_backoff{5000};
 constexpr std::size_t max_batch = 256;  // TCP: messages gathered into one write
 }  // namespace
 
-struct syslog_sender::state : std::enable_shared_from_this<state> {
-  state(const asio::any_io_executor& loop, syslog_address where, limits marks)
+struct socket_sender::state : std::enable_shared_from_this<state> {
+  state(const asio::any_io_executor& loop, socket_address where, limits marks)
       : address(std::move(where)),
         bounds(marks),
         resolver(loop),
@@ -35,7 +35,7 @@ struct syslog_sender::state : std::enable_shared_from_this<state> {
         retry(loop),
         deadline(loop) {}
 
-  syslog_address address;
+  socket_address address;
   limits bounds;
   asio::ip::tcp::resolver resolver;
   asio::ip::tcp::socket tcp;
@@ -43,7 +43,7 @@ struct syslog_sender::state : std::enable_shared_from_this<state> {
   asio::local::datagram_protocol::socket local;
   asio::steady_timer retry, deadline;
 
-  std::deque<std::string> queue;  // framed for TCP; one datagram each otherwise
+  std::deque<std::string> queue;  // the stream's next bytes over TCP; one datagram each otherwise
   std::size_t queued = 0;         // bytes in `queue`
   std::size_t in_flight = 0;      // messages at the queue's front being written
   std::size_t dropped = 0;
@@ -80,17 +80,20 @@ struct syslog_sender::state : std::enable_shared_from_this<state> {
     }
   }
 
+  std::string not_connected() const {
+    return "not connected (" + (last_error.empty() ? std::string("no answer") : last_error) + ")";
+  }
+
   void drop(std::size_t count, const std::string& why) {
+    if (count == 0) return;
     if (dropped == 0 && on_dropping) on_dropping(why);
     dropped += count;
   }
 
   void push(std::string message) {
-    if (stopped) return;
-    if (address.via == transport::tcp) message.insert(0, std::to_string(message.size()) + " ");
+    if (stopped) return drop(1, "the log was given up");
     if (queued + message.size() > bounds.max_queued) {
-      drop(1, (connected ? "the queue is full (" : "not connected (") +
-                  (last_error.empty() ? std::string("no answer") : last_error) + ")");
+      drop(1, connected ? "the queue is full" : not_connected());
       return;
     }
     queued += message.size();
@@ -145,12 +148,14 @@ struct syslog_sender::state : std::enable_shared_from_this<state> {
       return pump();
     }
     if (ec == asio::error::message_size) {  // a datagram the socket will never take
-      queued -= queue.front().size();
+      const std::size_t size = queue.front().size();
+      queued -= size;
       queue.pop_front();
-      drop(1, "a message too long for the socket");
+      drop(1, "a message of " + std::to_string(size) + " bytes is too long for the socket");
       return pump();
     }
-    // The connection is gone: the batch stays queued, to be sent again once reconnected.
+    // The connection is gone, or the local server (journald restarting: connection refused):
+    // the batch stays queued, to be sent again once reconnected.
     disconnect(ec);
   }
 
@@ -182,13 +187,28 @@ struct syslog_sender::state : std::enable_shared_from_this<state> {
         local.open(asio::local::datagram_protocol(), ec);
         if (!ec) local.connect(asio::local::datagram_protocol::endpoint(address.host), ec);
         return connected_or_not(ec);
-      case transport::udp: {
-        // A name is resolved once, now; an address needs no lookup.
-        asio::ip::udp::resolver names(udp.get_executor());
-        const auto found = names.resolve(address.host, std::to_string(address.port), ec);
-        if (!ec) asio::connect(udp, found, ec);
-        return connected_or_not(ec);
-      }
+      case transport::udp:
+        // Looked up on a thread of Asio's own: a slow DNS must not stall the loop.
+        connecting = true;
+        resolver.async_resolve(address.host, std::to_string(address.port),
+                               [self](const error_code& resolve_error,
+                                      const asio::ip::tcp::resolver::results_type& found) {
+                                 if (self->stopped) return;
+                                 self->connecting = false;
+                                 error_code failed = resolve_error;
+                                 if (!failed) failed = asio::error::host_not_found;
+                                 for (const auto& entry : found) {
+                                   error_code ignored;
+                                   self->udp.close(ignored);
+                                   const asio::ip::udp::endpoint to(entry.endpoint().address(),
+                                                                    entry.endpoint().port());
+                                   self->udp.open(to.protocol(), failed);
+                                   if (!failed) self->udp.connect(to, failed);
+                                   if (!failed) break;
+                                 }
+                                 self->connected_or_not(failed);
+                               });
+        return;
       case transport::tcp:
         connecting = true;
         resolver.async_resolve(address.host, std::to_string(address.port),
@@ -228,7 +248,8 @@ struct syslog_sender::state : std::enable_shared_from_this<state> {
     deadline.expires_after(bounds.close_timeout);
     deadline.async_wait([self](const error_code& ec) {
       if (ec || self->stopped) return;
-      self->drop(self->queue.size(), "the server did not take them in time");
+      self->drop(self->queue.size(),
+                 self->connected ? "the server did not take them in time" : self->not_connected());
       self->finish();
     });
     pump();
@@ -258,40 +279,41 @@ struct syslog_sender::state : std::enable_shared_from_this<state> {
   }
 };
 
-syslog_sender::syslog_sender(const asio::any_io_executor& loop, syslog_address address,
+socket_sender::socket_sender(const asio::any_io_executor& loop, socket_address address,
                              limits marks)
     : state_(std::make_shared<state>(loop, std::move(address), marks)) {}
 
-syslog_sender::~syslog_sender() {
+socket_sender::~socket_sender() {
   try {  // cancelling timers and closing sockets does not fail; a destructor must not throw
     state_->stop();
   } catch (...) {  // NOLINT(bugprone-empty-catch): nothing to do about it here
   }
 }
 
-void syslog_sender::send(std::string message) {
+void socket_sender::send(std::string message) {
   state_->push(std::move(message));
 }
 
-bool syslog_sender::backlogged() const {
+bool socket_sender::backlogged() const {
   return state_->backlogged();
 }
 
-void syslog_sender::on_backlog(std::function<void()> handler) {
+void socket_sender::on_backlog(std::function<void()> handler) {
   state_->on_backlog = std::move(handler);
 }
 
-void syslog_sender::on_dropping(std::function<void(const std::string&)> handler) {
+void socket_sender::on_dropping(std::function<void(const std::string&)> handler) {
   state_->on_dropping = std::move(handler);
 }
 
-void syslog_sender::close(std::function<void()> done) {
+void socket_sender::close(std::function<void()> done) {
   state_->close(std::move(done));
 }
 
-std::size_t syslog_sender::abandon() {
+std::size_t socket_sender::abandon() {
+  const bool stopped_before = state_->stopped;
   const std::size_t left = state_->stop();
-  state_->dropped += left;
+  if (!stopped_before) state_->drop(left, "pipemux gave up on them");
   if (auto done = std::move(state_->on_closed)) {
     state_->on_closed = nullptr;
     done();
@@ -299,11 +321,11 @@ std::size_t syslog_sender::abandon() {
   return left;
 }
 
-std::size_t syslog_sender::dropped() const {
+std::size_t socket_sender::dropped() const {
   return state_->dropped;
 }
 
-std::string syslog_sender::name() const {
+std::string socket_sender::name() const {
   return state_->name();
 }
 

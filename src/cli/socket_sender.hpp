@@ -1,0 +1,75 @@
+// Sends messages to a socket on the event loop, never blocking it: the transport of the journal
+// and syslog sinks. Datagrams to a local socket (the journal's, /dev/log) or over UDP, one
+// message each; or one byte stream over TCP (the caller frames the messages).
+//
+// - Messages wait in a queue while the socket is busy or not connected; a lost connection is
+//   made again with backoff (0.1 s doubling to 5 s), and the messages of a write that failed
+//   are sent again: one may arrive twice, none is lost while the queue has room. A local
+//   server that goes away (journald restarting: connection refused) is waited for the same way.
+// - Connected but slow, more than `high_water` bytes waiting is "backlogged" until back to
+//   `low_water`: the CLI stops reading the children meanwhile (flow control, as for a slow
+//   stdout).
+// - The queue is a bounded buffer: once it holds `max_queued` bytes, new messages are dropped
+//   and counted (a dead server must not stall the children for ever).
+// - close() sends what is queued, waiting at most `close_timeout`; what is left then is
+//   dropped and counted.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "pipemux/config.hpp"
+
+namespace pipemux::cli {
+
+/// Where a socket_sender sends: a unix datagram socket's path, or a host and port over UDP or
+/// TCP. The config's syslog_address says all of that; the journal's socket is a unix one.
+using socket_address = syslog_address;
+
+class socket_sender {
+ public:
+  struct limits {
+    std::size_t max_queued = std::size_t{8} << 20;  ///< bytes buffered at most; then drops
+    std::size_t high_water = std::size_t{1} << 19;  ///< connected, waiting above: backlogged
+    std::size_t low_water = std::size_t{1} << 17;   ///< back to this: not backlogged
+    std::chrono::milliseconds close_timeout{5000};  ///< close() waits this long at most
+  };
+
+  socket_sender(const boost::asio::any_io_executor& loop, socket_address address, limits marks);
+  socket_sender(const boost::asio::any_io_executor& loop, socket_address address)
+      : socket_sender(loop, std::move(address), limits{}) {}
+  ~socket_sender();
+  socket_sender(const socket_sender&) = delete;
+  socket_sender& operator=(const socket_sender&) = delete;
+
+  /// Queues one message (a datagram, or the next bytes of the stream) and starts sending; call
+  /// on the loop.
+  void send(std::string message);
+  /// Connected, and more waiting than the high-water mark.
+  bool backlogged() const;
+  /// A cue, on the loop, that backlogged() may have changed.
+  void on_backlog(std::function<void()> handler);
+  /// Called once, on the loop, when messages start to be dropped, with why.
+  void on_dropping(std::function<void(const std::string& why)> handler);
+  /// Sends what is queued, then calls `done` on the loop (after close_timeout at the latest,
+  /// counting what is left as dropped).
+  void close(std::function<void()> done);
+  /// Drops what is queued and stops (what is sent after is dropped too); returns how many
+  /// messages were dropped.
+  std::size_t abandon();
+  /// Messages given up: dropped while the queue was full, or left at the end.
+  std::size_t dropped() const;
+  /// "udp://127.0.0.1:514", "/dev/log": for messages.
+  std::string name() const;
+
+ private:
+  struct state;
+  std::shared_ptr<state> state_;  // shared with pending handlers, which may outlive us
+};
+
+}  // namespace pipemux::cli
