@@ -4,12 +4,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/local/datagram_protocol.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include <algorithm>
 #include <deque>
-#include <optional>
 #include <vector>
 
 namespace pipemux::cli {
@@ -19,9 +18,16 @@ using transport = socket_address::transport;
 using error_code = boost::system::error_code;
 
 namespace {
+
 constexpr std::chrono::milliseconds first_backoff{100};
 constexpr std::chrono::milliseconds max_backoff{5000};
 constexpr std::size_t max_batch = 256;  // TCP: messages gathered into one write
+std::string with_port(const socket_address& address, const char* scheme) {
+  const bool v6 = address.host.find(':') != std::string::npos;
+  return std::string(scheme) + (v6 ? "[" + address.host + "]" : address.host) + ":" +
+         std::to_string(address.port);
+}
+
 }  // namespace
 
 struct socket_sender::state : std::enable_shared_from_this<state> {
@@ -33,7 +39,8 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
         udp(loop),
         local(loop),
         retry(loop),
-        deadline(loop) {}
+        deadline(loop),
+        connect_deadline(loop) {}
 
   socket_address address;
   limits bounds;
@@ -41,11 +48,14 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
   asio::ip::tcp::socket tcp;
   asio::ip::udp::socket udp;
   asio::local::datagram_protocol::socket local;
-  asio::steady_timer retry, deadline;
+  asio::steady_timer retry, deadline, connect_deadline;
 
-  std::deque<std::string> queue;  // the stream's next bytes over TCP; one datagram each otherwise
-  std::size_t queued = 0;         // bytes in `queue`
-  std::size_t in_flight = 0;      // messages at the queue's front being written
+  // The messages not sent yet, in order: the first `in_flight` are being written (or sent).
+  std::deque<std::string> queue;
+  std::size_t in_flight = 0;
+  std::size_t queued = 0;   // bytes in `queue`
+  unsigned connection = 0;  // handlers of an earlier connection see it changed, and do nothing
+
   std::size_t dropped = 0;
   bool connected = false, connecting = false, closing = false, stopped = false;
   bool was_backlogged = false;
@@ -58,30 +68,29 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
   std::string name() const {
     switch (address.via) {
       case transport::tcp:
-        return "tcp://" + address.host + ":" + std::to_string(address.port);
+        return with_port(address, "tcp://");
       case transport::udp:
-        return "udp://" + address.host + ":" + std::to_string(address.port);
+        return with_port(address, "udp://");
       case transport::unix_datagram:
         break;
     }
     return address.host;
   }
 
-  bool backlogged() const { return connected && was_backlogged; }
+  // A server being connected to counts as there: a first connection must not lose the burst a
+  // run starts with for want of a pause (an attempt lasts connect_timeout at most).
+  bool reachable() const { return connected || connecting; }
+  bool backlogged() const { return reachable() && was_backlogged; }
 
-  // Tells the consumer when the backlog crosses its marks (only while connected: a server
+  // Tells the consumer when the backlog crosses its marks (only while the server is there: one
   // that is away fills the buffer, it does not stall the children).
   void check_backlog() {
     const bool over =
-        connected && (was_backlogged ? queued > bounds.low_water : queued > bounds.high_water);
+        reachable() && (was_backlogged ? queued > bounds.low_water : queued > bounds.high_water);
     if (over != was_backlogged) {
       was_backlogged = over;
       if (on_backlog) on_backlog();
     }
-  }
-
-  std::string not_connected() const {
-    return "not connected (" + (last_error.empty() ? std::string("no answer") : last_error) + ")";
   }
 
   void drop(std::size_t count, const std::string& why) {
@@ -90,73 +99,90 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
     dropped += count;
   }
 
+  std::string not_connected() const {
+    return "not connected (" + (last_error.empty() ? std::string("no answer") : last_error) + ")";
+  }
+
   void push(std::string message) {
     if (stopped) return drop(1, "the log was given up");
-    if (queued + message.size() > bounds.max_queued) {
-      drop(1, connected ? "the queue is full" : not_connected());
-      return;
-    }
+    if (!reachable() && queued + message.size() > bounds.max_queued)
+      return drop(1, not_connected());
     queued += message.size();
     queue.push_back(std::move(message));
     check_backlog();
     pump();
   }
 
-  // Connects if need be, else writes the queue's front (once at a time).
+  // Connects if need be, else writes what waits (one write at a time).
   void pump() {
-    if (stopped || queue.empty() || in_flight > 0 || connecting) return;
+    if (stopped || in_flight > 0 || connecting || queue.empty()) return;
     if (!connected) {
       if (retry.expiry() <= asio::steady_timer::clock_type::now()) connect();
       return;
     }
     auto self = shared_from_this();
+    const unsigned current = connection;
     if (address.via == transport::tcp) {
       std::vector<asio::const_buffer> buffers;
-      for (std::size_t i = 0; i < queue.size() && i < max_batch; ++i)
+      for (std::size_t i = 0; i < queue.size() && buffers.size() < max_batch; ++i)
         buffers.emplace_back(asio::buffer(queue[i]));
       in_flight = buffers.size();
-      asio::async_write(tcp, buffers,
-                        [self](const error_code& ec, std::size_t) { self->written(ec); });
-    } else {
-      in_flight = 1;
-      const auto done = [self](const error_code& ec, std::size_t) { self->written(ec); };
-      if (address.via == transport::udp)
-        udp.async_send(asio::buffer(queue.front()), done);
-      else
-        local.async_send(asio::buffer(queue.front()), done);
+      asio::async_write(tcp, buffers, [self, current](const error_code& ec, std::size_t) {
+        self->written(current, ec);
+      });
+      return;
     }
+    in_flight = 1;
+    const auto done = [self, current](const error_code& ec, std::size_t) {
+      self->datagram_sent(current, ec);
+    };
+    if (address.via == transport::udp)
+      udp.async_send(asio::buffer(queue.front()), done);
+    else
+      local.async_send(asio::buffer(queue.front()), done);
   }
 
-  void written(const error_code& ec) {
-    const std::size_t count = in_flight;
+  void take_front() {
+    queued -= queue.front().size();
+    queue.pop_front();
+  }
+
+  // A datagram went (or not). The socket buffers it or refuses it: nothing is in between.
+  void datagram_sent(unsigned sent_on, const error_code& ec) {
+    if (stopped || sent_on != connection) return;
     in_flight = 0;
-    if (stopped) return;
-    if (ec == asio::error::operation_aborted) return;
-    if (!ec || address.via == transport::udp) {
-      // UDP: an error (a port unreachable, reported on a later send) loses only that one.
+    const std::size_t size = queue.front().size();
+    if (ec == asio::error::message_size) {  // a datagram the socket will never take
+      take_front();
+      drop(1, "a message of " + std::to_string(size) + " bytes is too long for the socket");
+    } else if (ec && address.via == transport::unix_datagram) {
+      // The server went away (journald restarting: connection refused): the message waits
+      // for the next connection.
+      return disconnect(ec);
+    } else {
+      // UDP: an error (a port unreachable, reported by a later send) loses that one.
+      take_front();
       if (ec) {
         last_error = ec.message();
-        drop(count, "udp: " + last_error);
+        drop(1, "udp: " + last_error);
+      } else {
+        backoff = first_backoff;
       }
-      for (std::size_t i = 0; i < count; ++i) {
-        queued -= queue.front().size();
-        queue.pop_front();
-      }
-      backoff = first_backoff;
-      check_backlog();
-      if (queue.empty() && closing) return finish();
-      return pump();
     }
-    if (ec == asio::error::message_size) {  // a datagram the socket will never take
-      const std::size_t size = queue.front().size();
-      queued -= size;
-      queue.pop_front();
-      drop(1, "a message of " + std::to_string(size) + " bytes is too long for the socket");
-      return pump();
-    }
-    // The connection is gone, or the local server (journald restarting: connection refused):
-    // the batch stays queued, to be sent again once reconnected.
-    disconnect(ec);
+    check_backlog();
+    if (!finished_closing()) pump();
+  }
+
+  void written(unsigned written_on, const error_code& ec) {
+    if (stopped || written_on != connection) return;
+    const std::size_t count = in_flight;
+    in_flight = 0;
+    // The connection is gone: the batch stays queued, to be sent again once reconnected.
+    if (ec) return disconnect(ec);
+    for (std::size_t i = 0; i < count; ++i) take_front();
+    backoff = first_backoff;
+    check_backlog();
+    if (!finished_closing()) pump();
   }
 
   void disconnect(const error_code& ec) {
@@ -165,6 +191,7 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
     tcp.close(ignored);
     udp.close(ignored);
     local.close(ignored);
+    ++connection;
     connected = false;
     check_backlog();
     schedule_retry();
@@ -181,63 +208,76 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
 
   void connect() {
     auto self = shared_from_this();
-    error_code ec;
-    switch (address.via) {
-      case transport::unix_datagram:
-        local.open(asio::local::datagram_protocol(), ec);
-        if (!ec) local.connect(asio::local::datagram_protocol::endpoint(address.host), ec);
-        return connected_or_not(ec);
-      case transport::udp:
-        // Looked up on a thread of Asio's own: a slow DNS must not stall the loop.
-        connecting = true;
-        resolver.async_resolve(address.host, std::to_string(address.port),
-                               [self](const error_code& resolve_error,
-                                      const asio::ip::tcp::resolver::results_type& found) {
-                                 if (self->stopped) return;
-                                 self->connecting = false;
-                                 error_code failed = resolve_error;
-                                 if (!failed) failed = asio::error::host_not_found;
-                                 for (const auto& entry : found) {
-                                   error_code ignored;
-                                   self->udp.close(ignored);
-                                   const asio::ip::udp::endpoint to(entry.endpoint().address(),
-                                                                    entry.endpoint().port());
-                                   self->udp.open(to.protocol(), failed);
-                                   if (!failed) self->udp.connect(to, failed);
-                                   if (!failed) break;
-                                 }
-                                 self->connected_or_not(failed);
-                               });
-        return;
-      case transport::tcp:
-        connecting = true;
-        resolver.async_resolve(address.host, std::to_string(address.port),
-                               [self](const error_code& resolve_error,
-                                      const asio::ip::tcp::resolver::results_type& found) {
-                                 if (self->stopped) return;
-                                 if (resolve_error) {
-                                   self->connecting = false;
-                                   return self->connected_or_not(resolve_error);
-                                 }
-                                 asio::async_connect(
-                                     self->tcp, found,
-                                     [self](const error_code& connect_error, const auto&) {
-                                       self->connecting = false;
-                                       if (!self->stopped) self->connected_or_not(connect_error);
-                                     });
-                               });
-        return;
+    const unsigned attempt = connection;
+    if (address.via == transport::unix_datagram) {
+      error_code ec;
+      local.open(asio::local::datagram_protocol(), ec);
+      if (!ec) local.connect(asio::local::datagram_protocol::endpoint(address.host), ec);
+      return connected_or_not(attempt, ec);
     }
-  }
-
-  void connected_or_not(const error_code& ec) {
-    if (ec) {
-      disconnect(ec);
+    // A name is looked up on a thread of Asio's own: a slow DNS must not stall the loop.
+    connecting = true;
+    check_backlog();
+    connect_deadline.expires_after(bounds.connect_timeout);
+    connect_deadline.async_wait([self, attempt](const error_code& ec) {
+      if (ec || self->stopped || attempt != self->connection || !self->connecting) return;
+      self->resolver.cancel();
+      error_code ignored;
+      self->tcp.close(ignored);  // its handler then says operation_aborted: handled here
+      self->connected_or_not(attempt, asio::error::timed_out);
+    });
+    const std::string port = std::to_string(address.port);
+    if (address.via == transport::udp) {
+      resolver.async_resolve(
+          address.host, port,
+          [self, attempt](const error_code& ec,
+                          const asio::ip::tcp::resolver::results_type& found) {
+            if (self->stopped || attempt != self->connection || !self->connecting) return;
+            error_code failed = ec;
+            if (!failed) {
+              failed = asio::error::host_not_found;
+              for (const auto& entry : found) {
+                error_code ignored;
+                self->udp.close(ignored);
+                const asio::ip::udp::endpoint to(entry.endpoint().address(),
+                                                 entry.endpoint().port());
+                self->udp.open(to.protocol(), failed);
+                if (!failed) self->udp.connect(to, failed);
+                if (!failed) break;
+              }
+            }
+            self->connected_or_not(attempt, failed);
+          });
       return;
     }
+    resolver.async_resolve(
+        address.host, port,
+        [self, attempt](const error_code& ec, const asio::ip::tcp::resolver::results_type& found) {
+          if (self->stopped || attempt != self->connection || !self->connecting) return;
+          if (ec) return self->connected_or_not(attempt, ec);
+          asio::async_connect(
+              self->tcp, found, [self, attempt](const error_code& connect_error, const auto&) {
+                if (self->stopped || attempt != self->connection || !self->connecting) return;
+                self->connected_or_not(attempt, connect_error);
+              });
+        });
+  }
+
+  void connected_or_not(unsigned attempt, const error_code& ec) {
+    if (attempt != connection) return;
+    connecting = false;
+    connect_deadline.cancel();
+    if (ec) return disconnect(ec);
     connected = true;
     check_backlog();
     pump();
+  }
+
+  // Closing, and nothing left to send: done.
+  bool finished_closing() {
+    if (!closing || stopped || !queue.empty()) return false;
+    finish();
+    return true;
   }
 
   void close(std::function<void()> done) {
@@ -252,7 +292,7 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
                  self->connected ? "the server did not take them in time" : self->not_connected());
       self->finish();
     });
-    pump();
+    if (!finished_closing()) pump();
   }
 
   void finish() {
@@ -267,7 +307,7 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
     const std::size_t left = queue.size();
     stopped = true;
     queue.clear();
-    queued = 0;
+    queued = in_flight = 0;
     error_code ignored;
     resolver.cancel();
     tcp.close(ignored);
@@ -275,6 +315,7 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
     local.close(ignored);
     retry.cancel();
     deadline.cancel();
+    connect_deadline.cancel();
     return left;
   }
 };

@@ -4,13 +4,15 @@
 //
 // - Messages wait in a queue while the socket is busy or not connected; a lost connection is
 //   made again with backoff (0.1 s doubling to 5 s), and the messages of a write that failed
-//   are sent again: one may arrive twice, none is lost while the queue has room. A local
-//   server that goes away (journald restarting: connection refused) is waited for the same way.
-// - Connected but slow, more than `high_water` bytes waiting is "backlogged" until back to
-//   `low_water`: the CLI stops reading the children meanwhile (flow control, as for a slow
-//   stdout).
-// - The queue is a bounded buffer: once it holds `max_queued` bytes, new messages are dropped
-//   and counted (a dead server must not stall the children for ever).
+//   are sent again: one may arrive twice. A local server that goes away (journald restarting:
+//   connection refused) is waited for the same way.
+// - Connected (or connecting), more than `high_water` bytes waiting is "backlogged" until back
+//   to `low_water`: the CLI stops reading the children meanwhile (flow control, as for a slow
+//   stdout). Nothing is dropped then: the queue is bounded by that pause, at what the reads
+//   already under way add (one read of each pipe, as messages).
+// - Not connected (the server is away), the queue is a bounded buffer: once it holds
+//   `max_queued` bytes, new messages are dropped and counted (a dead server must not stall
+//   the children for ever).
 // - close() sends what is queued, waiting at most `close_timeout`; what is left then is
 //   dropped and counted.
 #pragma once
@@ -34,10 +36,11 @@ using socket_address = syslog_address;
 class socket_sender {
  public:
   struct limits {
-    std::size_t max_queued = std::size_t{8} << 20;  ///< bytes buffered at most; then drops
-    std::size_t high_water = std::size_t{1} << 19;  ///< connected, waiting above: backlogged
-    std::size_t low_water = std::size_t{1} << 17;   ///< back to this: not backlogged
-    std::chrono::milliseconds close_timeout{5000};  ///< close() waits this long at most
+    std::size_t max_queued = std::size_t{8} << 20;    ///< not connected: bytes held; then drops
+    std::size_t high_water = std::size_t{1} << 19;    ///< connected, waiting above: backlogged
+    std::size_t low_water = std::size_t{1} << 17;     ///< back to this: not backlogged
+    std::chrono::milliseconds close_timeout{5000};    ///< close() waits this long at most
+    std::chrono::milliseconds connect_timeout{2000};  ///< one attempt to connect, or look up
   };
 
   socket_sender(const boost::asio::any_io_executor& loop, socket_address address, limits marks);
@@ -50,7 +53,7 @@ class socket_sender {
   /// Queues one message (a datagram, or the next bytes of the stream) and starts sending; call
   /// on the loop.
   void send(std::string message);
-  /// Connected, and more waiting than the high-water mark.
+  /// Connected (or connecting), and more waiting than the high-water mark.
   bool backlogged() const;
   /// A cue, on the loop, that backlogged() may have changed.
   void on_backlog(std::function<void()> handler);
@@ -62,7 +65,7 @@ class socket_sender {
   /// Drops what is queued and stops (what is sent after is dropped too); returns how many
   /// messages were dropped.
   std::size_t abandon();
-  /// Messages given up: dropped while the queue was full, or left at the end.
+  /// Messages given up: dropped while not connected, or left at the end.
   std::size_t dropped() const;
   /// "udp://127.0.0.1:514", "/dev/log": for messages.
   std::string name() const;
