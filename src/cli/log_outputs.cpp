@@ -42,11 +42,19 @@ namespace {
 
 constexpr std::size_t default_rotated_files = 5;
 
-// A syslog server is buffered for, then dropped and counted (it may come back).
+// A syslog server is buffered for, then dropped and counted (it may come back); over TCP each
+// connection it ends says how many messages it acknowledged that it may not have read.
 void watch_syslog(socket_sender& sender) {
   sender.on_dropping([name = sender.name()](const std::string& why) {
     std::cerr << "pipemux: warning: syslog " << name << ": dropping messages: " << why
               << " (the count comes at the end)\n";
+  });
+  sender.on_connection_lost([name = sender.name()](std::size_t possibly_lost,
+                                                   const std::string& why) {
+    std::cerr << "pipemux: warning: syslog " << name << ": connection lost (" << why << ")";
+    if (possibly_lost > 0)
+      std::cerr << ": up to " << possibly_lost << " messages the server acknowledged may be lost";
+    std::cerr << "; sending again what it had not acknowledged\n";
   });
 }
 
@@ -279,7 +287,7 @@ bool log_outputs::backlogged() const {
 bool log_outputs::lost_anything() const {
   return std::any_of(outputs_.begin(), outputs_.end(), [](const auto& out) {
     return (out->journal && out->journal->dropped() > 0) ||
-           (out->syslog && out->syslog->dropped() > 0);
+           (out->syslog && (out->syslog->dropped() > 0 || out->syslog->possibly_lost() > 0));
   });
 }
 
@@ -321,6 +329,10 @@ void log_outputs::close(std::function<void()> done) {
         if (sender->dropped() > 0)
           std::cerr << "pipemux: " << sender->dropped() << " log messages could not be sent to "
                     << "syslog " << sender->name() << "\n";
+        if (sender->possibly_lost() > 0)
+          std::cerr << "pipemux: " << sender->possibly_lost()
+                    << " log messages may have been lost by syslog " << sender->name()
+                    << " (its TCP acknowledged them; then the connection ended)\n";
         one_done();
       });
     }

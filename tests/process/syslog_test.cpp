@@ -14,6 +14,8 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -337,6 +339,123 @@ TEST(Syslog, OverTcpAServerThatReadsGetsEveryShortLineOfEightChattyChildrenExact
   for (int i = 0; i < children; ++i)
     expected += "child " + std::to_string(i) + ": 100000 lines, each once in order True\n";
   EXPECT_EQ(checked.out, expected);
+}
+
+// argv: LOG APP COUNT: APP's spam lines (seq 0 ... COUNT-1) in rsyslog's file: how many are
+// missing, in how many runs of consecutive ones (each run's length), how many arrived twice.
+constexpr const char* missing_checker = R"PY(
+import re, sys
+log, app, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+seen = {}
+for line in open(log, encoding="utf-8", errors="replace"):
+    m = re.match(r'^(\S+) \d+ \w+ line \[[^\]]*\] Spam \d child=0 seq=(\d+)$', line.rstrip("\n"))
+    if m and m.group(1) == app:
+        seen[int(m.group(2))] = seen.get(int(m.group(2)), 0) + 1
+runs, run = [], 0
+for n in range(count):
+    if n in seen:
+        if run: runs.append(run)
+        run = 0
+    else:
+        run += 1
+if run: runs.append(run)
+print(sum(runs), len(runs), max(runs, default=0), sum(c - 1 for c in seen.values()))
+)PY";
+
+// What pipemux said on stderr about a TCP server that went away: the possible loss of each
+// connection it lost, the total of those, and the messages it dropped.
+struct loss_said {
+  std::vector<std::size_t> per_reset;
+  std::size_t possibly_lost = 0, dropped = 0;
+};
+
+loss_said loss_in(const std::string& err) {
+  loss_said said;
+  const std::regex reset(R"(: up to (\d+) messages the server acknowledged may be lost)");
+  for (std::sregex_iterator it(err.begin(), err.end(), reset), end; it != end; ++it)
+    said.per_reset.push_back(std::stoul((*it)[1]));
+  std::smatch m;
+  if (std::regex_search(err, m, std::regex(R"(pipemux: (\d+) log messages may have been lost)")))
+    said.possibly_lost = std::stoul(m[1]);
+  if (std::regex_search(err, m, std::regex(R"(pipemux: (\d+) log messages could not be sent)")))
+    said.dropped = std::stoul(m[1]);
+  return said;
+}
+
+// rsyslogd goes away mid-stream (`sig`) once it has written 20,000 of 100,000 lines, and is
+// started again on the same port. Plain TCP has no acknowledgement from the server's process:
+// pipemux sends again what the server's TCP had not acknowledged, and counts as possibly lost
+// what it acknowledged within twice the largest window it can advertise. No line may be missing
+// beyond that count, and a run that counted any exits 5.
+void server_goes_away_mid_stream(int sig, const std::string& app) {
+  const std::string dir = test::temp_path("rsyslog-" + app);
+  std::filesystem::create_directories(dir);
+  const int port = free_port();
+  ASSERT_NE(port, 0);
+  rsyslog server(dir, port);
+  ASSERT_TRUE(server.start()) << read_file(dir + "/rsyslogd.out");
+  constexpr int count = 100000;
+  bool restarted = false;
+  test::command_options options;
+  options.watch = [&](int, const std::string&) {
+    const std::string text = read_file(dir + "/out.log");
+    if (std::count(text.begin(), text.end(), '\n') < 20000) return false;
+    server.stop(sig);
+    restarted = server.start();
+    return true;
+  };
+  const auto result =
+      run_command({pipemux_exe(), "--syslog-to", "tcp://127.0.0.1:" + std::to_string(port),
+                   "--names", app, spam(count, "0")},
+                  options);
+  ASSERT_TRUE(restarted) << read_file(dir + "/rsyslogd.out");
+  const loss_said said = loss_in(result.err);
+  EXPECT_EQ(result.exit_code, said.possibly_lost + said.dropped > 0 ? 5 : 0) << result.err;
+  std::size_t per_reset_total = 0;
+  for (std::size_t n : said.per_reset) per_reset_total += n;
+  EXPECT_EQ(per_reset_total, said.possibly_lost) << result.err;
+  // Once it is written, the summary is the last message; but it may have been dropped (the
+  // buffer filled while the server was away): then until rsyslog has written nothing for 1 s.
+  std::size_t size_before = 0;
+  auto still_since = std::chrono::steady_clock::now();
+  const std::string received = server.received_until(
+      [&](const std::string& text) {
+        if (said.dropped == 0) return summaries(1)(text);
+        if (text.size() != size_before) {
+          size_before = text.size();
+          still_since = std::chrono::steady_clock::now();
+        }
+        return std::chrono::steady_clock::now() - still_since > 1s;
+      },
+      30s);
+  std::ofstream(dir + "/received.log") << received;
+  const auto checked =
+      run_command({"python3", "-c", missing_checker, dir + "/received.log", app, "100000"});
+  ASSERT_EQ(checked.exit_code, 0) << checked.err;
+  std::istringstream fields(checked.out);
+  std::size_t missing = 0, runs = 0, longest_run = 0, twice = 0;
+  fields >> missing >> runs >> longest_run >> twice;
+  std::cout << app << ": " << missing << " lines missing in " << runs << " runs (longest "
+            << longest_run << "), " << twice << " arrived twice; pipemux said:\n"
+            << result.err;
+  EXPECT_LE(missing, said.possibly_lost + said.dropped) << result.err;
+  // The possibly lost of one reset are the last messages acknowledged before it: consecutive.
+  if (said.dropped == 0) {
+    EXPECT_LE(runs, said.per_reset.size());
+    std::size_t largest = 0;
+    for (std::size_t n : said.per_reset) largest = std::max(largest, n);
+    EXPECT_LE(longest_run, largest);
+  }
+}
+
+TEST(Syslog, OverTcpAServerKilledMidStreamLosesNoMoreThanPipemuxCounts) {
+  if (!rsyslogd_installed()) GTEST_SKIP() << "rsyslogd is not installed (scripts/setup does)";
+  server_goes_away_mid_stream(SIGKILL, "killed");
+}
+
+TEST(Syslog, OverTcpAServerRestartedMidStreamLosesNoMoreThanPipemuxCounts) {
+  if (!rsyslogd_installed()) GTEST_SKIP() << "rsyslogd is not installed (scripts/setup does)";
+  server_goes_away_mid_stream(SIGTERM, "restarted");
 }
 
 }  // namespace

@@ -8,8 +8,10 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <algorithm>
+#include <array>
 #include <functional>
 #include <regex>
+#include <set>
 
 #include "datagram_server.hpp"
 #include "pipemux/config.hpp"
@@ -198,6 +200,73 @@ TEST(SocketSender, AServerThatDoesNotReadBacklogsItWithoutADropUntilItHasReadEve
   EXPECT_EQ(cues % 2, 0) << cues;
   EXPECT_GE(cues, 2);
   EXPECT_EQ(sender.dropped(), 0U);
+  EXPECT_EQ(sender.possibly_lost(), 0U);
+}
+
+// A connection that ends (here: the server closes it with bytes unread, which resets it) is
+// noticed at once, without a write; what the server's TCP had not acknowledged is written again
+// on the next connection, so every message arrives at least once.
+TEST(SocketSender, OverTcpWhatTheServerDidNotAcknowledgeIsSentAgainOnTheNextConnection) {
+  namespace ip = boost::asio::ip;
+  boost::asio::io_context io;
+  ip::tcp::acceptor acceptor(io, ip::tcp::endpoint(ip::address_v4::loopback(), 0));
+  socket_address to;
+  to.via = transport::tcp;
+  to.host = "127.0.0.1";
+  to.port = acceptor.local_endpoint().port();
+  socket_sender sender(io.get_executor(), to);
+  std::vector<std::pair<std::size_t, std::string>> lost;
+  sender.on_connection_lost(
+      [&](std::size_t maybe, const std::string& why) { lost.emplace_back(maybe, why); });
+  // Numbered messages, "000000\n" ...: what arrives is easy to check.
+  const auto number = [](std::size_t i) {
+    std::string text = std::to_string(i);
+    return std::string(6 - text.size(), '0') + text + "\n";
+  };
+  ip::tcp::socket server(io);
+  bool accepted = false;
+  acceptor.async_accept(server, [&](const boost::system::error_code& ec) { accepted = !ec; });
+  sender.send(number(0));
+  std::size_t count = 1;
+  while (!accepted && io.run_one_for(std::chrono::seconds(5)) > 0) {
+  }
+  ASSERT_TRUE(accepted);
+  // The server does not read: the kernel's buffers fill, then the sender's own queue.
+  while (!sender.backlogged() && count < 999000) {
+    for (int i = 0; i < 1000; ++i) sender.send(number(count++));
+    io.poll();
+  }
+  ASSERT_TRUE(sender.backlogged());
+  std::string before(1 << 16, '\0');
+  before.resize(server.read_some(boost::asio::buffer(before)));
+  server.close();  // bytes unread: the kernel resets the connection
+  ip::tcp::socket second(io);
+  acceptor.async_accept(second, [](const boost::system::error_code&) {});
+  std::string after;
+  std::array<char, 65536> chunk{};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!after.ends_with(number(count - 1)) && std::chrono::steady_clock::now() < deadline) {
+    io.restart();
+    io.run_for(std::chrono::milliseconds(1));
+    boost::system::error_code ec;
+    while (second.is_open() && second.available(ec) > 0)
+      after.append(chunk.data(), second.read_some(boost::asio::buffer(chunk), ec));
+  }
+  ASSERT_EQ(lost.size(), 1U);
+  EXPECT_EQ(lost[0].second, "Connection reset by peer");
+  // Every number: read before the reset, or sent again after it (from where the server's TCP
+  // stopped acknowledging); the possibly lost are the acknowledged ones nobody read.
+  std::set<std::string> arrived;
+  for (const std::string& part : {before, after})
+    for (std::size_t at = part.find('\n'); at != std::string::npos && at >= 6;
+         at = part.find('\n', at + 1))
+      arrived.insert(part.substr(at - 6, 7));
+  std::size_t missing = 0;
+  for (std::size_t i = 0; i < count; ++i) missing += arrived.count(number(i)) == 0 ? 1 : 0;
+  EXPECT_GT(after.size(), 0U) << "some was not acknowledged, and sent again";
+  EXPECT_LE(missing, lost[0].first) << count << " sent";
+  EXPECT_EQ(sender.possibly_lost(), lost[0].first);
+  EXPECT_TRUE(after.ends_with(number(count - 1))) << "to the end";
 }
 
 }  // namespace
