@@ -164,9 +164,9 @@ std::uint64_t byte_size(const config_reader& reader, const toml::node& node,
 // One [[log.sink]] table.
 log_sink_options parse_sink(const config_reader& reader, const toml::table& table,
                             const std::string& prefix, const std::string& source) {
-  reader.only_keys(
-      table, prefix,
-      {"type", "path", "format", "rotate", "max_size", "max_files", "address", "facility"});
+  reader.only_keys(table, prefix,
+                   {"type", "path", "format", "rotate", "max_size", "max_files", "address",
+                    "facility", "max_message"});
   log_sink_options sink;
   if (const auto* type = table.get("type")) {
     sink.kind = choice<sink_kind>(reader, *type, prefix + "type", sink_kind_names);
@@ -175,9 +175,10 @@ log_sink_options parse_sink(const config_reader& reader, const toml::table& tabl
   }
   if (sink.kind == sink_kind::syslog) {  // RFC 5424 messages to a socket
     for (auto&& [key, node] : table)
-      if (key.str() != "type" && key.str() != "address" && key.str() != "facility")
+      if (key.str() != "type" && key.str() != "address" && key.str() != "facility" &&
+          key.str() != "max_message")
         reader.fail(key.source(), prefix + std::string(key.str()),
-                    "is for a file: syslog takes an address and a facility");
+                    "is for a file: syslog takes an address, a facility and a max_message");
     if (const auto* a = table.get("address")) {
       const std::string text = reader.string(*a, prefix + "address");
       const auto address = parse_syslog_address(text);
@@ -188,6 +189,12 @@ log_sink_options parse_sink(const config_reader& reader, const toml::table& tabl
     }
     if (const auto* f = table.get("facility"))
       sink.facility = choice<int>(reader, *f, prefix + "facility", syslog_facility_names);
+    if (const auto* m = table.get("max_message")) {
+      const std::uint64_t bytes = byte_size(reader, *m, prefix + "max_message");
+      const std::string problem = syslog_max_message_problem(sink.address, bytes);
+      if (!problem.empty()) reader.fail(m->source(), prefix + "max_message", problem);
+      sink.max_message = static_cast<std::size_t>(bytes);
+    }
     return sink;
   }
   if (sink.kind == sink_kind::journal) {  // native entries: fields, no format, no file

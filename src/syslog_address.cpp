@@ -1,4 +1,5 @@
-// Where syslog goes, from "local", a socket's path, udp://HOST[:PORT] or tcp://HOST[:PORT].
+// Where syslog goes, from "local", a socket's path, udp://HOST[:PORT] or tcp://HOST[:PORT], and
+// how long a message may be on the way there.
 // Checked as far as can be without the network: an address that could never be reached
 // (tcp://user@host, tcp://256.1.1.1, a host with a newline) is refused when the command line or
 // the config is read, saying what is wrong, rather than costing the sender's close_timeout at
@@ -173,6 +174,15 @@ std::string syslog_address_problem(std::string_view text) {
   std::string why;
   parse(text, why);
   return why;
+}
+
+std::string syslog_max_message_problem(const syslog_address& address, std::uint64_t bytes) {
+  const bool stream = address.via == syslog_address::transport::tcp;
+  const std::size_t most = stream ? max_syslog_stream_message : max_syslog_datagram;
+  if (bytes >= min_syslog_max_message && bytes <= most) return {};
+  return "between " + std::to_string(min_syslog_max_message) + " and " + std::to_string(most) +
+         " bytes " + (stream ? "over TCP" : "in one datagram (tcp:// takes up to 16 MiB)") +
+         " (got " + std::to_string(bytes) + ")";
 }
 
 }  // namespace pipemux

@@ -79,6 +79,20 @@ std::optional<syslog_address> parse_syslog_address(std::string_view text);
 /// ("'@' in the host ..."); empty when parse_syslog_address takes it.
 std::string syslog_address_problem(std::string_view text);
 
+/// The longest syslog message sent by default, the header included: rsyslog's maxMessageSize
+/// (8096 bytes: rsyslog cuts a longer one). A longer line goes in pieces that fit.
+inline constexpr std::size_t default_syslog_max_message = 8096;
+/// RFC 5424: every receiver takes messages of 480 bytes.
+inline constexpr std::size_t min_syslog_max_message = 480;
+/// One UDP datagram's payload at most (a local socket's datagrams are held to it too).
+inline constexpr std::size_t max_syslog_datagram = 65507;
+/// A longer message over TCP: pipemux's longest line (limits::max_line), 16 MiB.
+inline constexpr std::size_t max_syslog_stream_message = std::size_t{1} << 24;
+
+/// What is wrong with `bytes` as the longest message to send to `address` (from 480 bytes to
+/// one datagram, or 16 MiB over TCP), for an error message; empty when it is fine.
+std::string syslog_max_message_problem(const syslog_address& address, std::uint64_t bytes);
+
 /// syslog facilities by name: kern ... local7.
 inline constexpr named<int> syslog_facility_names[] = {
     {"kern", 0},      {"user", 1},    {"mail", 2},    {"daemon", 3},  {"auth", 4},
@@ -97,6 +111,7 @@ struct log_sink_options {
   std::size_t max_files = 0;   ///< rotated files kept; 0: 5 for size, all for daily/hourly
   syslog_address address;      ///< kind = syslog
   int facility = 1;            ///< kind = syslog: user, as logger(1) sends
+  std::size_t max_message = default_syslog_max_message;  ///< kind = syslog: longer is cut
   /// Where it was set, for errors: "pipemux.toml:4:10: log.output", "--output".
   std::string origin;
 

@@ -208,6 +208,7 @@ command parse_command_line(int argc, const char* const* argv) {
   bool syslog = false;
   std::string syslog_to = "local";
   int syslog_facility_code = 1;
+  std::size_t syslog_max_message = default_syslog_max_message;
 
   app.add_option("-c,--config", config_path, "TOML config file (see config/pipemux.toml)")
       ->check(CLI::ExistingFile);
@@ -249,6 +250,11 @@ command parse_command_line(int argc, const char* const* argv) {
       "syslog facility: user (default), daemon, local0 ... local7, kern, mail, auth, "
       "syslog, lpr, news, uucp, cron, authpriv, ftp; implies --syslog");
   syslog_facility_opt->type_name("FACILITY");
+  auto* syslog_max_message_opt =
+      app.add_option("--syslog-max-message", syslog_max_message,
+                     "Longest syslog message, header included (default 8096, rsyslog's "
+                     "maxMessageSize); a longer line goes in pieces; implies --syslog")
+          ->type_name("BYTES");
   auto* pattern_opt = app.add_option("--log-pattern", pattern,
                                      "spdlog pattern; see README for %L %N %k %w %J %Z %q");
   auto* format_opt = add_choice<log_format_kind>(
@@ -397,7 +403,7 @@ command parse_command_line(int argc, const char* const* argv) {
   if (*restart_opt) cfg.run.restart.mode = restart;
   if (*max_restarts_opt) cfg.run.restart.max_restarts = max_restarts;
   if (*max_line_opt) cfg.run.max_line = max_line;
-  syslog = syslog || *syslog_to_opt || *syslog_facility_opt;
+  syslog = syslog || *syslog_to_opt || *syslog_facility_opt || *syslog_max_message_opt;
   if (*output_opt || journal || syslog) {  // the flags' outputs replace the file's
     cfg.log.sinks = sinks_from_flags(outputs);
     if (syslog) {
@@ -405,6 +411,12 @@ command parse_command_line(int argc, const char* const* argv) {
       sink.kind = sink_kind::syslog;
       sink.address = *parse_syslog_address(syslog_to);
       sink.facility = syslog_facility_code;
+      sink.max_message = syslog_max_message;
+      if (const auto problem = syslog_max_message_problem(sink.address, syslog_max_message);
+          !problem.empty()) {
+        std::cerr << "pipemux: error: --syslog-max-message: " << problem << "\n";
+        return exit_code::usage;
+      }
       sink.origin = "--syslog";
       cfg.log.sinks.push_back(std::move(sink));
     }

@@ -124,7 +124,7 @@ std::unique_ptr<log_outputs::output> log_outputs::open(log_sink_options spec, bo
     sink = std::make_shared<journal_sink>(out->journal);
   } else if (spec.kind == sink_kind::syslog) {
     out->syslog = std::make_shared<socket_sender>(loop, spec.address);
-    sink = std::make_shared<syslog_sink>(out->syslog, spec.facility,
+    sink = std::make_shared<syslog_sink>(out->syslog, spec.facility, spec.max_message,
                                          spec.address.via == syslog_address::transport::tcp);
   } else if (spec.rotate != rotation_kind::none) {
     try {

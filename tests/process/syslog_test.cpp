@@ -272,6 +272,31 @@ TEST(Syslog, AnAddressThatIsNoneIsAUsageError) {
   EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1);
 }
 
+TEST(Syslog, AMaximumMessageSizeThatCannotBeSentIsAUsageError) {
+  const std::pair<std::vector<std::string>, std::string> cases[] = {
+      {{"--syslog-to", "udp://127.0.0.1", "--syslog-max-message", "70000"},
+       "pipemux: error: --syslog-max-message: between 480 and 65507 bytes in one datagram "
+       "(tcp:// takes up to 16 MiB) (got 70000)\n"},
+      {{"--syslog-max-message", "100"},
+       "pipemux: error: --syslog-max-message: between 480 and 65507 bytes in one datagram "
+       "(tcp:// takes up to 16 MiB) (got 100)\n"},
+      {{"--syslog-to", "tcp://127.0.0.1", "--syslog-max-message", "16777217"},
+       "pipemux: error: --syslog-max-message: between 480 and 16777216 bytes over TCP (got "
+       "16777217)\n"},
+  };
+  for (const auto& [flags, error] : cases) {
+    std::vector<std::string> argv = {pipemux_exe()};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.emplace_back("true");
+    const auto result = run_command(argv);
+    EXPECT_EQ(result.exit_code, 2) << error;
+    EXPECT_EQ(result.err, error);
+  }
+  const auto word = run_command({pipemux_exe(), "--syslog-max-message", "8K", "true"});
+  EXPECT_EQ(word.exit_code, 2);
+  EXPECT_EQ(std::count(word.err.begin(), word.err.end(), '\n'), 1) << word.err;
+}
+
 // Addresses that were once accepted and then cost 5 s at the end of each run (the sender
 // waiting for a server it could never reach): refused at once, saying what is wrong.
 TEST(Syslog, AnAddressThatCanNeverBeReachedIsAUsageErrorNamingTheProblem) {
@@ -456,6 +481,65 @@ TEST(Syslog, OverTcpAServerKilledMidStreamLosesNoMoreThanPipemuxCounts) {
 TEST(Syslog, OverTcpAServerRestartedMidStreamLosesNoMoreThanPipemuxCounts) {
   if (!rsyslogd_installed()) GTEST_SKIP() << "rsyslogd is not installed (scripts/setup does)";
   server_goes_away_mid_stream(SIGTERM, "restarted");
+}
+
+// argv: LOG APP LINE_FILE: APP's messages in rsyslog's file, as (MSGID, MSG): whether they are
+// pieces but the last, each valid UTF-8, and together the line.
+constexpr const char* pieces_checker = R"PY(
+import re, sys
+log, app, line = sys.argv[1], sys.argv[2], open(sys.argv[3], "rb").read().rstrip(b"\n")
+parts = []
+for record in open(log, "rb").read().split(b"\n"):
+    m = re.match(rb'^(\S+) \d+ \w+ (\w+) \[pipemux@32473[^\]]*\] (.*)$', record)
+    if m and m.group(1) == app.encode() and m.group(2) in (b"piece", b"line"):
+        parts.append((m.group(2).decode(), m.group(3)))
+kinds = [kind for kind, _ in parts]
+def utf8(b):
+    try:
+        b.decode("utf-8")
+        return True
+    except UnicodeDecodeError:
+        return False
+print(f"{len(parts)} parts, pieces then a line {kinds == ['piece'] * (len(parts) - 1) + ['line']}, "
+      f"each UTF-8 {all(utf8(b) for _, b in parts)}, "
+      f"each at most 8096 bytes {all(len(b) <= 8096 for _, b in parts)}, "
+      f"together the line {b''.join(b for _, b in parts) == line}")
+)PY";
+
+// rsyslog cuts a message over its maxMessageSize (8096 bytes by default): a 20 KB line over
+// TCP became one cut record and bogus ones, and as one UDP datagram it was cut too. Split into
+// pieces that fit, never inside a UTF-8 sequence, it arrives whole.
+TEST(Syslog, ALineOverTheServersMaximumArrivesInMarkedPiecesThatMakeItUp) {
+  if (!rsyslogd_installed()) GTEST_SKIP() << "rsyslogd is not installed (scripts/setup does)";
+  const std::string dir = test::temp_path("rsyslog-long");
+  std::filesystem::create_directories(dir);
+  const int port = free_port();
+  ASSERT_NE(port, 0);
+  rsyslog server(dir, port);
+  ASSERT_TRUE(server.start()) << read_file(dir + "/rsyslogd.out");
+  std::string line;
+  for (int i = 0; line.size() < 20000; ++i)
+    line += "w" + std::to_string(i) + "-\xc3\xa9\xe2\x82\xac-";  // "é" and "€"
+  std::ofstream(dir + "/line.txt") << line << "\n";
+  for (const auto& [app, transport] : {std::pair{"longtcp", "tcp"}, std::pair{"longudp", "udp"}}) {
+    const auto result =
+        run_command({pipemux_exe(), "--syslog-to",
+                     std::string(transport) + "://127.0.0.1:" + std::to_string(port), "--names",
+                     app, "cat " + dir + "/line.txt"});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    EXPECT_EQ(result.err, "");
+  }
+  const std::string received = server.received_until(summaries(2));
+  std::ofstream(dir + "/received.log") << received;
+  for (const char* app : {"longtcp", "longudp"}) {
+    const auto checked = run_command(
+        {"python3", "-c", pieces_checker, dir + "/received.log", app, dir + "/line.txt"});
+    ASSERT_EQ(checked.exit_code, 0) << checked.err;
+    EXPECT_EQ(checked.out,
+              "3 parts, pieces then a line True, each UTF-8 True, each at most 8096 bytes True, "
+              "together the line True\n")
+        << app;
+  }
 }
 
 }  // namespace

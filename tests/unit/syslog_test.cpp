@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <spdlog/logger.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -12,9 +15,11 @@
 #include <functional>
 #include <regex>
 #include <set>
+#include <string_view>
 
 #include "datagram_server.hpp"
 #include "pipemux/config.hpp"
+#include "pipemux/escape.hpp"
 #include "pipemux/spdlog_adapter.hpp"
 #include "syslog_message.hpp"
 #include "syslog_sink.hpp"
@@ -84,8 +89,8 @@ TEST(SyslogMessage, Rfc5424WithTheChildsIdentityAsStructuredData) {
   auto sender =
       std::make_shared<socket_sender>(io.get_executor(), *parse_syslog_address(server.path()));
   const int local3 = 19;
-  auto logger =
-      std::make_shared<spdlog::logger>("t", std::make_shared<syslog_sink>(sender, local3, false));
+  auto logger = std::make_shared<spdlog::logger>(
+      "t", std::make_shared<syslog_sink>(sender, local3, default_syslog_max_message, false));
   spdlog_adapter log(logger);
   log.pass_raw_bytes(true);
   const auto web = std::make_shared<const child_info>(child_info{"web server", 3, 1, 4242});
@@ -113,6 +118,60 @@ TEST(SyslogMessage, Rfc5424WithTheChildsIdentityAsStructuredData) {
                                     "instance=\"1\"] exited with code 3 after 1.000 s");
   EXPECT_EQ(server.receive(io), "<158>1 " + time + " " + host + " pipemux " +
                                     std::to_string(::getpid()) + " report - a note");
+}
+
+// A long line over a syslog server's maximum: pieces that fit it, MSGID "piece" on all but the
+// last, never cut inside a UTF-8 sequence; over TCP each framed by its length.
+TEST(SyslogMessage, ALineOverTheMaximumGoesInPiecesThatFitNeverCutInsideUtf8) {
+  namespace ip = boost::asio::ip;
+  boost::asio::io_context io;
+  ip::tcp::acceptor acceptor(io, ip::tcp::endpoint(ip::address_v4::loopback(), 0));
+  ip::tcp::socket peer(io);
+  acceptor.async_accept(peer, [](const boost::system::error_code&) {});
+  const auto tcp =
+      parse_syslog_address("tcp://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()));
+  auto sender = std::make_shared<socket_sender>(io.get_executor(), *tcp);
+  auto logger =
+      std::make_shared<spdlog::logger>("t", std::make_shared<syslog_sink>(sender, 1, 600, true));
+  spdlog_adapter log(logger);
+  log.pass_raw_bytes(true);
+  const auto web = std::make_shared<const child_info>(child_info{"web", 0, 0, 7});
+  std::string line;  // "€" is 3 bytes: some cut would fall inside one
+  while (line.size() < 2000) line += "ab\xe2\x82\xac";
+  log(message{web, stream_kind::out, log_clock::now(), line, piece_kind::line});
+  log(message{web, stream_kind::out, log_clock::now(), "short", piece_kind::line});
+  std::string received;
+  std::array<char, 4096> chunk{};
+  bool more = true;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (more && std::chrono::steady_clock::now() < deadline) {
+    io.restart();
+    io.run_for(std::chrono::milliseconds(10));
+    boost::system::error_code ec;
+    if (!peer.is_open() || peer.available(ec) == 0) continue;
+    received.append(chunk.data(), peer.read_some(boost::asio::buffer(chunk), ec));
+    more = received.find("] short") == std::string::npos;
+  }
+  // "LEN <14>1 TIME HOST web 7 MSGID [pipemux@32473 ...] TEXT", one after the other.
+  std::string joined, kinds;
+  const std::regex header(R"(^<14>1 \S+ \S+ web 7 (\w+) \[pipemux@32473 [^\]]*\] )");
+  std::string_view rest = received;
+  while (!rest.empty()) {
+    const std::size_t space = rest.find(' ');
+    ASSERT_NE(space, std::string_view::npos) << received;
+    const std::size_t size = std::stoul(std::string(rest.substr(0, space)));
+    ASSERT_LE(size, 600U) << "each message fits";
+    const std::string message(rest.substr(space + 1, size));
+    rest.remove_prefix(space + 1 + size);
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(message, m, header)) << message;
+    kinds += m[1].str() + " ";
+    const std::string text = message.substr(static_cast<std::size_t>(m.length(0)));
+    EXPECT_FALSE(needs_escape(text)) << "well-formed UTF-8: no cut inside the euro sign";
+    if (m[1] != "short") joined += text;
+  }
+  EXPECT_EQ(joined, line + "short");
+  EXPECT_TRUE(std::regex_match(kinds, std::regex("(piece ){4,}line line "))) << kinds;
 }
 
 TEST(SocketSender, NotConnectedFillsTheBoundedBufferThenDropsAndCounts) {
