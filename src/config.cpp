@@ -13,7 +13,6 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <initializer_list>
 #include <sstream>
@@ -180,9 +179,9 @@ std::uint64_t byte_size(const config_reader& reader, const toml::node& node,
 // One [[log.sink]] table.
 log_sink_options parse_sink(const config_reader& reader, const toml::table& table,
                             const std::string& prefix, const std::string& source) {
-  reader.only_keys(
-      table, prefix,
-      {"type", "path", "format", "rotate", "max_size", "max_files", "address", "facility"});
+  reader.only_keys(table, prefix,
+                   {"type", "path", "format", "rotate", "max_size", "max_files", "address",
+                    "facility", "max_message"});
   log_sink_options sink;
   if (const auto* type = table.get("type")) {
     sink.kind = choice<sink_kind>(reader, *type, prefix + "type", sink_kind_names);
@@ -191,21 +190,26 @@ log_sink_options parse_sink(const config_reader& reader, const toml::table& tabl
   }
   if (sink.kind == sink_kind::syslog) {  // RFC 5424 messages to a socket
     for (auto&& [key, node] : table)
-      if (key.str() != "type" && key.str() != "address" && key.str() != "facility")
+      if (key.str() != "type" && key.str() != "address" && key.str() != "facility" &&
+          key.str() != "max_message")
         reader.fail(key.source(), prefix + std::string(key.str()),
-                    "is for a file: syslog takes an address and a facility");
+                    "is for a file: syslog takes an address, a facility and a max_message");
     if (const auto* a = table.get("address")) {
       const std::string text = reader.c_string(*a, prefix + "address");
       const auto address = parse_syslog_address(text);
       if (!address)
         reader.fail(a->source(), prefix + "address",
-                    "expected \"local\", a socket's path, udp://HOST[:PORT] or tcp://HOST[:PORT] "
-                    "(got \"" +
-                        escaped(text) + "\")");
+                    syslog_address_problem(text) + " (got \"" + escaped(text) + "\")");
       sink.address = *address;
     }
     if (const auto* f = table.get("facility"))
       sink.facility = choice<int>(reader, *f, prefix + "facility", syslog_facility_names);
+    if (const auto* m = table.get("max_message")) {
+      const std::uint64_t bytes = byte_size(reader, *m, prefix + "max_message");
+      const std::string problem = syslog_max_message_problem(sink.address, bytes);
+      if (!problem.empty()) reader.fail(m->source(), prefix + "max_message", problem);
+      sink.max_message = static_cast<std::size_t>(bytes);
+    }
     return sink;
   }
   if (sink.kind == sink_kind::journal) {  // native entries: fields, no format, no file
@@ -488,52 +492,6 @@ std::string child_output_path(std::string_view path, std::string_view name, std:
     i = close;
   }
   return out;
-}
-
-std::optional<syslog_address> parse_syslog_address(std::string_view text) {
-  syslog_address address;
-  if (text.empty() || text == "local") {
-    address.host = "/dev/log";
-    return address;
-  }
-  if (text.starts_with("unix:")) text.remove_prefix(5);
-  if (text.starts_with("/")) {
-    address.host = std::string(text);
-    return address;
-  }
-  if (text.starts_with("udp://"))
-    address.via = syslog_address::transport::udp;
-  else if (text.starts_with("tcp://"))
-    address.via = syslog_address::transport::tcp;
-  else
-    return std::nullopt;
-  text.remove_prefix(6);
-  // host, host:port, [v6], [v6]:port
-  std::string_view host = text;
-  std::optional<std::string_view> port;
-  if (text.starts_with("[")) {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    host = text.substr(1, close - 1);
-    const std::string_view rest = text.substr(close + 1);
-    if (!rest.empty() && !rest.starts_with(":")) return std::nullopt;
-    if (!rest.empty()) port = rest.substr(1);
-  } else if (const auto colon = text.rfind(':'); colon != std::string_view::npos) {
-    host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) return std::nullopt;  // v6 needs brackets
-  }
-  if (host.empty() || host.find_first_of("/ ") != std::string_view::npos) return std::nullopt;
-  address.host = std::string(host);
-  address.port = 514;
-  if (port) {
-    unsigned value = 0;
-    const auto [end, ec] = std::from_chars(port->data(), port->data() + port->size(), value);
-    if (ec != std::errc() || end != port->data() + port->size() || value == 0 || value > 65535)
-      return std::nullopt;
-    address.port = static_cast<std::uint16_t>(value);
-  }
-  return address;
 }
 
 config parse_config(std::string_view text, const std::string& source, config base) {

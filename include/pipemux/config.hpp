@@ -65,14 +65,33 @@ inline constexpr named<sink_kind> sink_kind_names[] = {
 struct syslog_address {
   enum class transport : unsigned char { unix_datagram, udp, tcp };
   transport via = transport::unix_datagram;
-  std::string host;  ///< or the socket's path
+  std::string host = "/dev/log";  ///< or the socket's path
   std::uint16_t port = 0;
 };
 
-/// "" or "local" (/dev/log), "unix:/run/x.sock" or "/run/x.sock", "udp://host[:port]",
-/// "tcp://host[:port]" (port 514 unless given; an IPv6 host in brackets). Nullopt when it is
-/// none of these.
+/// "local" (/dev/log), "unix:/run/x.sock" or "/run/x.sock", "udp://host[:port]",
+/// "tcp://host[:port]" (port 514 unless given; an IPv6 host in brackets, a zone after '%').
+/// Nullopt when it is none of these, or could never be reached: a host that is no DNS name and
+/// no IP address, a socket's path too long for a socket address.
 std::optional<syslog_address> parse_syslog_address(std::string_view text);
+
+/// What is wrong with `text` as a syslog address, in a few words for an error message
+/// ("'@' in the host ..."); empty when parse_syslog_address takes it.
+std::string syslog_address_problem(std::string_view text);
+
+/// The longest syslog message sent by default, the header included: rsyslog's maxMessageSize
+/// (8096 bytes: rsyslog cuts a longer one). A longer line goes in pieces that fit.
+inline constexpr std::size_t default_syslog_max_message = 8096;
+/// RFC 5424: every receiver takes messages of 480 bytes.
+inline constexpr std::size_t min_syslog_max_message = 480;
+/// One UDP datagram's payload at most (a local socket's datagrams are held to it too).
+inline constexpr std::size_t max_syslog_datagram = 65507;
+/// A longer message over TCP: pipemux's longest line (limits::max_line), 16 MiB.
+inline constexpr std::size_t max_syslog_stream_message = std::size_t{1} << 24;
+
+/// What is wrong with `bytes` as the longest message to send to `address` (from 480 bytes to
+/// one datagram, or 16 MiB over TCP), for an error message; empty when it is fine.
+std::string syslog_max_message_problem(const syslog_address& address, std::uint64_t bytes);
 
 /// syslog facilities by name: kern ... local7.
 inline constexpr named<int> syslog_facility_names[] = {
@@ -92,6 +111,7 @@ struct log_sink_options {
   std::size_t max_files = 0;   ///< rotated files kept; 0: 5 for size, all for daily/hourly
   syslog_address address;      ///< kind = syslog
   int facility = 1;            ///< kind = syslog: user, as logger(1) sends
+  std::size_t max_message = default_syslog_max_message;  ///< kind = syslog: longer is cut
   /// Where it was set, for errors: "pipemux.toml:4:10: log.output", "--output".
   std::string origin;
 

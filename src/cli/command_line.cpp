@@ -232,8 +232,9 @@ command parse_command_line(int argc, const char* const* argv) {
   bool pty = false;
   bool journal = false;
   bool syslog = false;
-  std::string syslog_to;
+  std::string syslog_to = "local";
   int syslog_facility_code = 1;
+  std::size_t syslog_max_message = default_syslog_max_message;
 
   app.add_option("-c,--config", config_path, "TOML config file (see config/pipemux.toml)")
       ->check(CLI::ExistingFile);
@@ -266,7 +267,8 @@ command parse_command_line(int argc, const char* const* argv) {
                      "Where syslog goes: local (/dev/log), a socket's path, udp://HOST[:PORT], "
                      "tcp://HOST[:PORT]; implies --syslog")
           ->check([](const std::string& text) {
-            return parse_syslog_address(text) ? std::string() : "not a syslog address: " + text;
+            const std::string why = syslog_address_problem(text);
+            return why.empty() ? why : "not a syslog address: \"" + escaped(text) + "\": " + why;
           })
           ->type_name("ADDRESS");
   auto* syslog_facility_opt = add_choice<int>(
@@ -274,6 +276,11 @@ command parse_command_line(int argc, const char* const* argv) {
       "syslog facility: user (default), daemon, local0 ... local7, kern, mail, auth, "
       "syslog, lpr, news, uucp, cron, authpriv, ftp; implies --syslog");
   syslog_facility_opt->type_name("FACILITY");
+  auto* syslog_max_message_opt =
+      app.add_option("--syslog-max-message", syslog_max_message,
+                     "Longest syslog message, header included (default 8096, rsyslog's "
+                     "maxMessageSize); a longer line goes in pieces; implies --syslog")
+          ->type_name("BYTES");
   auto* pattern_opt =
       app.add_option("--log-pattern", pattern,
                      "spdlog pattern, with %v (the text); see README for %L %N %k %w %J %Z %q")
@@ -436,7 +443,7 @@ command parse_command_line(int argc, const char* const* argv) {
   if (*restart_opt) cfg.run.restart.mode = restart;
   if (*max_restarts_opt) cfg.run.restart.max_restarts = max_restarts;
   if (*max_line_opt) cfg.run.max_line = max_line;
-  syslog = syslog || *syslog_to_opt || *syslog_facility_opt;
+  syslog = syslog || *syslog_to_opt || *syslog_facility_opt || *syslog_max_message_opt;
   if (*output_opt || journal || syslog) {  // the flags' outputs replace the file's
     std::string problem;
     cfg.log.sinks = sinks_from_flags(outputs, problem);
@@ -449,6 +456,12 @@ command parse_command_line(int argc, const char* const* argv) {
       sink.kind = sink_kind::syslog;
       sink.address = *parse_syslog_address(syslog_to);
       sink.facility = syslog_facility_code;
+      sink.max_message = syslog_max_message;
+      if (const auto too_long = syslog_max_message_problem(sink.address, syslog_max_message);
+          !too_long.empty()) {
+        std::cerr << "pipemux: error: --syslog-max-message: " << too_long << "\n";
+        return exit_code::usage;
+      }
       sink.origin = "--syslog";
       cfg.log.sinks.push_back(std::move(sink));
     }

@@ -1,62 +1,56 @@
 #include "journal_sink.hpp"
 
-#include <systemd/sd-journal.h>
-
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
-#include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <string_view>
-#include <system_error>
 
 // The identity the adapter publishes for the message being logged (the formatters read it too).
 #include "log_context.hpp"
+#include "message_pieces.hpp"
 #include "syslog_message.hpp"
 
 namespace pipemux::cli {
-namespace {
 
-int send_to_journal(const std::vector<std::string>& fields) {
-  std::vector<iovec> parts;
-  parts.reserve(fields.size());
-  for (const auto& field : fields) parts.push_back({const_cast<char*>(field.data()), field.size()});
-  // A signal (SIGCHLD, as children exit) may interrupt the send: that is no failure.
-  int result = 0;
-  do result = sd_journal_sendv(parts.data(), static_cast<int>(parts.size()));
-  while (result == -EINTR);
-  return result;
-}
-
-}  // namespace
-
-journal_sink::journal_sink() : journal_sink(send_to_journal) {}
-
-journal_sink::journal_sink(sender send) : send_(std::move(send)) {}
-
-void journal_sink::on_error(std::function<void(std::error_code)> handler) {
-  on_error_ = std::move(handler);
+void append_journal_field(std::string& entry, std::string_view name, std::string_view value) {
+  entry += name;
+  if (value.find('\n') == std::string_view::npos) {
+    entry += '=';
+    entry += value;
+  } else {
+    entry += '\n';
+    std::uint64_t size = value.size();
+    for (int i = 0; i < 8; ++i, size >>= 8) entry += static_cast<char>(size & 0xFF);
+    entry += value;
+  }
+  entry += '\n';
 }
 
 void journal_sink::sink_it_(const spdlog::details::log_msg& msg) {
   const detail::log_context& ctx = detail::current_log_context();
   const bool report = ctx.mark == '*';
-  fields_.clear();
-  fields_.push_back("MESSAGE=" + std::string(msg.payload.data(), msg.payload.size()));
-  fields_.push_back("PRIORITY=" + std::to_string(syslog_severity(ctx, msg.level)));
-  fields_.push_back("SYSLOG_IDENTIFIER=" + (ctx.child != nullptr ? ctx.child->name : "pipemux"));
-  fields_.push_back("SYSLOG_PID=" +
-                    std::to_string(ctx.child != nullptr ? ctx.child->pid : ::getpid()));
-  fields_.push_back(std::string("PIPEMUX_KIND=") +
-                    (report ? detail::report_kind(ctx) : detail::output_kind(ctx.mark)));
-  if (ctx.child != nullptr) {
-    fields_.push_back("PIPEMUX_CHILD_INDEX=" + std::to_string(ctx.child->index));
-    fields_.push_back("PIPEMUX_CHILD_INSTANCE=" + std::to_string(ctx.child->instance));
-    if (!report) fields_.push_back(std::string("PIPEMUX_STREAM=") + ctx.stream);
-  }
-  const int result = send_(fields_);
-  if (result < 0 && failed_++ == 0 && on_error_)
-    on_error_(std::error_code(-result, std::system_category()));
+  const std::string priority = std::to_string(syslog_severity(ctx, msg.level));
+  const std::string pid = std::to_string(ctx.child != nullptr ? ctx.child->pid : ::getpid());
+  const std::string_view kind = report ? detail::report_kind(ctx) : detail::output_kind(ctx.mark);
+  for_each_piece(std::string_view(msg.payload.data(), msg.payload.size()), max_message,
+                 [&](std::string_view piece, bool last) {
+                   std::string entry;
+                   append_journal_field(entry, "MESSAGE", piece);
+                   append_journal_field(entry, "PRIORITY", priority);
+                   append_journal_field(entry, "SYSLOG_IDENTIFIER",
+                                        ctx.child != nullptr ? ctx.child->name : "pipemux");
+                   append_journal_field(entry, "SYSLOG_PID", pid);
+                   append_journal_field(entry, "PIPEMUX_KIND", last ? kind : "piece");
+                   if (ctx.child != nullptr) {
+                     append_journal_field(entry, "PIPEMUX_CHILD_INDEX",
+                                          std::to_string(ctx.child->index));
+                     append_journal_field(entry, "PIPEMUX_CHILD_INSTANCE",
+                                          std::to_string(ctx.child->instance));
+                     if (!report) append_journal_field(entry, "PIPEMUX_STREAM", ctx.stream);
+                   }
+                   sender_->send(std::move(entry));
+                 });
 }
 
 bool stdout_is_journal(const std::optional<std::string>& journal_stream) {

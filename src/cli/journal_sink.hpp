@@ -8,45 +8,50 @@
 // PIPEMUX_CHILD_INDEX, PIPEMUX_CHILD_INSTANCE, PIPEMUX_STREAM (out, err), PIPEMUX_KIND (line,
 // piece, partial, raw; start, exit, restart, stop, error, summary, report). No timestamp: the
 // journal has its own.
+//
+// The entries are written in the journal's native protocol
+// (https://systemd.io/JOURNAL_NATIVE_PROTOCOL/), one datagram each, by a socket_sender on the
+// event loop: a journald that stops reading backlogs it (the CLI stops reading the children)
+// and never blocks the loop; one that is not there is buffered for, then counted.
 #pragma once
 
 #include <spdlog/details/null_mutex.h>
 #include <spdlog/sinks/base_sink.h>
 
-#include <functional>
+#include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
-#include <system_error>
-#include <vector>
+#include <string_view>
+
+#include "socket_sender.hpp"
 
 namespace pipemux::cli {
 
 class journal_sink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
  public:
-  /// The fields of one entry, "NAME=value" each; returns 0 or a negative errno.
-  using sender = std::function<int(const std::vector<std::string>& fields)>;
+  /// Where journald takes native entries.
+  static constexpr const char* socket_path = "/run/systemd/journal/socket";
+  /// A longer MESSAGE is sent in entries of this many bytes, PIPEMUX_KIND=piece on all but the
+  /// last: one datagram must fit the socket's send buffer (about 200 KB by default, EMSGSIZE
+  /// beyond), and this is pipemux's default max_line, so a line the text log keeps whole is one
+  /// entry too.
+  static constexpr std::size_t max_message = std::size_t{64} << 10;
 
-  /// Sends with libsystemd's sd_journal_sendv.
-  journal_sink();
-  /// Sends with `send` instead (for tests).
-  explicit journal_sink(sender send);
-
-  /// Called once, with the first entry that could not be sent (journald is not running, or
-  /// restarting); every one is counted in failed() and dropped. A supervisor does not stop its
-  /// children because journald restarted.
-  void on_error(std::function<void(std::error_code)> handler);
-  std::size_t failed() const noexcept { return failed_; }
+  /// Sends through `sender`, a unix datagram socket_sender (to socket_path, or a test's).
+  explicit journal_sink(std::shared_ptr<socket_sender> sender) : sender_(std::move(sender)) {}
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override;
-  void flush_() override {}
+  void flush_() override {}  // the sender writes as soon as the socket takes it
 
  private:
-  sender send_;
-  std::vector<std::string> fields_;  // reused
-  std::function<void(std::error_code)> on_error_;
-  std::size_t failed_ = 0;
+  std::shared_ptr<socket_sender> sender_;
 };
+
+/// Appends one field of a native journal entry to `entry`: "NAME=value\n", or for a value with
+/// a newline "NAME\n", its length as 64-bit little-endian, the value and "\n".
+void append_journal_field(std::string& entry, std::string_view name, std::string_view value);
 
 /// Whether standard output is the journal: JOURNAL_STREAM ("DEVICE:INODE", set by systemd for
 /// a service whose output goes to the journal) names the file standard output is.

@@ -30,8 +30,8 @@ struct log_outputs::output {
   std::shared_ptr<fd_writer> writer;        // standard output and the run's files
   std::shared_ptr<rotating_file> rotation;  // a rotating file's, for reopen()
   std::shared_ptr<fd_sink_st> direct;       // a child's own file, written on the loop
-  std::shared_ptr<journal_sink> journal;
-  std::shared_ptr<syslog_sender> syslog;
+  std::shared_ptr<socket_sender> journal;   // the journal's socket
+  std::shared_ptr<socket_sender> syslog;
   std::shared_ptr<spdlog::logger> logger;
   std::unique_ptr<spdlog_adapter> adapter;
 };
@@ -39,6 +39,22 @@ struct log_outputs::output {
 namespace {
 
 constexpr std::size_t default_rotated_files = 5;
+
+// A syslog server is buffered for, then dropped and counted (it may come back); over TCP each
+// connection it ends says how many messages it acknowledged that it may not have read.
+void watch_syslog(socket_sender& sender) {
+  sender.on_dropping([name = sender.name()](const std::string& why) {
+    std::cerr << "pipemux: warning: syslog " << name << ": dropping messages: " << why
+              << " (the count comes at the end)\n";
+  });
+  sender.on_connection_lost([name = sender.name()](std::size_t possibly_lost,
+                                                   const std::string& why) {
+    std::cerr << "pipemux: warning: syslog " << name << ": connection lost (" << why << ")";
+    if (possibly_lost > 0)
+      std::cerr << ": up to " << possibly_lost << " messages the server acknowledged may be lost";
+    std::cerr << "; sending again what it had not acknowledged\n";
+  });
+}
 
 int open_append(const std::string& path) {
   return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -71,11 +87,14 @@ std::unique_ptr<log_outputs::output> log_outputs::open(log_sink_options spec, bo
   out->color = !json && colors_wanted(log.color, spec.to_stdout(), stdout_is_terminal_, getenv);
   spdlog::sink_ptr sink;
   if (spec.kind == sink_kind::journal) {
-    out->journal = std::make_shared<journal_sink>();
-    sink = out->journal;
+    socket_address journald;
+    journald.host = journal_sink::socket_path;
+    out->journal = std::make_shared<socket_sender>(loop, journald);
+    sink = std::make_shared<journal_sink>(out->journal);
   } else if (spec.kind == sink_kind::syslog) {
-    out->syslog = std::make_shared<syslog_sender>(loop, spec.address);
-    sink = std::make_shared<syslog_sink>(out->syslog, spec.facility);
+    out->syslog = std::make_shared<socket_sender>(loop, spec.address);
+    sink = std::make_shared<syslog_sink>(out->syslog, spec.facility, spec.max_message,
+                                         spec.address.via == syslog_address::transport::tcp);
   } else if (spec.rotate != rotation_kind::none) {
     // Rotated on the writer's thread (rotating_file.hpp): renaming never holds up the loop.
     std::error_code ec;
@@ -188,7 +207,8 @@ void log_outputs::note(spdlog::level::level_enum level, std::string_view text) {
 void log_outputs::on_backlog(const std::function<void()>& handler) {
   for (const auto& out : outputs_) {
     if (out->writer) out->writer->on_backlog([handler](bool) { handler(); });
-    if (out->syslog) out->syslog->on_backlog(handler);
+    for (const auto& sender : {out->journal, out->syslog})
+      if (sender) sender->on_backlog(handler);
   }
 }
 
@@ -205,16 +225,13 @@ void log_outputs::on_error(std::function<void(output_failure)> handler) {
         // A rotation that failed says which rename or open.
         report({ec, name, to_stdout, rotation ? rotation->last_problem() : std::string()});
       });
-    else if (out->journal)  // dropped and counted: journald may be restarting
-      out->journal->on_error([](std::error_code ec) {
-        std::cerr << "pipemux: warning: cannot send to the journal: " << ec.message()
-                  << " (entries are dropped and counted until it answers)\n";
+    else if (out->journal)  // buffered, then dropped and counted: journald may be restarting
+      out->journal->on_dropping([](const std::string& why) {
+        std::cerr << "pipemux: warning: the journal (" << journal_sink::socket_path
+                  << "): dropping entries: " << why << " (the count comes at the end)\n";
       });
-    else if (out->syslog)  // buffered, then dropped and counted: the server may come back
-      out->syslog->on_dropping([name = out->syslog->name()](const std::string& why) {
-        std::cerr << "pipemux: warning: syslog " << name << ": dropping messages: " << why
-                  << " (counted until it takes them again)\n";
-      });
+    else if (out->syslog)
+      watch_syslog(*out->syslog);
     else if (out->direct)
       out->direct->on_write_error([report, name = out->name](std::error_code ec) {
         report({ec, name, false, {}});
@@ -231,22 +248,25 @@ std::vector<log_outputs::output*> log_outputs::every_output() const {
 
 bool log_outputs::backlogged() const {
   for (const auto& out : outputs_)
-    if ((out->writer && out->writer->backlogged()) || (out->syslog && out->syslog->backlogged()))
+    if ((out->writer && out->writer->backlogged()) ||
+        (out->journal && out->journal->backlogged()) || (out->syslog && out->syslog->backlogged()))
       return true;
   return false;
 }
 
 bool log_outputs::lost_anything() const {
   return std::any_of(outputs_.begin(), outputs_.end(), [](const auto& out) {
-    return (out->journal && out->journal->failed() > 0) ||
-           (out->syslog && out->syslog->dropped() > 0);
+    return (out->journal && out->journal->dropped() > 0) ||
+           (out->syslog && (out->syslog->dropped() > 0 || out->syslog->possibly_lost() > 0));
   });
 }
 
 void log_outputs::abandon() {
   for (const auto& out : outputs_) {
     if (out->writer) out->writer->abandon();
-    if (out->syslog) out->syslog->abandon();  // counted in messages, said at close()
+    // Counted in messages, said at close().
+    for (const auto& sender : {out->journal, out->syslog})
+      if (sender) sender->abandon();
   }
 }
 
@@ -265,12 +285,18 @@ void log_outputs::close(std::function<void()> done) {
   };
   for (output* out : every_output()) {
     out->logger->flush();
-    if (out->journal && out->journal->failed() > 0)
-      std::cerr << "pipemux: " << out->journal->failed()
-                << " log entries could not be sent to the journal\n";
     if (out->writer) {
       pending->fetch_add(1);
       out->writer->close(one_done);
+    }
+    if (out->journal) {
+      pending->fetch_add(1);
+      out->journal->close([sender = out->journal, one_done] {
+        if (sender->dropped() > 0)
+          std::cerr << "pipemux: " << sender->dropped()
+                    << " log entries could not be sent to the journal\n";
+        one_done();
+      });
     }
     if (out->syslog) {
       pending->fetch_add(1);
@@ -278,6 +304,10 @@ void log_outputs::close(std::function<void()> done) {
         if (sender->dropped() > 0)
           std::cerr << "pipemux: " << sender->dropped() << " log messages could not be sent to "
                     << "syslog " << sender->name() << "\n";
+        if (sender->possibly_lost() > 0)
+          std::cerr << "pipemux: " << sender->possibly_lost()
+                    << " log messages may have been lost by syslog " << sender->name()
+                    << " (its TCP acknowledged them; then the connection ended)\n";
         one_done();
       });
     }

@@ -148,7 +148,7 @@ class supervised_run {
         give_up_timer_(io),
         signals_(io, {.stop = [this](int sig) { stop(sig); },
                       .kill = [this](int sig) { kill(sig); },
-                      .give_up = [this] { give_up_on_output(); },
+                      .give_up = [this](int sig) { give_up(sig); },
                       .reopen = [this] { reopen(); }}) {
     follow_the_outputs();
   }
@@ -171,12 +171,13 @@ class supervised_run {
     // calls can arrive out of order: each one only schedules a look at the backlog as it is
     // then. (Acting on the argument once left reading paused for good.)
     log_.on_backlog([this] {
-      asio::post(io_, [this] {
-        if (log_.backlogged())
-          children_.pause_reading();
-        else
-          children_.resume_reading();
-      });
+      // On the loop itself (the journal's and syslog's senders), at once: the reads already
+      // queued are not delivered before the pause (one read of short lines is a megabyte of
+      // syslog frames).
+      if (io_.get_executor().running_in_this_thread())
+        follow_backlog();
+      else
+        asio::post(io_, [this] { follow_backlog(); });
     });
     log_.on_error([this](cli::output_failure failure) {  // on a writer's thread, or this one
       asio::post(io_, [this, failure = std::move(failure)] {
@@ -185,6 +186,13 @@ class supervised_run {
         children_.stop();
       });
     });
+  }
+
+  void follow_backlog() {
+    if (log_.backlogged())
+      children_.pause_reading();
+    else
+      children_.resume_reading();
   }
 
   void stop(int sig) {
@@ -205,6 +213,12 @@ class supervised_run {
     children_.stop();
     if (log_complete_) give_up_on_output();  // nothing else is waited for
     give_up_after(flush_after_stop);
+  }
+
+  void give_up(int sig) {
+    log_.note(spdlog::level::warn,
+              "received " + signal_name(sig) + " again: no longer waiting for the output");
+    give_up_on_output();
   }
 
   // An output that does not take the log must not hold the run up once it was asked to stop

@@ -29,7 +29,7 @@ void run_signals::wait_for_stop() {
         on_.kill(sig);
         break;
       case stop_requests::action::give_up:
-        on_.give_up();
+        on_.give_up(sig);
         break;
     }
     wait_for_stop();

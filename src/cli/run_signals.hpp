@@ -15,10 +15,10 @@ namespace pipemux::cli {
 class run_signals {
  public:
   struct handlers {
-    std::function<void(int sig)> stop;  ///< the first request
-    std::function<void(int sig)> kill;  ///< the second
-    std::function<void()> give_up;      ///< the third and later
-    std::function<void()> reopen;       ///< SIGUSR1
+    std::function<void(int sig)> stop;     ///< the first request
+    std::function<void(int sig)> kill;     ///< the second
+    std::function<void(int sig)> give_up;  ///< the third and later
+    std::function<void()> reopen;          ///< SIGUSR1
   };
 
   run_signals(boost::asio::io_context& io, handlers on);

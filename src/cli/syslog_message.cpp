@@ -68,8 +68,18 @@ int syslog_severity(const detail::log_context& ctx, spdlog::level::level_enum le
   }
 }
 
+std::string_view rfc5424_msgid(const detail::log_context& ctx) {
+  return ctx.mark == '*' ? detail::report_kind(ctx) : detail::output_kind(ctx.mark);
+}
+
 void append_rfc5424(std::string& out, const spdlog::details::log_msg& msg, int facility,
                     const std::string& hostname) {
+  append_rfc5424_header(out, msg, facility, hostname, rfc5424_msgid(detail::current_log_context()));
+  out.append(msg.payload.data(), msg.payload.size());
+}
+
+void append_rfc5424_header(std::string& out, const spdlog::details::log_msg& msg, int facility,
+                           const std::string& hostname, std::string_view msgid) {
   const detail::log_context& ctx = detail::current_log_context();
   const bool report = ctx.mark == '*';
   fmt::format_to(std::back_inserter(out), "<{}>1 ", facility * 8 + syslog_severity(ctx, msg.level));
@@ -82,7 +92,7 @@ void append_rfc5424(std::string& out, const spdlog::details::log_msg& msg, int f
   out += ' ';
   out += std::to_string(ctx.child != nullptr ? ctx.child->pid : ::getpid());
   out += ' ';
-  out += report ? detail::report_kind(ctx) : detail::output_kind(ctx.mark);
+  out += msgid;
   out += ' ';
   if (ctx.child != nullptr) {
     out += "[pipemux@32473";
@@ -94,7 +104,6 @@ void append_rfc5424(std::string& out, const spdlog::details::log_msg& msg, int f
     out += '-';
   }
   out += ' ';
-  out.append(msg.payload.data(), msg.payload.size());
 }
 
 std::string syslog_hostname() {

@@ -10,6 +10,7 @@
 #include <spdlog/details/log_msg.h>
 
 #include <string>
+#include <string_view>
 
 #include "log_context.hpp"
 
@@ -22,6 +23,14 @@ int syslog_severity(const detail::log_context& ctx, spdlog::level::level_enum le
 /// Appends the message being logged (`msg`, with the identity the adapter published) to `out`.
 void append_rfc5424(std::string& out, const spdlog::details::log_msg& msg, int facility,
                     const std::string& hostname);
+
+/// Appends the message's header to `out`, all but MSG (its trailing space included), with
+/// `msgid` as its MSGID ("piece" for a piece of a message too long to send whole).
+void append_rfc5424_header(std::string& out, const spdlog::details::log_msg& msg, int facility,
+                           const std::string& hostname, std::string_view msgid);
+
+/// The message's MSGID: its kind (line, piece, partial, raw; start, exit, ...).
+std::string_view rfc5424_msgid(const detail::log_context& ctx);
 
 /// This machine's name for HOSTNAME ("-" when it has none).
 std::string syslog_hostname();

@@ -207,8 +207,23 @@ INSTANTIATE_TEST_SUITE_P(
                    "must be one of \"file\", \"journal\", \"syslog\""},
         bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"http://x\"", 3, 11,
                    "log.sink[0].address", "udp://HOST[:PORT] or tcp://HOST[:PORT] (got"},
+        bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"tcp://256.1.1.1\"", 3, 11,
+                   "log.sink[0].address",
+                   "\"256.1.1.1\" is no IPv4 address (four numbers from 0 to 255) (got "
+                   "\"tcp://256.1.1.1\")"},
+        bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"\"", 3, 11, "log.sink[0].address",
+                   "empty (\"local\" is /dev/log)"},
         bad_config{"[[log.sink]]\ntype = \"syslog\"\npath = \"x\"", 3, 1, "log.sink[0].path",
-                   "syslog takes an address and a facility"},
+                   "syslog takes an address, a facility and a max_message"},
+        bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"udp://h\"\nmax_message = \"64K\"",
+                   4, 15, "log.sink[0].max_message",
+                   "between 480 and 65507 bytes in one datagram (tcp:// takes up to 16 MiB) (got "
+                   "65536)"},
+        bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"tcp://h\"\nmax_message = 100", 4,
+                   15, "log.sink[0].max_message",
+                   "between 480 and 16777216 bytes over TCP (got 100)"},
+        bad_config{"[[log.sink]]\ntype = \"syslog\"\nmax_message = \"8k\"", 3, 15,
+                   "log.sink[0].max_message", "with K, M or G (got \"8k\")"},
         bad_config{"[[log.sink]]\ntype = \"syslog\"\nfacility = \"local9\"", 3, 12,
                    "log.sink[0].facility", "must be one of \"kern\""},
         // A NUL byte would cut an argument, a path or a variable short in silence.
@@ -285,6 +300,7 @@ type = "journal"
 type = "syslog"
 address = "tcp://10.1.2.3:1514"
 facility = "local0"
+max_message = "1M"
 )",
                                   "c.toml");
   ASSERT_EQ(cfg.log.sinks.size(), 6U);
@@ -293,6 +309,11 @@ facility = "local0"
   EXPECT_EQ(cfg.log.sinks[5].address.host, "10.1.2.3");
   EXPECT_EQ(cfg.log.sinks[5].address.port, 1514);
   EXPECT_EQ(cfg.log.sinks[5].facility, 16);
+  EXPECT_EQ(cfg.log.sinks[5].max_message, std::size_t{1} << 20);
+  EXPECT_EQ(cfg.log.sinks[4].max_message, 8096U) << "rsyslog's maxMessageSize";
+  EXPECT_EQ(parse_config("[[log.sink]]\ntype = \"syslog\"", "c.toml").log.sinks[0].address.host,
+            "/dev/log")
+      << "no address: the local socket (not an empty path, which no connect takes)";
   EXPECT_EQ(cfg.log.sinks[0].kind, sink_kind::file);
   EXPECT_EQ(cfg.log.sinks[4].kind, sink_kind::journal);
   EXPECT_FALSE(cfg.log.sinks[4].to_stdout());
