@@ -33,36 +33,6 @@ constexpr std::size_t max_batch = 256;  // TCP: messages gathered into one write
 // by default (net.ipv4.tcp_rmem's maximum of 6 MiB gives a window scale of 7).
 constexpr std::size_t assumed_peer_window = std::size_t{65535} << 7;
 
-// The sizes of the messages a TCP connection's peer acknowledged last, as many as make up
-// `keep` bytes (older ones are forgotten): the ones it may not have handled when the
-// connection ends are among them.
-class acknowledged_tail {
- public:
-  void add(std::size_t size, std::size_t keep) {
-    sizes_.push_back(static_cast<std::uint32_t>(size));  // a message is 16 MiB at most
-    bytes_ += size;
-    while (sizes_.size() > 1 && bytes_ - sizes_.front() >= keep) {
-      bytes_ -= sizes_.front();
-      sizes_.pop_front();
-    }
-  }
-  /// Messages with at least one of their bytes among the last `bytes` acknowledged.
-  std::size_t count_within(std::size_t bytes) const {
-    std::size_t count = 0, total = 0;
-    for (auto it = sizes_.rbegin(); it != sizes_.rend() && total < bytes; ++it, ++count)
-      total += *it;
-    return count;
-  }
-  void clear() {
-    sizes_.clear();
-    bytes_ = 0;
-  }
-
- private:
-  std::deque<std::uint32_t> sizes_;
-  std::size_t bytes_ = 0;
-};
-
 std::string with_port(const socket_address& address, const char* scheme) {
   const bool v6 = address.host.find(':') != std::string::npos;
   return std::string(scheme) + (v6 ? "[" + address.host + "]" : address.host) + ":" +

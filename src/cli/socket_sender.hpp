@@ -1,31 +1,27 @@
-// Sends messages to a socket on the event loop, never blocking it: the
-// transport of the journal and syslog sinks. Datagrams to a local socket (the
-// journal's, /dev/log) or over UDP, one message each; or one byte stream over
-// TCP (the caller frames the messages).
+// Sends messages to a socket on the event loop, never blocking it: the transport of the journal
+// and syslog sinks. Datagrams to a local socket (the journal's, /dev/log) or over UDP, one
+// message each; or one byte stream over TCP (the caller frames the messages).
 //
-// - Messages wait in a queue while the socket is busy or not connected; a lost
-// connection is
-//   made again with backoff (0.1 s doubling to 5 s).
-// - Connected (or connecting), more than `high_water` bytes waiting is
-// "backlogged" until back
-//   to `low_water`: the CLI stops reading the children meanwhile (flow control,
-//   as for a slow stdout). Nothing is dropped then: the queue is bounded by
-//   that pause, at what the reads already under way add (one read of each pipe,
-//   as messages).
-// - Not connected (the server is away), the queue is a bounded buffer: once it
-// holds
-//   `max_queued` bytes, new messages are dropped and counted (a dead server
-//   must not stall the children for ever).
-// - TCP: a read is kept pending (a syslog server never sends), so a closed or
-// reset connection
-//   is noticed at once. What the server's TCP had not acknowledged is sent
-//   again on the next connection (a message may then arrive twice). Of what it
-//   acknowledged, the server may not have handled the last of it: the messages
-//   acknowledged within twice the largest window it can advertise
-//   (tcp_largest_peer_window) are counted as possibly lost (README "syslog").
-// - close() sends what is queued (TCP: until the server's TCP acknowledged it),
-// waiting at most
-//   `close_timeout`; what is left then is dropped and counted.
+// Messages wait in a queue while the socket is busy or not connected; a lost connection is made
+// again with backoff (0.1 s doubling to 5 s).
+//
+// Connected (or connecting), more than `high_water` bytes waiting is "backlogged" until back to
+// `low_water`: the CLI stops reading the children meanwhile (flow control, as for a slow
+// stdout). Nothing is dropped then: the queue is bounded by that pause, at what the reads
+// already under way add (one read of each pipe, as messages).
+//
+// Not connected (the server is away), the queue is a bounded buffer: once it holds `max_queued`
+// bytes, new messages are dropped and counted (a dead server must not stall the children for
+// ever).
+//
+// TCP: a read is kept pending (a syslog server never sends), so a closed or reset connection is
+// noticed at once. What the server's TCP had not acknowledged is sent again on the next
+// connection (a message may then arrive twice). Of what it acknowledged, the server may not have
+// handled the last of it: the messages acknowledged within twice the largest window it can
+// advertise (tcp_largest_peer_window) are counted as possibly lost (README "syslog").
+//
+// close() sends what is queued (TCP: until the server's TCP acknowledged it), waiting at most
+// `close_timeout`; what is left then is dropped and counted.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
