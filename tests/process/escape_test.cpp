@@ -267,25 +267,37 @@ TEST(EscapePid1, TheRunCgroupOfAKilledPid1IsRemovedByTheNextPipemux) {
   // SIGKILL to a container's PID 1 takes its guard with it, and the run's cgroup stays. The next
   // pipemux (PID 1 again, the same name) removes it: nobody holds it, it is empty, and it is
   // older than a run being made.
-  const auto killed =
-      run_command(as_pid_1({pipemux_exe(), "--cgroup", "required", "--", "sh", "-c",
-                            "grep ^0:: /proc/self/cgroup; exec " + test::long_sleep()}),
-                  {.timeout = 30s, .watch = [](int unshare_pid, const std::string& out) {
-                     if (!contains(out, "out | 0::")) return false;
-                     for (int pid_1 : test::children_of(unshare_pid)) ::kill(pid_1, SIGKILL);
-                     return true;
-                   }});
-  std::smatch m;
-  ASSERT_TRUE(
-      std::regex_search(killed.out, m, std::regex(R"(out \| 0::/(?:.*/)?(pipemux\.1\.\d+)/0)")))
-      << killed.out;
-  const std::string left = m[1];
-  const std::string path = test::own_cgroup_directory() + "/" + left;
-  ASSERT_TRUE(std::filesystem::exists(path)) << "the guard removed it: nothing to show";
+  std::string path;
+  // The guard sees PID 1's end a moment before the kernel kills it too, and sometimes tears the
+  // cgroup down itself: then there is nothing to show, and the test tries again.
+  for (int attempt = 0; attempt < 5 && path.empty(); ++attempt) {
+    const auto killed =
+        run_command(as_pid_1({pipemux_exe(), "--cgroup", "required", "--", "sh", "-c",
+                              "grep ^0:: /proc/self/cgroup; exec " + test::long_sleep()}),
+                    {.timeout = 30s, .watch = [](int unshare_pid, const std::string& out) {
+                       if (!contains(out, "out | 0::")) return false;
+                       for (int pid_1 : test::children_of(unshare_pid)) ::kill(pid_1, SIGKILL);
+                       return true;
+                     }});
+    std::smatch m;
+    ASSERT_TRUE(
+        std::regex_search(killed.out, m, std::regex(R"(out \| 0::/(?:.*/)?(pipemux\.1\.\d+)/0)")))
+        << killed.out;
+    const std::string left = test::own_cgroup_directory() + "/" + std::string(m[1]);
+    // Once the namespace's last process (the guard, maybe mid-teardown) is gone.
+    test::eventually(
+        [&] { return !contains(test::read_file(left + "/cgroup.events"), "populated 1"); }, 5s);
+    if (std::filesystem::exists(left)) path = left;
+  }
+  ASSERT_FALSE(path.empty()) << "the guard removed the cgroup every time: nothing to show";
   // A cgroup younger than two seconds may be one being made: it is not touched.
   std::this_thread::sleep_for(2100ms);
-  const auto next = run_command(as_pid_1({pipemux_exe(), "--cgroup", "required", "--", "true"}));
-  EXPECT_EQ(next.exit_code, 0) << next.err;
+  // Another pipemux looking at it at that moment (a second suite running this test) holds its
+  // lock for an instant: each pipemux looks once, so a few runs are given the chance.
+  for (int run = 0; run < 3 && std::filesystem::exists(path); ++run) {
+    const auto next = run_command(as_pid_1({pipemux_exe(), "--cgroup", "required", "--", "true"}));
+    EXPECT_EQ(next.exit_code, 0) << next.err;
+  }
   EXPECT_FALSE(std::filesystem::exists(path)) << path;
 }
 
