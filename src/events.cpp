@@ -14,9 +14,8 @@ std::string describe(const child_event& event) {
     case child_event_kind::leftovers_killed:
       return event.detail.empty() ? "killed what was left of its process group" : event.detail;
     case child_event_kind::leftovers_stopping:
-      return event.detail;
     case child_event_kind::stop_escalated:
-      return "still running after the grace period: " + event.detail;
+      return event.detail;
     case child_event_kind::restarting:
       return "restarting: " + event.detail;
     case child_event_kind::stopping_others:

@@ -977,13 +977,14 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     if (state != phase::stopping) return;
     const auto now = steady::now();
     for (auto& c : children)
-      if (c->process && !c->finished && c->kill_at <= now) kill_now(*c);  // `killed` is later
+      if (c->process && !c->finished && c->kill_at <= now)  // `killed` is later
+        kill_now(*c, "still running after the grace period: sent SIGKILL");
     wait_for_next_grace_to_end();
   }
 
-  // Its grace is over, or there is no more grace for anyone.
-  void kill_now(child_slot& c) {
-    if (!c.process->reaped()) emit(child_event_kind::stop_escalated, c, "sent SIGKILL");
+  // Its grace is over, or there is no more grace for anyone; `why` says which, for the log.
+  void kill_now(child_slot& c, const char* why) {
+    if (!c.process->reaped()) emit(child_event_kind::stop_escalated, c, why);
     c.process->signal(SIGKILL, true);
     c.kill_at = killed;
   }
@@ -1000,7 +1001,8 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     state = phase::killing;
     grace_timer.cancel();
     for (auto& c : children)
-      if (c->process && !c->finished) kill_now(*c);
+      if (c->process && !c->finished)
+        kill_now(*c, "asked to stop a second time before its grace was over: sent SIGKILL");
   }
 
   // A consumer that pauses again after one read would otherwise hear only the first children:

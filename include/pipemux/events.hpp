@@ -20,7 +20,8 @@ enum class child_event_kind : unsigned char {
   leftovers_killed,    ///< processes it left (its group; or its cgroup: `detail` names them) got
                        ///< SIGKILL
   leftovers_stopping,  ///< the run ended with processes it started still in its cgroup: stopping
-  stop_escalated,      ///< still running after the grace period: sent SIGKILL
+  stop_escalated,      ///< sent SIGKILL: still running after the grace, or stopped a second time
+                       ///< (`detail` says which)
   exited,              ///< reaped and its output fully read; `status` and `run_time` are set
   restarting,          ///< will be started again; `detail` says why, which attempt, when
   stopping_others,     ///< its end ends the run (run_options::stop_on): the others are stopped

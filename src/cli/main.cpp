@@ -77,19 +77,21 @@ std::chrono::milliseconds longest_stop_grace(const run_options& run,
   return longest;
 }
 
-// What the run's buffers may take at most: a read buffer for each pipe (always), and for a line
-// as long as max_line, its copies on the way to the log (the framer's, the read's, the escaped
-// text, the writer's queue: measured about three, counted four).
+// What the run's buffers may take at most: for each pipe a read buffer (always) and a line of
+// max_line being joined (its framer's), and for the line being logged its copies on the way to
+// the log (the read's, the escaped text, the writer's queue).
 std::string memory_problem(const config& cfg, const std::vector<program_spec>& programs) {
   std::size_t children = 0;
   for (const auto& program : programs) children += program.instances;
   const std::size_t pipes_each = cfg.run.stderr_handling == stderr_mode::capture ? 2 : 1;
   const std::size_t pipes = children * pipes_each;
-  const std::size_t may_need = pipes * cfg.run.read_size + 4 * cfg.run.max_line;
+  const std::size_t may_need =
+      pipes * (cfg.run.read_size + cfg.run.max_line) + 3 * cfg.run.max_line;
   const std::string shortfall = cli::address_space_shortfall(may_need);
   if (shortfall.empty()) return {};
   return fmt::format(
-      "{}: {} pipe{} read {} bytes at a time, and lines up to max_line {} bytes long, may need up "
+      "{}: {} pipe{} read {} bytes at a time, each joining lines up to max_line {} bytes long, may "
+      "need up "
       "to {:.1f} MB more: lower max_line or read_size (--max-line, --read-size), or raise the "
       "limit",
       shortfall, pipes, pipes == 1 ? "" : "s", cfg.run.read_size, cfg.run.max_line,
@@ -208,7 +210,10 @@ class supervised_run {
   }
 
   void kill(int sig) {
-    log_.note(spdlog::level::warn, "received " + signal_name(sig) + " again: killing the children");
+    const std::string again = sig == result_.stop_signal
+                                  ? signal_name(sig) + " again"
+                                  : signal_name(sig) + " after " + signal_name(result_.stop_signal);
+    log_.note(spdlog::level::warn, "received " + again + ": killing the children");
     reaper_.kill_all();
     children_.stop();
     if (log_complete_) give_up_on_output();  // nothing else is waited for
@@ -216,8 +221,8 @@ class supervised_run {
   }
 
   void give_up(int sig) {
-    log_.note(spdlog::level::warn,
-              "received " + signal_name(sig) + " again: no longer waiting for the output");
+    log_.note(spdlog::level::warn, "received " + signal_name(sig) +
+                                       " (a third request): no longer waiting for the output");
     give_up_on_output();
   }
 

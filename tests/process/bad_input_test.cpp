@@ -232,6 +232,13 @@ TEST(BadInput, BuffersTheAddressSpaceLimitCannotHoldAreRefusedUpFront) {
   EXPECT_TRUE(std::regex_match(line.err, std::regex(R"(pipemux: error: the address-space limit )"
                                                     R"(.* lines up to max_line 16777216 .*\n)")))
       << line.err;
+  // Four children each joining such a line at once need a max_line each: counted up front too
+  // (under 128 MiB the check passed, and logging ran out of memory mid-run).
+  const auto four = run_command({"prlimit", "--as=134217728", pipemux_exe(), "--max-line",
+                                 "16777216", "-n", "4", "--", "true"});
+  EXPECT_EQ(four.exit_code, 6) << four.err;
+  EXPECT_EQ(four.out, "");
+  EXPECT_TRUE(four.err.find("8 pipes read 65536 bytes at a time") != std::string::npos) << four.err;
   // Within the limit, the same line is logged in pieces of max_line.
   const auto fits =
       run_command({"prlimit", "--as=200000000", pipemux_exe(), "--max-line", "16777216", "--", "sh",

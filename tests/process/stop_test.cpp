@@ -148,7 +148,14 @@ TEST(Stop, ASecondSignalOfAnotherKindKillsAtOnce) {
   ASSERT_TRUE(sent_second);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 20s) << "waited for the 60 s grace";
   EXPECT_EQ(result.exit_code, 128 + SIGINT) << result.err;
-  EXPECT_TRUE(contains(result.out, "received SIGTERM again: killing the children")) << result.out;
+  EXPECT_TRUE(contains(result.out, "received SIGTERM after SIGINT: killing the children"))
+      << result.out;
+  // Killed because it was asked again, long before its 60 s grace was over: the log says so.
+  EXPECT_TRUE(contains(result.out,
+                       "* asked to stop a second time before its grace was over: "
+                       "sent SIGKILL"))
+      << result.out;
+  EXPECT_FALSE(contains(result.out, "after the grace period")) << result.out;
   EXPECT_TRUE(contains(result.out, "killed by SIGKILL")) << result.out;
   EXPECT_TRUE(none_left(marker));
 }
