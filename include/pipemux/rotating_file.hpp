@@ -16,8 +16,8 @@
 #include <string_view>
 #include <system_error>
 
-#include "pipemux/config.hpp"
 #include "pipemux/fd_writer.hpp"
+#include "pipemux/log_options.hpp"
 
 namespace pipemux {
 

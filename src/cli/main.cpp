@@ -28,15 +28,15 @@
 #include <optional>
 
 #include "command_line.hpp"
-#include "log_outputs.hpp"
 #include "orphan_reaper.hpp"
 #include "own_failure.hpp"
 #include "pipemux/env_file.hpp"
 #include "pipemux/exit_status.hpp"
+#include "pipemux/log_outputs.hpp"
 #include "pipemux/supervisor.hpp"
+#include "pipemux/terminal_style.hpp"
 #include "run_signals.hpp"
 #include "spam.hpp"
-#include "terminal_style.hpp"
 
 namespace {
 namespace asio = boost::asio;
@@ -100,10 +100,10 @@ std::string memory_problem(const config& cfg, const std::vector<program_spec>& p
 
 // How the run ended, for the exit code.
 struct outcome {
-  int stop_signal = 0;                         // the first SIGINT/SIGTERM/SIGHUP received
-  std::optional<cli::output_failure> failure;  // an output of the log could not be written
-  std::size_t dropped = 0;                     // bytes of log given up on a stalled output
-  bool log_lost = false;                       // a sink dropped messages (said on stderr)
+  int stop_signal = 0;                    // the first SIGINT/SIGTERM/SIGHUP received
+  std::optional<output_failure> failure;  // an output of the log could not be written
+  std::size_t dropped = 0;                // bytes of log given up on a stalled output
+  bool log_lost = false;                  // a sink dropped messages (said on stderr)
   std::optional<run_summary> summary;
 };
 
@@ -137,7 +137,7 @@ int exit_code_of(const outcome& o, bool stdout_is_terminal) {
 class supervised_run {
  public:
   supervised_run(asio::io_context& io, const config& cfg, std::vector<program_spec> programs,
-                 cli::log_outputs& log)
+                 log_outputs& log)
       : io_(io),
         cfg_(cfg),
         programs_(std::move(programs)),
@@ -181,7 +181,7 @@ class supervised_run {
       else
         asio::post(io_, [this] { follow_backlog(); });
     });
-    log_.on_error([this](cli::output_failure failure) {  // on a writer's thread, or this one
+    log_.on_error([this](output_failure failure) {  // on a writer's thread, or this one
       asio::post(io_, [this, failure = std::move(failure)] {
         result_.failure = failure;
         children_.resume_reading();  // what the children still write is read and dropped
@@ -294,7 +294,7 @@ class supervised_run {
   asio::io_context& io_;
   const config& cfg_;
   const std::vector<program_spec> programs_;
-  cli::log_outputs& log_;
+  log_outputs& log_;
   supervisor children_;
   cli::orphan_reaper reaper_;
   asio::steady_timer give_up_timer_;
@@ -306,20 +306,20 @@ class supervised_run {
 
 int supervise(config cfg) {
   asio::io_context io;
-  std::optional<cli::log_outputs> outputs;
+  std::optional<log_outputs> outputs;
   try {
     outputs.emplace(cfg.log, programs_to_run(cfg), io.get_executor(), environment_lookup);
-  } catch (const cli::output_open_error& e) {
+  } catch (const output_open_error& e) {
     std::cerr << "pipemux: error: " << e.what() << "\n";
     return exit_code::usage;
   }
-  cli::log_outputs& log = *outputs;
+  log_outputs& log = *outputs;
   // Run out of memory for sure on the first long line? Say so now, not mid-run.
   if (const std::string problem = memory_problem(cfg, programs_to_run(cfg)); !problem.empty()) {
     std::cerr << "pipemux: error: " << problem << "\n";
     return exit_code::pipemux_failed;
   }
-  cli::force_color_in_children(cfg.log, log.coloured(), environment_lookup, cfg.environment);
+  force_color_in_children(cfg.log, log.coloured(), environment_lookup, cfg.environment);
   std::signal(SIGPIPE, SIG_IGN);
   raise_open_files_limit();
   const outcome result = supervised_run(io, cfg, programs_to_run(cfg), log).run();

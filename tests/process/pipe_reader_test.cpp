@@ -16,7 +16,7 @@
 #include <string>
 #include <thread>
 
-#include "pipe_reader.hpp"
+#include "process/pipe_reader.hpp"
 
 namespace pipemux::detail {
 namespace {

@@ -10,8 +10,8 @@
 #include <fstream>
 #include <string>
 
+#include "process/spawn.hpp"
 #include "run_command.hpp"
-#include "spawn.hpp"
 
 namespace pipemux::detail {
 namespace {

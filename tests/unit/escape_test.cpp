@@ -5,7 +5,7 @@
 #include <random>
 
 #include "pipemux/escape.hpp"
-#include "plain_text.hpp"
+#include "text/plain_text.hpp"
 
 namespace pipemux {
 namespace {

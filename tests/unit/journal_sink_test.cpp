@@ -11,7 +11,7 @@
 #include <string_view>
 
 #include "datagram_server.hpp"
-#include "journal_sink.hpp"
+#include "pipemux/journal_sink.hpp"
 #include "pipemux/spdlog_adapter.hpp"
 
 namespace pipemux::cli {

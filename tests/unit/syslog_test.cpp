@@ -18,11 +18,11 @@
 #include <string_view>
 
 #include "datagram_server.hpp"
+#include "log/syslog_message.hpp"
 #include "pipemux/config.hpp"
 #include "pipemux/escape.hpp"
 #include "pipemux/spdlog_adapter.hpp"
-#include "syslog_message.hpp"
-#include "syslog_sink.hpp"
+#include "pipemux/syslog_sink.hpp"
 
 namespace pipemux::cli {
 namespace {

@@ -1,0 +1,209 @@
+#include "process/spawn.hpp"
+
+#include "process/signal_mask.hpp"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cerrno>
+#include <csignal>
+
+namespace pipemux::detail {
+namespace {
+
+// What the child reads (prepared by the parent, which is suspended until exec) and the one
+// thing it writes back: the errno of the step that failed.
+struct child_plan {
+  const char* path;
+  char* const* argv;
+  char* const* envp;
+  int stdout_fd;
+  int stderr_fd;
+  int cgroup_procs_fd;
+  const char* working_directory;  // nullptr: stay
+  pid_t parent_pid;
+  bool own_process_group;
+  bool controlling_terminal;
+  bool die_with_parent;
+  int error = 0;
+};
+
+// The child shares the parent's memory, and sanitizers keep process-wide tables (TSan's
+// signal handlers and fds, say) that their wrappers of sigaction, close or dup2 would update
+// as if the parent had called them. So the child makes raw system calls only, and is not
+// instrumented.
+#define PIPEMUX_CHILD_CODE __attribute__((no_sanitize("address", "thread", "undefined"), noinline))
+
+PIPEMUX_CHILD_CODE long sys(long number, long a = 0, long b = 0, long c = 0, long d = 0) {
+  return ::syscall(number, a, b, c, d);
+}
+
+PIPEMUX_CHILD_CODE long address(const void* p) {
+  return reinterpret_cast<long>(p);
+}
+
+// The kernel's struct sigaction (not glibc's): a default disposition needs no restorer.
+struct kernel_sigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)();
+  unsigned long mask;
+};
+constexpr long kernel_sigset_size = sizeof(unsigned long);
+
+[[noreturn]] PIPEMUX_CHILD_CODE void fail(child_plan& plan) {
+  plan.error = errno != 0 ? errno : EINVAL;
+  sys(SYS_exit_group, 127);
+  __builtin_unreachable();
+}
+
+// Moves an fd that a dup2 below would overwrite out of the way (0, 1 and 2 are the targets).
+PIPEMUX_CHILD_CODE int above_stdio(int fd) {
+  if (fd < 0 || fd > 2) return fd;
+  return static_cast<int>(sys(SYS_fcntl, fd, F_DUPFD, 3));
+}
+
+// dup2 onto itself would leave close-on-exec set: clear it instead.
+PIPEMUX_CHILD_CODE bool install(int fd, int target) {
+  if (fd == target) return sys(SYS_fcntl, fd, F_SETFD, 0) == 0;
+  return sys(SYS_dup2, fd, target) == target;
+}
+
+PIPEMUX_CHILD_CODE int child_main(void* arg) {
+  auto& plan = *static_cast<child_plan*>(arg);
+  // First, so that nothing this child starts can be outside the cgroup ("0" means us).
+  if (plan.cgroup_procs_fd >= 0 && sys(SYS_write, plan.cgroup_procs_fd, address("0"), 1) != 1)
+    fail(plan);
+  if (plan.controlling_terminal) {
+    if (sys(SYS_setsid) < 0 || sys(SYS_ioctl, plan.stdout_fd, TIOCSCTTY, 0) != 0) fail(plan);
+  } else if (plan.own_process_group) {
+    sys(SYS_setpgid, 0, 0);
+  }
+  if (plan.die_with_parent) {
+    sys(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+    // The parent may have died before prctl: then nobody would ever send the signal.
+    if (sys(SYS_getppid) != plan.parent_pid) sys(SYS_exit_group, 128 + SIGKILL);
+  }
+  // Handlers reset at exec, but SIG_IGN survives it (a CLI that ignores SIGPIPE must not hand
+  // that to its children), and the parent blocked every signal around the clone. Ignoring
+  // each first drops what is pending: a Ctrl-C to the terminal's foreground group that came
+  // before setpgid above was meant for the parent, which passes it on as the stop signal (and
+  // nobody else knows this pid yet: the parent waits for the exec).
+  kernel_sigaction ignore_action{SIG_IGN, 0, nullptr, 0};
+  kernel_sigaction default_action{SIG_DFL, 0, nullptr, 0};
+  for (int sig = 1; sig < NSIG; ++sig) {
+    sys(SYS_rt_sigaction, sig, address(&ignore_action), 0, kernel_sigset_size);
+    sys(SYS_rt_sigaction, sig, address(&default_action), 0, kernel_sigset_size);
+  }
+  const unsigned long no_signals = 0;
+  sys(SYS_rt_sigprocmask, SIG_SETMASK, address(&no_signals), 0, kernel_sigset_size);
+  if (plan.working_directory != nullptr && sys(SYS_chdir, address(plan.working_directory)) != 0)
+    fail(plan);
+
+  const int out = above_stdio(plan.stdout_fd);
+  const int err = plan.stderr_fd == plan.stdout_fd ? out : above_stdio(plan.stderr_fd);
+  const int null_fd = static_cast<int>(sys(SYS_openat, AT_FDCWD, address("/dev/null"), O_RDONLY));
+  const bool moved = (plan.stdout_fd < 0 || out >= 0) && (plan.stderr_fd < 0 || err >= 0);
+  if (null_fd < 0 || !moved) fail(plan);
+  if (!install(null_fd, 0) || (out >= 0 && !install(out, 1)) || (err >= 0 && !install(err, 2)))
+    fail(plan);
+  // Only 0, 1 and 2 go on to the program (inherited fds are a leak: a pipe held open by a
+  // sibling holds its EOF back).
+  if (sys(SYS_close_range, 3, ~0U, 0) != 0) {  // before Linux 5.9: one by one
+    struct rlimit limit {};
+    const bool known = sys(SYS_getrlimit, RLIMIT_NOFILE, address(&limit)) == 0;
+    const long max_fd = known && limit.rlim_cur != RLIM_INFINITY ? long(limit.rlim_cur) : 1024;
+    for (long fd = 3; fd < max_fd; ++fd) sys(SYS_close, fd);
+  }
+  sys(SYS_execve, address(plan.path), address(plan.argv), address(plan.envp));
+  fail(plan);
+}
+
+using clone_function = int (*)(int (*)(void*), void*, int, void*, ...);
+
+// ThreadSanitizer intercepts clone() and runs its fork-child bookkeeping in the child, which,
+// sharing our memory, marks this process as a child forked from a multi-threaded parent: the
+// next thread it starts kills it. Under TSan, call libc's own clone.
+clone_function libc_clone() {
+#if defined(__SANITIZE_THREAD__)
+  static const clone_function real = [] {
+    void* libc = ::dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+    void* symbol = libc != nullptr ? ::dlsym(libc, "clone") : nullptr;
+    return symbol != nullptr ? reinterpret_cast<clone_function>(symbol) : &::clone;
+  }();
+  return real;
+#else
+  return &::clone;
+#endif
+}
+
+std::vector<char*> pointers_to(const std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  pointers.reserve(strings.size() + 1);
+  for (const auto& s : strings) pointers.push_back(const_cast<char*>(s.c_str()));
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+// The child's own stack: it needs little (no allocation, no formatting), and runs only until
+// exec, while the parent waits. Mapped per spawn: a host's thread may have a small stack.
+constexpr std::size_t child_stack_size = std::size_t{64} * 1024;
+
+}  // namespace
+
+spawned_child spawn(const launch_request& request, std::error_code& ec) {
+  const auto argv = pointers_to(request.argv);
+  const auto envp = pointers_to(request.environment);
+  child_plan plan{
+      .path = request.executable.c_str(),
+      .argv = argv.data(),
+      .envp = envp.data(),
+      .stdout_fd = request.stdout_fd,
+      .stderr_fd = request.stderr_fd,
+      .cgroup_procs_fd = request.cgroup_procs_fd,
+      .working_directory =
+          request.working_directory.empty() ? nullptr : request.working_directory.c_str(),
+      .parent_pid = ::getpid(),
+      .own_process_group = request.own_process_group,
+      .controlling_terminal = request.controlling_terminal,
+      .die_with_parent = request.die_with_parent,
+  };
+  void* stack = ::mmap(nullptr, child_stack_size, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) {
+    ec = std::error_code(errno, std::system_category());
+    return {};
+  }
+  spawned_child child;
+  {
+    // No handler of ours may run in the child before it has reset them all.
+    const all_signals_blocked blocked;
+    child.pid = libc_clone()(child_main, static_cast<char*>(stack) + child_stack_size,
+                             CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &plan, &child.pidfd);
+  }
+  const int clone_errno = errno;
+  ::munmap(stack, child_stack_size);  // the child has exec'd or exited: done with it
+  if (child.pid < 0) {
+    ec = std::error_code(clone_errno, std::system_category());
+    return {};
+  }
+  if (plan.error != 0) {
+    ::close(child.pidfd);
+    while (::waitpid(child.pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    ec = std::error_code(plan.error, std::system_category());
+    return {};
+  }
+  ec.clear();
+  return child;
+}
+
+}  // namespace pipemux::detail

@@ -1,0 +1,1141 @@
+#include "pipemux/supervisor.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/system/system_error.hpp>
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <stdexcept>
+
+#include "pipemux/stop_signal.hpp"
+#include "process/child_environment.hpp"
+#include "process/child_process.hpp"
+#include "process/executable_lookup.hpp"
+#include "process/orphan_guard.hpp"
+#include "process/pipe_reader.hpp"
+#include "process/pseudo_terminal.hpp"
+#include "process/run_cgroup.hpp"
+#include "process/unique_fd.hpp"
+#include "supervisor/batch_builder.hpp"
+
+extern char** environ;
+
+namespace pipemux {
+namespace asio = boost::asio;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+// One of a child's output pipes, with the framing state of its stream.
+struct output_channel {
+  explicit output_channel(std::size_t max_line) : framer(max_line) {}
+  std::shared_ptr<detail::pipe_reader> reader;
+  line_framer framer;
+  bool open = false;
+  bool held = false;              // a message_batch of its last read is not released yet
+  std::uint64_t hold_serial = 0;  // which batch holds it: a late release of another is ignored
+};
+
+// One child across its restarts: its current process and pipes, and what is known so far.
+struct child_slot {
+  child_slot(const asio::any_io_executor& executor, const program_spec& spec,
+             std::size_t index_of_program, std::size_t max_line)
+      : program(&spec),
+        program_index(index_of_program),
+        channels{output_channel(max_line), output_channel(max_line)},
+        drain_timer(executor),
+        restart_timer(executor) {}
+
+  std::shared_ptr<const child_info> info;  // immutable: replaced when a run starts or fails
+  const program_spec* program;
+  std::size_t program_index;  // in impl::programs
+  std::unique_ptr<detail::child_process> process;
+  std::array<output_channel, 2> channels;  // indexed by stream_kind
+  asio::steady_timer drain_timer;          // bounds how long pipes may outlive the child
+  asio::steady_timer restart_timer;
+  std::optional<exit_status> status;
+  steady::time_point started_at;
+  steady::time_point exited_at;  // reaped: the run time does not count draining its pipes
+  std::uint64_t messages = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t reads = 0;                 // over all its runs; tells the drain timer it flows
+  std::uint64_t reads_at_drain_check = 0;  // `reads` when the drain timer was last armed
+  std::string spawn_error;
+  std::size_t restarts = 0;
+  bool stop_sent = false;      // this run was sent the stop signal
+  steady::time_point kill_at;  // after the stop signal: when its grace ends
+  bool restart_pending = false;
+  bool finished = false;  // no run is current or pending: done for good
+
+  bool any_channel_open() const { return channels[0].open || channels[1].open; }
+  bool any_channel_held() const { return channels[0].held || channels[1].held; }
+
+  // Output is still flowing when a read completed since the last check, or when a pipe holds
+  // bytes or an EOF not read yet (the loop may have been too busy, or paused, to read them).
+  bool output_flowing_since_last_check() const {
+    if (reads != reads_at_drain_check) return true;
+    for (const auto& channel : channels)
+      if (channel.open && channel.reader->has_input()) return true;
+    return false;
+  }
+};
+
+std::shared_ptr<const child_info> with_pid(const child_info& info, int pid) {
+  return std::make_shared<const child_info>(child_info{info.name, info.index, info.instance, pid});
+}
+
+std::string join_argv(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& arg : argv) {
+    if (!out.empty()) out += ' ';
+    out += arg;
+  }
+  return out;
+}
+
+// What ran out when starting a child threw: "Too many open files", "out of memory".
+std::string describe_start_failure(const std::exception& e) {
+  if (const auto* boost_error = dynamic_cast<const boost::system::system_error*>(&e))
+    return boost_error->code().message();
+  if (const auto* std_error = dynamic_cast<const std::system_error*>(&e))
+    return std_error->code().message();
+  if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) return "out of memory";
+  return e.what();
+}
+
+std::string stop_reason(int sig) {
+  std::string text = signal_name(sig);
+  if (sig == SIGTTIN) text += " (it read from a terminal where it runs in the background)";
+  if (sig == SIGTTOU) text += " (it wrote to or set a terminal where it runs in the background)";
+  return text;
+}
+
+std::string seconds_text(std::chrono::milliseconds ms) {
+  return fmt::format("{:.3g} s", std::chrono::duration<double>(ms).count());
+}
+
+}  // namespace
+
+struct supervisor::impl : std::enable_shared_from_this<impl> {
+  impl(asio::any_io_executor ex, run_options opts)
+      : executor(std::move(ex)),
+        strand(asio::make_strand(executor)),
+        options(opts),
+        grace_timer(strand),
+        job_control_timer(strand),
+        leftovers_timer(strand) {}
+
+  enum class phase { idle, running, stopping, killing, done };
+
+  asio::any_io_executor executor;  // the caller's
+  asio::any_io_executor strand;    // every handler below runs here
+  run_options options;
+  message_handler on_message;
+  read_handler on_read;
+  batch_handler on_batch;
+  bool batched = false;  // output goes out in batches that hold their pipe (flow control)
+  bool pull = false;     // batched, waiting in `ready` for receive()
+  std::deque<message_batch> ready;
+  receiver waiting_receiver;
+  // async_run_per_read: the messages of the read being handed over (overwritten from read to
+  // read), and copies of the pieces that are not in the read buffer (lines joined across
+  // reads live in the framer, which the read changes).
+  std::vector<message> read_messages;
+  std::deque<std::string> read_copies;
+  event_handler on_event;
+  completion on_complete;
+  std::vector<program_spec> programs;
+  std::vector<std::unique_ptr<const detail::program_environment>> environments;  // by program
+  std::vector<std::unique_ptr<child_slot>> children;
+  phase state = phase::idle;
+  std::size_t next_to_spawn = 0;  // children before it have been started (or tried)
+  bool run_requested = false;     // async_run was called: one run per supervisor
+  bool stop_requested = false;
+  std::atomic<bool> stop_pending{false};  // stop() was called and its handler may not have run
+  bool caller_stopped = false;            // stop() or cancellation, not stop_on
+  std::optional<std::size_t> ended_by;    // the child whose end ended the run (stop_on)
+  std::exception_ptr callback_exception;  // on_message or on_event threw: no more calls
+  bool reading_paused = false;            // flow control: the consumer is not taking output
+  std::size_t resume_from = 0;            // the child after the one read last (round robin)
+  std::atomic<bool> abandoned{false};     // the supervisor is gone: call nobody
+  asio::steady_timer grace_timer;
+  asio::steady_timer job_control_timer;  // looks for stopped children: no SIGCHLD for a library
+  detail::orphan_guard guard;
+  bool guard_loss_reported = false;
+  std::unique_ptr<detail::run_cgroup> cgroup;  // run_options::cgroup, when there is one
+  std::string no_cgroup_reason;                // why there is none
+  // Once every child is finished, processes left in the cgroup are stopped (leftovers).
+  enum class leftovers_phase { not_yet, stopping, done } leftovers = leftovers_phase::not_yet;
+  asio::steady_timer leftovers_timer;
+  steady::time_point leftovers_deadline;
+
+  // Wraps a handler so that it runs only while the supervisor exists.
+  template <class Fn>
+  auto guarded(Fn fn) {
+    return [weak = weak_from_this(), fn = std::move(fn)](auto&&... args) {
+      auto self = weak.lock();
+      if (self && !self->abandoned) fn(*self, std::forward<decltype(args)>(args)...);
+    };
+  }
+
+  // Neither this nor deliver() calls anybody once the destructor has begun, even from inside
+  // a loop over pieces of one read.
+  void emit(child_event_kind kind, const child_slot& c, std::string detail = {},
+            std::chrono::nanoseconds run_time = {}) {
+    if (!on_event || callback_exception || abandoned.load(std::memory_order_relaxed)) return;
+    try {
+      on_event(child_event{kind, c.info, c.status, run_time, std::move(detail)});
+    } catch (...) {
+      callback_threw(std::current_exception());
+    }
+  }
+
+  void run() {
+    state = phase::running;
+    std::size_t index = 0;
+    for (std::size_t p = 0; p < programs.size(); ++p)
+      for (std::size_t i = 0; i < programs[p].instances; ++i) {
+        auto c = std::make_unique<child_slot>(strand, programs[p], p, options.max_line);
+        c->info = std::make_shared<const child_info>(child_info{programs[p].name, index++, i, -1});
+        children.push_back(std::move(c));
+      }
+    environments.resize(programs.size());
+    if (options.cgroup != cgroup_mode::off && !children.empty())
+      cgroup = detail::run_cgroup::create(no_cgroup_reason);
+    if (options.die_with_parent && (options.own_process_group || cgroup) && !children.empty())
+      guard.start(children.size(), cgroup.get());
+    watch_job_control();
+    spawn_next();
+  }
+
+  // A child stopped by SIGTTIN (it read from a terminal where it is in the background) or by
+  // SIGSTOP makes no output and no noise: say so, once a second at most.
+  void watch_job_control() {
+    job_control_timer.expires_after(std::chrono::seconds(1));
+    job_control_timer.async_wait(guarded([](impl& self, boost::system::error_code ec) {
+      if (ec || self.state == phase::done) return;
+      for (auto& c : self.children) {
+        if (!c->process || c->finished) continue;
+        if (const auto change = c->process->poll_job_control()) {
+          if (change->stopped)
+            self.emit(child_event_kind::stopped, *c, stop_reason(change->signal));
+          else
+            self.emit(child_event_kind::continued, *c);
+        }
+      }
+      self.watch_job_control();
+    }));
+  }
+
+  // Children are started one per handler, so that the output of those already running is read
+  // (and stamped) between two forks: starting a thousand takes a second, and a stop or a
+  // message must not wait for all of them.
+  void spawn_next() {
+    if (next_to_spawn < children.size()) {
+      // A stop() from another handler may be queued behind this one: it is seen here already.
+      if (state == phase::running && !stop_pending.load(std::memory_order_relaxed)) {
+        spawn(*children[next_to_spawn++]);
+        if (next_to_spawn < children.size())
+          asio::post(strand, guarded([](impl& self) { self.spawn_next(); }));
+      } else {
+        never_spawn_the_rest();
+      }
+    }
+    complete_if_all_finished();
+  }
+
+  void never_spawn_the_rest() {
+    for (; next_to_spawn < children.size(); ++next_to_spawn)
+      children[next_to_spawn]->finished = true;
+  }
+
+  // Starts (or restarts) the child's process. On failure the child is finished for good.
+  void spawn(child_slot& c) {
+    const program_spec& spec = *c.program;
+    const std::string program = spec.argv.empty() ? std::string() : spec.argv[0];
+    const detail::program_environment& environment = environment_of(c);
+    std::string why;
+    auto target =
+        detail::resolve_exec(spec.argv, spec.working_directory, environment.search_path(), why);
+    if (!target) return fail_spawn(c, "cannot start '" + program + "': " + why);
+    detail::launch_request request;
+    request.executable = std::move(target->executable);
+    request.argv = std::move(target->argv);
+
+    request.environment = environment.for_child(*c.info);
+    request.working_directory = spec.working_directory;
+    request.own_process_group = options.own_process_group;
+    request.die_with_parent = options.die_with_parent;
+    detail::unique_fd cgroup_procs;  // open until the child has moved itself in
+    if (cgroup) {
+      std::error_code ec;
+      cgroup_procs = cgroup->open_procs_for(c.info->index, ec);
+      if (ec && options.cgroup == cgroup_mode::required)
+        return fail_spawn(c, "cannot start '" + program + "': cannot create its cgroup in " +
+                                 cgroup->path() + ": " + ec.message());
+      request.cgroup_procs_fd = cgroup_procs.get();
+    } else if (options.cgroup == cgroup_mode::required) {
+      return fail_spawn(c, "cannot start '" + program + "': no cgroup: " + no_cgroup_reason);
+    }
+    // Out of descriptors (epoll, pidfd) or memory (a 16 MiB read buffer) mid-start: that
+    // child could not be started; the others run on.
+    try {
+      if (!launch(c, request)) return;
+    } catch (const std::exception& e) {
+      const std::string reason = describe_start_failure(e);
+      for (auto& channel : c.channels) {
+        if (channel.reader) channel.reader->close();
+        channel.reader.reset();
+        channel.open = false;
+      }
+      c.process.reset();  // SIGKILLs and reaps a child already started
+      return fail_spawn(c, "cannot start '" + program + "': " + reason);
+    }
+    c.info = with_pid(*c.info, c.process->pid());
+    c.status.reset();
+    c.stop_sent = false;
+    c.spawn_error.clear();
+    c.started_at = steady::now();
+    if (options.own_process_group && !guard.add(c.info->pid)) report_guard_lost(c);
+    emit(child_event_kind::started, c, join_argv(spec.argv));
+    for (auto stream : {stream_kind::out, stream_kind::err}) start_reading(c, stream);
+    child_slot* slot = &c;
+    c.process->async_wait(guarded([slot](impl& self, std::error_code wait_error, int status) {
+      self.on_exited(*slot, wait_error, status);
+    }));
+  }
+
+  // Built at the first start of one of the program's children, from the environment as it is
+  // then, and shared by its children and their restarts.
+  const detail::program_environment& environment_of(const child_slot& c) {
+    auto& environment = environments[c.program_index];
+    if (!environment)
+      environment = std::make_unique<const detail::program_environment>(*c.program, environ,
+                                                                        options.unbuffered_env);
+    return *environment;
+  }
+
+  // Makes the pipes (or the pseudo-terminal) and their readers, then forks. False (reported)
+  // when it could not.
+  bool launch(child_slot& c, detail::launch_request& request) {
+    const std::string& program = c.program->argv.front();
+    // CLOEXEC: no sibling may inherit these (Process 1.81 does not close them, bug 1).
+    // The child's ends are closed here once it has its copies: ours would hold EOF back.
+    detail::unique_fd child_out, child_err;
+    const bool separate_stderr = !c.program->pty && options.stderr_handling == stderr_mode::capture;
+    const auto drop_readers = [&c] {
+      for (auto& channel : c.channels) channel.reader.reset();
+    };
+    drop_readers();        // those of a previous run
+    if (c.program->pty) {  // stdout and stderr both on the terminal, read as "out"
+      std::error_code ec;
+      detail::pseudo_terminal terminal = detail::open_pseudo_terminal(ec);
+      if (ec) {
+        fail_spawn(
+            c, "cannot start '" + program + "': cannot open a pseudo-terminal: " + ec.message());
+        return false;
+      }
+      child_out = std::move(terminal.child);
+      c.channels[static_cast<std::size_t>(stream_kind::out)].reader =
+          std::make_shared<detail::pipe_reader>(strand, terminal.master.release(),
+                                                options.read_size);
+      request.controlling_terminal = true;
+    }
+    for (auto stream : {stream_kind::out, stream_kind::err}) {
+      if (c.program->pty || (stream == stream_kind::err && !separate_stderr)) break;
+      int fds[2];
+      if (::pipe2(fds, O_CLOEXEC) != 0) {
+        drop_readers();
+        fail_spawn(c,
+                   "cannot start '" + program + "': cannot create a pipe: " + std::strerror(errno));
+        return false;
+      }
+      (stream == stream_kind::out ? child_out : child_err).reset(fds[1]);
+      auto& channel = c.channels[static_cast<std::size_t>(stream)];
+      channel.reader = std::make_shared<detail::pipe_reader>(strand, fds[0], options.read_size);
+    }
+    request.stdout_fd = child_out.get();
+    request.stderr_fd = separate_stderr ? child_err.get()
+                        : c.program->pty || options.stderr_handling == stderr_mode::merge
+                            ? child_out.get()
+                            : -1;
+    std::error_code ec;
+    c.process = detail::child_process::launch(strand, request, ec);
+    if (!c.process) {
+      drop_readers();
+      fail_spawn(c, "cannot start '" + program + "': " + ec.message());
+      return false;
+    }
+    return true;
+  }
+
+  void start_reading(child_slot& c, stream_kind stream) {
+    auto& channel = c.channels[static_cast<std::size_t>(stream)];
+    if (!channel.reader) return;
+    channel.open = true;
+    if (reading_paused) channel.reader->pause();
+    child_slot* slot = &c;
+    channel.reader->start(
+        guarded([slot, stream](impl& self, log_clock::time_point t, std::string_view data) {
+          self.on_output(*slot, stream, t, data);
+        }),
+        guarded([slot, stream](impl& self, std::error_code read_error) {
+          self.on_output_end(*slot, stream, read_error);
+        }));
+  }
+
+  // Said once: from now on a SIGKILL of this process would leave the children's groups alive.
+  void report_guard_lost(const child_slot& c) {
+    if (!guard.lost() || guard_loss_reported) return;
+    guard_loss_reported = true;
+    emit(child_event_kind::guard_lost, c,
+         "the guard process (pipemux-guard) is gone: if this process is killed, grandchildren "
+         "may outlive it");
+  }
+
+  void fail_spawn(child_slot& c, std::string why) {
+    c.info = with_pid(*c.info, -1);  // not the pid of an earlier run
+    c.spawn_error = std::move(why);
+    c.status.reset();
+    c.finished = true;
+    emit(child_event_kind::spawn_failed, c, c.spawn_error);
+    if (state == phase::running && options.stop_on != stop_condition::all_done)
+      stop_others(c, "could not be started");
+  }
+
+  void on_output(child_slot& c, stream_kind stream, log_clock::time_point arrival,
+                 std::string_view data) {
+    ++c.reads;
+    c.bytes += data.size();
+    resume_from = c.info->index + 1;
+    if (batched) return hand_over_read(c, stream, arrival, data);
+    if (on_read) return deliver_read(c, stream, arrival, data);
+    // One message per read, its piece changed for each line: copying the shared child_info
+    // for every line would cost two atomic operations a line.
+    message m{c.info, stream, arrival, data, piece_kind::chunk};
+    split(c, stream, data, [&](std::string_view piece, piece_kind kind) {
+      m.bytes = piece;
+      m.kind = kind;
+      deliver(c, m);
+    });
+  }
+
+  // Hands `add` each piece of a read: the whole read in raw mode, else what the framer cuts.
+  template <class Add>
+  void split(child_slot& c, stream_kind stream, std::string_view data, Add&& add) {
+    if (options.framing == framing_mode::raw)
+      add(data, piece_kind::chunk);
+    else
+      c.channels[static_cast<std::size_t>(stream)].framer.feed(data, add);
+  }
+
+  void deliver(child_slot& c, const message& m) {
+    ++c.messages;
+    if ((!on_message && !on_read) || callback_exception ||
+        abandoned.load(std::memory_order_relaxed))
+      return;
+    try {
+      if (on_read)
+        on_read(std::span<const message>(&m, 1));
+      else
+        on_message(m);
+    } catch (...) {
+      callback_threw(std::current_exception());
+    }
+  }
+
+  // Whether `piece` lies in `buffer` (and not in the framer's storage of a joined line).
+  static bool within(std::string_view buffer, std::string_view piece) {
+    const std::less_equal<const char*> not_after;
+    return not_after(buffer.data(), piece.data()) &&
+           not_after(piece.data() + piece.size(), buffer.data() + buffer.size());
+  }
+
+  // Writes message `at` of `storage`, overwriting the one a previous read left there rather
+  // than rebuilding it: copying the child's shared_ptr for every line (an atomic increment,
+  // later a decrement) cost 7% of the CLI's time.
+  static void put_message(std::vector<message>& storage, std::size_t at,
+                          const std::shared_ptr<const child_info>& child, stream_kind stream,
+                          log_clock::time_point arrival, std::string_view bytes, piece_kind kind) {
+    if (at == storage.size()) {
+      storage.push_back(message{child, stream, arrival, bytes, kind});
+      return;
+    }
+    message& m = storage[at];
+    if (m.child != child) m.child = child;
+    m.stream = stream;
+    m.arrival = arrival;
+    m.bytes = bytes;
+    m.kind = kind;
+  }
+
+  // async_run_per_read: the pieces of one read in one call; the pipe reads on once it returns.
+  void deliver_read(child_slot& c, stream_kind stream, log_clock::time_point arrival,
+                    std::string_view data) {
+    std::size_t used = 0;
+    read_copies.clear();
+    const auto add = [&](std::string_view piece, piece_kind kind) {
+      ++c.messages;
+      const std::string_view bytes = within(data, piece) ? piece : read_copies.emplace_back(piece);
+      put_message(read_messages, used++, c.info, stream, arrival, bytes, kind);
+    };
+    split(c, stream, data, add);
+    if (used == 0 || !on_read || callback_exception || abandoned.load(std::memory_order_relaxed))
+      return;
+    try {
+      on_read(std::span<const message>(read_messages.data(), used));
+    } catch (...) {
+      callback_threw(std::current_exception());
+    }
+  }
+
+  // Flow control: the pieces of one read go out as one batch, as views into the read buffer,
+  // and the pipe is not read again until the batch ends (its hold posts release_channel).
+  void hand_over_read(child_slot& c, stream_kind stream, log_clock::time_point arrival,
+                      std::string_view data) {
+    auto& channel = c.channels[static_cast<std::size_t>(stream)];
+    message_batch batch;
+    auto hold = std::make_shared<channel_hold>(shared_from_this(), &c, stream);
+    hold->storage = take_spare_storage();
+    std::size_t used = 0;
+    const auto add = [&](std::string_view piece, piece_kind kind) {
+      ++c.messages;
+      // A line joined across reads lives in the framer, which the next read changes: copied.
+      const std::string_view bytes =
+          within(data, piece) ? piece : detail::batch_builder::own(batch, piece);
+      put_message(hold->storage, used++, c.info, stream, arrival, bytes, kind);
+    };
+    split(c, stream, data, add);
+    if (used == 0) {  // only part of a line: it is in the framer, read on
+      give_back_storage(std::move(hold->storage));
+      return;
+    }
+    channel.held = true;
+    channel.reader->pause();
+    hold->serial = ++channel.hold_serial;
+    detail::batch_builder::set_messages(batch, std::span<const message>(hold->storage).first(used));
+    detail::batch_builder::hold(batch, std::move(hold));
+    hand_over(std::move(batch));
+  }
+
+  // The last line of a closed pipe, without its '\n': a batch that holds no pipe.
+  void hand_over_last(child_slot& c, stream_kind stream, std::string_view piece, piece_kind kind) {
+    message_batch batch;
+    auto hold = std::make_shared<channel_hold>(shared_from_this(), &c, stream);
+    ++c.messages;
+    hold->storage.push_back(
+        message{c.info, stream, log_clock::now(), detail::batch_builder::own(batch, piece), kind});
+    detail::batch_builder::set_messages(batch, hold->storage);
+    detail::batch_builder::hold(batch, std::move(hold));
+    hand_over(std::move(batch));
+  }
+
+  void hand_over(message_batch batch) {
+    // Dropped (so released) once nobody may be called: the pipe is then read to its end.
+    if (callback_exception || abandoned.load(std::memory_order_relaxed)) return;
+    if (!pull) {
+      try {
+        on_batch(std::move(batch));
+      } catch (...) {
+        callback_threw(std::current_exception());
+      }
+      return;
+    }
+    if (waiting_receiver) return answer_receiver({}, std::move(batch));
+    ready.push_back(std::move(batch));
+  }
+
+  // Completes the pending receive (there is one).
+  void answer_receiver(error_code ec, message_batch batch) {
+    auto take = std::move(waiting_receiver);
+    waiting_receiver = nullptr;
+    take(ec, std::move(batch));
+  }
+
+  void receive(receiver take) {
+    if (abandoned) return take(asio::error::operation_aborted, {});
+    if (run_requested && !pull) return take(asio::error::operation_not_supported, {});
+    if (waiting_receiver) return take(asio::error::already_started, {});
+    if (!ready.empty()) {
+      message_batch batch = std::move(ready.front());
+      ready.pop_front();
+      return take({}, std::move(batch));
+    }
+    if (state == phase::done) return take(asio::error::eof, {});
+    waiting_receiver = std::move(take);
+  }
+
+  // A batch ended: its pipe may be read again (unless the whole run is paused), into the
+  // storage it hands back.
+  void release_channel(child_slot& c, stream_kind stream, std::uint64_t serial,
+                       std::vector<message> storage) {
+    auto& channel = c.channels[static_cast<std::size_t>(stream)];
+    if (!channel.held || channel.hold_serial != serial) return;
+    channel.held = false;
+    give_back_storage(std::move(storage));
+    if (channel.open && !reading_paused) channel.reader->resume();
+  }
+
+  // Message storage of released batches, shared by all pipes and kept for a few only: one
+  // each would grow to a read's worth of messages (up to ~500 KiB for short lines) per pipe,
+  // which for a thousand children is far more than their read buffers.
+  std::vector<std::vector<message>> spare_storages;
+  static constexpr std::size_t max_spare_storages = 4;
+
+  std::vector<message> take_spare_storage() {
+    if (spare_storages.empty()) return {};
+    auto storage = std::move(spare_storages.back());
+    spare_storages.pop_back();
+    return storage;
+  }
+
+  void give_back_storage(std::vector<message> storage) {
+    if (spare_storages.size() < max_spare_storages) spare_storages.push_back(std::move(storage));
+  }
+
+  // Kept by a batch: the supervisor's state (the read buffer) lives as long as the batch, and
+  // the batch's end lets its pipe be read again.
+  struct channel_hold {
+    channel_hold(std::shared_ptr<impl> s, child_slot* c, stream_kind k)
+        : self(std::move(s)), slot(c), stream(k) {}
+    channel_hold(const channel_hold&) = delete;
+    channel_hold& operator=(const channel_hold&) = delete;
+    ~channel_hold() {
+      if (serial == 0 || self->abandoned) return;
+      try {
+        asio::post(self->strand, [self = self, slot = slot, stream = stream, serial = serial,
+                                  storage = std::move(storage)]() mutable {
+          if (!self->abandoned) self->release_channel(*slot, stream, serial, std::move(storage));
+        });
+      } catch (...) {  // out of memory: that pipe stays paused; nothing better to do here
+      }
+    }
+    std::shared_ptr<impl> self;
+    child_slot* slot;
+    stream_kind stream;
+    std::uint64_t serial = 0;      // 0: holds no pipe (the last line of a closed one)
+    std::vector<message> storage;  // the batch's messages
+  };
+
+  // A callback that throws would end a read loop half way and hang the run: instead the run
+  // is stopped (its output still read, and dropped) and completes with the exception.
+  void callback_threw(std::exception_ptr e) {
+    callback_exception = std::move(e);
+    stop();
+  }
+
+  void on_output_end(child_slot& c, stream_kind stream, std::error_code read_error) {
+    // A pseudo-terminal says EIO, not EOF, once nobody holds its other side.
+    if (c.program->pty && read_error == std::errc::io_error) read_error.clear();
+    close_channel(c, stream);
+    if (read_error)
+      emit(child_event_kind::output_abandoned, c,
+           "reading its output failed: " + read_error.message());
+    maybe_finish_run(c);
+  }
+
+  // Delivers what the framer still holds (a last line without '\n') and marks the pipe closed.
+  void close_channel(child_slot& c, stream_kind stream) {
+    auto& channel = c.channels[static_cast<std::size_t>(stream)];
+    if (!channel.open) return;
+    channel.open = false;
+    channel.framer.finish([&](std::string_view piece, piece_kind kind) {
+      if (batched)
+        hand_over_last(c, stream, piece, kind);
+      else
+        deliver(c, message{c.info, stream, log_clock::now(), piece, kind});
+    });
+  }
+
+  void on_exited(child_slot& c, std::error_code wait_error, int wait_status) {
+    c.exited_at = steady::now();
+    if (wait_error) {
+      // Someone else reaped it (SIGCHLD ignored, or waitpid(-1) in the host): status unknown.
+      c.status = exit_status{};
+      c.status->code = -1;
+      emit(child_event_kind::output_abandoned, c,
+           "cannot wait for the child: " + wait_error.message());
+    } else {
+      c.status = exit_status::from_wait_status(wait_status);
+      const auto& codes = c.program->success_codes;
+      c.status->listed_success = !c.status->signaled && std::find(codes.begin(), codes.end(),
+                                                                  c.status->code) != codes.end();
+    }
+    if (c.any_channel_open()) arm_drain_timer(c);
+    maybe_finish_run(c);
+  }
+
+  // The child is gone but its pipes are open. Output that still flows is read to the end, however
+  // long that takes; a pipe is abandoned only when a whole grace period passed with nothing
+  // written to it and nothing left in it: then something else (a background grandchild)
+  // holds it open, and may for ever.
+  void arm_drain_timer(child_slot& c) {
+    c.reads_at_drain_check = c.reads;
+    c.drain_timer.expires_after(grace_of(c));
+    child_slot* slot = &c;
+    c.drain_timer.async_wait(guarded([slot](impl& self, boost::system::error_code ec) {
+      if (ec || !slot->any_channel_open()) return;
+      // Judged only while the pipe is being read: while the consumer holds output back, the
+      // run waits for it anyway.
+      if (self.reading_paused || slot->any_channel_held() ||
+          slot->output_flowing_since_last_check())
+        self.arm_drain_timer(*slot);
+      else
+        self.abandon_output(*slot);
+    }));
+  }
+
+  void abandon_output(child_slot& c) {
+    for (auto stream : {stream_kind::out, stream_kind::err}) {
+      auto& channel = c.channels[static_cast<std::size_t>(stream)];
+      if (channel.open) channel.reader->close();
+      close_channel(c, stream);
+    }
+    emit(child_event_kind::output_abandoned, c,
+         std::string(c.program->pty ? "its terminal" : "its output pipe") +
+             " is still open but nothing was written to it for " + seconds_text(grace_of(c)) +
+             " after the child exited (another process holds it open): closed");
+    maybe_finish_run(c);  // kills the group that held it
+  }
+
+  // The current run ends once the process is reaped and its pipes are closed. Whatever is
+  // left in its process group then is an orphan of that run and is killed, as systemd does
+  // with a service's control group.
+  void maybe_finish_run(child_slot& c) {
+    if (c.finished || c.restart_pending || !c.status || c.any_channel_open()) return;
+    c.drain_timer.cancel();
+    if (options.own_process_group) {
+      if (c.process->signal(SIGKILL, true)) emit(child_event_kind::leftovers_killed, c);
+      if (!guard.remove(c.info->pid)) report_guard_lost(c);
+    }
+    emit(child_event_kind::exited, c, {}, c.exited_at - c.started_at);
+
+    const restart_mode mode = c.program->restart.value_or(options.restart.mode);
+    const bool wants_restart =
+        mode == restart_mode::always || (mode == restart_mode::on_failure && !c.status->success());
+    if (state == phase::running && wants_restart && c.restarts < options.restart.max_restarts) {
+      schedule_restart(c);
+      return;
+    }
+    c.finished = true;
+    const stop_condition stop_on = c.program->stop_on.value_or(options.stop_on);
+    if (state == phase::running &&
+        (stop_on == stop_condition::any_exit ||
+         (stop_on == stop_condition::any_failure && !c.status->success())))
+      stop_others(c, describe(*c.status));
+    complete_if_all_finished();
+  }
+
+  void schedule_restart(child_slot& c) {
+    const auto& policy = options.restart;
+    // A floor, so that restart_delay = 0 still backs off (10, 20, 40 ms...) instead of forking
+    // a failing child as fast as the machine can.
+    auto delay = std::max(policy.initial_delay, restart_policy::min_delay);
+    for (std::size_t i = 0; i < c.restarts && delay < policy.max_delay; ++i) delay *= 2;
+    delay = std::min(delay, std::max(policy.max_delay, restart_policy::min_delay));  // floor too
+    ++c.restarts;
+    c.restart_pending = true;
+    emit(child_event_kind::restarting, c,
+         fmt::format("it {}; attempt {} of {} in {}", describe(*c.status), c.restarts,
+                     policy.max_restarts, seconds_text(delay)));
+    c.restart_timer.expires_after(delay);
+    child_slot* slot = &c;
+    c.restart_timer.async_wait(guarded([slot](impl& self, boost::system::error_code ec) {
+      // A stop() queued behind this handler cancels the restart when it runs.
+      if (ec || !slot->restart_pending || self.stop_pending.load(std::memory_order_relaxed)) return;
+      slot->restart_pending = false;
+      self.spawn(*slot);
+      self.complete_if_all_finished();
+    }));
+  }
+
+  void stop_others(child_slot& c, const std::string& why) {
+    emit(child_event_kind::stopping_others, c, why + ": stopping the other children");
+    if (!ended_by) ended_by = c.info->index;
+    stop();
+  }
+
+  void complete_if_all_finished() {
+    if (state == phase::done || state == phase::idle) return;
+    for (const auto& c : children)
+      if (!c->finished) return;
+    if (cgroup && leftovers != leftovers_phase::done) {
+      if (leftovers == leftovers_phase::not_yet) stop_leftovers();
+      return;
+    }
+    complete();
+  }
+
+  // Every child is finished, but what they started may still run in the cgroup (a daemon, a
+  // `setsid` job): stopped like a child, with the stop signal, SIGCONT, and SIGKILL for the
+  // whole cgroup after the grace (or at a stop() meanwhile).
+  void stop_leftovers() {
+    leftovers = leftovers_phase::stopping;
+    if (!cgroup->populated()) return finish_leftovers();
+    // What a child's group kill hit a moment ago may still be listed: let it go first.
+    leftovers_deadline = steady::now() + options.stop_grace;
+    leftovers_timer.expires_after(std::chrono::milliseconds(20));
+    leftovers_timer.async_wait(guarded([](impl& self, boost::system::error_code ec) {
+      if (!ec && self.leftovers == leftovers_phase::stopping) self.signal_all_leftovers();
+    }));
+  }
+
+  void signal_all_leftovers() {
+    bool any = false;
+    for (const auto& c : children) {
+      const int sig = stop_signal_of(*c);
+      std::string names = signal_leftovers(*c, sig);
+      if (names.empty()) continue;
+      any = true;
+      emit(child_event_kind::leftovers_stopping, *c,
+           "still running after it ended: " + names + ": sent " + signal_name(sig));
+    }
+    if (!any) return finish_leftovers();
+    watch_leftovers();
+  }
+
+  // Sends `sig` to each process in the child's cgroup; "sleep[12], sh[13]" for those it reached.
+  std::string signal_leftovers(const child_slot& c, int sig) {
+    std::string names;
+    for (int pid : cgroup->members(c.info->index)) {
+      std::string name = detail::process_name(pid);  // before it may be gone
+      if (!cgroup->signal_member(c.info->index, pid, sig)) continue;
+      // A stopped process acts on no signal but SIGKILL until continued.
+      if (sig != SIGKILL) cgroup->signal_member(c.info->index, pid, SIGCONT);
+      append_process(names, name, pid);
+    }
+    return names;
+  }
+
+  static void append_process(std::string& names, const std::string& name, int pid) {
+    names += fmt::format("{}{}[{}]", names.empty() ? "" : ", ", name, pid);
+  }
+
+  void watch_leftovers() {
+    leftovers_timer.expires_after(std::chrono::milliseconds(20));
+    leftovers_timer.async_wait(guarded([](impl& self, boost::system::error_code ec) {
+      if (ec || self.leftovers != leftovers_phase::stopping) return;
+      if (!self.cgroup->populated()) return self.finish_leftovers();
+      if (steady::now() >= self.leftovers_deadline) return self.kill_leftovers();
+      self.watch_leftovers();
+    }));
+  }
+
+  void kill_leftovers() {
+    for (const auto& c : children) {
+      std::string names;
+      for (int pid : cgroup->members(c->info->index))
+        append_process(names, detail::process_name(pid), pid);
+      if (!names.empty())
+        emit(child_event_kind::leftovers_killed, *c, "still running: " + names + ": sent SIGKILL");
+    }
+    cgroup->kill();
+    finish_leftovers();  // the cgroup's teardown waits for them to be gone
+  }
+
+  void finish_leftovers() {
+    leftovers = leftovers_phase::done;
+    leftovers_timer.cancel();
+    complete();
+  }
+
+  // Kills what may be left in the cgroup and removes it. Idempotent: after the guard did it,
+  // this finds nothing to do.
+  void remove_cgroup() {
+    if (!cgroup) return;
+    detail::teardown_run_cgroup(cgroup->parent_fd(), cgroup->name(), cgroup->directory_fd(),
+                                children.size());
+    cgroup.reset();
+  }
+
+  void complete() {
+    state = phase::done;
+    grace_timer.cancel();
+    job_control_timer.cancel();
+    guard.finish();
+    remove_cgroup();  // in case there was no guard, or it was killed
+    run_summary summary = summarize();
+    error_code ec;
+    if (callback_exception)
+      ec = errc::callback_threw;
+    else if (caller_stopped)
+      ec = asio::error::operation_aborted;
+    else if (summary.any_spawn_failed())
+      ec = errc::spawn_failed;
+    else if (summary.any_failed())
+      ec = errc::child_failed;
+    finish(ec, std::move(summary));
+  }
+
+  run_summary summarize() const {
+    run_summary summary;
+    summary.stopped = stop_requested;
+    summary.ended_by = ended_by;
+    summary.callback_exception = callback_exception;
+    for (const auto& c : children)
+      summary.children.push_back(child_summary{*c->info, c->messages, c->bytes, c->status,
+                                               c->spawn_error, c->restarts, c->stop_sent});
+    return summary;
+  }
+
+  // Hands the outcome over, once; the callbacks are dropped first.
+  void finish(error_code ec, run_summary summary, bool from_destructor = false) {
+    state = phase::done;
+    auto done = std::move(on_complete);
+    on_complete = nullptr;
+    on_message = nullptr;
+    on_read = nullptr;
+    on_batch = nullptr;
+    on_event = nullptr;
+    // No batch comes after this: a receiver waiting for one gets the end.
+    if (waiting_receiver && ready.empty())
+      answer_receiver(
+          abandoned ? error_code(asio::error::operation_aborted) : error_code(asio::error::eof),
+          {});
+    if (done) done(ec, std::move(summary), from_destructor);
+  }
+
+  // stop() from the caller (or a cancellation): the run then ends with operation_aborted.
+  void stop_by_caller(bool kill_at_once) {
+    if (state != phase::done) caller_stopped = true;
+    stop(kill_at_once);
+  }
+
+  // `kill_at_once` (a terminal cancellation): SIGKILL instead of the stop signal, no grace.
+  void stop(bool kill_at_once = false) {
+    if (state == phase::idle) {  // before start(): it will start nothing
+      stop_requested = true;
+      return;
+    }
+    if (state == phase::done) return;
+    if (leftovers == leftovers_phase::stopping) {  // the children are done; what they left is not
+      stop_requested = true;
+      kill_leftovers();
+      return;
+    }
+    if (state == phase::stopping || state == phase::killing) {
+      escalate();  // a second stop: no more grace
+      return;
+    }
+    stop_requested = true;
+    state = phase::stopping;
+    never_spawn_the_rest();
+    for (auto& c : children) {
+      if (c->restart_pending) {  // it is not running: it simply does not come back
+        c->restart_pending = false;
+        --c->restarts;  // counted when scheduled; it never happened
+        c->restart_timer.cancel();
+        c->finished = true;
+        continue;
+      }
+      if (!c->process || c->finished) continue;
+      // A reaped child's group may still hold its pipe through a grandchild: signal it too.
+      if (!c->process->reaped()) c->stop_sent = true;
+      if (!c->process->reaped() || c->any_channel_open()) {
+        const int sig = kill_at_once ? SIGKILL : stop_signal_of(*c);
+        c->process->signal(sig, true);
+        // A stopped process acts on no signal but SIGKILL until continued (as systemd does).
+        if (sig != SIGKILL) c->process->signal(SIGCONT, true);
+      }
+      c->kill_at = steady::now() + grace_of(*c);
+    }
+    if (kill_at_once)
+      state = phase::killing;
+    else
+      wait_for_next_grace_to_end();
+    complete_if_all_finished();
+  }
+
+  static constexpr steady::time_point killed = steady::time_point::max();  // kill_at, once sent
+
+  // Each child has its own program's grace: the timer wakes for the first one to end.
+  void wait_for_next_grace_to_end() {
+    std::optional<steady::time_point> next;
+    for (const auto& c : children)
+      if (c->process && !c->finished && c->kill_at != killed && (!next || c->kill_at < *next))
+        next = c->kill_at;
+    if (!next) return;
+    grace_timer.expires_at(*next);
+    grace_timer.async_wait(guarded([](impl& self, boost::system::error_code ec) {
+      if (!ec) self.kill_those_out_of_grace();
+    }));
+  }
+
+  void kill_those_out_of_grace() {
+    if (state != phase::stopping) return;
+    const auto now = steady::now();
+    for (auto& c : children)
+      if (c->process && !c->finished && c->kill_at <= now)  // `killed` is later
+        kill_now(*c, "still running after the grace period: sent SIGKILL");
+    wait_for_next_grace_to_end();
+  }
+
+  // Its grace is over, or there is no more grace for anyone; `why` says which, for the log.
+  void kill_now(child_slot& c, const char* why) {
+    if (!c.process->reaped()) emit(child_event_kind::stop_escalated, c, why);
+    c.process->signal(SIGKILL, true);
+    c.kill_at = killed;
+  }
+
+  int stop_signal_of(const child_slot& c) const {
+    return c.program->stop_signal.value_or(options.stop_signal);
+  }
+  std::chrono::milliseconds grace_of(const child_slot& c) const {
+    return c.program->stop_grace.value_or(options.stop_grace);
+  }
+
+  void escalate() {
+    if (state == phase::done || state == phase::killing) return;
+    state = phase::killing;
+    grace_timer.cancel();
+    for (auto& c : children)
+      if (c->process && !c->finished)
+        kill_now(*c, "asked to stop a second time before its grace was over: sent SIGKILL");
+  }
+
+  // A consumer that pauses again after one read would otherwise hear only the first children:
+  // reading resumes in turn, from the child after the one read last.
+  void set_reading_paused(bool paused) {
+    if (paused == reading_paused) return;
+    reading_paused = paused;
+    const std::size_t n = children.size();
+    for (std::size_t k = 0; k < n; ++k)
+      for (auto& channel : children[(resume_from + k) % n]->channels) {
+        if (!channel.open) continue;
+        if (paused)
+          channel.reader->pause();
+        else if (!channel.held)
+          channel.reader->resume();
+      }
+  }
+
+  // The supervisor is being destroyed: no more callbacks; nothing may outlive it.
+  void abandon() {
+    grace_timer.cancel();
+    job_control_timer.cancel();
+    for (auto& c : children) {
+      c->drain_timer.cancel();
+      c->restart_timer.cancel();
+      for (auto& channel : c->channels)
+        if (channel.reader) channel.reader->close();
+      c->process.reset();  // SIGKILLs a child that is still running
+    }
+    leftovers_timer.cancel();
+    guard.finish();  // kills the groups still registered: grandchildren included
+    remove_cgroup();
+    // Batches waiting for receive() hold this state: let them go (they release nothing now).
+    ready.clear();
+    // As an Asio I/O object does with its pending operations (the completion is posted).
+    stop_requested = true;
+    finish(asio::error::operation_aborted, summarize(), true);
+  }
+};
+
+supervisor::supervisor(executor_type executor, run_options options) {
+  if (options.read_size == 0 || options.read_size > limits::max_read_size)
+    throw std::invalid_argument("pipemux::supervisor: read_size must be between 1 and " +
+                                std::to_string(limits::max_read_size));
+  if (options.max_line == 0 || options.max_line > limits::max_line)
+    throw std::invalid_argument("pipemux::supervisor: max_line must be between 1 and " +
+                                std::to_string(limits::max_line));
+  if (options.stop_signal <= 0 || options.stop_signal >= NSIG)
+    throw std::invalid_argument("pipemux::supervisor: stop_signal is not a signal");
+  if (const std::string problem = stop_signal_problem(options.stop_signal); !problem.empty())
+    throw std::invalid_argument("pipemux::supervisor: stop_signal: " + problem);
+  impl_ = std::make_shared<impl>(std::move(executor), options);
+}
+
+supervisor::executor_type supervisor::get_executor() const noexcept {
+  return impl_->executor;
+}
+
+supervisor::~supervisor() {
+  impl_->abandoned = true;
+  try {
+    asio::dispatch(impl_->strand, [self = impl_] { self->abandon(); });
+  } catch (...) {  // out of memory: do it here, rather than leave children running
+    try {
+      impl_->abandon();
+    } catch (...) {  // nothing more can be done from a destructor
+    }
+  }
+}
+
+void supervisor::start(std::vector<program_spec> programs, output_consumer output,
+                       event_handler on_event, completion on_complete) {
+  // Posted, never dispatched: nothing (a fork, an event, the completion) may happen inside
+  // async_run, even when it is called from a handler running on this io_context.
+  asio::post(impl_->strand,
+             [self = impl_, programs = std::move(programs), output = std::move(output),
+              on_event = std::move(on_event), on_complete = std::move(on_complete)]() mutable {
+               if (self->run_requested || self->abandoned) {  // a second run, or too late
+                 on_complete(self->run_requested ? error_code(errc::already_started)
+                                                 : error_code(asio::error::operation_aborted),
+                             run_summary{}, false);
+                 return;
+               }
+               self->run_requested = true;
+               self->programs = std::move(programs);
+               self->on_message = std::move(output.on_message);
+               self->on_read = std::move(output.on_read);
+               self->on_batch = std::move(output.on_batch);
+               self->batched = output.batched;
+               self->pull = output.pull;
+               if (self->waiting_receiver && !self->pull)  // received before a push run
+                 self->answer_receiver(asio::error::operation_not_supported, {});
+               self->on_event = std::move(on_event);
+               self->on_complete = std::move(on_complete);
+               if (self->stop_requested)
+                 self->complete();  // stopped before it started
+               else
+                 self->run();
+             });
+}
+
+void supervisor::receive(receiver take) {
+  asio::post(impl_->strand,
+             [self = impl_, take = std::move(take)]() mutable { self->receive(std::move(take)); });
+}
+
+void supervisor::stop() {
+  stop(impl_);
+}
+
+void supervisor::stop(const std::weak_ptr<impl>& weak, bool kill_at_once) {
+  const auto self = weak.lock();
+  if (!self || self->abandoned) return;
+  self->stop_pending = true;  // no child starts from now on, even before the strand sees this
+  asio::dispatch(self->strand, [weak, kill_at_once] {
+    if (auto alive = weak.lock(); alive && !alive->abandoned) alive->stop_by_caller(kill_at_once);
+  });
+}
+
+void supervisor::pause_reading() {
+  asio::dispatch(impl_->strand, [weak = std::weak_ptr<impl>(impl_)] {
+    if (auto self = weak.lock(); self && !self->abandoned) self->set_reading_paused(true);
+  });
+}
+
+void supervisor::resume_reading() {
+  asio::dispatch(impl_->strand, [weak = std::weak_ptr<impl>(impl_)] {
+    if (auto self = weak.lock(); self && !self->abandoned) self->set_reading_paused(false);
+  });
+}
+
+const run_options& supervisor::options() const noexcept {
+  return impl_->options;
+}
+
+}  // namespace pipemux
