@@ -16,6 +16,8 @@ cmake -S "$here" -B "$work/cmake-build" -G Ninja -DCMAKE_PREFIX_PATH="$work/pref
 cmake --build "$work/cmake-build" >/dev/null
 out=$("$work/cmake-build/consumer")
 echo "$out" | grep -qx "greeter: hello from a child" || { echo "find_package consumer said: $out"; exit 1; }
+out=$("$work/cmake-build/every_sink")
+[ "$out" = "every sink: ok" ] || { echo "every_sink said: $out"; exit 1; }
 
 libdir=$(ls -d "$work"/prefix/lib*/pkgconfig | head -1)
 # No toml++ macros (a private dependency) and no Asio configuration imposed on consumers.
@@ -37,4 +39,4 @@ out=$("$work/core-consumer")
 echo "$out" | grep -qx "greeter: hello from a child" || { echo "core consumer said: $out"; exit 1; }
 heavy=$(c++ -std=c++20 -E -H "$here/core_only.cpp" $core_flags 2>&1 >/dev/null | grep -E "spdlog|toml\+\+" || true)
 [ -z "$heavy" ] || { echo "supervisor.hpp pulls in: $heavy"; exit 1; }
-echo "installed package: find_package and pkg-config consumers both work, pipemux-core alone too; pipemux.hpp is light"
+echo "installed package: find_package and pkg-config consumers both work, every sink from TOML, pipemux-core alone too; pipemux.hpp is light"
