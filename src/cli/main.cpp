@@ -35,6 +35,7 @@
 #include "pipemux/log_outputs.hpp"
 #include "pipemux/supervisor.hpp"
 #include "pipemux/terminal_style.hpp"
+#include "report.hpp"
 #include "run_signals.hpp"
 #include "spam.hpp"
 
@@ -121,9 +122,9 @@ int exit_code_of(const outcome& o, bool stdout_is_terminal) {
     // a SIGHUP reaching us: as if SIGHUP had ended the run, quietly.
     if (to_terminal && ec == std::errc::io_error) return 128 + SIGHUP;
     if (o.failure->to_stdout && ec == std::errc::broken_pipe) return exit_code::output_closed;
-    std::cerr << "pipemux: error: cannot write the log to " << o.failure->output << ": "
-              << (o.failure->detail.empty() ? ec.message() : o.failure->detail) << "\n";
-    return exit_code::output_failed;
+    return cli::report_error("cannot write the log to " + o.failure->output + ": " +
+                                 (o.failure->detail.empty() ? ec.message() : o.failure->detail),
+                             exit_code::output_failed);
   }
   if (o.stop_signal != 0) return 128 + o.stop_signal;
   if (o.summary && o.summary->callback_exception) return exit_code::pipemux_failed;
@@ -275,7 +276,7 @@ class supervised_run {
     const std::string why =
         "cannot log: " + cli::describe_own_failure(result_.summary->callback_exception) +
         ": the children were stopped";
-    std::cerr << "pipemux: error: " << why << "\n";
+    cli::report_error(why, exit_code::pipemux_failed);
     try {  // into the log too, if it can be written at all now
       log_.note(spdlog::level::err, why);
     } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): said on stderr
@@ -310,14 +311,12 @@ int supervise(config cfg) {
   try {
     outputs.emplace(cfg.log, programs_to_run(cfg), io.get_executor(), environment_lookup);
   } catch (const output_open_error& e) {
-    std::cerr << "pipemux: error: " << e.what() << "\n";
-    return exit_code::usage;
+    return cli::report_error(e.what(), exit_code::usage);
   }
   log_outputs& log = *outputs;
   // Run out of memory for sure on the first long line? Say so now, not mid-run.
   if (const std::string problem = memory_problem(cfg, programs_to_run(cfg)); !problem.empty()) {
-    std::cerr << "pipemux: error: " << problem << "\n";
-    return exit_code::pipemux_failed;
+    return cli::report_error(problem, exit_code::pipemux_failed);
   }
   force_color_in_children(cfg.log, log.coloured(), environment_lookup, cfg.environment);
   std::signal(SIGPIPE, SIG_IGN);
@@ -351,13 +350,13 @@ int main(int argc, char** argv) {
         cfg.log.sinks.empty() || std::any_of(cfg.log.sinks.begin(), cfg.log.sinks.end(),
                                              [](const auto& sink) { return sink.to_stdout(); });
     if (stdout_closed && to_stdout) {
-      std::cerr << "pipemux: error: standard output is closed: give -o FILE for the log "
-                   "(or >/dev/null to discard it)\n";
-      return exit_code::usage;
+      return cli::report_error(
+          "standard output is closed: give -o FILE for the log (or >/dev/null to discard it)",
+          exit_code::usage);
     }
     return supervise(cfg);
   } catch (...) {  // pipemux's own failure: out of memory, of descriptors, ...
-    std::cerr << "pipemux: error: " << cli::describe_own_failure(std::current_exception()) << "\n";
-    return exit_code::pipemux_failed;
+    return cli::report_error(cli::describe_own_failure(std::current_exception()),
+                             exit_code::pipemux_failed);
   }
 }

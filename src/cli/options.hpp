@@ -1,0 +1,67 @@
+// The command line's flags (CLI11 declarations): their values, and whether each was given.
+// precedence.hpp lays them over the config file.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "command_line.hpp"
+#include "pipemux/config.hpp"
+#include "program_selection.hpp"
+
+namespace pipemux::cli {
+
+/// A flag's value, and its CLI11 option: true when it was given.
+template <class T>
+struct flag {
+  T value{};
+  CLI::Option* option = nullptr;
+  explicit operator bool() const { return option != nullptr && option->count() > 0; }
+};
+
+struct command_line_flags {
+  flag<std::string> config_path;
+  flag<std::size_t> children;
+  flag<std::size_t> read_size;
+  flag<framing_mode> framing;
+  flag<stderr_mode> stderr_handling;
+  flag<std::size_t> max_line;
+  flag<std::string> stop_grace;  // kept as written: rounded to the millisecond from its digits
+  flag<std::string> stop_signal;
+  flag<stop_condition> stop_on;
+  flag<cgroup_mode> cgroup;
+  flag<restart_mode> restart;
+  flag<std::size_t> max_restarts;
+
+  flag<std::vector<std::string>> outputs;
+  bool journal = false;
+  bool syslog = false;
+  flag<std::string> syslog_to{.value = "local"};
+  flag<int> syslog_facility{.value = 1};
+  flag<std::size_t> syslog_max_message{.value = default_syslog_max_message};
+  flag<std::string> pattern;
+  flag<log_format_kind> format;
+  flag<color_choice> color;
+  flag<timestamp_style> timestamps;
+  flag<ansi_mode> ansi;
+
+  std::vector<std::string> shell_commands;  // before --: each one shell command line
+  flag<std::vector<std::string>> names;
+  flag<std::string> procfile;
+  std::vector<std::string> env_files;
+  program_selection selection;
+  std::vector<std::string> hidden;
+  bool pty = false;
+
+  spam_request spam;
+  CLI::App* spam_command = nullptr;
+};
+
+/// Declares every flag of `app` (and the spam subcommand), writing into `flags`, which must
+/// outlive the parse. --help shows each default: the CLI's own (config{}).
+void declare_options(CLI::App& app, command_line_flags& flags);
+
+}  // namespace pipemux::cli

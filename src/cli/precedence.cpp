@@ -1,0 +1,238 @@
+#include "precedence.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "pipemux/env_file.hpp"
+#include "pipemux/escape.hpp"
+#include "pipemux/exit_status.hpp"
+#include "pipemux/name_escape.hpp"
+#include "pipemux/procfile.hpp"
+#include "pipemux/seconds.hpp"
+#include "pipemux/shell_command.hpp"
+#include "pipemux/stop_signal.hpp"
+#include "report.hpp"
+
+namespace pipemux::cli {
+namespace {
+
+// The programs given on the command line: each COMMAND before `--` is one shell command line;
+// what follows `--` is one exact argv. `names` (from --names) are given to them in that order.
+std::vector<program_spec> command_line_programs(const std::vector<std::string>& shell_commands,
+                                                std::vector<std::string> exact_argv,
+                                                const std::vector<std::string>& names) {
+  std::vector<program_spec> programs;
+  programs.reserve(shell_commands.size() + 1);
+  for (const auto& line : shell_commands) programs.push_back(shell_program(line));
+  if (!exact_argv.empty()) {
+    program_spec spec;
+    spec.name = default_program_name(exact_argv);
+    spec.argv = std::move(exact_argv);
+    programs.push_back(std::move(spec));
+  }
+  for (std::size_t i = 0; i < names.size(); ++i) programs[i].name = names[i];
+  for (auto& spec : programs) spec.instances = 0;  // -n or `children` decides
+  make_names_unique(programs);
+  return programs;
+}
+
+// A COMMAND that is empty or whitespace: `sh -c ''` runs nothing and exits 0, which is never
+// what was meant (an empty command in the config or a Procfile is refused too).
+std::string blank_command(const std::vector<std::string>& shell_commands,
+                          const std::vector<std::string>& exact_argv) {
+  for (std::size_t i = 0; i < shell_commands.size(); ++i)
+    if (is_blank_command_line(shell_commands[i]))
+      return fmt::format("COMMAND {} ('{}') names no program to run", i + 1,
+                         escaped(shell_commands[i]));
+  if (!exact_argv.empty() && exact_argv.front().empty())
+    return "the command after -- ('') names no program to run";
+  return {};
+}
+
+// --names: one name per command, in order; a name labels every line, so it must be printable.
+std::string check_names(const std::vector<std::string>& names, std::size_t commands) {
+  if (commands == 0) return "--names: there is no COMMAND to name";
+  if (names.size() > commands)
+    return fmt::format("--names: {} names for {} command{}", names.size(), commands,
+                       commands == 1 ? "" : "s");
+  for (const auto& name : names) {
+    if (name.empty()) return "--names: a name is empty";
+    if (name_needs_escape(name))
+      return "--names: '" + escaped_name(name) +
+             "' must be printable text, without control characters (bidirectional ones too) or "
+             "backslashes";
+  }
+  return {};
+}
+
+// -o [FORMAT:]PATH, each: "json:run.jsonl", "text:-", "run.log". Only a known format's name
+// is a prefix, so "./json:x" is a file with a colon in its name. An empty path would mean
+// standard output in silence: refused.
+std::vector<log_sink_options> sinks_from_flags(const std::vector<std::string>& outputs) {
+  std::vector<log_sink_options> sinks;
+  for (const std::string& output : outputs) {
+    if (output.empty()) throw usage_error("-o '': no file given (- is standard output)");
+    log_sink_options sink;
+    sink.path = output;
+    sink.origin = "--output";
+    for (const auto& [name, kind] : log_format_names)
+      if (output.size() > name.size() && output.starts_with(name) && output[name.size()] == ':') {
+        sink.format = kind;
+        sink.path = output.substr(name.size() + 1);
+        if (sink.path.empty())
+          throw usage_error(
+              fmt::format("-o {0}:: no file after '{0}:' ({0}:- is standard output)", name));
+      }
+    sinks.push_back(std::move(sink));
+  }
+  return sinks;
+}
+
+void apply_run_flags(const command_line_flags& flags, config& cfg) {
+  run_options& run = cfg.run;
+  if (flags.read_size) run.read_size = flags.read_size.value;
+  if (flags.framing) run.framing = flags.framing.value;
+  if (flags.stderr_handling) run.stderr_handling = flags.stderr_handling.value;
+  if (flags.stop_signal) run.stop_signal = *parse_signal(flags.stop_signal.value);
+  if (flags.stop_on) run.stop_on = flags.stop_on.value;
+  if (flags.cgroup) run.cgroup = flags.cgroup.value;
+  if (flags.restart) run.restart.mode = flags.restart.value;
+  if (flags.max_restarts) run.restart.max_restarts = flags.max_restarts.value;
+  if (flags.max_line) run.max_line = flags.max_line.value;
+  if (flags.stop_grace) run.stop_grace = *decimal_seconds_to_milliseconds(flags.stop_grace.value);
+  if (flags.pty) cfg.pty = true;
+}
+
+log_sink_options syslog_sink_from_flags(const command_line_flags& flags) {
+  log_sink_options sink;
+  sink.kind = sink_kind::syslog;
+  sink.address = *parse_syslog_address(flags.syslog_to.value);
+  sink.facility = flags.syslog_facility.value;
+  sink.max_message = flags.syslog_max_message.value;
+  if (const auto too_long = syslog_max_message_problem(sink.address, sink.max_message);
+      !too_long.empty())
+    throw usage_error("--syslog-max-message: " + too_long);
+  sink.origin = "--syslog";
+  return sink;
+}
+
+// -o, --journal and --syslog replace the file's sinks.
+void apply_output_flags(const command_line_flags& flags, log_options& log) {
+  const bool syslog =
+      flags.syslog || flags.syslog_to || flags.syslog_facility || flags.syslog_max_message;
+  if (!flags.outputs && !flags.journal && !syslog) return;
+  log.sinks = sinks_from_flags(flags.outputs.value);
+  if (syslog) log.sinks.push_back(syslog_sink_from_flags(flags));
+  if (flags.journal) {
+    log_sink_options sink;
+    sink.kind = sink_kind::journal;
+    sink.origin = "--journal";
+    log.sinks.push_back(std::move(sink));
+  }
+}
+
+void apply_format_flags(const command_line_flags& flags, log_options& log) {
+  if (flags.pattern && flags.timestamps)
+    throw usage_error(
+        "--timestamps picks one of the built-in patterns: give --log-pattern or --timestamps, "
+        "not both (%q in a pattern is the time since the start)");
+  if (flags.pattern) log.pattern = flags.pattern.value;  // a flag wins over the file's choice
+  if (flags.timestamps) {
+    log.timestamps = flags.timestamps.value;
+    log.pattern.clear();
+  }
+  if (flags.color) log.color = flags.color.value;
+  if (flags.format) log.format = flags.format.value;
+  const auto is_text = [&log](const log_sink_options& sink) {
+    return sink.format.value_or(log.format) == log_format_kind::text;
+  };
+  const bool any_text = log.sinks.empty()
+                            ? log.format == log_format_kind::text
+                            : std::any_of(log.sinks.begin(), log.sinks.end(), is_text);
+  if (!any_text && !log.pattern.empty())
+    throw usage_error(
+        "a log pattern is for text: JSON lines have their own fields (give --format json or a "
+        "pattern, not both)");
+  if (flags.ansi) log.ansi = flags.ansi.value;
+}
+
+// COMMANDs (or `-- argv`) or a Procfile replace the configured programs.
+void choose_programs(const command_line_flags& flags, std::vector<std::string> exact_argv,
+                     config& cfg) {
+  const std::size_t command_count = flags.shell_commands.size() + (exact_argv.empty() ? 0 : 1);
+  if (const std::string problem = blank_command(flags.shell_commands, exact_argv); !problem.empty())
+    throw usage_error(problem);
+  if (flags.names) {
+    if (const std::string problem = check_names(flags.names.value, command_count); !problem.empty())
+      throw usage_error(problem);
+  }
+  if (flags.procfile) {
+    if (command_count > 0) throw usage_error("--procfile and COMMANDs: give one or the other");
+    cfg.programs = load_procfile(flags.procfile.value);
+  }
+  if (command_count > 0)
+    cfg.programs =
+        command_line_programs(flags.shell_commands, std::move(exact_argv), flags.names.value);
+}
+
+// --env-file, in order; without one, a .env beside the Procfile if there is one (as honcho
+// and foreman read it); nothing else is read implicitly.
+void read_env_files(const command_line_flags& flags, config& cfg) {
+  std::vector<std::filesystem::path> env_paths(flags.env_files.begin(), flags.env_files.end());
+  if (env_paths.empty() && flags.procfile) {
+    const auto beside = std::filesystem::path(flags.procfile.value).parent_path() / ".env";
+    std::error_code ignored;
+    if (std::filesystem::exists(beside, ignored)) env_paths.push_back(beside);
+  }
+  for (const auto& path : env_paths) {
+    // A later file may use what an earlier one set: ${NAME} sees it before the environment.
+    const auto lookup = [&cfg](const std::string& name) -> std::optional<std::string> {
+      const auto it =
+          std::find_if(cfg.environment.rbegin(), cfg.environment.rend(),
+                       [&name](const auto& variable) { return variable.first == name; });
+      return it != cfg.environment.rend() ? it->second : environment_lookup(name);
+    };
+    for (auto& variable : load_env_file(path, lookup))
+      cfg.environment.push_back(std::move(variable));
+  }
+}
+
+// -n, --only/--except/-m and --hide, once the programs are known.
+void select_programs(const command_line_flags& flags, config& cfg) {
+  if (flags.children) {  // the flag wins over every instance count in the file
+    cfg.children = flags.children.value;
+    for (auto& spec : cfg.programs) spec.instances = 0;
+  }
+  if (const std::string problem = apply_selection(cfg.programs, flags.selection); !problem.empty())
+    throw usage_error(problem);
+  if (const std::string problem = check_hidden(cfg.programs, flags.hidden); !problem.empty())
+    throw usage_error(problem);
+  for (const auto& name : flags.hidden)
+    cfg.log.program_streams.emplace_back(name, shown_streams::none);
+  std::size_t total = 0;
+  for (const auto& spec : cfg.resolved_programs()) total += spec.instances;
+  if (total > limits::max_children)
+    throw usage_error(
+        fmt::format("{} children in all; at most {} are supported", total, limits::max_children));
+}
+
+}  // namespace
+
+config config_from_flags(const command_line_flags& flags, std::vector<std::string> exact_argv) {
+  try {
+    config cfg = flags.config_path ? load_config_file(flags.config_path.value) : config{};
+    apply_run_flags(flags, cfg);
+    apply_output_flags(flags, cfg.log);
+    apply_format_flags(flags, cfg.log);
+    choose_programs(flags, std::move(exact_argv), cfg);
+    read_env_files(flags, cfg);
+    select_programs(flags, cfg);
+    return cfg;
+  } catch (const config_error& e) {  // the config file, a Procfile or an env file
+    throw usage_error(e.what());
+  }
+}
+
+}  // namespace pipemux::cli
