@@ -1,0 +1,102 @@
+// One child's life across its restarts, decided without I/O: the supervisor says what
+// happened (it started, it was reaped, its output ended, a stop, a timer) and carries out the
+// answer (signal it, arm a timer, start it again, be done with it). The rules of restart,
+// backoff, stop_on, the grace and the drain live here alone, so that
+// tests/unit/child_lifecycle_test.cpp checks them without a process, in milliseconds.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+
+#include "pipemux/exit_status.hpp"
+#include "pipemux/program.hpp"
+#include "pipemux/run_options.hpp"
+
+namespace pipemux::detail {
+
+/// A program's own choices over the run's.
+struct lifecycle_policy {
+  restart_mode restart = restart_mode::never;
+  restart_policy backoff;  ///< delays and the most restarts (its `mode` is not read)
+  stop_condition stop_on = stop_condition::all_done;
+  int stop_signal = 15;  ///< SIGTERM
+  std::chrono::milliseconds grace{5000};
+
+  static lifecycle_policy of(const program_spec& spec, const run_options& options);
+};
+
+/// A run (one process and its pipes) is over: start again later, or be done.
+struct run_end {
+  bool restart = false;
+  std::chrono::milliseconds delay{0};  ///< restart: after this long
+  std::size_t attempt = 0;             ///< restart: which one, from 1
+  bool stops_the_others = false;       ///< done, and its stop_on ends the whole run
+};
+
+/// What a stop of the run asks done to this child.
+struct stop_order {
+  enum class kind { none, cancel_restart, signal };
+  kind what = kind::none;
+  int signal = 0;  ///< kind::signal: to its process group (then SIGCONT, unless SIGKILL)
+};
+
+class child_lifecycle {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  explicit child_lifecycle(lifecycle_policy policy) : policy_(policy) {}
+
+  /// A process of it runs: nothing is known of it yet.
+  void started();
+  /// It could not be started, or never will be: done for good.
+  void never_runs();
+  /// Its process was reaped with `status`.
+  void reaped(exit_status status) { status_ = status; }
+
+  /// Its process is reaped and its pipes closed. `run_going_on`: the run was not asked to
+  /// stop (a stopping run restarts nobody, and nobody's stop_on ends it a second time).
+  run_end run_over(bool run_going_on);
+  /// The restart's delay has passed: true when it is still to start again.
+  bool restart_due();
+
+  /// The run is stopping. `alive`: its process is not reaped; `output_open`: one of its pipes
+  /// is (a grandchild in its group may hold it). `kill_at_once`: SIGKILL, no grace.
+  stop_order stop(clock::time_point now, bool alive, bool output_open, bool kill_at_once);
+  /// When its grace ends, from a stop until it is killed or done.
+  std::optional<clock::time_point> kill_deadline() const;
+  /// Whether it is to be killed at `now`: its grace is over.
+  bool grace_over(clock::time_point now) const;
+  /// SIGKILL was sent: no deadline any more.
+  void killed() { kill_at_.reset(); }
+
+  /// Its process is reaped but a pipe is still open: after a grace period, is that pipe given
+  /// up? Only when nothing was read from it meanwhile, nothing waits in it, and the consumer
+  /// took everything (while output is held back, the run waits for it anyway).
+  enum class drain_verdict { wait_again, abandon };
+  static drain_verdict judge_drain(bool reading_paused, bool output_held, bool output_flowed);
+
+  /// The delay before restart number `restarts_before + 1`: doubling from the initial delay,
+  /// up to the largest, never under restart_policy::min_delay.
+  static std::chrono::milliseconds backoff(const restart_policy& policy,
+                                           std::size_t restarts_before);
+
+  bool finished() const noexcept { return finished_; }
+  bool restart_pending() const noexcept { return restart_pending_; }
+  std::size_t restarts() const noexcept { return restarts_; }
+  /// Its current process was sent the stop signal while it ran.
+  bool stop_sent() const noexcept { return stop_sent_; }
+  const std::optional<exit_status>& status() const noexcept { return status_; }
+  const lifecycle_policy& policy() const noexcept { return policy_; }
+
+ private:
+  lifecycle_policy policy_;
+  std::optional<exit_status> status_;
+  std::size_t restarts_ = 0;
+  bool restart_pending_ = false;
+  bool stop_sent_ = false;
+  std::optional<clock::time_point> kill_at_;
+  bool finished_ = false;
+};
+
+}  // namespace pipemux::detail
