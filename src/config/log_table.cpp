@@ -1,0 +1,135 @@
+#include <fmt/format.h>
+
+#include "config/config_reader.hpp"
+#include "pipemux/log_pattern_check.hpp"
+
+namespace pipemux::detail {
+
+// One [[log.sink]] table.
+log_sink_options parse_sink(const config_reader& reader, const toml::table& table,
+                            const std::string& prefix, const std::string& source) {
+  reader.only_keys(table, prefix,
+                   {"type", "path", "format", "rotate", "max_size", "max_files", "address",
+                    "facility", "max_message"});
+  log_sink_options sink;
+  if (const auto* type = table.get("type")) {
+    sink.kind = choice<sink_kind>(reader, *type, prefix + "type", sink_kind_names);
+    sink.origin = fmt::format("{}:{}:{}: {}type", source, type->source().begin.line,
+                              type->source().begin.column, prefix);
+  }
+  if (sink.kind == sink_kind::syslog) {  // RFC 5424 messages to a socket
+    for (auto&& [key, node] : table)
+      if (key.str() != "type" && key.str() != "address" && key.str() != "facility" &&
+          key.str() != "max_message")
+        reader.fail(key.source(), prefix + std::string(key.str()),
+                    "is for a file: syslog takes an address, a facility and a max_message");
+    if (const auto* a = table.get("address")) {
+      const std::string text = reader.c_string(*a, prefix + "address");
+      const auto address = parse_syslog_address(text);
+      if (!address)
+        reader.fail(a->source(), prefix + "address",
+                    syslog_address_problem(text) + " (got \"" + escaped(text) + "\")");
+      sink.address = *address;
+    }
+    if (const auto* f = table.get("facility"))
+      sink.facility = choice<int>(reader, *f, prefix + "facility", syslog_facility_names);
+    if (const auto* m = table.get("max_message")) {
+      const std::uint64_t bytes = byte_size(reader, *m, prefix + "max_message");
+      const std::string problem = syslog_max_message_problem(sink.address, bytes);
+      if (!problem.empty()) reader.fail(m->source(), prefix + "max_message", problem);
+      sink.max_message = static_cast<std::size_t>(bytes);
+    }
+    return sink;
+  }
+  if (sink.kind == sink_kind::journal) {  // native entries: fields, no format, no file
+    for (auto&& [key, node] : table)
+      if (key.str() != "type")
+        reader.fail(key.source(), prefix + std::string(key.str()),
+                    "is for a file: the journal takes fields, not a format or a path");
+    return sink;
+  }
+  const auto* path = table.get("path");
+  if (path == nullptr)
+    reader.fail(table.source(), prefix + "path", "missing: \"-\" for standard output, or a file");
+  sink.path = reader.c_string(*path, prefix + "path");
+  if (sink.path.empty())
+    reader.fail(path->source(), prefix + "path", "must not be empty (\"-\" is standard output)");
+  sink.origin = fmt::format("{}:{}:{}: {}path", source, path->source().begin.line,
+                            path->source().begin.column, prefix);
+  if (const auto* f = table.get("format"))
+    sink.format = choice<log_format_kind>(reader, *f, prefix + "format", log_format_names);
+  const auto* size = table.get("max_size");
+  if (size != nullptr) {
+    sink.max_size = byte_size(reader, *size, prefix + "max_size");
+    sink.rotate = rotation_kind::size;
+  }
+  if (const auto* r = table.get("rotate")) {
+    sink.rotate = choice<rotation_kind>(reader, *r, prefix + "rotate", rotation_names);
+    if (sink.rotate == rotation_kind::size && size == nullptr)
+      reader.fail(r->source(), prefix + "rotate", "size rotation needs max_size");
+    if (sink.rotate != rotation_kind::size && size != nullptr)
+      reader.fail(size->source(), prefix + "max_size",
+                  "is for rotate = \"size\": a file rotates by size or by time, not both");
+  }
+  if (const auto* n = table.get("max_files")) {
+    if (sink.rotate == rotation_kind::none)
+      reader.fail(n->source(), prefix + "max_files",
+                  "is for a rotated file: give max_size or rotate too");
+    // spdlog's daily and hourly sinks count kept files in 16 bits.
+    sink.max_files = static_cast<std::size_t>(reader.integer(*n, prefix + "max_files", 1, 65535));
+  }
+  if (sink.to_stdout() && sink.rotate != rotation_kind::none)
+    reader.fail(path->source(), prefix + "path", "standard output cannot be rotated");
+  return sink;
+}
+
+void parse_log_table(const config_reader& reader, const toml::table& log, const std::string& source,
+                     log_options& out) {
+  reader.only_keys(log, "log.",
+                   {"format", "pattern", "output", "sink", "timestamps", "color", "ansi",
+                    "force_color_children"});
+  if (const auto* p = log.get("pattern")) {
+    out.pattern = reader.string(*p, "log.pattern");
+    if (out.pattern.empty()) reader.fail(p->source(), "log.pattern", "must not be empty");
+    if (const std::string problem = log_pattern_problem(out.pattern); !problem.empty())
+      reader.fail(p->source(), "log.pattern", problem);
+  }
+  if (const auto* o = log.get("output")) {
+    if (log.get("sink") != nullptr)
+      reader.fail(o->source(), "log.output",
+                  "is one sink: give log.output or [[log.sink]] tables, not both");
+    log_sink_options sink;
+    sink.path = reader.c_string(*o, "log.output");
+    if (sink.path.empty())
+      reader.fail(o->source(), "log.output", "must not be empty (\"-\" is standard output)");
+    sink.origin = fmt::format("{}:{}:{}: log.output", source, o->source().begin.line,
+                              o->source().begin.column);
+    out.sinks = {std::move(sink)};
+  }
+  if (const auto* sink_node = log.get("sink")) {
+    const auto* list = sink_node->as_array();
+    if (list == nullptr || !list->is_array_of_tables())
+      reader.fail(sink_node->source(), "log.sink", "expected [[log.sink]] tables");
+    out.sinks.clear();
+    for (std::size_t i = 0; i < list->size(); ++i)
+      out.sinks.push_back(parse_sink(reader, *list->get(i)->as_table(),
+                                     "log.sink[" + std::to_string(i) + "].", source));
+  }
+  if (const auto* t = log.get("timestamps")) {
+    if (log.get("pattern") != nullptr)
+      reader.fail(t->source(), "log.timestamps",
+                  "picks one of the built-in patterns: give log.pattern or log.timestamps, not "
+                  "both (%q in a pattern is the time since the start)");
+    out.timestamps = choice<timestamp_style>(reader, *t, "log.timestamps", timestamp_names);
+  }
+  if (const auto* f = log.get("format"))
+    out.format = choice<log_format_kind>(reader, *f, "log.format", log_format_names);
+  if (const auto* c = log.get("color"))
+    out.color = choice<color_choice>(reader, *c, "log.color", color_names);
+  if (const auto* a = log.get("ansi"))
+    out.ansi = choice<ansi_mode>(reader, *a, "log.ansi", ansi_names);
+  if (const auto* f = log.get("force_color_children"))
+    out.force_color_children = reader.boolean(*f, "log.force_color_children");
+}
+
+}  // namespace pipemux::detail
