@@ -44,6 +44,15 @@ echo "$out" | grep -qx "greeter: hello from a child" || { echo "core consumer sa
 heavy=$(c++ -std=c++20 -E -H "$here/core_only.cpp" $core_flags 2>&1 >/dev/null | grep -E "spdlog|toml\+\+" || true)
 [ -z "$heavy" ] || { echo "supervisor.hpp pulls in: $heavy"; exit 1; }
 
+# A program built with an Asio configuration other than the library's (it would crash) does not
+# link, and the error names the difference.
+# shellcheck disable=SC2086
+if mismatch=$(c++ "${strict[@]}" -DBOOST_ASIO_DISABLE_THREADS "$here/core_only.cpp" -o "$work/mismatch" $core_flags 2>&1); then
+  echo "a consumer built with -DBOOST_ASIO_DISABLE_THREADS links against a library built with threads"; exit 1
+fi
+echo "$mismatch" | grep -q "undefined reference to .*libpipemux_built_with_BOOST_ASIO_DISABLE_THREADS" \
+  || { echo "the Asio mismatch is not named: $mismatch"; exit 1; }
+
 # The README's snippets: each ```cpp block is a whole program (its own #includes and main),
 # compiled as it stands. readme/line_N.cpp is the block after README.md's line N (its line L is
 # README's N + L). No #line: GCC would take the snippet for a header (-Wsubobject-linkage).
