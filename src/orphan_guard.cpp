@@ -45,11 +45,11 @@ std::string orphan_guard::find_executable() {
   if (const char* chosen = std::getenv("PIPEMUX_GUARD_EXECUTABLE");
       chosen != nullptr && *chosen != '\0')
     return chosen;
-  const std::string installed = PIPEMUX_GUARD_INSTALLED;
+  std::string installed = PIPEMUX_GUARD_INSTALLED;
   if (executable(installed)) return installed;
   if (std::string moved = beside_own_executable(PIPEMUX_GUARD_FROM_BINDIR); executable(moved))
     return moved;
-  if (const std::string built = PIPEMUX_GUARD_BUILT; executable(built)) return built;
+  if (std::string built = PIPEMUX_GUARD_BUILT; executable(built)) return built;
   return installed;
 }
 
