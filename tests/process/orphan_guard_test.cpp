@@ -16,6 +16,7 @@
 
 namespace pipemux::detail {
 namespace {
+using namespace std::chrono_literals;
 
 std::string link_target(const std::string& link) {
   char target[PATH_MAX];
@@ -48,7 +49,11 @@ TEST(OrphanGuard, IsAProgramOfItsOwnNotACopyOfTheHost) {
   EXPECT_EQ(::getpgid(guard.pid()), guard.pid());
   const unsigned long long blocked = std::stoull(status_field(guard.pid(), "SigBlk"), nullptr, 16);
   EXPECT_NE(blocked & (1ULL << (SIGTERM - 1)), 0u) << std::hex << blocked;
-  // Only the socket beyond stdio: nothing of ours (fds 3 and up are the protocol's).
+  // Only the socket beyond stdio: nothing of ours (fds 3 and up are the protocol's). Looked at
+  // once it waits in read(3, ...): the dynamic loader opens libraries on its way to main.
+  EXPECT_TRUE(test::eventually(
+      [&] { return test::read_file(proc + "/syscall").starts_with("0 0x3 "); }, 10s))
+      << test::read_file(proc + "/syscall");
   EXPECT_TRUE(link_target(proc + "/fd/3").starts_with("socket:")) << link_target(proc + "/fd/3");
   EXPECT_EQ(link_target(proc + "/fd/4"), "");
   EXPECT_EQ(link_target(proc + "/fd/1"), "/dev/null");
