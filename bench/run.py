@@ -30,6 +30,7 @@ REFERENCE = BUILD / "bench" / "bench_reference"
 MICRO = BUILD / "bench" / "bench_micro"
 SLOW_PEER = BUILD / "bench" / "bench_slow_peer"
 SPAWN_REFERENCE = BUILD / "bench" / "bench_spawn_reference"
+GUARD_START = BUILD / "bench" / "bench_guard_start"
 CONCURRENTLY = HERE / ".cache" / "node_modules" / ".bin" / "concurrently"
 TMPFS = Path("/dev/shm") if Path("/dev/shm").is_dir() else Path("/tmp")
 OUT_FILE = TMPFS / "pipemux-bench.out"
@@ -678,7 +679,7 @@ def main():
     parser.add_argument("--reps", type=int, default=5, help="alternating pairs per cell (default 5)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every line count (default 1)")
     parser.add_argument("--only", default="", help="comma-separated: micro,line,raw,latency,scale,"
-                        "slowpeer,startup,floor,json,rotating "
+                        "slowpeer,guard,startup,floor,json,rotating "
                         "(a quick look at some; results.md is written only by a full run)")
     args = parser.parse_args()
     if args.only:
@@ -695,6 +696,8 @@ def main():
             scale_runs(args.scale)
         if "slowpeer" in wanted:
             subprocess.run([str(SLOW_PEER)])
+        if "guard" in wanted:
+            subprocess.run([str(GUARD_START)])
         if "startup" in wanted:
             startup(args.reps, args.scale)
         if "floor" in wanted:
@@ -710,6 +713,8 @@ def main():
     micro = subprocess.run([str(MICRO), "--benchmark_min_time=0.2"], capture_output=True, text=True).stdout
     # Flow control in a library service: its own ratios (fast peer as the reference).
     micro += "\n" + subprocess.run([str(SLOW_PEER)], capture_output=True, text=True).stdout
+    # The orphan guard's start in a host with 1 GiB resident (once a fork: 12-15 ms), next to a child's.
+    micro += "\n" + subprocess.run([str(GUARD_START)], capture_output=True, text=True).stdout
     line_rows = line_mode(args.reps, args.scale)
     raw_rows = raw_mode(args.reps, args.scale)
     lat_rows, samples = latency(args.reps, args.scale)

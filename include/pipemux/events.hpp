@@ -27,7 +27,7 @@ enum class child_event_kind : unsigned char {
   stopping_others,     ///< its end ends the run (run_options::stop_on): the others are stopped
   stopped,             ///< stopped by a signal (`detail` names it); found within a second
   continued,           ///< continued after a stop
-  guard_lost,          ///< the orphan guard process died (reported once per run, on any child)
+  guard_lost,          ///< the orphan guard died or could not start (once per run, any child)
 };
 
 struct child_event {

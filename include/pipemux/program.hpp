@@ -12,21 +12,24 @@
 
 namespace pipemux {
 
+/// An aggregate: `{"worker", {"my-worker"}, 4}` and designated initializers both work, and
+/// every member has a default initializer, so that leaving the rest out draws no
+/// -Wmissing-field-initializers warning.
 struct program_spec {
-  std::string name;               ///< shown in the log; unique within a run
-  std::vector<std::string> argv;  ///< argv[0] is looked up in PATH unless it has a '/'; no shell
-  std::size_t instances = 1;      ///< how many identical children to run
+  std::string name{};               ///< shown in the log; unique within a run
+  std::vector<std::string> argv{};  ///< argv[0] is looked up in PATH unless it has a '/'; no shell
+  std::size_t instances = 1;        ///< how many identical children to run
   /// Set (or override) in the child's environment, on top of the parent's.
-  std::vector<std::pair<std::string, std::string>> environment;
-  std::string working_directory;        ///< empty: the parent's
-  std::optional<restart_mode> restart;  ///< overrides run_options::restart.mode
-  std::optional<int> stop_signal;       ///< overrides run_options::stop_signal
+  std::vector<std::pair<std::string, std::string>> environment{};
+  std::string working_directory{};        ///< empty: the parent's
+  std::optional<restart_mode> restart{};  ///< overrides run_options::restart.mode
+  std::optional<int> stop_signal{};       ///< overrides run_options::stop_signal
   /// Overrides run_options::stop_grace: before SIGKILL, and for pipes held after the exit.
-  std::optional<std::chrono::milliseconds> stop_grace;
-  std::optional<stop_condition> stop_on;  ///< overrides run_options::stop_on
+  std::optional<std::chrono::milliseconds> stop_grace{};
+  std::optional<stop_condition> stop_on{};  ///< overrides run_options::stop_on
   /// Exit codes that count as success besides 0 (130 for a program that exits so on SIGINT):
   /// not a failure for restarts, stop_on, the summary and the exit code.
-  std::vector<int> success_codes;
+  std::vector<int> success_codes{};
   /// Its stdout and stderr (merged, stream "out") are a pseudo-terminal, its controlling
   /// terminal in a session of its own: for programs that colour or line-buffer only on a tty.
   bool pty = false;

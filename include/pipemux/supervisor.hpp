@@ -16,6 +16,7 @@
 #include <span>
 #include <vector>
 
+#include "pipemux/asio_configuration.hpp"  // a program built with another Asio does not link
 #include "pipemux/error.hpp"
 #include "pipemux/events.hpp"
 #include "pipemux/message.hpp"

@@ -1,75 +1,57 @@
 #include "process/orphan_guard.hpp"
 
 #include "process/run_cgroup.hpp"
-#include "process/signal_mask.hpp"
+#include "process/spawn.hpp"
+#include "process/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cerrno>
 #include <csignal>
-#include <memory>
+#include <cstdlib>
+#include <exception>
+#include <system_error>
 
 namespace pipemux::detail {
 namespace {
 
-// The guard's whole life, in the forked child: only async-signal-safe calls, no allocation
-// (`groups` was allocated before the fork), so it is safe even when the parent has threads.
-// The socket becomes fd 3, the cgroup's directory and its parent's fds 4 and 5.
-[[noreturn]] void guard_main(int read_fd, int* groups, std::size_t capacity,
-                             const run_cgroup* cgroup) {
-  ::setpgid(0, 0);  // out of the terminal's foreground group; every signal stays blocked
-  ::prctl(PR_SET_NAME, "pipemux-guard");
-  // Copies above the final numbers first, so that no dup2 below overwrites a source.
-  const int socket_copy = ::fcntl(read_fd, F_DUPFD, 10);
-  const int dir_copy = cgroup != nullptr ? ::fcntl(cgroup->directory_fd(), F_DUPFD, 10) : -1;
-  const int parent_copy = cgroup != nullptr ? ::fcntl(cgroup->parent_fd(), F_DUPFD, 10) : -1;
-  const int null_fd = ::open("/dev/null", O_RDWR);
-  for (int fd = 0; fd < 3; ++fd) ::dup2(null_fd, fd);  // hold none of the parent's stdio
-  ::dup2(socket_copy, 3);
-  const bool has_cgroup = dir_copy >= 0 && parent_copy >= 0;
-  if (has_cgroup) {
-    ::dup2(dir_copy, 4);
-    ::dup2(parent_copy, 5);
-  }
-  ::close_range(has_cgroup ? 6 : 4, ~0U, 0);
+bool executable(const std::string& path) {
+  return !path.empty() && ::access(path.c_str(), X_OK) == 0;
+}
 
-  std::size_t count = 0;
-  int record[256];
-  std::size_t have = 0;  // bytes of a partial record carried over
-  auto* bytes = reinterpret_cast<char*>(record);
-  while (true) {
-    const ssize_t n = ::read(3, bytes + have, sizeof record - have);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    have += static_cast<std::size_t>(n);
-    const std::size_t whole = have / sizeof(int);
-    for (std::size_t i = 0; i < whole; ++i) {
-      const int r = record[i];
-      if (r > 0 && count < capacity) {
-        groups[count++] = r;
-      } else if (r < 0) {
-        for (std::size_t j = 0; j < count; ++j)
-          if (groups[j] == -r) {
-            groups[j] = groups[--count];
-            break;
-          }
-      }
-    }
-    const std::size_t rest = have - whole * sizeof(int);
-    for (std::size_t i = 0; i < rest; ++i) bytes[i] = bytes[whole * sizeof(int) + i];
-    have = rest;
-  }
-  for (std::size_t i = 0; i < count; ++i) ::kill(-groups[i], SIGKILL);
-  if (has_cgroup) teardown_run_cgroup(5, cgroup->name(), 4, capacity);
-  ::_exit(0);
+// The running executable's directory joined with `relative`; empty when /proc is not there.
+std::string beside_own_executable(const char* relative) {
+  char self[4096];
+  const ssize_t n = ::readlink("/proc/self/exe", self, sizeof self);
+  if (n <= 0 || static_cast<std::size_t>(n) == sizeof self) return {};
+  std::string path(self, static_cast<std::size_t>(n));
+  path.erase(path.rfind('/') + 1);
+  return path + relative;
+}
+
+std::vector<std::string> own_environment() {
+  std::vector<std::string> environment;
+  for (char** variable = environ; variable != nullptr && *variable != nullptr; ++variable)
+    environment.emplace_back(*variable);
+  return environment;
 }
 
 }  // namespace
+
+std::string orphan_guard::find_executable() {
+  if (const char* chosen = std::getenv("PIPEMUX_GUARD_EXECUTABLE");
+      chosen != nullptr && *chosen != '\0')
+    return chosen;
+  std::string installed = PIPEMUX_GUARD_INSTALLED;
+  if (executable(installed)) return installed;
+  if (std::string moved = beside_own_executable(PIPEMUX_GUARD_FROM_BINDIR); executable(moved))
+    return moved;
+  if (std::string built = PIPEMUX_GUARD_BUILT; executable(built)) return built;
+  return installed;
+}
 
 orphan_guard::~orphan_guard() {
   finish();
@@ -77,39 +59,65 @@ orphan_guard::~orphan_guard() {
 
 bool orphan_guard::start(std::size_t capacity, const run_cgroup* cgroup) noexcept {
   if (running()) return true;
+  try {
+    start_error_.clear();
+    return launch(capacity, cgroup);
+  } catch (const std::exception& e) {  // out of memory
+    try {
+      start_error_ = e.what();
+    } catch (...) {
+    }
+    return false;
+  }
+}
+
+bool orphan_guard::launch(std::size_t capacity, const run_cgroup* cgroup) {
+  groups_.reserve(capacity);  // add() must not allocate: it is noexcept
+  launch_request request;
+  request.executable = find_executable();
   // A socket, not a pipe: a send with MSG_NOSIGNAL to a dead guard is EPIPE, where a write to a
   // pipe would raise SIGPIPE in the host, which the library must never do.
   int fds[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) return false;
-  std::unique_ptr<int[]> groups(new (std::nothrow) int[capacity == 0 ? 1 : capacity]);
-  try {
-    groups_.reserve(capacity);  // add() must not allocate: it is noexcept
-  } catch (...) {
-    groups.reset();
-  }
-  if (!groups) {
-    ::close(fds[0]);
-    ::close(fds[1]);
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    start_error_ = "socketpair: " + std::generic_category().message(errno);
     return false;
   }
-  pid_t pid;
-  {
-    const all_signals_blocked blocked;  // and the guard never unblocks them
-    pid = ::fork();
-    if (pid == 0) {
-      ::close(fds[1]);
-      guard_main(fds[0], groups.get(), capacity, cgroup);
-    }
+  const unique_fd theirs(fds[0]);
+  unique_fd ours(fds[1]);
+  // It holds none of our stdio: a reader of our output sees EOF when we are gone.
+  const unique_fd null_fd(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+  request.argv = {"pipemux-guard", "1", std::to_string(capacity)};
+  request.inherited_fds = {theirs.get()};
+  if (cgroup != nullptr) {
+    request.argv.emplace_back(cgroup->name());
+    request.inherited_fds.push_back(cgroup->directory_fd());
+    request.inherited_fds.push_back(cgroup->parent_fd());
   }
-  ::close(fds[0]);
-  if (pid < 0) {
-    ::close(fds[1]);
+  // Ours, so that it finds its libraries where we found ours (LD_LIBRARY_PATH).
+  request.environment = own_environment();
+  request.stdout_fd = null_fd.get();
+  request.stderr_fd = null_fd.get();
+  request.own_process_group = true;  // out of the terminal's foreground group: no Ctrl-C
+  request.die_with_parent = false;   // our death is its cue
+  request.signals_blocked = true;    // a stop of everything (systemd's) must leave it working
+  std::error_code ec;
+  const spawned_child guard = spawn(request, ec);
+  if (ec) {
+    start_error_ = request.executable + ": " + ec.message();
     return false;
   }
-  pid_ = pid;
-  pidfd_ = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  write_fd_ = fds[1];
+  pid_ = guard.pid;
+  pidfd_ = guard.pidfd;
+  write_fd_ = ours.release();
   return true;
+}
+
+std::string orphan_guard::loss_description() const {
+  const char* consequence = ": if this process is killed, grandchildren may outlive it";
+  if (!start_error_.empty())
+    return "the guard process (pipemux-guard) could not be started (" + start_error_ +
+           "; PIPEMUX_GUARD_EXECUTABLE names its program)" + consequence;
+  return std::string("the guard process (pipemux-guard) is gone") + consequence;
 }
 
 bool orphan_guard::send(int record) noexcept {
@@ -135,17 +143,15 @@ bool orphan_guard::remove(int pgid) noexcept {
   return pgid > 0 && send(-pgid);
 }
 
-// Whether the guard exited (and was reaped) within `limit`.
+// Whether the guard exited (and was reaped) within `limit`. Never waits longer: the pidfd
+// (spawn() always makes one) says when it has exited, and only then is it reaped.
 bool orphan_guard::wait_for_exit(std::chrono::milliseconds limit) noexcept {
-  if (pidfd_ >= 0) {
-    pollfd exit_event{pidfd_, POLLIN, 0};
-    int ready;
-    while ((ready = ::poll(&exit_event, 1, static_cast<int>(limit.count()))) < 0 &&
-           errno == EINTR) {
-    }
-    if (ready == 0) return false;
+  pollfd exit_event{pidfd_, POLLIN, 0};
+  int ready;
+  while ((ready = ::poll(&exit_event, 1, static_cast<int>(limit.count()))) < 0 && errno == EINTR) {
   }
-  while (::waitpid(pid_, nullptr, pidfd_ >= 0 ? WNOHANG : 0) < 0 && errno == EINTR) {
+  if (ready <= 0) return false;
+  while (::waitpid(pid_, nullptr, WNOHANG) < 0 && errno == EINTR) {
   }
   return true;
 }

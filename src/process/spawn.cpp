@@ -28,11 +28,14 @@ struct child_plan {
   int stdout_fd;
   int stderr_fd;
   int cgroup_procs_fd;
+  const int* inherited_fds;  // to become fds 3, 4, ...
+  int inherited_count;
   const char* working_directory;  // nullptr: stay
   pid_t parent_pid;
   bool own_process_group;
   bool controlling_terminal;
   bool die_with_parent;
+  bool signals_blocked;
   int error = 0;
 };
 
@@ -65,10 +68,11 @@ constexpr long kernel_sigset_size = sizeof(unsigned long);
   __builtin_unreachable();
 }
 
-// Moves an fd that a dup2 below would overwrite out of the way (0, 1 and 2 are the targets).
-PIPEMUX_CHILD_CODE int above_stdio(int fd) {
-  if (fd < 0 || fd > 2) return fd;
-  return static_cast<int>(sys(SYS_fcntl, fd, F_DUPFD, 3));
+// Moves an fd that a dup2 below would overwrite out of the way (the targets are 0, 1, 2 and
+// those of the inherited fds: all below `first_free`).
+PIPEMUX_CHILD_CODE int out_of_the_way(int fd, int first_free) {
+  if (fd < 0 || fd >= first_free) return fd;
+  return static_cast<int>(sys(SYS_fcntl, fd, F_DUPFD, first_free));
 }
 
 // dup2 onto itself would leave close-on-exec set: clear it instead.
@@ -103,25 +107,35 @@ PIPEMUX_CHILD_CODE int child_main(void* arg) {
     sys(SYS_rt_sigaction, sig, address(&ignore_action), 0, kernel_sigset_size);
     sys(SYS_rt_sigaction, sig, address(&default_action), 0, kernel_sigset_size);
   }
-  const unsigned long no_signals = 0;
-  sys(SYS_rt_sigprocmask, SIG_SETMASK, address(&no_signals), 0, kernel_sigset_size);
+  const unsigned long mask = plan.signals_blocked ? ~0UL : 0UL;
+  sys(SYS_rt_sigprocmask, SIG_SETMASK, address(&mask), 0, kernel_sigset_size);
   if (plan.working_directory != nullptr && sys(SYS_chdir, address(plan.working_directory)) != 0)
     fail(plan);
 
-  const int out = above_stdio(plan.stdout_fd);
-  const int err = plan.stderr_fd == plan.stdout_fd ? out : above_stdio(plan.stderr_fd);
-  const int null_fd = static_cast<int>(sys(SYS_openat, AT_FDCWD, address("/dev/null"), O_RDONLY));
-  const bool moved = (plan.stdout_fd < 0 || out >= 0) && (plan.stderr_fd < 0 || err >= 0);
+  const int first_free = 3 + plan.inherited_count;
+  const int out = out_of_the_way(plan.stdout_fd, first_free);
+  const int err =
+      plan.stderr_fd == plan.stdout_fd ? out : out_of_the_way(plan.stderr_fd, first_free);
+  bool moved = (plan.stdout_fd < 0 || out >= 0) && (plan.stderr_fd < 0 || err >= 0);
+  int inherited[launch_request::max_inherited_fds];
+  for (int i = 0; i < plan.inherited_count; ++i) {
+    inherited[i] = out_of_the_way(plan.inherited_fds[i], first_free);
+    moved = moved && inherited[i] >= 0;
+  }
+  const int null_fd = static_cast<int>(out_of_the_way(
+      static_cast<int>(sys(SYS_openat, AT_FDCWD, address("/dev/null"), O_RDONLY)), first_free));
   if (null_fd < 0 || !moved) fail(plan);
   if (!install(null_fd, 0) || (out >= 0 && !install(out, 1)) || (err >= 0 && !install(err, 2)))
     fail(plan);
-  // Only 0, 1 and 2 go on to the program (inherited fds are a leak: a pipe held open by a
-  // sibling holds its EOF back).
-  if (sys(SYS_close_range, 3, ~0U, 0) != 0) {  // before Linux 5.9: one by one
+  for (int i = 0; i < plan.inherited_count; ++i)
+    if (!install(inherited[i], 3 + i)) fail(plan);
+  // Only 0, 1, 2 and the inherited fds go on to the program (any other is a leak: a pipe held
+  // open by a sibling holds its EOF back).
+  if (sys(SYS_close_range, first_free, ~0U, 0) != 0) {  // before Linux 5.9: one by one
     struct rlimit limit {};
     const bool known = sys(SYS_getrlimit, RLIMIT_NOFILE, address(&limit)) == 0;
     const long max_fd = known && limit.rlim_cur != RLIM_INFINITY ? long(limit.rlim_cur) : 1024;
-    for (long fd = 3; fd < max_fd; ++fd) sys(SYS_close, fd);
+    for (long fd = first_free; fd < max_fd; ++fd) sys(SYS_close, fd);
   }
   sys(SYS_execve, address(plan.path), address(plan.argv), address(plan.envp));
   fail(plan);
@@ -160,6 +174,10 @@ constexpr std::size_t child_stack_size = std::size_t{64} * 1024;
 }  // namespace
 
 spawned_child spawn(const launch_request& request, std::error_code& ec) {
+  if (request.inherited_fds.size() > launch_request::max_inherited_fds) {
+    ec = std::make_error_code(std::errc::invalid_argument);
+    return {};
+  }
   const auto argv = pointers_to(request.argv);
   const auto envp = pointers_to(request.environment);
   child_plan plan{
@@ -169,12 +187,15 @@ spawned_child spawn(const launch_request& request, std::error_code& ec) {
       .stdout_fd = request.stdout_fd,
       .stderr_fd = request.stderr_fd,
       .cgroup_procs_fd = request.cgroup_procs_fd,
+      .inherited_fds = request.inherited_fds.data(),
+      .inherited_count = static_cast<int>(request.inherited_fds.size()),
       .working_directory =
           request.working_directory.empty() ? nullptr : request.working_directory.c_str(),
       .parent_pid = ::getpid(),
       .own_process_group = request.own_process_group,
       .controlling_terminal = request.controlling_terminal,
       .die_with_parent = request.die_with_parent,
+      .signals_blocked = request.signals_blocked,
   };
   void* stack = ::mmap(nullptr, child_stack_size, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);

@@ -9,6 +9,7 @@
 // reactor in the memory it shares with the parent, and leaves with exit() (notes, bugs 4, 5).
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -29,6 +30,13 @@ struct launch_request {
   bool controlling_terminal = false;
   bool die_with_parent = true;  ///< PR_SET_PDEATHSIG(SIGKILL)
   int cgroup_procs_fd = -1;     ///< the child moves itself there first (run_cgroup)
+  /// Become the child's fds 3, 4, ... in this order (at most max_inherited_fds); every other
+  /// fd above 2 is closed.
+  std::vector<int> inherited_fds;
+  static constexpr std::size_t max_inherited_fds = 8;
+  /// The program starts with every signal blocked rather than none (the orphan guard: a stop
+  /// sent to everything, as systemd's to a whole cgroup, must not end it before its work).
+  bool signals_blocked = false;
 };
 
 /// A started child: its pid, and a pidfd for it (close-on-exec), which the caller owns.
@@ -37,11 +45,12 @@ struct spawned_child {
   int pidfd = -1;
 };
 
-/// Starts the child: stdin is /dev/null, only fds 0, 1 and 2 are inherited, every signal
-/// disposition is the default and the mask is empty. Returns once the child has exec'd. When
-/// any step before the exec fails (cgroup, chdir, exec itself), returns pid -1 with `ec` set
-/// to that step's errno, and the child is already reaped: no zombie. Safe with other threads
-/// running: the child touches only its own stack and what `request` holds.
+/// Starts the child: stdin is /dev/null, only fds 0, 1 and 2 (and inherited_fds) are
+/// inherited, every signal disposition is the default and the mask is empty (see
+/// signals_blocked). Returns once the child has exec'd. When any step before the exec fails
+/// (cgroup, chdir, exec itself), returns pid -1 with `ec` set to that step's errno, and the child
+/// is already reaped: no zombie. Safe with other threads running: the child touches only its own
+/// stack and what `request` holds.
 spawned_child spawn(const launch_request& request, std::error_code& ec);
 
 }  // namespace pipemux::detail

@@ -2,8 +2,8 @@
 // (MADV_DONTFORK).
 //
 // Its pages are touched only when first written, so a read buffer of which a quiet child
-// fills a little costs only that little. Children are not forked (spawn.hpp), but the orphan
-// guard is, once per run: what is mapped here is not copied-on-write for it.
+// fills a little costs only that little. Nothing of the library forks any more (children and
+// the orphan guard are started by spawn.hpp); a host that forks does not copy these pages.
 #pragma once
 
 #include <sys/mman.h>

@@ -400,9 +400,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   void report_guard_lost(const child_slot& c) {
     if (!guard.lost() || guard_loss_reported) return;
     guard_loss_reported = true;
-    emit(child_event_kind::guard_lost, c,
-         "the guard process (pipemux-guard) is gone: if this process is killed, grandchildren "
-         "may outlive it");
+    emit(child_event_kind::guard_lost, c, guard.loss_description());
   }
 
   void fail_spawn(child_slot& c, std::string why) {

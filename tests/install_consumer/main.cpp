@@ -10,7 +10,7 @@ int main() {
   pipemux::supervisor sup(io.get_executor());
   int status = 1;
   sup.async_run(
-      {{"greeter", {"echo", "hello from a child"}, 1, {}, {}}},
+      {{"greeter", {"echo", "hello from a child"}, 1}},
       [](const pipemux::message& m) { std::cout << m.child->name << ": " << m.bytes << "\n"; },
       [&](pipemux::error_code ec, pipemux::run_summary) { status = ec ? 1 : 0; });
   io.run();

@@ -203,7 +203,7 @@ def until(what, seconds):
             return True
         time.sleep(0.01)
     return False
-def child():  # the spam child (pipemux's guard process is a child too, with the same argv)
+def child():  # the spam child (pipemux's guard process is a child too)
     try:
         for task in os.listdir(f"/proc/{pipemux.pid}/task"):
             for pid in open(f"/proc/{pipemux.pid}/task/{task}/children").read().split():

@@ -449,8 +449,8 @@ TEST(Supervisor, AKilledGuardNeverRaisesSigpipeInTheHostAndIsReported) {
       {}, [killed = false, &guard_dead](supervisor&, const recorded_run& so_far) mutable {
         if (killed || so_far.messages.empty()) return;
         killed = true;
-        // The guard is forked before the child, but names itself once it runs: look until it
-        // has (the loop's thread waits here: nothing else is due meanwhile).
+        // The guard is started before the child, but may not have exec'd its program yet: look
+        // until it has (the loop's thread waits here: nothing else is due meanwhile).
         int guard = -1;
         EXPECT_TRUE(test::eventually([&] { return (guard = child_named("pipemux-guard")) > 0; }))
             << "no pipemux-guard among our children";
@@ -466,6 +466,28 @@ TEST(Supervisor, AKilledGuardNeverRaisesSigpipeInTheHostAndIsReported) {
   const auto* lost = run.event(child_event_kind::guard_lost, 0);
   ASSERT_NE(lost, nullptr) << "the guard's death was not reported";
   EXPECT_NE(lost->detail.find("pipemux-guard"), std::string::npos) << lost->detail;
+}
+
+TEST(Supervisor, AMissingGuardProgramLeavesTheRunUnguardedAndIsReported) {
+  // An installation without libexec/pipemux/pipemux-guard: the run goes on, and says once that
+  // a SIGKILL of this process would leave grandchildren, and why.
+  const std::string missing = test::temp_path("pipemux_no_such_dir") + "/pipemux-guard";
+  recorded_run run;
+  {
+    const test::scoped_environment_variable guard_program("PIPEMUX_GUARD_EXECUTABLE", missing);
+    run = run_supervised({shell("worker", "echo one"), shell("other", "echo two")});
+  }
+  ASSERT_TRUE(run.summary);
+  EXPECT_FALSE(run.error) << run.error.message();
+  EXPECT_EQ(run.messages.size(), 2u);
+  std::size_t reports = 0;
+  for (const auto& e : run.events)
+    if (e.kind == child_event_kind::guard_lost) {
+      ++reports;
+      EXPECT_NE(e.detail.find(missing + ": No such file or directory"), std::string::npos)
+          << e.detail;
+    }
+  EXPECT_EQ(reports, 1u) << "once per run";
 }
 
 TEST(Supervisor, InACgroupWhatAChildLeftBehindIsStoppedAndNamedBeforeTheRunCompletes) {

@@ -307,4 +307,17 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
+scoped_environment_variable::scoped_environment_variable(std::string name, const std::string& value)
+    : name_(std::move(name)) {
+  if (const char* old = std::getenv(name_.c_str())) saved_ = old;
+  ::setenv(name_.c_str(), value.c_str(), 1);
+}
+
+scoped_environment_variable::~scoped_environment_variable() {
+  if (saved_)
+    ::setenv(name_.c_str(), saved_->c_str(), 1);
+  else
+    ::unsetenv(name_.c_str());
+}
+
 }  // namespace pipemux::test

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -97,5 +98,18 @@ std::string read_file(const std::string& path);
 
 /// Lines of `text`, without their '\n'.
 std::vector<std::string> lines_of(const std::string& text);
+
+/// Sets an environment variable of this process for a scope, and puts back what was there.
+class scoped_environment_variable {
+ public:
+  scoped_environment_variable(std::string name, const std::string& value);
+  ~scoped_environment_variable();
+  scoped_environment_variable(const scoped_environment_variable&) = delete;
+  scoped_environment_variable& operator=(const scoped_environment_variable&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> saved_;
+};
 
 }  // namespace pipemux::test
