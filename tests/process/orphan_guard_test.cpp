@@ -11,8 +11,8 @@
 #include <string>
 
 #include "process/orphan_guard.hpp"
-#include "run_command.hpp"
 #include "process/spawn.hpp"
+#include "run_command.hpp"
 
 namespace pipemux::detail {
 namespace {
