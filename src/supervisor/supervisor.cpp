@@ -29,6 +29,8 @@
 #include "process/run_cgroup.hpp"
 #include "process/unique_fd.hpp"
 #include "supervisor/batch_builder.hpp"
+#include "supervisor/cgroup_leftovers.hpp"
+#include "supervisor/child_lifecycle.hpp"
 
 extern char** environ;
 
@@ -51,21 +53,22 @@ struct output_channel {
 // One child across its restarts: its current process and pipes, and what is known so far.
 struct child_slot {
   child_slot(const asio::any_io_executor& executor, const program_spec& spec,
-             std::size_t index_of_program, std::size_t max_line)
+             std::size_t index_of_program, const run_options& options)
       : program(&spec),
         program_index(index_of_program),
-        channels{output_channel(max_line), output_channel(max_line)},
+        life(detail::lifecycle_policy::of(spec, options)),
+        channels{output_channel(options.max_line), output_channel(options.max_line)},
         drain_timer(executor),
         restart_timer(executor) {}
 
   std::shared_ptr<const child_info> info;  // immutable: replaced when a run starts or fails
   const program_spec* program;
-  std::size_t program_index;  // in impl::programs
+  std::size_t program_index;     // in impl::programs
+  detail::child_lifecycle life;  // its status, restarts, stop and grace: what to do next
   std::unique_ptr<detail::child_process> process;
   std::array<output_channel, 2> channels;  // indexed by stream_kind
   asio::steady_timer drain_timer;          // bounds how long pipes may outlive the child
   asio::steady_timer restart_timer;
-  std::optional<exit_status> status;
   steady::time_point started_at;
   steady::time_point exited_at;  // reaped: the run time does not count draining its pipes
   std::uint64_t messages = 0;
@@ -73,11 +76,6 @@ struct child_slot {
   std::uint64_t reads = 0;                 // over all its runs; tells the drain timer it flows
   std::uint64_t reads_at_drain_check = 0;  // `reads` when the drain timer was last armed
   std::string spawn_error;
-  std::size_t restarts = 0;
-  bool stop_sent = false;      // this run was sent the stop signal
-  steady::time_point kill_at;  // after the stop signal: when its grace ends
-  bool restart_pending = false;
-  bool finished = false;  // no run is current or pending: done for good
 
   bool any_channel_open() const { return channels[0].open || channels[1].open; }
   bool any_channel_held() const { return channels[0].held || channels[1].held; }
@@ -179,7 +177,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   // Once every child is finished, processes left in the cgroup are stopped (leftovers).
   enum class leftovers_phase { not_yet, stopping, done } leftovers = leftovers_phase::not_yet;
   asio::steady_timer leftovers_timer;
-  steady::time_point leftovers_deadline;
+  std::optional<detail::cgroup_leftovers> leftovers_stop;  // while `leftovers` is stopping
 
   // Wraps a handler so that it runs only while the supervisor exists.
   template <class Fn>
@@ -196,7 +194,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
             std::chrono::nanoseconds run_time = {}) {
     if (!on_event || callback_exception || abandoned.load(std::memory_order_relaxed)) return;
     try {
-      on_event(child_event{kind, c.info, c.status, run_time, std::move(detail)});
+      on_event(child_event{kind, c.info, c.life.status(), run_time, std::move(detail)});
     } catch (...) {
       callback_threw(std::current_exception());
     }
@@ -207,7 +205,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     std::size_t index = 0;
     for (std::size_t p = 0; p < programs.size(); ++p)
       for (std::size_t i = 0; i < programs[p].instances; ++i) {
-        auto c = std::make_unique<child_slot>(strand, programs[p], p, options.max_line);
+        auto c = std::make_unique<child_slot>(strand, programs[p], p, options);
         c->info = std::make_shared<const child_info>(child_info{programs[p].name, index++, i, -1});
         children.push_back(std::move(c));
       }
@@ -227,7 +225,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     job_control_timer.async_wait(guarded([](impl& self, boost::system::error_code ec) {
       if (ec || self.state == phase::done) return;
       for (auto& c : self.children) {
-        if (!c->process || c->finished) continue;
+        if (!c->process || c->life.finished()) continue;
         if (const auto change = c->process->poll_job_control()) {
           if (change->stopped)
             self.emit(child_event_kind::stopped, *c, stop_reason(change->signal));
@@ -258,7 +256,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
 
   void never_spawn_the_rest() {
     for (; next_to_spawn < children.size(); ++next_to_spawn)
-      children[next_to_spawn]->finished = true;
+      children[next_to_spawn]->life.never_runs();
   }
 
   // Starts (or restarts) the child's process. On failure the child is finished for good.
@@ -304,8 +302,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       return fail_spawn(c, "cannot start '" + program + "': " + reason);
     }
     c.info = with_pid(*c.info, c.process->pid());
-    c.status.reset();
-    c.stop_sent = false;
+    c.life.started();
     c.spawn_error.clear();
     c.started_at = steady::now();
     if (options.own_process_group && !guard.add(c.info->pid)) report_guard_lost(c);
@@ -406,8 +403,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   void fail_spawn(child_slot& c, std::string why) {
     c.info = with_pid(*c.info, -1);  // not the pid of an earlier run
     c.spawn_error = std::move(why);
-    c.status.reset();
-    c.finished = true;
+    c.life.never_runs();
     emit(child_event_kind::spawn_failed, c, c.spawn_error);
     if (state == phase::running && options.stop_on != stop_condition::all_done)
       stop_others(c, "could not be started");
@@ -661,15 +657,17 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     c.exited_at = steady::now();
     if (wait_error) {
       // Someone else reaped it (SIGCHLD ignored, or waitpid(-1) in the host): status unknown.
-      c.status = exit_status{};
-      c.status->code = -1;
+      exit_status unknown;
+      unknown.code = -1;
+      c.life.reaped(unknown);
       emit(child_event_kind::output_abandoned, c,
            "cannot wait for the child: " + wait_error.message());
     } else {
-      c.status = exit_status::from_wait_status(wait_status);
+      exit_status status = exit_status::from_wait_status(wait_status);
       const auto& codes = c.program->success_codes;
-      c.status->listed_success = !c.status->signaled && std::find(codes.begin(), codes.end(),
-                                                                  c.status->code) != codes.end();
+      status.listed_success =
+          !status.signaled && std::find(codes.begin(), codes.end(), status.code) != codes.end();
+      c.life.reaped(status);
     }
     if (c.any_channel_open()) arm_drain_timer(c);
     maybe_finish_run(c);
@@ -687,8 +685,10 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       if (ec || !slot->any_channel_open()) return;
       // Judged only while the pipe is being read: while the consumer holds output back, the
       // run waits for it anyway.
-      if (self.reading_paused || slot->any_channel_held() ||
-          slot->output_flowing_since_last_check())
+      using verdict = detail::child_lifecycle::drain_verdict;
+      if (detail::child_lifecycle::judge_drain(self.reading_paused, slot->any_channel_held(),
+                                               slot->output_flowing_since_last_check()) ==
+          verdict::wait_again)
         self.arm_drain_timer(*slot);
       else
         self.abandon_output(*slot);
@@ -712,48 +712,30 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   // left in its process group then is an orphan of that run and is killed, as systemd does
   // with a service's control group.
   void maybe_finish_run(child_slot& c) {
-    if (c.finished || c.restart_pending || !c.status || c.any_channel_open()) return;
+    if (c.life.finished() || c.life.restart_pending() || !c.life.status() || c.any_channel_open())
+      return;
     c.drain_timer.cancel();
     if (options.own_process_group) {
       if (c.process->signal(SIGKILL, true)) emit(child_event_kind::leftovers_killed, c);
       if (!guard.remove(c.info->pid)) report_guard_lost(c);
     }
     emit(child_event_kind::exited, c, {}, c.exited_at - c.started_at);
-
-    const restart_mode mode = c.program->restart.value_or(options.restart.mode);
-    const bool wants_restart =
-        mode == restart_mode::always || (mode == restart_mode::on_failure && !c.status->success());
-    if (state == phase::running && wants_restart && c.restarts < options.restart.max_restarts) {
-      schedule_restart(c);
-      return;
-    }
-    c.finished = true;
-    const stop_condition stop_on = c.program->stop_on.value_or(options.stop_on);
-    if (state == phase::running &&
-        (stop_on == stop_condition::any_exit ||
-         (stop_on == stop_condition::any_failure && !c.status->success())))
-      stop_others(c, describe(*c.status));
+    const detail::run_end end = c.life.run_over(state == phase::running);
+    if (end.restart) return schedule_restart(c, end);
+    if (end.stops_the_others) stop_others(c, describe(*c.life.status()));
     complete_if_all_finished();
   }
 
-  void schedule_restart(child_slot& c) {
-    const auto& policy = options.restart;
-    // A floor, so that restart_delay = 0 still backs off (10, 20, 40 ms...) instead of forking
-    // a failing child as fast as the machine can.
-    auto delay = std::max(policy.initial_delay, restart_policy::min_delay);
-    for (std::size_t i = 0; i < c.restarts && delay < policy.max_delay; ++i) delay *= 2;
-    delay = std::min(delay, std::max(policy.max_delay, restart_policy::min_delay));  // floor too
-    ++c.restarts;
-    c.restart_pending = true;
+  void schedule_restart(child_slot& c, const detail::run_end& end) {
     emit(child_event_kind::restarting, c,
-         fmt::format("it {}; attempt {} of {} in {}", describe(*c.status), c.restarts,
-                     policy.max_restarts, seconds_text(delay)));
-    c.restart_timer.expires_after(delay);
+         fmt::format("it {}; attempt {} of {} in {}", describe(*c.life.status()), end.attempt,
+                     options.restart.max_restarts, seconds_text(end.delay)));
+    c.restart_timer.expires_after(end.delay);
     child_slot* slot = &c;
     c.restart_timer.async_wait(guarded([slot](impl& self, boost::system::error_code ec) {
       // A stop() queued behind this handler cancels the restart when it runs.
-      if (ec || !slot->restart_pending || self.stop_pending.load(std::memory_order_relaxed)) return;
-      slot->restart_pending = false;
+      if (ec || self.stop_pending.load(std::memory_order_relaxed) || !slot->life.restart_due())
+        return;
       self.spawn(*slot);
       self.complete_if_all_finished();
     }));
@@ -768,7 +750,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   void complete_if_all_finished() {
     if (state == phase::done || state == phase::idle) return;
     for (const auto& c : children)
-      if (!c->finished) return;
+      if (!c->life.finished()) return;
     if (cgroup && leftovers != leftovers_phase::done) {
       if (leftovers == leftovers_phase::not_yet) stop_leftovers();
       return;
@@ -777,70 +759,40 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   }
 
   // Every child is finished, but what they started may still run in the cgroup (a daemon, a
-  // `setsid` job): stopped like a child, with the stop signal, SIGCONT, and SIGKILL for the
-  // whole cgroup after the grace (or at a stop() meanwhile).
+  // `setsid` job): stopped like a child (see cgroup_leftovers).
   void stop_leftovers() {
     leftovers = leftovers_phase::stopping;
-    if (!cgroup->populated()) return finish_leftovers();
-    // What a child's group kill hit a moment ago may still be listed: let it go first.
-    leftovers_deadline = steady::now() + options.stop_grace;
-    leftovers_timer.expires_after(std::chrono::milliseconds(20));
-    leftovers_timer.async_wait(guarded([](impl& self, boost::system::error_code ec) {
-      if (!ec && self.leftovers == leftovers_phase::stopping) self.signal_all_leftovers();
-    }));
-  }
-
-  void signal_all_leftovers() {
-    bool any = false;
-    for (const auto& c : children) {
-      const int sig = stop_signal_of(*c);
-      std::string names = signal_leftovers(*c, sig);
-      if (names.empty()) continue;
-      any = true;
-      emit(child_event_kind::leftovers_stopping, *c,
-           "still running after it ended: " + names + ": sent " + signal_name(sig));
-    }
-    if (!any) return finish_leftovers();
+    std::vector<detail::cgroup_leftovers::target> targets;
+    for (const auto& c : children)
+      targets.push_back({c->info->index, c->life.policy().stop_signal, c->life.policy().grace});
+    leftovers_stop.emplace(*cgroup, std::move(targets));
+    if (leftovers_stop->begin(steady::now()) == detail::cgroup_leftovers::next::done)
+      return finish_leftovers();
     watch_leftovers();
   }
 
-  // Sends `sig` to each process in the child's cgroup; "sleep[12], sh[13]" for those it reached.
-  std::string signal_leftovers(const child_slot& c, int sig) {
-    std::string names;
-    for (int pid : cgroup->members(c.info->index)) {
-      std::string name = detail::process_name(pid);  // before it may be gone
-      if (!cgroup->signal_member(c.info->index, pid, sig)) continue;
-      // A stopped process acts on no signal but SIGKILL until continued.
-      if (sig != SIGKILL) cgroup->signal_member(c.info->index, pid, SIGCONT);
-      append_process(names, name, pid);
-    }
-    return names;
-  }
-
-  static void append_process(std::string& names, const std::string& name, int pid) {
-    names += fmt::format("{}{}[{}]", names.empty() ? "" : ", ", name, pid);
-  }
-
   void watch_leftovers() {
-    leftovers_timer.expires_after(std::chrono::milliseconds(20));
+    leftovers_timer.expires_after(detail::cgroup_leftovers::poll_interval);
     leftovers_timer.async_wait(guarded([](impl& self, boost::system::error_code ec) {
       if (ec || self.leftovers != leftovers_phase::stopping) return;
-      if (!self.cgroup->populated()) return self.finish_leftovers();
-      if (steady::now() >= self.leftovers_deadline) return self.kill_leftovers();
+      std::vector<detail::cgroup_leftovers::report> reports;
+      const auto next = self.leftovers_stop->tick(steady::now(), reports);
+      self.emit_leftovers(reports);
+      if (next == detail::cgroup_leftovers::next::done) return self.finish_leftovers();
       self.watch_leftovers();
     }));
   }
 
   void kill_leftovers() {
-    for (const auto& c : children) {
-      std::string names;
-      for (int pid : cgroup->members(c->info->index))
-        append_process(names, detail::process_name(pid), pid);
-      if (!names.empty())
-        emit(child_event_kind::leftovers_killed, *c, "still running: " + names + ": sent SIGKILL");
-    }
-    cgroup->kill();
+    std::vector<detail::cgroup_leftovers::report> reports;
+    leftovers_stop->kill_now(reports);
+    emit_leftovers(reports);
     finish_leftovers();  // the cgroup's teardown waits for them to be gone
+  }
+
+  void emit_leftovers(const std::vector<detail::cgroup_leftovers::report>& reports) {
+    for (const auto& report : reports)
+      emit(report.kind, *children[report.child_index], report.detail);
   }
 
   void finish_leftovers() {
@@ -883,8 +835,9 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     summary.ended_by = ended_by;
     summary.callback_exception = callback_exception;
     for (const auto& c : children)
-      summary.children.push_back(child_summary{*c->info, c->messages, c->bytes, c->status,
-                                               c->spawn_error, c->restarts, c->stop_sent});
+      summary.children.push_back(child_summary{*c->info, c->messages, c->bytes, c->life.status(),
+                                               c->spawn_error, c->life.restarts(),
+                                               c->life.stop_sent()});
     return summary;
   }
 
@@ -930,24 +883,16 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     stop_requested = true;
     state = phase::stopping;
     never_spawn_the_rest();
+    const auto now = steady::now();
     for (auto& c : children) {
-      if (c->restart_pending) {  // it is not running: it simply does not come back
-        c->restart_pending = false;
-        --c->restarts;  // counted when scheduled; it never happened
-        c->restart_timer.cancel();
-        c->finished = true;
-        continue;
-      }
-      if (!c->process || c->finished) continue;
-      // A reaped child's group may still hold its pipe through a grandchild: signal it too.
-      if (!c->process->reaped()) c->stop_sent = true;
-      if (!c->process->reaped() || c->any_channel_open()) {
-        const int sig = kill_at_once ? SIGKILL : stop_signal_of(*c);
-        c->process->signal(sig, true);
-        // A stopped process acts on no signal but SIGKILL until continued (as systemd does).
-        if (sig != SIGKILL) c->process->signal(SIGCONT, true);
-      }
-      c->kill_at = steady::now() + grace_of(*c);
+      if (!c->process) continue;  // never started (a pending restart had a run before)
+      const detail::stop_order order =
+          c->life.stop(now, !c->process->reaped(), c->any_channel_open(), kill_at_once);
+      if (order.what == detail::stop_order::kind::cancel_restart) c->restart_timer.cancel();
+      if (order.what != detail::stop_order::kind::signal) continue;
+      c->process->signal(order.signal, true);
+      // A stopped process acts on no signal but SIGKILL until continued (as systemd does).
+      if (order.signal != SIGKILL) c->process->signal(SIGCONT, true);
     }
     if (kill_at_once)
       state = phase::killing;
@@ -956,14 +901,12 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     complete_if_all_finished();
   }
 
-  static constexpr steady::time_point killed = steady::time_point::max();  // kill_at, once sent
-
   // Each child has its own program's grace: the timer wakes for the first one to end.
   void wait_for_next_grace_to_end() {
     std::optional<steady::time_point> next;
     for (const auto& c : children)
-      if (c->process && !c->finished && c->kill_at != killed && (!next || c->kill_at < *next))
-        next = c->kill_at;
+      if (const auto deadline = c->life.kill_deadline(); c->process && deadline)
+        if (!next || *deadline < *next) next = deadline;
     if (!next) return;
     grace_timer.expires_at(*next);
     grace_timer.async_wait(guarded([](impl& self, boost::system::error_code ec) {
@@ -975,7 +918,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     if (state != phase::stopping) return;
     const auto now = steady::now();
     for (auto& c : children)
-      if (c->process && !c->finished && c->kill_at <= now)  // `killed` is later
+      if (c->process && c->life.grace_over(now))
         kill_now(*c, "still running after the grace period: sent SIGKILL");
     wait_for_next_grace_to_end();
   }
@@ -984,22 +927,17 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   void kill_now(child_slot& c, const char* why) {
     if (!c.process->reaped()) emit(child_event_kind::stop_escalated, c, why);
     c.process->signal(SIGKILL, true);
-    c.kill_at = killed;
+    c.life.killed();
   }
 
-  int stop_signal_of(const child_slot& c) const {
-    return c.program->stop_signal.value_or(options.stop_signal);
-  }
-  std::chrono::milliseconds grace_of(const child_slot& c) const {
-    return c.program->stop_grace.value_or(options.stop_grace);
-  }
+  static std::chrono::milliseconds grace_of(const child_slot& c) { return c.life.policy().grace; }
 
   void escalate() {
     if (state == phase::done || state == phase::killing) return;
     state = phase::killing;
     grace_timer.cancel();
     for (auto& c : children)
-      if (c->process && !c->finished)
+      if (c->process && !c->life.finished())
         kill_now(*c, "asked to stop a second time before its grace was over: sent SIGKILL");
   }
 
