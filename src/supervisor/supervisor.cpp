@@ -30,6 +30,7 @@
 #include "process/unique_fd.hpp"
 #include "supervisor/batch_builder.hpp"
 #include "supervisor/cgroup_leftovers.hpp"
+#include "supervisor/child_launch.hpp"
 #include "supervisor/child_lifecycle.hpp"
 
 extern char** environ;
@@ -101,16 +102,6 @@ std::string join_argv(const std::vector<std::string>& argv) {
     out += arg;
   }
   return out;
-}
-
-// What ran out when starting a child threw: "Too many open files", "out of memory".
-std::string describe_start_failure(const std::exception& e) {
-  if (const auto* boost_error = dynamic_cast<const boost::system::system_error*>(&e))
-    return boost_error->code().message();
-  if (const auto* std_error = dynamic_cast<const std::system_error*>(&e))
-    return std_error->code().message();
-  if (dynamic_cast<const std::bad_alloc*>(&e) != nullptr) return "out of memory";
-  return e.what();
 }
 
 std::string stop_reason(int sig) {
@@ -261,52 +252,20 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
 
   // Starts (or restarts) the child's process. On failure the child is finished for good.
   void spawn(child_slot& c) {
-    const program_spec& spec = *c.program;
-    const std::string program = spec.argv.empty() ? std::string() : spec.argv[0];
-    const detail::program_environment& environment = environment_of(c);
+    for (auto& channel : c.channels) channel.reader.reset();  // those of a previous run
     std::string why;
-    auto target =
-        detail::resolve_exec(spec.argv, spec.working_directory, environment.search_path(), why);
-    if (!target) return fail_spawn(c, "cannot start '" + program + "': " + why);
-    detail::launch_request request;
-    request.executable = std::move(target->executable);
-    request.argv = std::move(target->argv);
-
-    request.environment = environment.for_child(*c.info);
-    request.working_directory = spec.working_directory;
-    request.own_process_group = options.own_process_group;
-    request.die_with_parent = options.die_with_parent;
-    detail::unique_fd cgroup_procs;  // open until the child has moved itself in
-    if (cgroup) {
-      std::error_code ec;
-      cgroup_procs = cgroup->open_procs_for(c.info->index, ec);
-      if (ec && options.cgroup == cgroup_mode::required)
-        return fail_spawn(c, "cannot start '" + program + "': cannot create its cgroup in " +
-                                 cgroup->path() + ": " + ec.message());
-      request.cgroup_procs_fd = cgroup_procs.get();
-    } else if (options.cgroup == cgroup_mode::required) {
-      return fail_spawn(c, "cannot start '" + program + "': no cgroup: " + no_cgroup_reason);
-    }
-    // Out of descriptors (epoll, pidfd) or memory (a 16 MiB read buffer) mid-start: that
-    // child could not be started; the others run on.
-    try {
-      if (!launch(c, request)) return;
-    } catch (const std::exception& e) {
-      const std::string reason = describe_start_failure(e);
-      for (auto& channel : c.channels) {
-        if (channel.reader) channel.reader->close();
-        channel.reader.reset();
-        channel.open = false;
-      }
-      c.process.reset();  // SIGKILLs and reaps a child already started
-      return fail_spawn(c, "cannot start '" + program + "': " + reason);
-    }
+    auto launched = detail::launch_child(strand, *c.program, *c.info, environment_of(c), options,
+                                         {cgroup.get(), &no_cgroup_reason}, why);
+    if (!launched) return fail_spawn(c, std::move(why));
+    c.process = std::move(launched->process);
+    for (std::size_t stream = 0; stream < c.channels.size(); ++stream)
+      c.channels[stream].reader = std::move(launched->readers[stream]);
     c.info = with_pid(*c.info, c.process->pid());
     c.life.started();
     c.spawn_error.clear();
     c.started_at = steady::now();
     if (options.own_process_group && !guard.add(c.info->pid)) report_guard_lost(c);
-    emit(child_event_kind::started, c, join_argv(spec.argv));
+    emit(child_event_kind::started, c, join_argv(c.program->argv));
     for (auto stream : {stream_kind::out, stream_kind::err}) start_reading(c, stream);
     child_slot* slot = &c;
     c.process->async_wait(guarded([slot](impl& self, std::error_code wait_error, int status) {
@@ -322,60 +281,6 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       environment = std::make_unique<const detail::program_environment>(*c.program, environ,
                                                                         options.unbuffered_env);
     return *environment;
-  }
-
-  // Makes the pipes (or the pseudo-terminal) and their readers, then forks. False (reported)
-  // when it could not.
-  bool launch(child_slot& c, detail::launch_request& request) {
-    const std::string& program = c.program->argv.front();
-    // CLOEXEC: no sibling may inherit these (Process 1.81 does not close them, bug 1).
-    // The child's ends are closed here once it has its copies: ours would hold EOF back.
-    detail::unique_fd child_out, child_err;
-    const bool separate_stderr = !c.program->pty && options.stderr_handling == stderr_mode::capture;
-    const auto drop_readers = [&c] {
-      for (auto& channel : c.channels) channel.reader.reset();
-    };
-    drop_readers();        // those of a previous run
-    if (c.program->pty) {  // stdout and stderr both on the terminal, read as "out"
-      std::error_code ec;
-      detail::pseudo_terminal terminal = detail::open_pseudo_terminal(ec);
-      if (ec) {
-        fail_spawn(
-            c, "cannot start '" + program + "': cannot open a pseudo-terminal: " + ec.message());
-        return false;
-      }
-      child_out = std::move(terminal.child);
-      c.channels[static_cast<std::size_t>(stream_kind::out)].reader =
-          std::make_shared<detail::pipe_reader>(strand, terminal.master.release(),
-                                                options.read_size);
-      request.controlling_terminal = true;
-    }
-    for (auto stream : {stream_kind::out, stream_kind::err}) {
-      if (c.program->pty || (stream == stream_kind::err && !separate_stderr)) break;
-      int fds[2];
-      if (::pipe2(fds, O_CLOEXEC) != 0) {
-        drop_readers();
-        fail_spawn(c,
-                   "cannot start '" + program + "': cannot create a pipe: " + std::strerror(errno));
-        return false;
-      }
-      (stream == stream_kind::out ? child_out : child_err).reset(fds[1]);
-      auto& channel = c.channels[static_cast<std::size_t>(stream)];
-      channel.reader = std::make_shared<detail::pipe_reader>(strand, fds[0], options.read_size);
-    }
-    request.stdout_fd = child_out.get();
-    request.stderr_fd = separate_stderr ? child_err.get()
-                        : c.program->pty || options.stderr_handling == stderr_mode::merge
-                            ? child_out.get()
-                            : -1;
-    std::error_code ec;
-    c.process = detail::child_process::launch(strand, request, ec);
-    if (!c.process) {
-      drop_readers();
-      fail_spawn(c, "cannot start '" + program + "': " + ec.message());
-      return false;
-    }
-    return true;
   }
 
   void start_reading(child_slot& c, stream_kind stream) {

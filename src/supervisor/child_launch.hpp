@@ -1,0 +1,44 @@
+// Starting one child of the supervisor: its executable looked up on its own PATH, its
+// environment, its pipes (or a pseudo-terminal) and their readers, its cgroup, then the spawn.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "pipemux/events.hpp"
+#include "pipemux/program.hpp"
+#include "pipemux/run_options.hpp"
+#include "process/child_environment.hpp"
+#include "process/child_process.hpp"
+#include "process/pipe_reader.hpp"
+
+namespace pipemux::detail {
+
+class run_cgroup;
+
+/// A child started: its process, and a reader for each stream it writes to us (indexed by
+/// stream_kind; none for stderr when it is merged or inherited, one for a terminal).
+struct launched_child {
+  std::unique_ptr<child_process> process;
+  std::array<std::shared_ptr<pipe_reader>, 2> readers;
+};
+
+/// Where the child goes: the run's cgroup (may be null), and why there is none.
+struct launch_place {
+  run_cgroup* cgroup = nullptr;
+  const std::string* no_cgroup_reason = nullptr;
+};
+
+/// Starts `child` of `spec`. On failure, nothing is left running or open and `why` says what
+/// went wrong: "cannot start 'x': No such file or directory", "...: Too many open files".
+std::optional<launched_child> launch_child(const boost::asio::any_io_executor& strand,
+                                           const program_spec& spec, const child_info& child,
+                                           const program_environment& environment,
+                                           const run_options& options, launch_place place,
+                                           std::string& why);
+
+}  // namespace pipemux::detail
