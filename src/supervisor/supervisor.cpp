@@ -32,64 +32,16 @@
 #include "supervisor/cgroup_leftovers.hpp"
 #include "supervisor/child_launch.hpp"
 #include "supervisor/child_lifecycle.hpp"
+#include "supervisor/child_slot.hpp"
 
 extern char** environ;
 
 namespace pipemux {
 namespace asio = boost::asio;
+using detail::child_slot;
 using steady = std::chrono::steady_clock;
 
 namespace {
-
-// One of a child's output pipes, with the framing state of its stream.
-struct output_channel {
-  explicit output_channel(std::size_t max_line) : framer(max_line) {}
-  std::shared_ptr<detail::pipe_reader> reader;
-  line_framer framer;
-  bool open = false;
-  bool held = false;              // a message_batch of its last read is not released yet
-  std::uint64_t hold_serial = 0;  // which batch holds it: a late release of another is ignored
-};
-
-// One child across its restarts: its current process and pipes, and what is known so far.
-struct child_slot {
-  child_slot(const asio::any_io_executor& executor, const program_spec& spec,
-             std::size_t index_of_program, const run_options& options)
-      : program(&spec),
-        program_index(index_of_program),
-        life(detail::lifecycle_policy::of(spec, options)),
-        channels{output_channel(options.max_line), output_channel(options.max_line)},
-        drain_timer(executor),
-        restart_timer(executor) {}
-
-  std::shared_ptr<const child_info> info;  // immutable: replaced when a run starts or fails
-  const program_spec* program;
-  std::size_t program_index;     // in impl::programs
-  detail::child_lifecycle life;  // its status, restarts, stop and grace: what to do next
-  std::unique_ptr<detail::child_process> process;
-  std::array<output_channel, 2> channels;  // indexed by stream_kind
-  asio::steady_timer drain_timer;          // bounds how long pipes may outlive the child
-  asio::steady_timer restart_timer;
-  steady::time_point started_at;
-  steady::time_point exited_at;  // reaped: the run time does not count draining its pipes
-  std::uint64_t messages = 0;
-  std::uint64_t bytes = 0;
-  std::uint64_t reads = 0;                 // over all its runs; tells the drain timer it flows
-  std::uint64_t reads_at_drain_check = 0;  // `reads` when the drain timer was last armed
-  std::string spawn_error;
-
-  bool any_channel_open() const { return channels[0].open || channels[1].open; }
-  bool any_channel_held() const { return channels[0].held || channels[1].held; }
-
-  // Output is still flowing when a read completed since the last check, or when a pipe holds
-  // bytes or an EOF not read yet (the loop may have been too busy, or paused, to read them).
-  bool output_flowing_since_last_check() const {
-    if (reads != reads_at_drain_check) return true;
-    for (const auto& channel : channels)
-      if (channel.open && channel.reader->has_input()) return true;
-    return false;
-  }
-};
 
 std::shared_ptr<const child_info> with_pid(const child_info& info, int pid) {
   return std::make_shared<const child_info>(child_info{info.name, info.index, info.instance, pid});
