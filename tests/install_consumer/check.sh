@@ -4,6 +4,8 @@
 # Then every ```cpp block of README.md, each a whole program, is compiled and linked against
 # it; all with -Wall -Wextra -Werror.
 set -euo pipefail
+# Output is matched with here-strings, not `echo | grep -q`: grep -q exits at its first match,
+# and under pipefail an echo still writing then dies of SIGPIPE and fails the check.
 build_dir=$1
 here=$(cd "$(dirname "$0")" && pwd)
 # A directory of this run's own, beside $2: two suites may run at once on one build (CI under
@@ -19,21 +21,21 @@ guard=$(find "$work/prefix" -path "*/pipemux/pipemux-guard" | head -1)
 cmake -S "$here" -B "$work/cmake-build" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/cmake-build" >/dev/null
 out=$("$work/cmake-build/consumer")
-echo "$out" | grep -qx "greeter: hello from a child" || { echo "find_package consumer said: $out"; exit 1; }
+grep -qx "greeter: hello from a child" <<<"$out" || { echo "find_package consumer said: $out"; exit 1; }
 out=$("$work/cmake-build/every_sink")
 [ "$out" = "every sink: ok" ] || { echo "every_sink said: $out"; exit 1; }
 
 libdir=$(ls -d "$work"/prefix/lib*/pkgconfig | head -1)
 # No toml++ macros (a private dependency) and no Asio configuration imposed on consumers.
 cflags=$(PKG_CONFIG_PATH="$libdir" pkg-config --cflags pipemux)
-if echo "$cflags" | grep -qE -- "-D(TOML_|BOOST_ASIO)"; then echo "pkg-config --cflags pipemux imposes: $cflags"; exit 1; fi
+if grep -qE -- "-D(TOML_|BOOST_ASIO)" <<<"$cflags"; then echo "pkg-config --cflags pipemux imposes: $cflags"; exit 1; fi
 # Without --static: the libraries are static, and Libs must say all they need.
 flags=$(PKG_CONFIG_PATH="$libdir" pkg-config --cflags --libs pipemux)
 strict=(-std=c++20 -Wall -Wextra -Werror)
 # shellcheck disable=SC2086
 c++ "${strict[@]}" "$here/main.cpp" -o "$work/pkg-consumer" $flags
 out=$("$work/pkg-consumer")
-echo "$out" | grep -qx "greeter: hello from a child" || { echo "pkg-config consumer said: $out"; exit 1; }
+grep -qx "greeter: hello from a child" <<<"$out" || { echo "pkg-config consumer said: $out"; exit 1; }
 # The one public header stays light: no toml++, CLI11 or Boost.Process behind it.
 heavy=$(c++ -std=c++20 -E -H "$here/main.cpp" $flags 2>&1 >/dev/null | grep -E "toml\+\+|/CLI/|boost/process" || true)
 [ -z "$heavy" ] || { echo "pipemux.hpp pulls in: $heavy"; exit 1; }
@@ -42,7 +44,7 @@ core_flags=$(PKG_CONFIG_PATH="$libdir" pkg-config --cflags --libs pipemux-core)
 # shellcheck disable=SC2086
 c++ "${strict[@]}" "$here/core_only.cpp" -o "$work/core-consumer" $core_flags
 out=$("$work/core-consumer")
-echo "$out" | grep -qx "greeter: hello from a child" || { echo "core consumer said: $out"; exit 1; }
+grep -qx "greeter: hello from a child" <<<"$out" || { echo "core consumer said: $out"; exit 1; }
 heavy=$(c++ -std=c++20 -E -H "$here/core_only.cpp" $core_flags 2>&1 >/dev/null | grep -E "spdlog|toml\+\+" || true)
 [ -z "$heavy" ] || { echo "supervisor.hpp pulls in: $heavy"; exit 1; }
 
@@ -52,7 +54,7 @@ heavy=$(c++ -std=c++20 -E -H "$here/core_only.cpp" $core_flags 2>&1 >/dev/null |
 if mismatch=$(c++ "${strict[@]}" -DBOOST_ASIO_DISABLE_THREADS "$here/core_only.cpp" -o "$work/mismatch" $core_flags 2>&1); then
   echo "a consumer built with -DBOOST_ASIO_DISABLE_THREADS links against a library built with threads"; exit 1
 fi
-echo "$mismatch" | grep -q "undefined reference to .*libpipemux_built_with_BOOST_ASIO_DISABLE_THREADS" \
+grep -q "undefined reference to .*libpipemux_built_with_BOOST_ASIO_DISABLE_THREADS" <<<"$mismatch" \
   || { echo "the Asio mismatch is not named: $mismatch"; exit 1; }
 
 # The README's snippets: each ```cpp block is a whole program (its own #includes and main),
