@@ -6,7 +6,8 @@
 // the run's cgroup. Boost.Process 1.81 was not used for it: its default launcher forks (every
 // page of the parent becomes copy-on-write: ~2.5x the kernel's cost per child), and its
 // vfork_launcher calls notify_fork(fork_child) in the child, which then rebuilds the parent's
-// reactor in the memory it shares with the parent, and leaves with exit() (notes, bugs 4, 5).
+// reactor in the memory it shares with the parent (boostorg/process#430, asio#1503), and
+// leaves a failed exec with exit() instead of _exit() (boostorg/process#514).
 #pragma once
 
 #include <cstddef>
