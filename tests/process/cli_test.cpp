@@ -11,6 +11,7 @@
 #include <set>
 #include <thread>
 
+#include "log_line.hpp"
 #include "pipemux/escape.hpp"
 #include "pipemux/version.hpp"
 #include "run_command.hpp"
@@ -29,12 +30,6 @@ std::string write_file(const std::string& name, const std::string& text) {
   return path;
 }
 
-// "2026-11-29 14:31:02.123456 spam.0[48213] out | Spam 0"; groups: 1 time, 2 name, 3 index,
-// 4 pid, 5 mark, 6 text. (pipemux's own lines have the label "pipemux", no index.) Labels are
-// padded to the widest.
-const std::regex log_line(
-    R"((\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}) ([\w-]+)(?:\.(\d+))? *\[(\d+)\] (?:out|err|-) ([|+%~*]) (.*))");
-
 TEST(Cli, RunsTheConfiguredSpamChildrenAndLogsEveryMessage) {
   const auto config = write_file("pipemux_short.toml",
                                  "children = 2\nread_size = 32\n[spam]\ncount = 5\ninterval = 0\n");
@@ -44,11 +39,12 @@ TEST(Cli, RunsTheConfiguredSpamChildrenAndLogsEveryMessage) {
   std::map<std::string, std::vector<std::string>> spam_by_child;
   std::set<std::string> exited;
   for (const auto& line : lines_of(result.out)) {
-    std::smatch m;
-    ASSERT_TRUE(std::regex_match(line, m, log_line)) << line;
-    EXPECT_EQ(m[2], "spam");
-    if (m[5] == "|") spam_by_child[m[3]].push_back(m[6]);
-    if (m[5] == "*" && m[6].str().rfind("exited with code 0 after", 0) == 0) exited.insert(m[3]);
+    const auto m = test::parse_log_line(line);
+    ASSERT_TRUE(m) << line;
+    EXPECT_EQ(m->name, "spam");
+    if (m->mark == '|') spam_by_child[m->index].push_back(m->text);
+    if (m->mark == '*' && m->text.rfind("exited with code 0 after", 0) == 0)
+      exited.insert(m->index);
   }
   const std::vector<std::string> expected = {"Spam 0", "Spam 1", "Spam 2", "Spam 3", "Spam 4"};
   EXPECT_EQ(spam_by_child["0"], expected);
@@ -67,13 +63,13 @@ TEST(Cli, RawModeLogRecoversEveryByteWritten) {
   ASSERT_EQ(result.exit_code, 0) << result.err;
   std::map<std::string, std::string> joined;
   for (const auto& line : lines_of(result.out)) {
-    std::smatch m;
-    ASSERT_TRUE(std::regex_match(line, m, log_line)) << line;
-    if (m[5] != "~") continue;
-    const auto bytes = unescape(m[6].str());
+    const auto m = test::parse_log_line(line);
+    ASSERT_TRUE(m) << line;
+    if (m->mark != '~') continue;
+    const auto bytes = unescape(m->text);
     ASSERT_TRUE(bytes) << line;
     ASSERT_LE(bytes->size(), 32u);
-    joined[m[3]] += *bytes;
+    joined[m->index] += *bytes;
   }
   ASSERT_EQ(joined.size(), 3u);
   for (const auto& [child, bytes] : joined) {
@@ -171,9 +167,9 @@ TEST(Cli, SigtermStopsEveryChildLogsAllTheyWroteAndExitsWith143) {
   EXPECT_TRUE(none_left(marker));
   std::map<std::string, std::vector<std::string>> logged;
   for (const auto& line : lines_of(result.out)) {
-    std::smatch m;
-    ASSERT_TRUE(std::regex_match(line, m, log_line)) << line;
-    if (m[5] == "|") logged[m[3]].push_back(m[6]);
+    const auto m = test::parse_log_line(line);
+    ASSERT_TRUE(m) << line;
+    if (m->mark == '|') logged[m->index].push_back(m->text);
   }
   for (const std::string child : {"0", "1", "2"}) {
     long long last_written = -1;

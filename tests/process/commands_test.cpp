@@ -10,6 +10,7 @@
 #include <regex>
 #include <set>
 
+#include "log_line.hpp"
 #include "run_command.hpp"
 
 namespace pipemux {
@@ -18,16 +19,12 @@ using test::lines_of;
 using test::pipemux_exe;
 using test::run_command;
 
-// "2026-11-29 14:31:02.123456 api.0[48213] out | text": 1 name, 2 index, 3 mark, 4 text.
-const std::regex child_line(R"(\S+ \S+ ([^\s\[]+)\.(\d+) *\[\d+\] (?:out|err|-) ([|+%~*]) (.*))");
-
 // Each child's lines of output ('|'), as "name.index" -> lines.
 std::map<std::string, std::vector<std::string>> output_by_child(const std::string& log) {
   std::map<std::string, std::vector<std::string>> out;
   for (const auto& line : lines_of(log)) {
-    std::smatch m;
-    if (std::regex_match(line, m, child_line) && m[3] == "|")
-      out[m[1].str() + "." + m[2].str()].push_back(m[4]);
+    const auto m = test::parse_log_line(line);
+    if (m && !m->index.empty() && m->mark == '|') out[m->label()].push_back(m->text);
   }
   return out;
 }

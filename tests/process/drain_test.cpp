@@ -4,6 +4,7 @@
 
 #include <regex>
 
+#include "log_line.hpp"
 #include "run_command.hpp"
 
 namespace pipemux {
@@ -20,13 +21,13 @@ struct logged_output {
 };
 
 logged_output parse(const std::string& out) {
-  static const std::regex line(R"(\S+ \S+ [\w.-]+ *\[\d+\] (out|err|-) ([|+%~*]) (.*))");
   logged_output result;
   for (const auto& text : lines_of(out)) {
-    std::smatch m;
-    EXPECT_TRUE(std::regex_match(text, m, line)) << text;
-    if (m[2] == "|") result.lines.push_back(m[3]);
-    if (m[2] == "*" && m[3].str().find("nothing was written to it") != std::string::npos)
+    const auto m = test::parse_log_line(text);
+    EXPECT_TRUE(m) << text;
+    if (!m) continue;
+    if (m->mark == '|') result.lines.push_back(m->text);
+    if (m->mark == '*' && m->text.find("nothing was written to it") != std::string::npos)
       result.abandoned = true;
   }
   return result;
