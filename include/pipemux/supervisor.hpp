@@ -7,10 +7,12 @@
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
-#include <boost/asio/dispatch.hpp>
+#include <boost/asio/cancellation_type.hpp>
+#include <boost/asio/error.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <span>
@@ -29,7 +31,9 @@ namespace pipemux {
 /// calls waitpid(-1): each child is reaped through its own pidfd. (A host that sets SIGCHLD to
 /// SIG_IGN, or reaps with waitpid(-1) itself, takes exit statuses away from it.) All state
 /// lives on a strand of the executor, so the io_context may be run by several threads; every
-/// handler below runs on that strand, one at a time. Two supervisors share nothing.
+/// callback below runs on that strand, one at a time. Given a strand (asio::make_strand(io)),
+/// the callbacks are also serialised with every other handler on that strand. Two supervisors
+/// share nothing.
 class supervisor {
  public:
   using executor_type = boost::asio::any_io_executor;
@@ -41,10 +45,23 @@ class supervisor {
   /// Throws std::invalid_argument for options no run can use (read_size 0, a stop_signal that
   /// does not end a process by default, ...).
   explicit supervisor(executor_type executor, run_options options = {});
-  /// A child still running is killed with SIGKILL (its whole group, and its cgroup). No
-  /// on_message or on_event call happens once this has begun, even when it is called from one
-  /// of them. A run not yet complete completes with asio::error::operation_aborted, posted to
-  /// its handler's executor (never from inside the destructor), as Asio's I/O objects do.
+  /// Every child still running is killed with SIGKILL (its whole group, and its cgroup) and
+  /// reaped before this returns, whatever the io_context does (stopped with io.stop(), or never
+  /// run again): no child and no zombie is left. That costs a wait: as long as SIGKILLed
+  /// children take to die (milliseconds), 1 s at most for one in uninterruptible sleep, plus
+  /// up to 1 s for the orphan guard process to end.
+  ///
+  /// No callback is made once this has begun, and none from inside it. Called from inside a
+  /// callback, that callback keeps running (what it captured lives until it returns). Called
+  /// from another thread while a callback runs, it waits for that callback to return (so do
+  /// not destroy it while holding a lock that a callback takes). A run not yet complete
+  /// completes with asio::error::operation_aborted, posted to its handler's executor (never
+  /// from inside the destructor), as Asio's I/O objects do; if the io_context never runs
+  /// again, the handler is destroyed with it.
+  ///
+  /// The run holds its callbacks until it completes: a callback that captures what owns the
+  /// supervisor (a shared_from_this()) keeps both alive until then, and for ever if the
+  /// io_context stops first. Capture a weak_ptr, or destroy the supervisor yourself.
   ~supervisor();
   supervisor(const supervisor&) = delete;
   supervisor& operator=(const supervisor&) = delete;
@@ -54,11 +71,19 @@ class supervisor {
 
   /// Runs `instances` children of every program until each has been reaped (after its
   /// restarts, if any) and its output fully delivered; one run per supervisor: a second call
-  /// completes with errc::already_started and leaves the first run alone.
+  /// completes with errc::already_started and leaves the first run alone (its cancellation
+  /// slot gets no handler).
+  ///
+  /// Throws std::invalid_argument, naming the program, for programs no run can use: an empty
+  /// name, one that is not printable text (a newline, a control or bidirectional character, a
+  /// backslash), a name given twice, a stop_signal that is not a signal or does not end a
+  /// process by default, a negative stop_grace (as the constructor does for run_options).
   ///
   /// Nothing happens inside this call: the first fork, the first event and, in every case,
-  /// the completion come later, from the io_context (the completion is posted to the
-  /// handler's associated executor).
+  /// the completion come later, from the io_context. The completion is always posted to the
+  /// handler's associated executor, never made inside async_run, stop(), a cancellation
+  /// signal's emit() or a callback; the operation's memory (from the handler's associated
+  /// allocator) is freed before the handler is called, as an rvalue.
   ///
   /// `on_message` gets every framed piece of output (empty: output is read and counted only);
   /// `on_event` (may be empty) every start, exit, restart and fault. If either throws, no
@@ -79,7 +104,9 @@ class supervisor {
   ///   already written is still delivered;
   /// - terminal: SIGKILL at once (the stop signal is never sent); output already written is
   ///   still delivered;
-  /// - total alone is not supported (a stop has side effects: signals) and is ignored.
+  /// - total alone is not supported (a stop has side effects: signals) and is ignored;
+  /// - combined types (cancellation_type::all, terminal | partial) get the mildest they hold:
+  ///   with partial, a graceful stop.
   template <class CompletionToken>
   auto async_run(std::vector<program_spec> programs, message_handler on_message,
                  event_handler on_event, CompletionToken&& token) {
@@ -126,22 +153,49 @@ class supervisor {
   /// complete before its last batches are received: receive until eof);
   /// asio::error::already_started while another receive is pending (one at a time);
   /// asio::error::operation_not_supported for a run that was not started that way;
-  /// asio::error::operation_aborted when the supervisor is destroyed. Not cancellable: stop
-  /// the run instead, and receive what is left until eof.
+  /// asio::error::operation_aborted when the supervisor is destroyed, or when cancelled.
+  ///
+  /// Cancellation through the token's slot, any type (a receive has no side effect): a
+  /// pending receive completes at once with operation_aborted, and the batch that comes later
+  /// waits for the next receive, as with Asio's channels; so `co_await (receive || timer)`
+  /// loses nothing. A receive that had taken its batch when the cancellation came, its handler
+  /// not called yet, completes with operation_aborted too and gives the batch back, first in
+  /// line. Cancelling a receive does not stop the run: stop() does. Completed as async_run's
+  /// (posted, memory freed before the upcall).
   template <class CompletionToken>
   auto async_receive(CompletionToken&& token) {
     return boost::asio::async_initiate<CompletionToken, void(error_code, message_batch)>(
         [this](auto handler) {
           auto work = boost::asio::make_work_guard(
               boost::asio::get_associated_executor(handler, get_executor()));
-          const auto allocator = boost::asio::get_associated_allocator(handler);
-          auto held = std::allocate_shared<decltype(handler)>(allocator, std::move(handler));
-          receive([held, work](error_code ec, message_batch batch) mutable {
-            boost::asio::post(work.get_executor(), [held, ec, batch = std::move(batch)]() mutable {
-              (*held)(ec, std::move(batch));
+          auto slot = boost::asio::get_associated_cancellation_slot(handler);
+          auto cancellation = std::make_shared<receive_cancellation>();
+          // Any type: a receive that has not completed has done nothing yet.
+          if (slot.is_connected())
+            slot.assign([weak = std::weak_ptr<impl>(impl_),
+                         cancellation](boost::asio::cancellation_type type) {
+              if (type != boost::asio::cancellation_type::none) cancel_receive(weak, cancellation);
             });
-            work.reset();
-          });
+          auto held = hold_handler(std::move(handler));
+          receive(
+              [held, work, slot, cancellation, weak = std::weak_ptr<impl>(impl_)](
+                  error_code ec, message_batch batch) mutable {
+                boost::asio::post(work.get_executor(),
+                                  [held = std::move(held), slot, cancellation, weak, ec,
+                                   batch = std::move(batch)]() mutable {
+                                    if (slot.is_connected()) slot.clear();
+                                    // Cancelled after it took a batch, before this ran: the batch
+                                    // is not lost, it goes back first in line for the next receive.
+                                    if (!ec && cancellation->requested) {
+                                      give_back(weak, std::move(batch));
+                                      batch = message_batch();
+                                      ec = boost::asio::error::operation_aborted;
+                                    }
+                                    upcall(std::move(held), ec, std::move(batch));
+                                  });
+                work.reset();
+              },
+              cancellation);
         },
         token);
   }
@@ -167,8 +221,27 @@ class supervisor {
   void resume_reading();
 
  private:
-  using completion = std::function<void(error_code, run_summary, bool defer)>;
+  using completion = std::function<void(error_code, run_summary)>;
   using receiver = std::function<void(error_code, message_batch)>;
+  struct receive_cancellation {
+    std::atomic<bool> requested{false};
+  };
+
+  // The handler, in memory from its associated allocator (shared: the type-erased completion
+  // must be copyable).
+  template <class Handler>
+  static std::shared_ptr<Handler> hold_handler(Handler handler) {
+    const auto allocator = boost::asio::get_associated_allocator(handler);
+    return std::allocate_shared<Handler>(allocator, std::move(handler));
+  }
+  // As Asio's operations do: the memory goes back to the handler's allocator before the
+  // upcall, and the handler is called as an rvalue, once.
+  template <class Handler, class... Args>
+  static void upcall(std::shared_ptr<Handler> held, Args&&... args) {
+    Handler handler(std::move(*held));
+    held.reset();
+    std::move(handler)(std::forward<Args>(args)...);
+  }
   struct output_consumer {
     message_handler on_message = {};  // one call per message (async_run)
     batch_handler on_batch = {};      // one call per batch, with flow control (async_run_batched)
@@ -180,51 +253,57 @@ class supervisor {
   template <class CompletionToken>
   auto initiate_run(std::vector<program_spec> programs, output_consumer consumer,
                     event_handler on_event, CompletionToken&& token) {
+    check_programs(programs);
     return boost::asio::async_initiate<CompletionToken, void(error_code, run_summary)>(
         [this](auto handler, std::vector<program_spec>&& specs, output_consumer&& output,
                event_handler&& event_fn) {
+          // Keeps the handler's executor busy until completion, then completes on it.
+          auto work = boost::asio::make_work_guard(
+              boost::asio::get_associated_executor(handler, get_executor()));
+          if (!claim_run()) {  // a second run: rejected, and nothing left on its slot
+            boost::asio::post(
+                work.get_executor(), [held = hold_handler(std::move(handler))]() mutable {
+                  upcall(std::move(held), error_code(errc::already_started), run_summary{});
+                });
+            return;
+          }
           auto slot = boost::asio::get_associated_cancellation_slot(handler);
           // The slot may outlive this supervisor: it holds only a weak reference.
           if (slot.is_connected())
             slot.assign([weak = std::weak_ptr<impl>(impl_)](boost::asio::cancellation_type type) {
-              using boost::asio::cancellation_type;
-              if ((type & (cancellation_type::terminal | cancellation_type::partial)) ==
-                  cancellation_type::none)
-                return;
-              stop(weak, (type & cancellation_type::terminal) != cancellation_type::none);
+              cancel_run(weak, type);
             });
-          // Keeps the handler's executor busy until completion, then completes on it. Held in
-          // a shared_ptr: the type-erased completion below must be copyable.
-          auto work = boost::asio::make_work_guard(
-              boost::asio::get_associated_executor(handler, get_executor()));
-          // The operation's state is allocated with the handler's associated allocator.
-          const auto allocator = boost::asio::get_associated_allocator(handler);
-          auto held = std::allocate_shared<decltype(handler)>(allocator, std::move(handler));
-          // On the handler's executor, where the slot is cleared too (the caller may be emitting
-          // on it). Dispatched: the run never completes inside async_run (start() is posted);
-          // posted when it comes from the destructor (`defer`), which must not run it inline.
+          auto held = hold_handler(std::move(handler));
+          // Always posted to the handler's executor, where the slot is cleared too (the caller
+          // may be emitting on it): never inside async_run, stop(), a cancellation's emit() or
+          // a callback, as an Asio I/O object's operation never completes inline.
           start(std::move(specs), std::move(output), std::move(event_fn),
-                [held, work, slot](error_code ec, run_summary summary, bool defer) mutable {
-                  auto complete = [held, slot, ec, summary = std::move(summary)]() mutable {
+                [held, work, slot](error_code ec, run_summary summary) mutable {
+                  boost::asio::post(work.get_executor(), [held = std::move(held), slot, ec,
+                                                          summary = std::move(summary)]() mutable {
                     if (slot.is_connected()) slot.clear();
-                    (*held)(ec, std::move(summary));
-                  };
-                  if (defer)
-                    boost::asio::post(work.get_executor(), std::move(complete));
-                  else
-                    boost::asio::dispatch(work.get_executor(), std::move(complete));
+                    upcall(std::move(held), ec, std::move(summary));
+                  });
                   work.reset();
                 });
         },
         token, std::move(programs), std::move(consumer), std::move(on_event));
   }
 
+  /// Throws std::invalid_argument for a program no run can use.
+  static void check_programs(const std::vector<program_spec>& programs);
+  bool claim_run() noexcept;
   void start(std::vector<program_spec> programs, output_consumer output, event_handler on_event,
              completion on_complete);
-  void receive(receiver on_batch);
+  void receive(receiver on_batch, std::shared_ptr<receive_cancellation> cancellation);
+  void abandon_run() noexcept;
 
   struct impl;
   static void stop(const std::weak_ptr<impl>& weak, bool kill_at_once = false);
+  static void cancel_run(const std::weak_ptr<impl>& weak, boost::asio::cancellation_type type);
+  static void cancel_receive(const std::weak_ptr<impl>& weak,
+                             const std::shared_ptr<receive_cancellation>& cancellation);
+  static void give_back(const std::weak_ptr<impl>& weak, message_batch batch);
   std::shared_ptr<impl> impl_;
 };
 
