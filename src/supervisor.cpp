@@ -37,6 +37,7 @@ extern char** environ;
 
 namespace pipemux {
 namespace asio = boost::asio;
+using detail::supervisor_core;
 using steady = std::chrono::steady_clock;
 
 namespace {
@@ -131,7 +132,7 @@ std::string seconds_text(std::chrono::milliseconds ms) {
 
 }  // namespace
 
-struct supervisor::impl : std::enable_shared_from_this<impl> {
+struct supervisor_core::impl : std::enable_shared_from_this<impl> {
   impl(asio::any_io_executor ex, run_options opts)
       : executor(std::move(ex)),
         strand(asio::make_strand(executor)),
@@ -1117,7 +1118,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   }
 };
 
-supervisor::supervisor(executor_type executor, run_options options) {
+supervisor_core::supervisor_core(asio::any_io_executor executor, run_options options) {
   if (options.read_size == 0 || options.read_size > limits::max_read_size)
     throw std::invalid_argument("pipemux::supervisor: read_size must be between 1 and " +
                                 std::to_string(limits::max_read_size));
@@ -1133,7 +1134,7 @@ supervisor::supervisor(executor_type executor, run_options options) {
 
 // What the CLI and the config refuse, refused here too for a program_spec built in code: a name
 // labels every line (a newline in it forges lines) and tells the children apart.
-void supervisor::check_programs(const std::vector<program_spec>& programs) {
+void supervisor_core::check_programs(const std::vector<program_spec>& programs) {
   std::set<std::string_view> names;
   for (const auto& p : programs) {
     const std::string which = "pipemux::supervisor: program '" + escaped_name(p.name) + "': ";
@@ -1158,7 +1159,7 @@ void supervisor::check_programs(const std::vector<program_spec>& programs) {
 
 // As Process v2's async_execute maps them, the mildest type asked for winning: partial (a
 // graceful stop) over terminal (SIGKILL); total alone is not supported (a stop has side effects).
-void supervisor::cancel_run(const std::weak_ptr<impl>& weak, asio::cancellation_type type) {
+void supervisor_core::cancel_run(const std::weak_ptr<impl>& weak, asio::cancellation_type type) {
   using asio::cancellation_type;
   if ((type & cancellation_type::partial) != cancellation_type::none)
     stop(weak, false);
@@ -1166,18 +1167,22 @@ void supervisor::cancel_run(const std::weak_ptr<impl>& weak, asio::cancellation_
     stop(weak, true);
 }
 
-supervisor::executor_type supervisor::get_executor() const noexcept {
-  return impl_->executor;
+supervisor_core::~supervisor_core() {
+  abandon_run();
 }
 
-supervisor::~supervisor() {
-  abandon_run();
+supervisor_core& supervisor_core::operator=(supervisor_core&& other) noexcept {
+  if (this != &other) {
+    abandon_run();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
 }
 
 // The children are killed and reaped here, whatever the io_context does; what belongs to the
 // strand (timers, pipes, the completion) is posted to it, so that nothing a running handler
 // uses goes away under it.
-void supervisor::abandon_run() noexcept {
+void supervisor_core::abandon_run() noexcept {
   if (!impl_) return;  // moved from
   const std::shared_ptr<impl> self = std::move(impl_);
   self->abandoned = true;  // a callback running elsewhere makes no further call
@@ -1195,8 +1200,8 @@ void supervisor::abandon_run() noexcept {
   }
 }
 
-void supervisor::start(std::vector<program_spec> programs, output_consumer output,
-                       event_handler on_event, completion on_complete) {
+void supervisor_core::start(std::vector<program_spec> programs, output_consumer output,
+                            event_handler on_event, completion on_complete) {
   // Posted, never dispatched: nothing (a fork, an event, the completion) may happen inside
   // async_run, even when it is called from a handler running on this io_context.
   asio::post(impl_->strand,
@@ -1227,7 +1232,7 @@ void supervisor::start(std::vector<program_spec> programs, output_consumer outpu
              });
 }
 
-void supervisor::receive(receiver take, std::shared_ptr<receive_cancellation> cancellation) {
+void supervisor_core::receive(receiver take, std::shared_ptr<receive_cancellation> cancellation) {
   asio::post(impl_->strand, [self = impl_, take = std::move(take),
                              cancellation = std::move(cancellation)]() mutable {
     const std::lock_guard lock(self->mutex);
@@ -1235,8 +1240,8 @@ void supervisor::receive(receiver take, std::shared_ptr<receive_cancellation> ca
   });
 }
 
-void supervisor::cancel_receive(const std::weak_ptr<impl>& weak,
-                                const std::shared_ptr<receive_cancellation>& cancellation) {
+void supervisor_core::cancel_receive(const std::weak_ptr<impl>& weak,
+                                     const std::shared_ptr<receive_cancellation>& cancellation) {
   cancellation->requested = true;  // seen by the completion, if the receive took a batch
   const auto self = weak.lock();
   if (!self || self->abandoned) return;
@@ -1248,7 +1253,7 @@ void supervisor::cancel_receive(const std::weak_ptr<impl>& weak,
   });
 }
 
-void supervisor::give_back(const std::weak_ptr<impl>& weak, message_batch batch) {
+void supervisor_core::give_back(const std::weak_ptr<impl>& weak, message_batch batch) {
   const auto self = weak.lock();
   if (!self || self->abandoned) return;
   asio::post(self->strand, [weak, batch = std::move(batch)]() mutable {
@@ -1259,15 +1264,15 @@ void supervisor::give_back(const std::weak_ptr<impl>& weak, message_batch batch)
   });
 }
 
-bool supervisor::claim_run() noexcept {
+bool supervisor_core::claim_run() noexcept {
   return !impl_->run_claimed.exchange(true);
 }
 
-void supervisor::stop() {
+void supervisor_core::stop() {
   stop(impl_);
 }
 
-void supervisor::stop(const std::weak_ptr<impl>& weak, bool kill_at_once) {
+void supervisor_core::stop(const std::weak_ptr<impl>& weak, bool kill_at_once) {
   const auto self = weak.lock();
   if (!self || self->abandoned) return;
   self->stop_pending = true;  // no child starts from now on, even before the strand sees this
@@ -1279,7 +1284,7 @@ void supervisor::stop(const std::weak_ptr<impl>& weak, bool kill_at_once) {
   });
 }
 
-void supervisor::pause_reading() {
+void supervisor_core::pause_reading() {
   asio::dispatch(impl_->strand, [weak = std::weak_ptr<impl>(impl_)] {
     const auto self = weak.lock();
     if (!self) return;
@@ -1288,7 +1293,7 @@ void supervisor::pause_reading() {
   });
 }
 
-void supervisor::resume_reading() {
+void supervisor_core::resume_reading() {
   asio::dispatch(impl_->strand, [weak = std::weak_ptr<impl>(impl_)] {
     const auto self = weak.lock();
     if (!self) return;
@@ -1297,7 +1302,7 @@ void supervisor::resume_reading() {
   });
 }
 
-const run_options& supervisor::options() const noexcept {
+const run_options& supervisor_core::options() const noexcept {
   return impl_->options;
 }
 

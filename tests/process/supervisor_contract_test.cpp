@@ -27,6 +27,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "pipemux/supervisor.hpp"
@@ -593,6 +594,119 @@ TEST(SupervisorContract, UnusableProgramSpecsAreRefusedByAsyncRun) {
   EXPECT_NE(refused({sh("two\nlines", "true")}), "");
   EXPECT_NE(refused({sh("", "true")}), "");
   EXPECT_EQ(refused({sh("fine", "true"), sh("also-fine", "true")}), "");
+}
+
+// Item 12: the conventions of an Asio I/O object.
+static_assert(std::is_move_constructible_v<supervisor> && std::is_move_assignable_v<supervisor>);
+static_assert(!std::is_copy_constructible_v<supervisor>);
+static_assert(std::is_constructible_v<supervisor, asio::io_context&>);
+static_assert(std::is_same_v<supervisor::executor_type, asio::any_io_executor>);
+
+TEST(SupervisorContract, ConventionsAMovedSupervisorRunsAndAMoveAssignmentAbandonsTheOldRun) {
+  asio::io_context io;
+  supervisor first(io);  // from the execution context itself
+  int sleeper = -1;
+  error_code abandoned = asio::error::would_block;
+  first.async_run(
+      {program_spec{"sleeper", {"sleep", "1000"}, 1, {}, {}}}, [](const message&) {},
+      [&](const child_event& e) {
+        if (e.kind == child_event_kind::started) sleeper = e.child->pid;
+      },
+      [&](error_code ec, const run_summary&) { abandoned = ec; });
+  while (sleeper < 0) io.run_one();
+  supervisor moved(std::move(first));
+  EXPECT_EQ(moved.get_executor(), asio::any_io_executor(io.get_executor()));
+  supervisor other(io.get_executor());
+  moved = std::move(other);  // the sleeper's run is abandoned, as by the destructor
+  EXPECT_FALSE(process_exists(sleeper));
+  std::vector<std::string> lines;
+  error_code result = asio::error::would_block;
+  moved.async_run(
+      {sh("echo", "echo hi")}, [&](const message& m) { lines.emplace_back(m.bytes); },
+      [&](error_code ec, const run_summary&) { result = ec; });
+  io.run();
+  EXPECT_EQ(abandoned, asio::error::operation_aborted);
+  EXPECT_FALSE(result) << result.message();
+  EXPECT_EQ(lines, std::vector<std::string>{"hi"});
+}
+
+TEST(SupervisorContract, ConventionsAsDefaultOnGivesItADefaultCompletionToken) {
+  asio::io_context io;
+  std::vector<std::string> lines;
+  std::optional<std::size_t> children;
+  error_code end;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto sup = asio::use_awaitable_t<>::as_default_on(supervisor(io));
+        std::vector<program_spec> programs;
+        programs.push_back(sh("echo", "echo hi"));
+        const run_summary summary = co_await sup.async_run(
+            std::move(programs), [&](const message& m) { lines.emplace_back(m.bytes); });
+        children = summary.children.size();
+        auto pull = asio::as_tuple(asio::use_awaitable_t<>{}).as_default_on(supervisor(io));
+        std::vector<program_spec> more;
+        more.push_back(sh("more", "echo more"));
+        // Not awaited: a pull run ends once its batches are received.
+        pull.async_run_batched(std::move(more), {}, {}, asio::detached);
+        for (;;) {
+          auto [ec, batch] = co_await pull.async_receive();
+          if (ec) {
+            end = ec;
+            break;
+          }
+          for (const auto& m : batch) lines.emplace_back(m.bytes);
+        }
+      },
+      asio::detached);
+  io.run();
+  EXPECT_EQ(children, std::optional<std::size_t>(1));
+  EXPECT_EQ(lines, (std::vector<std::string>{"hi", "more"}));
+  EXPECT_EQ(end, asio::error::eof);
+}
+
+TEST(SupervisorContract, ConventionsMoveOnlyCallbacksAreAccepted) {
+  asio::io_context io;
+  supervisor sup(io);
+  std::vector<std::string> lines;
+  std::size_t events = 0;
+  error_code result = asio::error::would_block;
+  sup.async_run(
+      {sh("echo", "echo hi")},
+      [owned = std::make_unique<std::vector<std::string>*>(&lines)](const message& m) {
+        (*owned)->emplace_back(m.bytes);
+      },
+      [owned = std::make_unique<std::size_t*>(&events)](const child_event&) { ++**owned; },
+      [&](error_code ec, const run_summary&) { result = ec; });
+  io.run();
+  EXPECT_FALSE(result) << result.message();
+  EXPECT_EQ(lines, std::vector<std::string>{"hi"});
+  EXPECT_EQ(events, 2u);  // started, exited
+}
+
+// Documented (it always held): given a strand, the callbacks of every supervisor on it, and
+// the caller's own handlers there, never run at once, even on an io_context run by threads.
+TEST(SupervisorContract, ConventionsAStrandGivenAtConstructionSerialisesTheCallbacks) {
+  asio::io_context io;
+  auto strand = asio::make_strand(io);
+  std::atomic<int> inside{0};
+  std::atomic<int> overlaps{0};
+  const auto enter = [&] {
+    if (inside.fetch_add(1) != 0) ++overlaps;
+    std::this_thread::sleep_for(1ms);
+    inside.fetch_sub(1);
+  };
+  supervisor a(strand);
+  supervisor b(strand);
+  for (auto* sup : {&a, &b})
+    sup->async_run(
+        {sh("seq", "seq 1 200")}, [&](const message&) { enter(); },
+        [](error_code, const run_summary&) {});
+  for (int i = 0; i < 100; ++i) asio::post(strand, enter);
+  std::thread other([&] { io.run(); });
+  io.run();
+  other.join();
+  EXPECT_EQ(overlaps, 0);
 }
 
 }  // namespace
