@@ -914,11 +914,9 @@ struct supervisor_core::impl : std::enable_shared_from_this<impl> {
     remove_cgroup();  // in case there was no guard, or it was killed
     run_summary summary = summarize();
     error_code ec;
-    if (abandoned)
-      ec = asio::error::operation_aborted;
-    else if (callback_exception)
+    if (callback_exception && !abandoned)
       ec = errc::callback_threw;
-    else if (caller_stopped)
+    else if (abandoned || caller_stopped)  // the destructor, stop() or a cancellation
       ec = asio::error::operation_aborted;
     else if (summary.any_spawn_failed())
       ec = errc::spawn_failed;
@@ -1147,10 +1145,10 @@ void supervisor_core::check_programs(const std::vector<program_spec>& programs) 
       throw std::invalid_argument(which + "the name is given twice: names must be unique");
     if (p.stop_signal) {
       if (*p.stop_signal <= 0 || *p.stop_signal >= NSIG)
-        throw std::invalid_argument(which + "stop_signal " + std::to_string(*p.stop_signal) +
-                                    " is not a signal");
+        throw std::invalid_argument(which +
+                                    fmt::format("stop_signal {} is not a signal", *p.stop_signal));
       if (const std::string problem = stop_signal_problem(*p.stop_signal); !problem.empty())
-        throw std::invalid_argument(which + "stop_signal: " + problem);
+        throw std::invalid_argument(fmt::format("{}stop_signal: {}", which, problem));
     }
     if (p.stop_grace && p.stop_grace->count() < 0)
       throw std::invalid_argument(which + "stop_grace is negative");

@@ -21,6 +21,10 @@ template <class Signature>
 struct is_function_wrapper<std::function<Signature>> : std::true_type {};
 template <class Signature>
 struct is_function_wrapper<move_only_function<Signature>> : std::true_type {};
+// What a move_only_function<R(Args...)> (`Self`) takes: a callable that is not itself.
+template <class F, class Self, class R, class... Args>
+concept wrappable = !std::is_same_v<std::remove_cvref_t<F>, Self> &&
+                    std::is_invocable_r_v<R, std::decay_t<F>&, Args...>;
 }  // namespace detail
 
 /// Holds any callable invocable as R(Args...), copyable or not; empty when default-constructed,
@@ -29,18 +33,18 @@ template <class R, class... Args>
 class move_only_function<R(Args...)> {
  public:
   move_only_function() noexcept = default;
-  move_only_function(std::nullptr_t) noexcept {}  // NOLINT: implicit, as std::function's
+  move_only_function(std::nullptr_t) noexcept {}  // implicit, as std::function's
 
-  template <class F>
-  requires(!std::is_same_v<std::remove_cvref_t<F>, move_only_function> &&
-           std::is_invocable_r_v<R, std::decay_t<F>&, Args...>)
-      move_only_function(F&& f) {  // NOLINT: implicit, as std::function's
+  // Implicit, as std::function's. Constrained: never takes a move_only_function.
+  template <detail::wrappable<move_only_function, R, Args...> F>
+  // NOLINTNEXTLINE(bugprone-forwarding-reference-overload)
+  move_only_function(F&& f) {
     using T = std::decay_t<F>;
     if constexpr (std::is_pointer_v<T> || std::is_member_pointer_v<T> ||
                   detail::is_function_wrapper<T>::value) {
       if (!f) return;
     }
-    target_ = std::make_unique<model<T>>(std::forward<F>(f));
+    target_ = std::make_unique<model<T>>(std::in_place, std::forward<F>(f));
   }
 
   move_only_function(move_only_function&&) noexcept = default;
@@ -64,7 +68,7 @@ class move_only_function<R(Args...)> {
   template <class T>
   struct model final : callable {
     template <class U>
-    explicit model(U&& u) : f(std::forward<U>(u)) {}
+    model(std::in_place_t /*unused*/, U&& u) : f(std::forward<U>(u)) {}
     R call(Args&&... args) override { return std::invoke(f, std::forward<Args>(args)...); }
     T f;
   };

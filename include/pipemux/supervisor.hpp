@@ -225,26 +225,27 @@ class basic_supervisor : public detail::supervisor_core {
   /// Throws std::invalid_argument for options no run can use (read_size 0, a stop_signal that
   /// does not end a process by default, ...).
   explicit basic_supervisor(const executor_type& executor, run_options options = {})
-      : supervisor_core(boost::asio::any_io_executor(executor), std::move(options)),
-        executor_(executor) {}
+      : supervisor_core(boost::asio::any_io_executor(executor), options), executor_(executor) {}
   /// On the context's executor (an io_context, a thread_pool).
   template <class ExecutionContext>
   requires std::is_convertible_v<ExecutionContext&, boost::asio::execution_context&>
   explicit basic_supervisor(ExecutionContext& context, run_options options = {})
-      : basic_supervisor(executor_type(context.get_executor()), std::move(options)) {}
+      : basic_supervisor(executor_type(context.get_executor()), options) {}
 
+  // A moved-from supervisor keeps its executor (a copy), as Asio's I/O objects do.
   basic_supervisor(basic_supervisor&& other) noexcept
+      // NOLINTNEXTLINE(performance-move-constructor-init): the copy is on purpose
       : supervisor_core(std::move(other)), executor_(other.executor_) {}
   /// Abandons this one's run first, as the destructor does.
   basic_supervisor& operator=(basic_supervisor&& other) noexcept {
-    supervisor_core::operator=(std::move(other));
     executor_ = other.executor_;
+    supervisor_core::operator=(std::move(other));
     return *this;
   }
   /// From a supervisor of another executor type (what as_default_on does).
   template <class Executor1>
   requires std::is_convertible_v<Executor1, Executor> basic_supervisor(
-      basic_supervisor<Executor1>&& other)  // NOLINT: as Asio's converting moves
+      basic_supervisor<Executor1>&& other)
       : supervisor_core(std::move(other)), executor_(other.get_executor()) {}
 
   /// Every child still running is killed with SIGKILL (its whole group, and its cgroup) and

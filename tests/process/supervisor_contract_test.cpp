@@ -209,7 +209,8 @@ TEST(SupervisorContract, AReceiveRacingATimerIsCancelledAtOnceAndLosesNoBatch) {
   using namespace asio::experimental::awaitable_operators;
   asio::io_context io;
   supervisor sup(io.get_executor());
-  sup.async_run_batched({sh("late", "sleep 2; echo late")}, {}, {}, [](error_code, run_summary) {});
+  sup.async_run_batched({sh("late", "sleep 2; echo late")}, {}, {},
+                        [](error_code, const run_summary&) {});
   std::optional<std::size_t> winner;
   steady::duration raced{};
   std::vector<std::string> lines;
@@ -245,7 +246,7 @@ TEST(SupervisorContract, ATerminalCancellationOfAReceiveCompletesItWithOperation
   asio::io_context io;
   supervisor sup(io.get_executor());
   sup.async_run_batched({sh("late", "sleep 0.5; echo late")}, {}, {},
-                        [](error_code, run_summary) {});
+                        [](error_code, const run_summary&) {});
   asio::cancellation_signal cancel;
   std::optional<error_code> cancelled;
   std::vector<std::string> lines;
@@ -281,7 +282,7 @@ TEST(SupervisorContract, AReceiveCancelledBeforeItsHandlerRanLeavesTheBatchQueue
   asio::io_context io;
   asio::io_context handler_io;
   supervisor sup(io.get_executor());
-  sup.async_run_batched({sh("early", "echo early")}, {}, {}, [](error_code, run_summary) {});
+  sup.async_run_batched({sh("early", "echo early")}, {}, {}, [](error_code, const run_summary&) {});
   asio::cancellation_signal cancel;
   std::optional<error_code> cancelled;
   std::vector<std::string> lines;
