@@ -275,9 +275,10 @@ class basic_supervisor : public detail::supervisor_core {
   /// slot gets no handler).
   ///
   /// Throws std::invalid_argument, naming the program, for programs no run can use: an empty
-  /// name, one that is not printable text (a newline, a control or bidirectional character, a
-  /// backslash), a name given twice, a stop_signal that is not a signal or does not end a
-  /// process by default, a negative stop_grace (as the constructor does for run_options).
+  /// name, a name given twice, a stop_signal that is not a signal or does not end a process by
+  /// default, a negative stop_grace (as the constructor does for run_options). A name may hold
+  /// any bytes (the CLI names a program after its file): pipemux escapes it wherever it prints
+  /// it; print it through escaped_name() (name_escape.hpp) yourself.
   ///
   /// Nothing happens inside this call: the first fork, the first event and, in every case,
   /// the completion come later, from the io_context. The completion is always posted to the
