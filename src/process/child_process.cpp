@@ -2,9 +2,12 @@
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <algorithm>
 #include <csignal>
+#include <mutex>
 
 namespace pipemux::detail {
 namespace asio = boost::asio;
@@ -13,12 +16,19 @@ namespace asio = boost::asio;
 // reaps with a blocking waitpid(pid, 0) once the pidfd reads as ready, and under load that
 // readiness came while the child still ran: the loop then hung in waitpid, or, with a signal
 // handler installed, failed it with EINTR and lost the status.)
+//
+// `mutex` orders reaping against signalling: kill_and_reap() may reap from another thread, and
+// once a pid is reaped it may be reused, so no signal may be sent to it after that.
 struct child_process::state {
   state(const asio::any_io_executor& executor, int child_pid, int child_pidfd)
-      : pid(child_pid), pidfd(executor, child_pidfd) {}
+      : pid(child_pid), pidfd(executor, child_pidfd), pidfd_number(child_pidfd) {}
   int pid;
   asio::posix::stream_descriptor pidfd;
+  int pidfd_number;  // for poll() from another thread, which must not touch `pidfd`
+  std::mutex mutex;
   bool reaped = false;
+  int status = 0;                // once reaped
+  bool killed_for_good = false;  // by kill_and_reap(): no signal is sent after it
 };
 
 std::unique_ptr<child_process> child_process::launch(const asio::any_io_executor& executor,
@@ -49,6 +59,7 @@ child_process::~child_process() {
 }
 
 bool child_process::reaped() const noexcept {
+  const std::lock_guard lock(state_->mutex);
   return state_->reaped;
 }
 
@@ -60,15 +71,28 @@ void child_process::wait_for_exit(std::shared_ptr<state> state,
                    [state = std::move(state),
                     handler = std::move(handler)](const boost::system::error_code& ec) mutable {
                      if (ec) return handler(ec, 0);
+                     std::unique_lock lock(state->mutex);
+                     if (state->reaped) {  // by kill_and_reap()
+                       lock.unlock();
+                       return handler({}, state->status);
+                     }
                      int status = 0;
                      pid_t reaped = 0;
                      do {
                        reaped = ::waitpid(state->pid, &status, WNOHANG);
                      } while (reaped < 0 && errno == EINTR);
-                     if (reaped == 0) return wait_for_exit(std::move(state), std::move(handler));
-                     if (reaped < 0)  // reaped by someone else (SIGCHLD ignored, waitpid(-1))
-                       return handler(std::error_code(errno, std::system_category()), 0);
+                     if (reaped == 0) {
+                       lock.unlock();
+                       return wait_for_exit(std::move(state), std::move(handler));
+                     }
+                     if (reaped < 0) {  // reaped by someone else (SIGCHLD ignored, waitpid(-1))
+                       const int error = errno;
+                       lock.unlock();
+                       return handler(std::error_code(error, std::system_category()), 0);
+                     }
                      state->reaped = true;
+                     state->status = status;
+                     lock.unlock();
                      boost::system::error_code ignored;
                      state->pidfd.close(ignored);
                      handler({}, status);
@@ -79,7 +103,36 @@ void child_process::async_wait(std::function<void(std::error_code, int)> handler
   wait_for_exit(state_, std::move(handler));
 }
 
+bool child_process::kill_and_reap(std::chrono::steady_clock::time_point deadline) noexcept {
+  const std::lock_guard lock(state_->mutex);
+  if (!state_->reaped) {
+    if (own_group_) ::kill(-pid_, SIGKILL);
+    ::kill(pid_, SIGKILL);
+  }
+  state_->killed_for_good = true;
+  if (state_->reaped) return true;
+  for (;;) {
+    int status = 0;
+    const pid_t reaped = ::waitpid(pid_, &status, WNOHANG);
+    if (reaped == pid_) {
+      state_->reaped = true;
+      state_->status = status;
+      return true;
+    }
+    if (reaped < 0 && errno != EINTR) return false;  // someone else reaped it
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left <= std::chrono::milliseconds::zero()) return false;
+    // The pidfd reads as ready once the child has exited (a hint: waitpid decides).
+    pollfd exited{state_->pidfd_number, POLLIN, 0};
+    ::poll(&exited, 1,
+           static_cast<int>(std::min<std::chrono::milliseconds::rep>(left.count(), 100)));
+  }
+}
+
 bool child_process::signal(int sig, bool even_if_reaped) noexcept {
+  const std::lock_guard lock(state_->mutex);
+  if (state_->killed_for_good) return false;  // its pid (and group) may be another's by now
   const bool reaped = state_->reaped;
   bool delivered = false;
   if (own_group_ && (!reaped || even_if_reaped)) delivered = ::kill(-pid_, sig) == 0;
@@ -92,6 +145,7 @@ bool child_process::signal(int sig, bool even_if_reaped) noexcept {
 }
 
 std::optional<job_control_change> child_process::poll_job_control() noexcept {
+  const std::lock_guard lock(state_->mutex);
   if (state_->reaped) return std::nullopt;
   // Stops and continuations only: WEXITED is left out, so this never reaps (the wait does).
   siginfo_t info{};

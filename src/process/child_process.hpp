@@ -6,6 +6,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -44,6 +45,12 @@ class child_process {
   /// group (or never led one). Once reaped, nothing unless `even_if_reaped`: then it reaches
   /// what is left in the group. True when some process got it.
   bool signal(int sig, bool even_if_reaped = false) noexcept;
+
+  /// From any thread (the supervisor's destructor, when its executor may never run again):
+  /// SIGKILL to the child's group and to the child, then reaps it, waiting until `deadline`
+  /// at most. True when it is reaped (by this call or before). A pending async_wait still
+  /// completes, with the status reaped here; nothing here races with it.
+  bool kill_and_reap(std::chrono::steady_clock::time_point deadline) noexcept;
 
   /// Whether the child was stopped or continued since the last call (each change is reported
   /// once; a change missed between two calls is not).

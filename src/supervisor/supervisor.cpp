@@ -17,8 +17,11 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <mutex>
+#include <set>
 #include <stdexcept>
 
+#include "pipemux/name_escape.hpp"
 #include "pipemux/stop_signal.hpp"
 #include "process/child_environment.hpp"
 #include "process/child_process.hpp"
@@ -39,6 +42,7 @@ extern char** environ;
 namespace pipemux {
 namespace asio = boost::asio;
 using detail::child_slot;
+using detail::supervisor_core;
 using steady = std::chrono::steady_clock;
 
 namespace {
@@ -69,7 +73,7 @@ std::string seconds_text(std::chrono::milliseconds ms) {
 
 }  // namespace
 
-struct supervisor::impl : std::enable_shared_from_this<impl> {
+struct supervisor_core::impl : std::enable_shared_from_this<impl> {
   impl(asio::any_io_executor ex, run_options opts)
       : executor(std::move(ex)),
         strand(asio::make_strand(executor)),
@@ -111,6 +115,23 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   bool reading_paused = false;            // flow control: the consumer is not taking output
   std::size_t resume_from = 0;            // the child after the one read last (round robin)
   std::atomic<bool> abandoned{false};     // the supervisor is gone: call nobody
+  std::atomic<bool> run_claimed{false};   // async_run was accepted once (claim_run)
+  // Held by every handler on the strand while it runs: the destructor takes it to wait for a
+  // handler (and the callback it makes) running on another thread, and to kill the children
+  // where the strand may never run again. Recursive: a callback may call stop() or destroy the
+  // supervisor from inside, on this thread.
+  std::recursive_mutex mutex;
+  // Callbacks being called (nested: a callback may stop the run); finish() retires the
+  // callbacks rather than destroy one that is running: they go when the outermost returns.
+  std::size_t calls_running = 0;
+  struct callbacks {
+    message_handler on_message;
+    read_handler on_read;
+    batch_handler on_batch;
+    event_handler on_event;
+  };
+  std::optional<callbacks> retired;
+  std::shared_ptr<receive_cancellation> waiting_cancellation;  // of waiting_receiver
   asio::steady_timer grace_timer;
   asio::steady_timer job_control_timer;  // looks for stopped children: no SIGCHLD for a library
   detail::orphan_guard guard;
@@ -127,8 +148,28 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   auto guarded(Fn fn) {
     return [weak = weak_from_this(), fn = std::move(fn)](auto&&... args) {
       auto self = weak.lock();
-      if (self && !self->abandoned) fn(*self, std::forward<decltype(args)>(args)...);
+      if (!self) return;
+      const std::lock_guard lock(self->mutex);
+      if (!self->abandoned) fn(*self, std::forward<decltype(args)>(args)...);
     };
+  }
+
+  // Every callback is called through here. One that throws stops the run; one that ends the
+  // run (stop(), the destructor) is not destroyed while it runs (see `retired`).
+  template <class Call>
+  void call_user(Call&& call) {
+    struct nesting {
+      impl& self;
+      explicit nesting(impl& s) : self(s) { ++self.calls_running; }
+      ~nesting() {
+        if (--self.calls_running == 0) self.retired.reset();
+      }
+    } const scope(*this);
+    try {
+      call();
+    } catch (...) {
+      callback_threw(std::current_exception());
+    }
   }
 
   // Neither this nor deliver() calls anybody once the destructor has begun, even from inside
@@ -136,11 +177,9 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   void emit(child_event_kind kind, const child_slot& c, std::string detail = {},
             std::chrono::nanoseconds run_time = {}) {
     if (!on_event || callback_exception || abandoned.load(std::memory_order_relaxed)) return;
-    try {
+    call_user([&] {
       on_event(child_event{kind, c.info, c.life.status(), run_time, std::move(detail)});
-    } catch (...) {
-      callback_threw(std::current_exception());
-    }
+    });
   }
 
   void run() {
@@ -297,14 +336,12 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     if ((!on_message && !on_read) || callback_exception ||
         abandoned.load(std::memory_order_relaxed))
       return;
-    try {
+    call_user([&] {
       if (on_read)
         on_read(std::span<const message>(&m, 1));
       else
         on_message(m);
-    } catch (...) {
-      callback_threw(std::current_exception());
-    }
+    });
   }
 
   // Whether `piece` lies in `buffer` (and not in the framer's storage of a joined line).
@@ -345,11 +382,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     split(c, stream, data, add);
     if (used == 0 || !on_read || callback_exception || abandoned.load(std::memory_order_relaxed))
       return;
-    try {
-      on_read(std::span<const message>(read_messages.data(), used));
-    } catch (...) {
-      callback_threw(std::current_exception());
-    }
+    call_user([&] { on_read(std::span<const message>(read_messages.data(), used)); });
   }
 
   // Flow control: the pieces of one read go out as one batch, as views into the read buffer,
@@ -397,11 +430,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     // Dropped (so released) once nobody may be called: the pipe is then read to its end.
     if (callback_exception || abandoned.load(std::memory_order_relaxed)) return;
     if (!pull) {
-      try {
-        on_batch(std::move(batch));
-      } catch (...) {
-        callback_threw(std::current_exception());
-      }
+      call_user([&] { on_batch(std::move(batch)); });
       return;
     }
     if (waiting_receiver) return answer_receiver({}, std::move(batch));
@@ -412,10 +441,11 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   void answer_receiver(error_code ec, message_batch batch) {
     auto take = std::move(waiting_receiver);
     waiting_receiver = nullptr;
+    waiting_cancellation.reset();
     take(ec, std::move(batch));
   }
 
-  void receive(receiver take) {
+  void receive(receiver take, std::shared_ptr<receive_cancellation> cancellation) {
     if (abandoned) return take(asio::error::operation_aborted, {});
     if (run_requested && !pull) return take(asio::error::operation_not_supported, {});
     if (waiting_receiver) return take(asio::error::already_started, {});
@@ -425,7 +455,23 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       return take({}, std::move(batch));
     }
     if (state == phase::done) return take(asio::error::eof, {});
+    if (cancellation && cancellation->requested) return take(asio::error::operation_aborted, {});
     waiting_receiver = std::move(take);
+    waiting_cancellation = std::move(cancellation);
+  }
+
+  // The cancellation of a receive reached the strand: it completes now if it still waits.
+  void cancel_receive(const receive_cancellation* which) {
+    if (waiting_receiver && waiting_cancellation.get() == which)
+      answer_receiver(asio::error::operation_aborted, {});
+  }
+
+  // A receive was cancelled after it took `batch`, before its handler ran: the batch goes back
+  // first in line, for the next receive.
+  void give_back(message_batch batch) {
+    if (abandoned) return;  // its hold would keep this state alive: let it go
+    if (waiting_receiver) return answer_receiver({}, std::move(batch));
+    ready.push_front(std::move(batch));
   }
 
   // A batch ended: its pipe may be read again (unless the whole run is paused), into the
@@ -468,6 +514,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       try {
         asio::post(self->strand, [self = self, slot = slot, stream = stream, serial = serial,
                                   storage = std::move(storage)]() mutable {
+          const std::lock_guard lock(self->mutex);
           if (!self->abandoned) self->release_channel(*slot, stream, serial, std::move(storage));
         });
       } catch (...) {  // out of memory: that pipe stays paused; nothing better to do here
@@ -584,9 +631,6 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
   }
 
   void schedule_restart(child_slot& c, const detail::run_end& end) {
-    emit(child_event_kind::restarting, c,
-         fmt::format("it {}; attempt {} of {} in {}", describe(*c.life.status()), end.attempt,
-                     options.restart.max_restarts, seconds_text(end.delay)));
     c.restart_timer.expires_after(end.delay);
     child_slot* slot = &c;
     c.restart_timer.async_wait(guarded([slot](impl& self, boost::system::error_code ec) {
@@ -596,6 +640,10 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       self.spawn(*slot);
       self.complete_if_all_finished();
     }));
+    // After the timer is set: a stop() from inside on_event cancels it.
+    emit(child_event_kind::restarting, c,
+         fmt::format("it {}; attempt {} of {} in {}", describe(*c.life.status()), end.attempt,
+                     options.restart.max_restarts, seconds_text(end.delay)));
   }
 
   void stop_others(child_slot& c, const std::string& why) {
@@ -675,9 +723,9 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     remove_cgroup();  // in case there was no guard, or it was killed
     run_summary summary = summarize();
     error_code ec;
-    if (callback_exception)
+    if (callback_exception && !abandoned)
       ec = errc::callback_threw;
-    else if (caller_stopped)
+    else if (abandoned || caller_stopped)  // the destructor, stop() or a cancellation
       ec = asio::error::operation_aborted;
     else if (summary.any_spawn_failed())
       ec = errc::spawn_failed;
@@ -698,21 +746,30 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
     return summary;
   }
 
-  // Hands the outcome over, once; the callbacks are dropped first.
-  void finish(error_code ec, run_summary summary, bool from_destructor = false) {
+  // Hands the outcome over, once (posted: see initiate_run); the callbacks are dropped first.
+  void finish(error_code ec, run_summary summary) {
     state = phase::done;
     auto done = std::move(on_complete);
     on_complete = nullptr;
-    on_message = nullptr;
-    on_read = nullptr;
-    on_batch = nullptr;
-    on_event = nullptr;
+    drop_callbacks();
     // No batch comes after this: a receiver waiting for one gets the end.
     if (waiting_receiver && ready.empty())
       answer_receiver(
           abandoned ? error_code(asio::error::operation_aborted) : error_code(asio::error::eof),
           {});
-    if (done) done(ec, std::move(summary), from_destructor);
+    if (done) done(ec, std::move(summary));
+  }
+
+  // What they capture is released now, or, when one of them is running (it stopped the run),
+  // once it has returned.
+  void drop_callbacks() {
+    callbacks dropped{std::move(on_message), std::move(on_read), std::move(on_batch),
+                      std::move(on_event)};
+    on_message = nullptr;
+    on_read = nullptr;
+    on_batch = nullptr;
+    on_event = nullptr;
+    if (calls_running > 0 && !retired) retired.emplace(std::move(dropped));
   }
 
   // stop() from the caller (or a cancellation): the run then ends with operation_aborted.
@@ -723,6 +780,7 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
 
   // `kill_at_once` (a terminal cancellation): SIGKILL instead of the stop signal, no grace.
   void stop(bool kill_at_once = false) {
+    if (abandoned) return;       // the children are dead already (kill_children_now)
     if (state == phase::idle) {  // before start(): it will start nothing
       stop_requested = true;
       return;
@@ -814,7 +872,25 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       }
   }
 
-  // The supervisor is being destroyed: no more callbacks; nothing may outlive it.
+  // The supervisor is being destroyed, on whatever thread, with the strand perhaps never to
+  // run again (io.stop()), or from inside a callback: kills and reaps every child here and
+  // now, without calling anybody and without touching what a handler in progress uses (the
+  // rest is abandon(), on the strand). Called with `mutex` held. Waits reap_wait at most
+  // (a process in uninterruptible sleep), plus the guard's own orphan_guard::finish_wait.
+  static constexpr std::chrono::milliseconds reap_wait{1000};
+  void kill_children_now() noexcept {
+    for (auto& c : children)
+      if (c->process) c->process->signal(SIGKILL, true);  // the group too, reaped or not
+    if (cgroup) cgroup->kill();
+    // Kills the groups still registered; before the reaping below, while each group's leader
+    // (a zombie at worst) keeps its number from being reused.
+    guard.finish();
+    const auto deadline = steady::now() + reap_wait;
+    for (auto& c : children)
+      if (c->process) c->process->kill_and_reap(deadline);
+  }
+
+  // The rest of the destructor's work, on the strand: no more callbacks, nothing left open.
   void abandon() {
     grace_timer.cancel();
     job_control_timer.cancel();
@@ -823,20 +899,19 @@ struct supervisor::impl : std::enable_shared_from_this<impl> {
       c->restart_timer.cancel();
       for (auto& channel : c->channels)
         if (channel.reader) channel.reader->close();
-      c->process.reset();  // SIGKILLs a child that is still running
     }
     leftovers_timer.cancel();
-    guard.finish();  // kills the groups still registered: grandchildren included
+    guard.finish();
     remove_cgroup();
     // Batches waiting for receive() hold this state: let them go (they release nothing now).
     ready.clear();
     // As an Asio I/O object does with its pending operations (the completion is posted).
     stop_requested = true;
-    finish(asio::error::operation_aborted, summarize(), true);
+    finish(asio::error::operation_aborted, summarize());
   }
 };
 
-supervisor::supervisor(executor_type executor, run_options options) {
+supervisor_core::supervisor_core(asio::any_io_executor executor, run_options options) {
   if (options.read_size == 0 || options.read_size > limits::max_read_size)
     throw std::invalid_argument("pipemux::supervisor: read_size must be between 1 and " +
                                 std::to_string(limits::max_read_size));
@@ -850,33 +925,83 @@ supervisor::supervisor(executor_type executor, run_options options) {
   impl_ = std::make_shared<impl>(std::move(executor), options);
 }
 
-supervisor::executor_type supervisor::get_executor() const noexcept {
-  return impl_->executor;
-}
-
-supervisor::~supervisor() {
-  impl_->abandoned = true;
-  try {
-    asio::dispatch(impl_->strand, [self = impl_] { self->abandon(); });
-  } catch (...) {  // out of memory: do it here, rather than leave children running
-    try {
-      impl_->abandon();
-    } catch (...) {  // nothing more can be done from a destructor
+// What the CLI and the config refuse, refused here too for a program_spec built in code: a name
+// tells the children apart. Its bytes are not judged: the CLI names a program after the file it
+// runs, which may hold a newline, and everything pipemux prints escapes names (name_escape.hpp).
+void supervisor_core::check_programs(const std::vector<program_spec>& programs) {
+  std::set<std::string_view> names;
+  for (const auto& p : programs) {
+    const std::string which = "pipemux::supervisor: program '" + escaped_name(p.name) + "': ";
+    if (p.name.empty()) throw std::invalid_argument("pipemux::supervisor: a program has no name");
+    if (!names.insert(p.name).second)
+      throw std::invalid_argument(which + "the name is given twice: names must be unique");
+    if (p.stop_signal) {
+      if (*p.stop_signal <= 0 || *p.stop_signal >= NSIG)
+        throw std::invalid_argument(which +
+                                    fmt::format("stop_signal {} is not a signal", *p.stop_signal));
+      if (const std::string problem = stop_signal_problem(*p.stop_signal); !problem.empty())
+        throw std::invalid_argument(fmt::format("{}stop_signal: {}", which, problem));
     }
+    if (p.stop_grace && p.stop_grace->count() < 0)
+      throw std::invalid_argument(which + "stop_grace is negative");
   }
 }
 
-void supervisor::start(std::vector<program_spec> programs, output_consumer output,
-                       event_handler on_event, completion on_complete) {
+// As Process v2's async_execute maps them, the mildest type asked for winning: partial (a
+// graceful stop) over terminal (SIGKILL); total alone is not supported (a stop has side effects).
+void supervisor_core::cancel_run(const std::weak_ptr<impl>& weak, asio::cancellation_type type) {
+  using asio::cancellation_type;
+  if ((type & cancellation_type::partial) != cancellation_type::none)
+    stop(weak, false);
+  else if ((type & cancellation_type::terminal) != cancellation_type::none)
+    stop(weak, true);
+}
+
+supervisor_core::~supervisor_core() {
+  abandon_run();
+}
+
+supervisor_core& supervisor_core::operator=(supervisor_core&& other) noexcept {
+  if (this != &other) {
+    abandon_run();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+
+// The children are killed and reaped here, whatever the io_context does; what belongs to the
+// strand (timers, pipes, the completion) is posted to it, so that nothing a running handler
+// uses goes away under it.
+void supervisor_core::abandon_run() noexcept {
+  if (!impl_) return;  // moved from
+  const std::shared_ptr<impl> self = std::move(impl_);
+  self->abandoned = true;  // a callback running elsewhere makes no further call
+  {
+    // Waits for a handler running on another thread (and its callback) to return.
+    const std::lock_guard lock(self->mutex);
+    self->kill_children_now();
+  }
+  try {
+    asio::post(self->strand, [self] {
+      const std::lock_guard lock(self->mutex);
+      self->abandon();
+    });
+  } catch (...) {  // out of memory: the children are gone; the rest goes with `self`
+  }
+}
+
+void supervisor_core::start(std::vector<program_spec> programs, output_consumer output,
+                            event_handler on_event, completion on_complete) {
   // Posted, never dispatched: nothing (a fork, an event, the completion) may happen inside
   // async_run, even when it is called from a handler running on this io_context.
   asio::post(impl_->strand,
              [self = impl_, programs = std::move(programs), output = std::move(output),
               on_event = std::move(on_event), on_complete = std::move(on_complete)]() mutable {
+               const std::lock_guard lock(self->mutex);
                if (self->run_requested || self->abandoned) {  // a second run, or too late
                  on_complete(self->run_requested ? error_code(errc::already_started)
                                                  : error_code(asio::error::operation_aborted),
-                             run_summary{}, false);
+                             run_summary{});
                  return;
                }
                self->run_requested = true;
@@ -897,37 +1022,77 @@ void supervisor::start(std::vector<program_spec> programs, output_consumer outpu
              });
 }
 
-void supervisor::receive(receiver take) {
-  asio::post(impl_->strand,
-             [self = impl_, take = std::move(take)]() mutable { self->receive(std::move(take)); });
+void supervisor_core::receive(receiver take, std::shared_ptr<receive_cancellation> cancellation) {
+  asio::post(impl_->strand, [self = impl_, take = std::move(take),
+                             cancellation = std::move(cancellation)]() mutable {
+    const std::lock_guard lock(self->mutex);
+    self->receive(std::move(take), std::move(cancellation));
+  });
 }
 
-void supervisor::stop() {
+void supervisor_core::cancel_receive(const std::weak_ptr<impl>& weak,
+                                     const std::shared_ptr<receive_cancellation>& cancellation) {
+  cancellation->requested = true;  // seen by the completion, if the receive took a batch
+  const auto self = weak.lock();
+  if (!self || self->abandoned) return;
+  asio::post(self->strand, [weak, which = cancellation.get()] {
+    const auto alive = weak.lock();
+    if (!alive) return;
+    const std::lock_guard lock(alive->mutex);
+    if (!alive->abandoned) alive->cancel_receive(which);
+  });
+}
+
+void supervisor_core::give_back(const std::weak_ptr<impl>& weak, message_batch batch) {
+  const auto self = weak.lock();
+  if (!self || self->abandoned) return;
+  asio::post(self->strand, [weak, batch = std::move(batch)]() mutable {
+    const auto alive = weak.lock();
+    if (!alive) return;
+    const std::lock_guard lock(alive->mutex);
+    alive->give_back(std::move(batch));
+  });
+}
+
+bool supervisor_core::claim_run() noexcept {
+  return !impl_->run_claimed.exchange(true);
+}
+
+void supervisor_core::stop() {
   stop(impl_);
 }
 
-void supervisor::stop(const std::weak_ptr<impl>& weak, bool kill_at_once) {
+void supervisor_core::stop(const std::weak_ptr<impl>& weak, bool kill_at_once) {
   const auto self = weak.lock();
   if (!self || self->abandoned) return;
   self->stop_pending = true;  // no child starts from now on, even before the strand sees this
   asio::dispatch(self->strand, [weak, kill_at_once] {
-    if (auto alive = weak.lock(); alive && !alive->abandoned) alive->stop_by_caller(kill_at_once);
+    const auto alive = weak.lock();
+    if (!alive) return;
+    const std::lock_guard lock(alive->mutex);
+    if (!alive->abandoned) alive->stop_by_caller(kill_at_once);
   });
 }
 
-void supervisor::pause_reading() {
+void supervisor_core::pause_reading() {
   asio::dispatch(impl_->strand, [weak = std::weak_ptr<impl>(impl_)] {
-    if (auto self = weak.lock(); self && !self->abandoned) self->set_reading_paused(true);
+    const auto self = weak.lock();
+    if (!self) return;
+    const std::lock_guard lock(self->mutex);
+    if (!self->abandoned) self->set_reading_paused(true);
   });
 }
 
-void supervisor::resume_reading() {
+void supervisor_core::resume_reading() {
   asio::dispatch(impl_->strand, [weak = std::weak_ptr<impl>(impl_)] {
-    if (auto self = weak.lock(); self && !self->abandoned) self->set_reading_paused(false);
+    const auto self = weak.lock();
+    if (!self) return;
+    const std::lock_guard lock(self->mutex);
+    if (!self->abandoned) self->set_reading_paused(false);
   });
 }
 
-const run_options& supervisor::options() const noexcept {
+const run_options& supervisor_core::options() const noexcept {
   return impl_->options;
 }
 

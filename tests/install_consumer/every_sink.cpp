@@ -4,7 +4,9 @@
 // own, standing in for /dev/log). Prints "every sink: ok" when each got the child's line.
 #include <pipemux/pipemux.hpp>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -64,6 +66,8 @@ int main() {
   const std::vector<pipemux::program_spec> programs = cfg.resolved_programs();
 
   boost::asio::io_context io;
+  // close() finishes on the writers' threads: the loop runs (syslog is sent on it) until then.
+  auto work = boost::asio::make_work_guard(io);
   pipemux::log_outputs log(cfg.log, programs, io.get_executor(),
                            [](const std::string&) { return std::optional<std::string>(); });
   pipemux::supervisor sup(io.get_executor(), cfg.run);
@@ -72,7 +76,7 @@ int main() {
       [&](const pipemux::child_event& e) { log(e); },
       [&](pipemux::error_code, pipemux::run_summary summary) {
         log(summary);
-        log.close([&io] { io.stop(); });
+        log.close([&] { boost::asio::post(io, [&] { work.reset(); }); });
       });
   io.run();
 
