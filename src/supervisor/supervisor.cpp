@@ -32,6 +32,7 @@
 #include "process/run_cgroup.hpp"
 #include "process/unique_fd.hpp"
 #include "supervisor/batch_builder.hpp"
+#include "supervisor/batch_queue.hpp"
 #include "supervisor/cgroup_leftovers.hpp"
 #include "supervisor/child_launch.hpp"
 #include "supervisor/child_lifecycle.hpp"
@@ -90,10 +91,9 @@ struct supervisor_core::impl : std::enable_shared_from_this<impl> {
   message_handler on_message;
   read_handler on_read;
   batch_handler on_batch;
-  bool batched = false;  // output goes out in batches that hold their pipe (flow control)
-  bool pull = false;     // batched, waiting in `ready` for receive()
-  std::deque<message_batch> ready;
-  receiver waiting_receiver;
+  bool batched = false;         // output goes out in batches that hold their pipe (flow control)
+  bool pull = false;            // batched, waiting in `ready` for receive()
+  detail::batch_queue batches;  // pull: waiting for receive()
   // async_run_per_read: the messages of the read being handed over (overwritten from read to
   // read), and copies of the pieces that are not in the read buffer (lines joined across
   // reads live in the framer, which the read changes).
@@ -131,7 +131,7 @@ struct supervisor_core::impl : std::enable_shared_from_this<impl> {
     event_handler on_event;
   };
   std::optional<callbacks> retired;
-  std::shared_ptr<receive_cancellation> waiting_cancellation;  // of waiting_receiver
+  std::shared_ptr<receive_cancellation> waiting_cancellation;  // of the waiting receive
   asio::steady_timer grace_timer;
   asio::steady_timer job_control_timer;  // looks for stopped children: no SIGCHLD for a library
   detail::orphan_guard guard;
@@ -433,45 +433,28 @@ struct supervisor_core::impl : std::enable_shared_from_this<impl> {
       call_user([&] { on_batch(std::move(batch)); });
       return;
     }
-    if (waiting_receiver) return answer_receiver({}, std::move(batch));
-    ready.push_back(std::move(batch));
-  }
-
-  // Completes the pending receive (there is one).
-  void answer_receiver(error_code ec, message_batch batch) {
-    auto take = std::move(waiting_receiver);
-    waiting_receiver = nullptr;
-    waiting_cancellation.reset();
-    take(ec, std::move(batch));
+    batches.push(std::move(batch));
   }
 
   void receive(receiver take, std::shared_ptr<receive_cancellation> cancellation) {
     if (abandoned) return take(asio::error::operation_aborted, {});
     if (run_requested && !pull) return take(asio::error::operation_not_supported, {});
-    if (waiting_receiver) return take(asio::error::already_started, {});
-    if (!ready.empty()) {
-      message_batch batch = std::move(ready.front());
-      ready.pop_front();
-      return take({}, std::move(batch));
-    }
-    if (state == phase::done) return take(asio::error::eof, {});
-    if (cancellation && cancellation->requested) return take(asio::error::operation_aborted, {});
-    waiting_receiver = std::move(take);
-    waiting_cancellation = std::move(cancellation);
+    const bool cancelled = cancellation && cancellation->requested;
+    const bool another_waits = batches.has_waiting_receive();
+    batches.receive(std::move(take), cancellation.get(), cancelled, state == phase::done);
+    // Kept while it waits: its address identifies it to cancel_receive().
+    if (!another_waits && batches.has_waiting_receive())
+      waiting_cancellation = std::move(cancellation);
   }
 
   // The cancellation of a receive reached the strand: it completes now if it still waits.
-  void cancel_receive(const receive_cancellation* which) {
-    if (waiting_receiver && waiting_cancellation.get() == which)
-      answer_receiver(asio::error::operation_aborted, {});
-  }
+  void cancel_receive(const receive_cancellation* which) { batches.cancel(which); }
 
   // A receive was cancelled after it took `batch`, before its handler ran: the batch goes back
   // first in line, for the next receive.
   void give_back(message_batch batch) {
     if (abandoned) return;  // its hold would keep this state alive: let it go
-    if (waiting_receiver) return answer_receiver({}, std::move(batch));
-    ready.push_front(std::move(batch));
+    batches.push_front(std::move(batch));
   }
 
   // A batch ended: its pipe may be read again (unless the whole run is paused), into the
@@ -753,10 +736,8 @@ struct supervisor_core::impl : std::enable_shared_from_this<impl> {
     on_complete = nullptr;
     drop_callbacks();
     // No batch comes after this: a receiver waiting for one gets the end.
-    if (waiting_receiver && ready.empty())
-      answer_receiver(
-          abandoned ? error_code(asio::error::operation_aborted) : error_code(asio::error::eof),
-          {});
+    batches.end(abandoned ? error_code(asio::error::operation_aborted)
+                          : error_code(asio::error::eof));
     if (done) done(ec, std::move(summary));
   }
 
@@ -904,7 +885,7 @@ struct supervisor_core::impl : std::enable_shared_from_this<impl> {
     guard.finish();
     remove_cgroup();
     // Batches waiting for receive() hold this state: let them go (they release nothing now).
-    ready.clear();
+    batches.clear();
     // As an Asio I/O object does with its pending operations (the completion is posted).
     stop_requested = true;
     finish(asio::error::operation_aborted, summarize());
@@ -1011,8 +992,8 @@ void supervisor_core::start(std::vector<program_spec> programs, output_consumer 
                self->on_batch = std::move(output.on_batch);
                self->batched = output.batched;
                self->pull = output.pull;
-               if (self->waiting_receiver && !self->pull)  // received before a push run
-                 self->answer_receiver(asio::error::operation_not_supported, {});
+               if (!self->pull)  // a receive before a push run
+                 self->batches.answer(asio::error::operation_not_supported);
                self->on_event = std::move(on_event);
                self->on_complete = std::move(on_complete);
                if (self->stop_requested)
