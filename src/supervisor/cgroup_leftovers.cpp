@@ -17,7 +17,7 @@ void append_process(std::string& names, const std::string& name, int pid) {
 
 }  // namespace
 
-cgroup_leftovers::cgroup_leftovers(const run_cgroup& cgroup, std::vector<target> targets)
+cgroup_leftovers::cgroup_leftovers(const run_cgroup& cgroup, const std::vector<target>& targets)
     : cgroup_(cgroup) {
   for (const target& t : targets) targets_.push_back({t, {}});
 }

@@ -38,7 +38,7 @@ class cgroup_leftovers {
   enum class next { wait, done };  ///< wait: tick() again after poll_interval
 
   /// `cgroup` must outlive this.
-  cgroup_leftovers(const run_cgroup& cgroup, std::vector<target> targets);
+  cgroup_leftovers(const run_cgroup& cgroup, const std::vector<target>& targets);
 
   /// Done at once when nothing is left; else the stop signals go out at the first tick.
   next begin(clock::time_point now);

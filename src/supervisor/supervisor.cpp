@@ -653,7 +653,7 @@ struct supervisor_core::impl : std::enable_shared_from_this<impl> {
     std::vector<detail::cgroup_leftovers::target> targets;
     for (const auto& c : children)
       targets.push_back({c->info->index, c->life.policy().stop_signal, c->life.policy().grace});
-    leftovers_stop.emplace(*cgroup, std::move(targets));
+    leftovers_stop.emplace(*cgroup, targets);
     if (leftovers_stop->begin(steady::now()) == detail::cgroup_leftovers::next::done)
       return finish_leftovers();
     watch_leftovers();
