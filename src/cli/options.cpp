@@ -1,5 +1,7 @@
 #include "options.hpp"
 
+#include <CLI/CLI.hpp>
+
 #include <fmt/format.h>
 
 #include <charconv>
@@ -239,6 +241,10 @@ void declare_spam_command(CLI::App& app, command_line_flags& flags) {
 }
 
 }  // namespace
+
+bool given(const CLI::Option* option) {
+  return option != nullptr && option->count() > 0;
+}
 
 void declare_options(CLI::App& app, command_line_flags& flags) {
   const config defaults;

@@ -2,8 +2,6 @@
 // precedence.hpp lays them over the config file.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -12,14 +10,23 @@
 #include "pipemux/config.hpp"
 #include "program_selection.hpp"
 
+// CLI11 stays in options.cpp and command_line.cpp: its header is heavy.
+namespace CLI {
+class App;
+class Option;
+}  // namespace CLI
+
 namespace pipemux::cli {
+
+/// Whether `option` was given on the command line.
+bool given(const CLI::Option* option);
 
 /// A flag's value, and its CLI11 option: true when it was given.
 template <class T>
 struct flag {
   T value{};
   CLI::Option* option = nullptr;
-  explicit operator bool() const { return option != nullptr && option->count() > 0; }
+  explicit operator bool() const { return given(option); }
 };
 
 struct command_line_flags {

@@ -158,21 +158,30 @@ void apply_format_flags(const command_line_flags& flags, log_options& log) {
   if (flags.ansi) log.ansi = flags.ansi.value;
 }
 
+std::size_t command_count(const command_line_flags& flags,
+                          const std::vector<std::string>& exact_argv) {
+  return flags.shell_commands.size() + (exact_argv.empty() ? 0 : 1);
+}
+
+// The COMMANDs and their --names, before any file is read (as the flags are checked first).
+void check_commands(const command_line_flags& flags, const std::vector<std::string>& exact_argv) {
+  if (const std::string problem = blank_command(flags.shell_commands, exact_argv); !problem.empty())
+    throw usage_error(problem);
+  if (!flags.names) return;
+  if (const std::string problem = check_names(flags.names.value, command_count(flags, exact_argv));
+      !problem.empty())
+    throw usage_error(problem);
+}
+
 // COMMANDs (or `-- argv`) or a Procfile replace the configured programs.
 void choose_programs(const command_line_flags& flags, std::vector<std::string> exact_argv,
                      config& cfg) {
-  const std::size_t command_count = flags.shell_commands.size() + (exact_argv.empty() ? 0 : 1);
-  if (const std::string problem = blank_command(flags.shell_commands, exact_argv); !problem.empty())
-    throw usage_error(problem);
-  if (flags.names) {
-    if (const std::string problem = check_names(flags.names.value, command_count); !problem.empty())
-      throw usage_error(problem);
-  }
+  const std::size_t commands = command_count(flags, exact_argv);
   if (flags.procfile) {
-    if (command_count > 0) throw usage_error("--procfile and COMMANDs: give one or the other");
+    if (commands > 0) throw usage_error("--procfile and COMMANDs: give one or the other");
     cfg.programs = load_procfile(flags.procfile.value);
   }
-  if (command_count > 0)
+  if (commands > 0)
     cfg.programs =
         command_line_programs(flags.shell_commands, std::move(exact_argv), flags.names.value);
 }
@@ -221,6 +230,7 @@ void select_programs(const command_line_flags& flags, config& cfg) {
 }  // namespace
 
 config config_from_flags(const command_line_flags& flags, std::vector<std::string> exact_argv) {
+  check_commands(flags, exact_argv);
   try {
     config cfg = flags.config_path ? load_config_file(flags.config_path.value) : config{};
     apply_run_flags(flags, cfg);

@@ -56,8 +56,10 @@ stop_order child_lifecycle::stop(clock::time_point now, bool alive, bool output_
     return {.what = stop_order::kind::cancel_restart};
   }
   if (alive) stop_sent_ = true;
-  kill_at_ = now + policy_.grace;
-  if (kill_at_once) kill_at_.reset();
+  if (kill_at_once)
+    kill_at_.reset();  // no grace to wait for
+  else
+    kill_at_ = now + policy_.grace;
   // A reaped child's group may still hold its pipe through a grandchild: signalled too.
   if (!alive && !output_open) return {};
   return {.what = stop_order::kind::signal, .signal = kill_at_once ? SIGKILL : policy_.stop_signal};
