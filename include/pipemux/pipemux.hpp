@@ -20,6 +20,8 @@
 #include "pipemux/run_options.hpp"
 #include "pipemux/socket_sender.hpp"
 #include "pipemux/spdlog_adapter.hpp"
+#include "pipemux/stop_sequence.hpp"
+#include "pipemux/stop_signal.hpp"
 #include "pipemux/supervisor.hpp"
 #include "pipemux/syslog_sink.hpp"
 #include "pipemux/version.hpp"

@@ -114,9 +114,9 @@ void orphan_reaper::reap() {
   }
   // One that came back, or turned up, since the stop signal or the kill round: a process
   // re-parented to us as its parent dies is seen in neither's tree for a moment.
-  if (killing_)
+  if (sequence_.killed())
     kill_escaped();
-  else if (stopping_)
+  else if (sequence_.stopping())
     stop_new_escaped();
   finish_if_none_left();
 }
@@ -127,20 +127,21 @@ void orphan_reaper::stop_new_escaped() {
   for (int pid : escaped())
     if (stopped_.insert(pid).second) first_time.push_back(pid);
   if (first_time.empty()) return;
+  const stop_sequence::signal_list signals = sequence_.signals_now();
   report_(true, fmt::format("escaped descendants still running: {}: sent {}", names_of(first_time),
-                            signal_name(stop_signal_)));
-  for (int pid : first_time) {
-    ::kill(pid, stop_signal_);
-    ::kill(pid, SIGCONT);  // a stopped process acts on no other signal
-  }
+                            signal_name(signals[0])));
+  for (int pid : first_time)
+    for (const int sig : signals) ::kill(pid, sig);
 }
 
 void orphan_reaper::stop_escaped(int stop_signal, std::chrono::milliseconds grace) {
-  if (stopping_ || closed_) return;
-  stopping_ = true;
-  stop_signal_ = stop_signal;
+  if (sequence_.stopping() || closed_) return;
+  sequence_ = stop_sequence(stop_signal, grace);
+  sequence_.stop(std::chrono::steady_clock::now());
+  const auto deadline = sequence_.kill_deadline();
+  if (!deadline) return kill_all();  // a stop signal of SIGKILL: no grace
   stop_new_escaped();
-  kill_timer_.expires_after(grace);
+  kill_timer_.expires_at(*deadline);
   kill_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (!ec) kill_all();
   });
@@ -151,14 +152,14 @@ void orphan_reaper::stop_all(int stop_signal, std::chrono::milliseconds grace,
   reap();  // those the supervisor stopped in its cgroup: gone, only their status is left
   on_all_gone_ = std::move(done);
   if (escaped().empty()) return finish_if_none_left();
-  if (!stopping_) stop_escaped(stop_signal, grace);
-  if (killing_) kill_all();  // a stop came earlier: no new grace now
+  if (!sequence_.stopping()) stop_escaped(stop_signal, grace);
+  if (sequence_.killed()) kill_all();  // a stop came earlier: no new grace now
 }
 
 void orphan_reaper::kill_all() {
   reap();  // the dead first: only the living are named and killed
-  const bool first_round = !killing_;
-  killing_ = true;
+  const bool first_round = !sequence_.killed();
+  sequence_.kill();
   if (kill_escaped() || first_round) {
     kill_timer_.expires_after(kill_wait);
     kill_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -176,7 +177,8 @@ bool orphan_reaper::kill_escaped() {
     if (killed_.insert(pid).second) first_time.push_back(pid);
   if (!first_time.empty())
     report_(true, fmt::format("{} still running: sent SIGKILL", names_of(first_time)));
-  for (int pid : running) ::kill(pid, SIGKILL);
+  for (int pid : running)
+    for (const int sig : sequence_.signals_now()) ::kill(pid, sig);
   return !running.empty();
 }
 

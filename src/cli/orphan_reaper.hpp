@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "pipemux/stop_sequence.hpp"
+
 namespace pipemux::cli {
 
 class orphan_reaper {
@@ -72,10 +74,9 @@ class orphan_reaper {
   std::set<int> tracked_;
   std::set<int> stopped_;  // sent the stop signal and named in the log once
   std::set<int> killed_;   // sent SIGKILL and named in the log once
-  int stop_signal_ = SIGTERM;
+  // The escaped descendants' stop: each newcomer gets what its step sends (signals_now()).
+  stop_sequence sequence_{SIGTERM, std::chrono::milliseconds{0}};
   std::function<void()> on_all_gone_;
-  bool stopping_ = false;  // the stop signal was sent
-  bool killing_ = false;   // SIGKILL was sent: any newcomer gets it too
   bool closed_ = false;
 };
 

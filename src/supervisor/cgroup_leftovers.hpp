@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pipemux/events.hpp"
+#include "pipemux/stop_sequence.hpp"
 
 namespace pipemux::detail {
 
@@ -40,19 +41,21 @@ class cgroup_leftovers {
   /// `cgroup` must outlive this.
   cgroup_leftovers(const run_cgroup& cgroup, const std::vector<target>& targets);
 
-  /// Done at once when nothing is left; else the stop signals go out at the first tick.
-  next begin(clock::time_point now);
+  /// Done at once when nothing is left; else the stop signals go out at the first tick, and
+  /// each child's grace runs from then.
+  next begin();
   next tick(clock::time_point now, std::vector<report>& reports);
   /// A second stop: SIGKILL to everything left (cgroup.kill). Done.
   void kill_now(std::vector<report>& reports);
 
  private:
   struct stopping_target {
-    target what;
-    clock::time_point kill_at;
-    bool killed = false;
+    std::size_t child_index;
+    stop_sequence stopping;
   };
-  void signal_all(std::vector<report>& reports);
+  void signal_all(clock::time_point now, std::vector<report>& reports);
+  bool signal_member(std::size_t child_index, int pid,
+                     const stop_sequence::signal_list& signals) const;
   void kill_overdue(clock::time_point now, std::vector<report>& reports);
   std::string names_in(std::size_t child_index) const;
 

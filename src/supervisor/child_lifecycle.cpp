@@ -1,7 +1,6 @@
 #include "supervisor/child_lifecycle.hpp"
 
 #include <algorithm>
-#include <csignal>
 
 namespace pipemux::detail {
 
@@ -16,6 +15,7 @@ lifecycle_policy lifecycle_policy::of(const program_spec& spec, const run_option
 void child_lifecycle::started() {
   status_.reset();
   stop_sent_ = false;
+  stopping_ = stop_sequence(policy_.stop_signal, policy_.grace);
 }
 
 void child_lifecycle::never_runs() {
@@ -53,25 +53,22 @@ stop_order child_lifecycle::stop(clock::time_point now, bool alive, bool output_
     restart_pending_ = false;
     --restarts_;  // counted when it was scheduled; it never happened
     finished_ = true;
-    return {.what = stop_order::kind::cancel_restart};
+    return {.what = stop_order::kind::cancel_restart, .signals = {}};
   }
   if (alive) stop_sent_ = true;
-  if (kill_at_once)
-    kill_at_.reset();  // no grace to wait for
-  else
-    kill_at_ = now + policy_.grace;
+  const auto signals = stopping_.stop(now, kill_at_once);
   // A reaped child's group may still hold its pipe through a grandchild: signalled too.
   if (!alive && !output_open) return {};
-  return {.what = stop_order::kind::signal, .signal = kill_at_once ? SIGKILL : policy_.stop_signal};
+  return {.what = stop_order::kind::signal, .signals = signals};
 }
 
 std::optional<child_lifecycle::clock::time_point> child_lifecycle::kill_deadline() const {
   if (finished_) return std::nullopt;
-  return kill_at_;
+  return stopping_.kill_deadline();
 }
 
 bool child_lifecycle::grace_over(clock::time_point now) const {
-  return !finished_ && kill_at_ && *kill_at_ <= now;
+  return !finished_ && stopping_.kill_due(now);
 }
 
 child_lifecycle::drain_verdict child_lifecycle::judge_drain(bool reading_paused, bool output_held,

@@ -12,6 +12,7 @@
 #include "pipemux/exit_status.hpp"
 #include "pipemux/program.hpp"
 #include "pipemux/run_options.hpp"
+#include "pipemux/stop_sequence.hpp"
 
 namespace pipemux::detail {
 
@@ -38,14 +39,15 @@ struct run_end {
 struct stop_order {
   enum class kind { none, cancel_restart, signal };
   kind what = kind::none;
-  int signal = 0;  ///< kind::signal: to its process group (then SIGCONT, unless SIGKILL)
+  stop_sequence::signal_list signals;  ///< kind::signal: to its process group, in this order
 };
 
 class child_lifecycle {
  public:
   using clock = std::chrono::steady_clock;
 
-  explicit child_lifecycle(lifecycle_policy policy) : policy_(policy) {}
+  explicit child_lifecycle(lifecycle_policy policy)
+      : policy_(policy), stopping_(policy.stop_signal, policy.grace) {}
 
   /// A process of it runs: nothing is known of it yet.
   void started();
@@ -67,8 +69,8 @@ class child_lifecycle {
   std::optional<clock::time_point> kill_deadline() const;
   /// Whether it is to be killed at `now`: its grace is over.
   bool grace_over(clock::time_point now) const;
-  /// SIGKILL was sent: no deadline any more.
-  void killed() { kill_at_.reset(); }
+  /// Its grace is over, or no more is given: the signal to send (SIGKILL); no deadline any more.
+  stop_sequence::signal_list kill() { return stopping_.kill(); }
 
   /// Its process is reaped but a pipe is still open: after a grace period, is that pipe given
   /// up? Only when nothing was read from it meanwhile, nothing waits in it, and the consumer
@@ -95,7 +97,7 @@ class child_lifecycle {
   std::size_t restarts_ = 0;
   bool restart_pending_ = false;
   bool stop_sent_ = false;
-  std::optional<clock::time_point> kill_at_;
+  stop_sequence stopping_;  ///< of its current process
   bool finished_ = false;
 };
 

@@ -173,13 +173,14 @@ TEST(ChildLifecycle, AStopSendsItsProgramsSignalAndItsGraceEndsLater) {
   const auto t0 = clock::now();
   const stop_order order = child.stop(t0, /*alive=*/true, /*output_open=*/true, false);
   EXPECT_EQ(order.what, stop_order::kind::signal);
-  EXPECT_EQ(order.signal, SIGINT);
+  EXPECT_EQ(std::vector<int>(order.signals.begin(), order.signals.end()),
+            (std::vector<int>{SIGINT, SIGCONT}));
   EXPECT_TRUE(child.stop_sent());
   EXPECT_EQ(child.kill_deadline(), t0 + 2s);
   EXPECT_FALSE(child.grace_over(t0 + 1999ms));
   // Lifecycle.ChildIgnoringSigtermIsKilledAfterTheGracePeriodAndTheLogSaysSo
   EXPECT_TRUE(child.grace_over(t0 + 2s));
-  child.killed();
+  EXPECT_EQ(child.kill()[0], SIGKILL);
   EXPECT_FALSE(child.grace_over(t0 + 3s));
   EXPECT_EQ(child.kill_deadline(), std::nullopt);
 }
@@ -189,7 +190,8 @@ TEST(ChildLifecycle, KillAtOnceSendsSigkillWithNoDeadline) {
   child_lifecycle child(lifecycle_policy{});
   child.started();
   const stop_order order = child.stop(clock::now(), true, true, /*kill_at_once=*/true);
-  EXPECT_EQ(order.signal, SIGKILL);
+  ASSERT_EQ(order.signals.size(), 1U);
+  EXPECT_EQ(order.signals[0], SIGKILL);
   EXPECT_EQ(child.kill_deadline(), std::nullopt);
 }
 
@@ -201,7 +203,7 @@ TEST(ChildLifecycle, AReapedChildWhosePipeIsOpenHasItsGroupSignalled) {
   child.reaped(exited(0));
   const stop_order order = child.stop(clock::now(), /*alive=*/false, /*output_open=*/true, false);
   EXPECT_EQ(order.what, stop_order::kind::signal);
-  EXPECT_EQ(order.signal, SIGTERM);
+  EXPECT_EQ(order.signals[0], SIGTERM);
   EXPECT_FALSE(child.stop_sent());
   EXPECT_TRUE(child.kill_deadline().has_value());
 }

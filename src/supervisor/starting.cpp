@@ -1,0 +1,146 @@
+// Starting: the run's children, one per handler, each with its environment, pipes and guard.
+#include <boost/asio/post.hpp>
+
+#include <csignal>
+
+#include "pipemux/exit_status.hpp"
+#include "supervisor/child_launch.hpp"
+#include "supervisor/supervisor_impl.hpp"
+
+extern char** environ;
+
+namespace pipemux {
+
+namespace {
+
+std::shared_ptr<const child_info> with_pid(const child_info& info, int pid) {
+  return std::make_shared<const child_info>(child_info{info.name, info.index, info.instance, pid});
+}
+
+std::string join_argv(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& arg : argv) {
+    if (!out.empty()) out += ' ';
+    out += arg;
+  }
+  return out;
+}
+
+std::string stop_reason(int sig) {
+  std::string text = signal_name(sig);
+  if (sig == SIGTTIN) text += " (it read from a terminal where it runs in the background)";
+  if (sig == SIGTTOU) text += " (it wrote to or set a terminal where it runs in the background)";
+  return text;
+}
+
+}  // namespace
+
+void supervisor_core::impl::run() {
+  state = phase::running;
+  std::size_t index = 0;
+  for (std::size_t p = 0; p < programs.size(); ++p)
+    for (std::size_t i = 0; i < programs[p].instances; ++i) {
+      auto c = std::make_unique<child_slot>(strand, programs[p], p, options);
+      c->info = std::make_shared<const child_info>(child_info{programs[p].name, index++, i, -1});
+      children.push_back(std::move(c));
+    }
+  environments.resize(programs.size());
+  if (options.cgroup != cgroup_mode::off && !children.empty())
+    cgroup = detail::run_cgroup::create(no_cgroup_reason);
+  if (options.die_with_parent && (options.own_process_group || cgroup) && !children.empty())
+    guard.start(children.size(), cgroup.get());
+  watch_job_control();
+  spawn_next();
+}
+
+// A child stopped by SIGTTIN (it read from a terminal where it is in the background) or by
+// SIGSTOP makes no output and no noise: say so, once a second at most.
+void supervisor_core::impl::watch_job_control() {
+  job_control_timer.expires_after(std::chrono::seconds(1));
+  job_control_timer.async_wait(guarded([](impl& self, boost::system::error_code ec) {
+    if (ec || self.state == phase::done) return;
+    for (auto& c : self.children) {
+      if (!c->process || c->life.finished()) continue;
+      if (const auto change = c->process->poll_job_control()) {
+        if (change->stopped)
+          self.emit(child_event_kind::stopped, *c, stop_reason(change->signal));
+        else
+          self.emit(child_event_kind::continued, *c);
+      }
+    }
+    self.watch_job_control();
+  }));
+}
+
+// Children are started one per handler, so that the output of those already running is read
+// (and stamped) between two forks: starting a thousand takes a second, and a stop or a
+// message must not wait for all of them.
+void supervisor_core::impl::spawn_next() {
+  if (next_to_spawn < children.size()) {
+    // A stop() from another handler may be queued behind this one: it is seen here already.
+    if (state == phase::running && !stop_pending.load(std::memory_order_relaxed)) {
+      spawn(*children[next_to_spawn++]);
+      if (next_to_spawn < children.size())
+        asio::post(strand, guarded([](impl& self) { self.spawn_next(); }));
+    } else {
+      never_spawn_the_rest();
+    }
+  }
+  complete_if_all_finished();
+}
+
+void supervisor_core::impl::never_spawn_the_rest() {
+  for (; next_to_spawn < children.size(); ++next_to_spawn)
+    children[next_to_spawn]->life.never_runs();
+}
+
+// Starts (or restarts) the child's process. On failure the child is finished for good.
+void supervisor_core::impl::spawn(child_slot& c) {
+  for (auto& channel : c.channels) channel.reader.reset();  // those of a previous run
+  std::string why;
+  auto launched = detail::launch_child(strand, *c.program, *c.info, environment_of(c), options,
+                                       {cgroup.get(), &no_cgroup_reason}, why);
+  if (!launched) return fail_spawn(c, std::move(why));
+  c.process = std::move(launched->process);
+  for (std::size_t stream = 0; stream < c.channels.size(); ++stream)
+    c.channels[stream].reader = std::move(launched->readers[stream]);
+  c.info = with_pid(*c.info, c.process->pid());
+  c.life.started();
+  c.spawn_error.clear();
+  c.started_at = steady::now();
+  if (options.own_process_group && !guard.add(c.info->pid)) report_guard_lost(c);
+  emit(child_event_kind::started, c, join_argv(c.program->argv));
+  for (auto stream : {stream_kind::out, stream_kind::err}) start_reading(c, stream);
+  child_slot* slot = &c;
+  c.process->async_wait(guarded([slot](impl& self, std::error_code wait_error, int status) {
+    self.on_exited(*slot, wait_error, status);
+  }));
+}
+
+// Built at the first start of one of the program's children, from the environment as it is
+// then, and shared by its children and their restarts.
+const detail::program_environment& supervisor_core::impl::environment_of(const child_slot& c) {
+  auto& environment = environments[c.program_index];
+  if (!environment)
+    environment = std::make_unique<const detail::program_environment>(*c.program, environ,
+                                                                      options.unbuffered_env);
+  return *environment;
+}
+
+// Said once: from now on a SIGKILL of this process would leave the children's groups alive.
+void supervisor_core::impl::report_guard_lost(const child_slot& c) {
+  if (!guard.lost() || guard_loss_reported) return;
+  guard_loss_reported = true;
+  emit(child_event_kind::guard_lost, c, guard.loss_description());
+}
+
+void supervisor_core::impl::fail_spawn(child_slot& c, std::string why) {
+  c.info = with_pid(*c.info, -1);  // not the pid of an earlier run
+  c.spawn_error = std::move(why);
+  c.life.never_runs();
+  emit(child_event_kind::spawn_failed, c, c.spawn_error);
+  if (state == phase::running && options.stop_on != stop_condition::all_done)
+    stop_others(c, "could not be started");
+}
+
+}  // namespace pipemux
