@@ -38,7 +38,7 @@ struct log_style {
 };
 
 /// A spdlog formatter that knows pipemux's flags as well as spdlog's own:
-///   %L child label ("name.index")   %N child name   %k child index   %w child pid
+///   %L child label ("name.instance")   %N child name   %k child index   %w child pid
 ///   %J stream: "out", "err", or "-" on pipemux's own reports
 ///   %Z what the line is: '|' a whole line, '+' a piece of a longer line (no newline follows),
 ///      '%' a last line that had no newline, '~' a raw chunk, '*' pipemux's own report.
@@ -61,8 +61,8 @@ inline std::unique_ptr<spdlog::formatter> make_log_formatter(const std::string& 
   return make_log_formatter(pattern, log_style{}, allow_fast_path);
 }
 
-/// Columns of the widest label ("name.index", the index counting on from one program to the
-/// next as a supervisor's do) that `programs` will log: a log_style's label_width.
+/// Columns of the widest label ("name.instance", each program's children numbered from 0) that
+/// `programs` will log: a log_style's label_width.
 std::size_t widest_label(std::span<const program_spec> programs);
 
 }  // namespace pipemux

@@ -33,6 +33,9 @@ struct program_spec {
   /// Its stdout and stderr (merged, stream "out") are a pseudo-terminal, its controlling
   /// terminal in a session of its own: for programs that colour or line-buffer only on a tty.
   bool pty = false;
+  /// PORT for its first child, one more for each next (foreman's habit: its children can listen
+  /// side by side). Replaces a PORT of the parent's; not set where `environment` sets PORT.
+  std::optional<int> port{};
 };
 
 }  // namespace pipemux

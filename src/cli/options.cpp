@@ -192,6 +192,11 @@ void declare_program_options(CLI::App& app, command_line_flags& flags) {
   flags.procfile.option = app.add_option(
       "-f,--procfile", flags.procfile.value,
       "Run the programs of a Procfile (NAME: COMMAND lines); a .env beside it is read");
+  flags.port.option =
+      app.add_option("--port", flags.port.value,
+                     "PORT of the first program's first child; +100 per program, +1 per child "
+                     "(with a Procfile: $PORT, else 5000)")
+          ->check(CLI::Range(1, 65535));
   one_value_each(
       app.add_option("-e,--env-file", flags.env_files,
                      "Set the variables of FILE (.env syntax) in every child; repeatable"));

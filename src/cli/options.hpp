@@ -58,6 +58,7 @@ struct command_line_flags {
   std::vector<std::string> shell_commands;  // before --: each one shell command line
   flag<std::vector<std::string>> names;
   flag<std::string> procfile;
+  flag<int> port;
   std::vector<std::string> env_files;
   program_selection selection;
   std::vector<std::string> hidden;

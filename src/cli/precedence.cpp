@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
+#include <optional>
 
 #include "pipemux/env_file.hpp"
 #include "pipemux/escape.hpp"
@@ -173,13 +175,25 @@ void check_commands(const command_line_flags& flags, const std::vector<std::stri
     throw usage_error(problem);
 }
 
+// The Procfile to run: -f's, or ./Procfile when nothing else says what to run (no -c, no
+// COMMAND), as `foreman start` and `honcho start` do.
+std::optional<std::filesystem::path> procfile_to_run(const command_line_flags& flags,
+                                                     std::size_t commands) {
+  if (flags.procfile) return std::filesystem::path(flags.procfile.value);
+  std::error_code ignored;
+  if (!flags.config_path && commands == 0 && std::filesystem::is_regular_file("Procfile", ignored))
+    return std::filesystem::path("Procfile");
+  return std::nullopt;
+}
+
 // COMMANDs (or `-- argv`) or a Procfile replace the configured programs.
-void choose_programs(const command_line_flags& flags, std::vector<std::string> exact_argv,
-                     config& cfg) {
+void choose_programs(const command_line_flags& flags,
+                     const std::optional<std::filesystem::path>& procfile,
+                     std::vector<std::string> exact_argv, config& cfg) {
   const std::size_t commands = command_count(flags, exact_argv);
-  if (flags.procfile) {
+  if (procfile) {
     if (commands > 0) throw usage_error("--procfile and COMMANDs: give one or the other");
-    cfg.programs = load_procfile(flags.procfile.value);
+    cfg.programs = load_procfile(*procfile);
   }
   if (commands > 0)
     cfg.programs =
@@ -188,10 +202,11 @@ void choose_programs(const command_line_flags& flags, std::vector<std::string> e
 
 // --env-file, in order; without one, a .env beside the Procfile if there is one (as honcho
 // and foreman read it); nothing else is read implicitly.
-void read_env_files(const command_line_flags& flags, config& cfg) {
+void read_env_files(const command_line_flags& flags,
+                    const std::optional<std::filesystem::path>& procfile, config& cfg) {
   std::vector<std::filesystem::path> env_paths(flags.env_files.begin(), flags.env_files.end());
-  if (env_paths.empty() && flags.procfile) {
-    const auto beside = std::filesystem::path(flags.procfile.value).parent_path() / ".env";
+  if (env_paths.empty() && procfile) {
+    const auto beside = procfile->parent_path() / ".env";
     std::error_code ignored;
     if (std::filesystem::exists(beside, ignored)) env_paths.push_back(beside);
   }
@@ -206,6 +221,45 @@ void read_env_files(const command_line_flags& flags, config& cfg) {
     for (auto& variable : load_env_file(path, lookup))
       cfg.environment.push_back(std::move(variable));
   }
+}
+
+// A PORT value from an env file or the environment, as a port number.
+int port_number(const std::string& text, const std::string& where) {
+  int port = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (error != std::errc{} || end != text.data() + text.size() || port < 1 || port > 65535)
+    throw usage_error(fmt::format("PORT={} {}: not a port number (1-65535)", escaped(text), where));
+  return port;
+}
+
+// PORT for each child as foreman sets it: the base for the first program, +100 for each next
+// one in the order given (a Procfile's, before --only or -m), +1 for each child of a program.
+// With a Procfile, or wherever --port is given. The base: --port, else a PORT from the env
+// files (which then is the base, not every child's PORT), else pipemux's own, else 5000.
+void assign_ports(const command_line_flags& flags, bool procfile, config& cfg) {
+  if (!procfile && !flags.port) return;
+  int base = 5000;
+  const auto is_port = [](const auto& variable) { return variable.first == "PORT"; };
+  const auto from_file = std::find_if(cfg.environment.rbegin(), cfg.environment.rend(), is_port);
+  if (flags.port)
+    base = flags.port.value;
+  else if (from_file != cfg.environment.rend())
+    base = port_number(from_file->second, "in an env file");
+  else if (const auto own = environment_lookup("PORT"))
+    base = port_number(*own, "in pipemux's environment");
+  std::erase_if(cfg.environment, is_port);
+  for (std::size_t i = 0; i < cfg.programs.size(); ++i)
+    cfg.programs[i].port = base + static_cast<int>(i) * 100;
+}
+
+// Each child's PORT must be a port: known once -m and -n have said how many children run.
+void check_ports(const config& cfg) {
+  for (const auto& spec : cfg.resolved_programs())
+    if (spec.port && spec.instances > 0 &&
+        *spec.port + static_cast<long long>(spec.instances) - 1 > 65535)
+      throw usage_error(fmt::format("PORT: program '{}' would get ports {} to {}, past 65535",
+                                    escaped_name(spec.name), *spec.port,
+                                    *spec.port + static_cast<long long>(spec.instances) - 1));
 }
 
 // -n, --only/--except/-m and --hide, once the programs are known.
@@ -232,13 +286,20 @@ void select_programs(const command_line_flags& flags, config& cfg) {
 config config_from_flags(const command_line_flags& flags, std::vector<std::string> exact_argv) {
   check_commands(flags, exact_argv);
   try {
-    config cfg = flags.config_path ? load_config_file(flags.config_path.value) : config{};
+    const auto procfile = procfile_to_run(flags, command_count(flags, exact_argv));
+    config defaults;
+    // foreman's: when one process of a Procfile exits, everything stops (a config file's
+    // stop_on, or --stop-on, still says otherwise).
+    if (procfile) defaults.run.stop_on = stop_condition::any_exit;
+    config cfg = flags.config_path ? load_config_file(flags.config_path.value, defaults) : defaults;
     apply_run_flags(flags, cfg);
     apply_output_flags(flags, cfg.log);
     apply_format_flags(flags, cfg.log);
-    choose_programs(flags, std::move(exact_argv), cfg);
-    read_env_files(flags, cfg);
+    choose_programs(flags, procfile, std::move(exact_argv), cfg);
+    read_env_files(flags, procfile, cfg);
+    assign_ports(flags, procfile.has_value(), cfg);
     select_programs(flags, cfg);
+    check_ports(cfg);
     return cfg;
   } catch (const config_error& e) {  // the config file, a Procfile or an env file
     throw usage_error(e.what());

@@ -53,7 +53,7 @@ void append_label(spdlog::memory_buf_t& dest, const child_info* child) {
   if (child == nullptr) return append(dest, "pipemux");
   append_name(dest, child->name);
   dest.push_back('.');
-  append_int(dest, child->index);
+  append_int(dest, child->instance);  // numbered within its program, as foreman does
 }
 
 int pid_of(const child_info* child) {
@@ -373,14 +373,13 @@ std::unique_ptr<spdlog::formatter> make_log_formatter(const std::string& pattern
 }
 
 std::size_t widest_label(std::span<const program_spec> programs) {
-  std::size_t widest = 0, first_index = 0;  // indexes count on across programs
+  std::size_t widest = 0;
   for (const auto& spec : programs) {
     if (spec.instances == 0) continue;
-    first_index += spec.instances;
-    spdlog::memory_buf_t label;
+    spdlog::memory_buf_t label;  // its last child's: instances count within each program
     append_name(label, spec.name);
     label.push_back('.');
-    append_int(label, first_index - 1);
+    append_int(label, spec.instances - 1);
     widest = std::max(widest, columns(std::string_view(label.data(), label.size())));
   }
   return widest;

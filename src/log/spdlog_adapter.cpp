@@ -161,7 +161,7 @@ void spdlog_adapter::log(const child_info* child, const char* stream, char mark,
     text_.clear();
     if (child != nullptr) {
       escape_name_into(child->name, text_);  // a name must not forge lines either
-      fmt::format_to(std::back_inserter(text_), ".{}[{}] {} {} ", child->index, child->pid, stream,
+      fmt::format_to(std::back_inserter(text_), ".{}[{}] {} {} ", child->instance, child->pid, stream,
                      mark);
     } else
       fmt::format_to(std::back_inserter(text_), "pipemux[{}] {} {} ", ::getpid(), stream, mark);

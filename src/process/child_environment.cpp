@@ -1,5 +1,6 @@
 #include "process/child_environment.hpp"
 
+#include <algorithm>
 #include <string_view>
 #include <unordered_map>
 
@@ -36,11 +37,15 @@ class entry_list {
 
 program_environment::program_environment(const program_spec& spec, const char* const* parent,
                                          bool unbuffered) {
+  const bool sets_port = std::any_of(spec.environment.begin(), spec.environment.end(),
+                                     [](const auto& variable) { return variable.first == "PORT"; });
+  if (!sets_port) first_port_ = spec.port;
   entry_list list;
   for (const char* const* entry = parent; entry != nullptr && *entry != nullptr; ++entry) {
     const std::string_view text(*entry);
     bool identity = false;  // the parent's own, when it is a child of a pipemux itself
     for (const auto name : identity_names) identity = identity || name_of(text) == name;
+    if (first_port_ && name_of(text) == "PORT") identity = true;  // each child gets its own
     if (!identity) list.set(std::string(text));
   }
   if (unbuffered && !list.has("PYTHONUNBUFFERED")) list.set("PYTHONUNBUFFERED=1");
@@ -66,6 +71,8 @@ std::vector<std::string> program_environment::for_child(const child_info& child)
                                              std::to_string(child.instance)};
   for (std::size_t i = 0; i < identity_names.size(); ++i)
     if (!program_sets_[i]) env.push_back(std::string(identity_names[i]) + '=' + values[i]);
+  if (first_port_)
+    env.push_back("PORT=" + std::to_string(*first_port_ + static_cast<long long>(child.instance)));
   return env;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,7 @@ class program_environment {
   program_environment(const program_spec& spec, const char* const* parent, bool unbuffered);
 
   /// The whole environment of one child: the above, and PIPEMUX_CHILD_NAME, _INDEX and
-  /// _INSTANCE unless the program sets them itself.
+  /// _INSTANCE unless the program sets them itself, and its PORT (program_spec::port).
   std::vector<std::string> for_child(const child_info& child) const;
 
   /// Where a command without '/' is looked up: the PATH the child will have.
@@ -29,6 +30,7 @@ class program_environment {
  private:
   std::vector<std::string> entries_;    // "NAME=value", without the child's identity
   std::array<bool, 3> program_sets_{};  // the program sets NAME, INDEX, INSTANCE itself
+  std::optional<int> first_port_;       // program_spec::port, unless it sets PORT itself
   std::string search_path_;
 };
 

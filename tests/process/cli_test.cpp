@@ -132,7 +132,7 @@ TEST(Cli, MissingProgramExitsThreeWhileOthersRun) {
   EXPECT_NE(result.out.find("* cannot start 'pipemux-ghost-program': not found in PATH"),
             std::string::npos)
       << result.out;
-  EXPECT_NE(result.out.find("real.1 ["), std::string::npos)  // padded to the widest label
+  EXPECT_NE(result.out.find("real.0 ["), std::string::npos)  // padded to the widest label
       << result.out;
   EXPECT_NE(result.out.find("out | still here"), std::string::npos) << result.out;
 }

@@ -439,7 +439,7 @@ TEST_P(StopOn, EndsTheRunAsConfiguredWithItsExitCode) {
   const auto started = std::chrono::steady_clock::now();
   const auto short_ended = [](const std::string& out) {
     for (const auto& line : lines_of(out))
-      if (line.find(" short.1") != std::string::npos &&
+      if (line.find(" short.0") != std::string::npos &&
           line.find("* exited with code") != std::string::npos)
         return true;
     return false;

@@ -207,7 +207,7 @@ command = )" + spam + R"(
   std::ofstream(log) << result.out;
   // The run's log: every line but the worker's (log_streams = "none"), and all the reports.
   EXPECT_EQ(verdict("text", "0,1,3", 400, {log}), all_found(3, 400));
-  EXPECT_NE(result.out.find("worker.2["), std::string::npos);
+  EXPECT_NE(result.out.find("worker.0["), std::string::npos);
   // Each child's file: its lines, its start, exit and summary, nobody else's.
   const std::pair<std::string, int> files[] = {
       {"web.0.log", 0}, {"web.1.log", 1}, {"worker-all.log", 2}};
@@ -215,8 +215,9 @@ command = )" + spam + R"(
     const std::string file = (fs::path(dir) / name).string();
     EXPECT_EQ(verdict("text", std::to_string(index), 400, {file}), all_found(1, 400)) << name;
     const auto lines = test::lines_of(read_file(file));
-    const std::regex label((index < 2 ? " web\\." : " worker\\.") + std::to_string(index) +
-                           " *\\[");
+    // Labels number each program's children on their own: web.0, web.1, worker.0.
+    const std::regex label(index < 2 ? " web\\." + std::to_string(index) + " *\\["
+                                     : std::string(" worker\\.0 *\\["));
     for (const char* report :
          {"* started: ", "* exited with code 0 after", "* summary: 400 messages"})
       EXPECT_EQ(std::count_if(lines.begin(), lines.end(),

@@ -86,7 +86,7 @@ TEST(ProgramOptions, EachProgramIsStoppedWithItsOwnSignalAndGrace) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, 15s) << "a program waited the run's grace";
   EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.out;
   EXPECT_TRUE(has(result.out, "| got INT\n")) << result.out;
-  EXPECT_TRUE(has(result.out, "stubborn.1[")) << result.out;
+  EXPECT_TRUE(has(result.out, "stubborn.0[")) << result.out;
   EXPECT_TRUE(has(result.out, "* still running after the grace period: sent SIGKILL"))
       << result.out;
   EXPECT_TRUE(has(result.out, "killed by SIGKILL")) << result.out;

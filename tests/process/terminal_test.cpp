@@ -165,7 +165,7 @@ TEST(Terminal, ProgramsColourFromTheConfigAndLabelsLineUp) {
   // api asked for magenta; worker takes the palette's first colour. Padding takes no colour.
   EXPECT_NE(result.out.find(std::string(esc) + "[35mapi.0" + esc + "[0m   ["), std::string::npos)
       << result.out;
-  EXPECT_NE(result.out.find(std::string(esc) + "[36mworker.1" + esc + "[0m["), std::string::npos)
+  EXPECT_NE(result.out.find(std::string(esc) + "[36mworker.0" + esc + "[0m["), std::string::npos)
       << result.out;
   std::ofstream(config) << "[[program]]\nname = \"api\"\ncommand = \"echo a\"\ncolor = \"red\"\n";
   const auto bad = run_command({pipemux_exe(), "-c", config});

@@ -11,7 +11,7 @@ namespace pipemux::test {
 struct log_line {
   std::string time;    ///< "2026-11-29 14:31:02.123456"
   std::string name;    ///< "spam", "pipemux"
-  std::string index;   ///< "0"; empty for pipemux's own lines
+  std::string index;   ///< the label's number (its instance): "0"; empty for pipemux's own lines
   std::string pid;     ///< "48213"
   std::string stream;  ///< "out", "err", "-"
   char mark = ' ';     ///< '|' a line, '+' a piece, '%' a partial line, '~' raw, '*' a report

@@ -55,7 +55,7 @@ TEST_F(LogFormat, DefaultLineCarriesArrivalTimeToTheMicrosecondAndChildIdentity)
   spdlog_adapter log(logger_);
   const auto child = std::make_shared<const child_info>(child_info{"spam", 2, 0, 4242});
   log(message{child, stream_kind::out, at(1'790'000'000, 123'456), "Spam 0", piece_kind::line});
-  EXPECT_EQ(written(), local_time(1'790'000'000) + ".123456 spam.2[4242] out | Spam 0\n");
+  EXPECT_EQ(written(), local_time(1'790'000'000) + ".123456 spam.0[4242] out | Spam 0\n");
 }
 
 TEST_F(LogFormat, FastDefaultFormatterWritesExactlyWhatThePatternDoes) {
@@ -81,7 +81,7 @@ TEST_F(LogFormat, FastDefaultFormatterWritesExactlyWhatThePatternDoes) {
   }
   EXPECT_EQ(fast, general);
   EXPECT_EQ(std::count(fast.begin(), fast.end(), '\n'), 18);
-  EXPECT_NE(fast.find("spam.12[4242] out | after restart\n"), std::string::npos);
+  EXPECT_NE(fast.find("spam.3[4242] out | after restart\n"), std::string::npos);
 }
 
 TEST_F(LogFormat, EveryFlagAndMark) {
@@ -96,10 +96,10 @@ TEST_F(LogFormat, EveryFlagAndMark) {
   log.note(spdlog::level::info, "own");
   const std::string me = std::to_string(::getpid());
   EXPECT_EQ(written(),
-            "web/7/99/out/|/web.7 a\n"
-            "web/7/99/err/+/web.7 b\n"
-            "web/7/99/out/%/web.7 c\n"
-            "web/7/99/out/~/web.7 d\n"
+            "web/7/99/out/|/web.1 a\n"
+            "web/7/99/err/+/web.1 b\n"
+            "web/7/99/out/%/web.1 c\n"
+            "web/7/99/out/~/web.1 d\n"
             "pipemux/-/" +
                 me + "/-/*/pipemux own\n");
 }
@@ -110,7 +110,7 @@ TEST_F(LogFormat, EventsShowNoStream) {
   const auto child = std::make_shared<const child_info>(child_info{"web", 7, 1, 99});
   log(child_event{child_event_kind::started, child, std::nullopt, {}, "web --port 1"});
   const std::string line = written();
-  EXPECT_NE(line.find(" web.7[99] - * started: web --port 1\n"), std::string::npos) << line;
+  EXPECT_NE(line.find(" web.1[99] - * started: web --port 1\n"), std::string::npos) << line;
 }
 
 TEST_F(LogFormat, NonPrintableBytesAreEscapedAndRecoverable) {
@@ -132,7 +132,7 @@ TEST_F(LogFormat, IdentityInThePayloadWorksWithAnyPattern) {
   const auto child = std::make_shared<const child_info>(child_info{"web", 3, 0, 77});
   log(message{child, stream_kind::err, log_clock::now(), "oops\x01", piece_kind::line});
   log.note(spdlog::level::warn, "mine");
-  EXPECT_EQ(written(), "[info] web.3[77] err | oops\\x01\n[warning] pipemux[" +
+  EXPECT_EQ(written(), "[info] web.0[77] err | oops\\x01\n[warning] pipemux[" +
                            std::to_string(::getpid()) + "] - * mine\n");
 }
 
@@ -151,8 +151,8 @@ TEST_F(LogFormat, ExitEventsSayHowTheChildEnded) {
                   std::chrono::milliseconds(20),
                   {}});
   EXPECT_EQ(written(),
-            "job.1 * exited with code 3 after 1.500 s\n"
-            "job.1 * killed by SIGKILL after 0.020 s\n");
+            "job.0 * exited with code 3 after 1.500 s\n"
+            "job.0 * killed by SIGKILL after 0.020 s\n");
 }
 
 TEST_F(LogFormat, SinkBuffersUntilFlush) {
@@ -168,7 +168,7 @@ TEST_F(LogFormat, SinkBuffersUntilFlush) {
 
 TEST_F(LogFormat, LabelsArePaddedToTheWidestSoTheTextLinesUp) {
   log_style style;
-  style.label_width = 8;  // "worker.4"
+  style.label_width = 8;  // "worker.0"
   logger_->set_formatter(make_log_formatter(default_log_pattern, style));
   spdlog_adapter log(logger_);
   const auto web = std::make_shared<const child_info>(child_info{"web", 0, 0, 4242});
@@ -177,7 +177,7 @@ TEST_F(LogFormat, LabelsArePaddedToTheWidestSoTheTextLinesUp) {
   log(message{worker, stream_kind::out, at(1'790'000'000, 2), "b", piece_kind::line});
   const std::string stamp = local_time(1'790'000'000);
   EXPECT_EQ(written(), stamp + ".000001 web.0   [4242] out | a\n" + stamp +
-                           ".000002 worker.4[4243] out | b\n");
+                           ".000002 worker.0[4243] out | b\n");
 }
 
 TEST(LogStyle, WidestLabelCountsIndexesOnAcrossPrograms) {
@@ -200,7 +200,7 @@ TEST_F(LogFormat, FlagsTakeSpdlogsWidthAlignmentAndTruncation) {
   spdlog_adapter log(logger_);
   const auto child = std::make_shared<const child_info>(child_info{"worker", 5, 0, 4242});
   log(message{child, stream_kind::err, log_clock::now(), "x", piece_kind::line});
-  EXPECT_EQ(written(), "[worker.5][    4242][  err  ][wor][5  ][worker.5    ] x\n");
+  EXPECT_EQ(written(), "[worker.0][    4242][  err  ][wor][5  ][worker.0    ] x\n");
 }
 
 TEST_F(LogFormat, ColoursMarkLabelsErrAndPipemuxsOwnFailuresAndTakeNoColumn) {
@@ -223,9 +223,9 @@ TEST_F(LogFormat, ColoursMarkLabelsErrAndPipemuxsOwnFailuresAndTakeNoColumn) {
   EXPECT_EQ(fast, general);
   EXPECT_NE(fast.find("\x1b[36mweb.0\x1b[0m [7] out | up\n"), std::string::npos) << fast;
   // db has no colour of its own; err is red; a failure is yellow, an error bold red.
-  EXPECT_NE(fast.find("db.1  [8] \x1b[31merr\x1b[0m | oops\n"), std::string::npos) << fast;
-  EXPECT_NE(fast.find("db.1  [8] - * \x1b[33mexited with code 3"), std::string::npos) << fast;
-  EXPECT_NE(fast.find("db.1  [8] - * \x1b[1m\x1b[31m"), std::string::npos) << fast;
+  EXPECT_NE(fast.find("db.0  [8] \x1b[31merr\x1b[0m | oops\n"), std::string::npos) << fast;
+  EXPECT_NE(fast.find("db.0  [8] - * \x1b[33mexited with code 3"), std::string::npos) << fast;
+  EXPECT_NE(fast.find("db.0  [8] - * \x1b[1m\x1b[31m"), std::string::npos) << fast;
 }
 
 TEST_F(LogFormat, RelativeTimeCountsFromTheRunsStartInBothFormatters) {
@@ -293,20 +293,20 @@ TEST_F(LogFormat, ANamesBidirectionalControlsAreEscapedInEveryFormat) {
     logger_->set_formatter(make_log_formatter(untimed_log_pattern, {}, allow_fast));
     spdlog_adapter log(logger_);
     log_one(log);
-    EXPECT_EQ(written(), shown + ".3[77] out | text\u202e\n") << "fast: " << allow_fast;
+    EXPECT_EQ(written(), shown + ".0[77] out | text\u202e\n") << "fast: " << allow_fast;
   }
   logger_->set_formatter(make_log_formatter("%N|%-20L|%v"));
   {
     spdlog_adapter log(logger_);
     log_one(log);
   }
-  EXPECT_EQ(written(), shown + "|" + shown + ".3|text\u202e\n");
+  EXPECT_EQ(written(), shown + "|" + shown + ".0|text\u202e\n");
   logger_->set_formatter(std::make_unique<spdlog::pattern_formatter>("%v"));
   {
     spdlog_adapter log(logger_, {}, identity_in::payload);
     log_one(log);
   }
-  EXPECT_EQ(written(), shown + ".3[77] out | text\u202e\n");
+  EXPECT_EQ(written(), shown + ".0[77] out | text\u202e\n");
   logger_->set_formatter(make_json_formatter());
   {
     spdlog_adapter log(logger_);
