@@ -6,6 +6,12 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+#include <algorithm>
+#include <cstdlib>
+#include <span>
+#include <string_view>
+
 #include "options.hpp"
 #include "pipemux/escape.hpp"
 #include "pipemux/version.hpp"
@@ -18,15 +24,56 @@ namespace {
 // An argument nobody takes (CLI11's extras: an unknown option). After a command, as in
 // `pipemux ls -la`, it is said in terms of the two ways of giving commands.
 std::string unexpected_argument(const std::string& extra,
-                                const std::vector<std::string>& shell_commands) {
-  if (shell_commands.empty() || extra.size() < 2 || extra[0] != '-')
-    return "The following argument was not expected: " + escaped(extra);
-  const std::string command = escaped(shell_commands.back());
+                                const std::vector<std::string>& shell_commands,
+                                std::span<const char* const> args) {
+  const std::string not_expected = "The following argument was not expected: " + escaped(extra);
+  if (extra.size() < 2 || extra[0] != '-') return not_expected;
+  // The command given last before it, if any: an unknown option before every command is just
+  // unknown (`pipemux --sucess first 'a' 'b'`), not "after" one.
+  std::size_t commands_before = 0;
+  for (const char* arg : args) {
+    const std::string_view token(arg);
+    if (token == extra || token.starts_with(extra + "=")) break;
+    if (commands_before < shell_commands.size() && token == shell_commands[commands_before])
+      ++commands_before;
+  }
+  if (commands_before == 0) return not_expected;
+  const std::string command = escaped(shell_commands[commands_before - 1]);
   return fmt::format(
       "unknown option {} (after the command '{}'): each COMMAND is one shell command line, so "
       "quote it: pipemux '{} {}', or give one command with its arguments after --: "
       "pipemux -- {} {}",
       escaped(extra), command, command, escaped(extra), command, escaped(extra));
+}
+
+// Whether `word` names an executable file in $PATH (what `sh -c word` would run).
+bool in_path(const std::string& word) {
+  const char* path = std::getenv("PATH");
+  std::string_view dirs(path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin");
+  while (true) {
+    const auto colon = dirs.find(':');
+    std::string dir(dirs.substr(0, colon));
+    if (dir.empty()) dir = ".";
+    if (::access((dir + "/" + word).c_str(), X_OK) == 0) return true;
+    if (colon == std::string_view::npos) return false;
+    dirs.remove_prefix(colon + 1);
+  }
+}
+
+// `pipemux completion` or `pipemux check`: a word that is a subcommand in tools of this kind,
+// given alone, and no program of that name: a hint, not `sh -c completion` failing with 127.
+std::string subcommand_hint(const std::vector<std::string>& shell_commands) {
+  static constexpr std::string_view subcommands[] = {"check", "completion", "ctl",    "help",
+                                                     "run",   "start",      "status", "version"};
+  if (shell_commands.size() != 1) return {};
+  const std::string& word = shell_commands.front();
+  if (std::find(std::begin(subcommands), std::end(subcommands), word) == std::end(subcommands) ||
+      in_path(word))
+    return {};
+  return fmt::format(
+      "'{}' is not a pipemux command (its only one is spam), and no program of that name is in "
+      "PATH (see pipemux --help)",
+      word);
 }
 
 }  // namespace
@@ -73,17 +120,25 @@ command parse_command_line(int argc, const char* const* argv) {
   }
   if (const auto extras = app.remaining(); !extras.empty())
     return report_error(
-        unexpected_argument(extras.front(), flags.shell_commands) + " (see pipemux --help)",
+        unexpected_argument(extras.front(), flags.shell_commands,
+                            std::span<const char* const>(argv + 1, argv + parsed_argc)) +
+            " (see pipemux --help)",
         exit_code::usage);
   if (flags.spam_command->parsed()) {
     if (parsed_argc == argc) return flags.spam;
     return report_error("spam takes no command (see pipemux spam --help)", exit_code::usage);
   }
+  if (const std::string hint = subcommand_hint(flags.shell_commands); !hint.empty())
+    return report_error(hint, exit_code::usage);
   if (parsed_argc < argc && exact_argv.empty())
     return report_error("nothing after --: give the command to run (see pipemux --help)",
                         exit_code::usage);
   try {
-    return supervise_request{config_from_flags(flags, std::move(exact_argv))};
+    supervise_request request;
+    request.cfg = config_from_flags(flags, std::move(exact_argv));
+    request.success = success_rule::parse(flags.success.value, request.cfg.resolved_programs());
+    request.timings = flags.timings;
+    return request;
   } catch (const usage_error& e) {
     return report_error(e.what(), exit_code::usage);
   }

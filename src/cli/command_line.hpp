@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pipemux/config.hpp"
+#include "success_rule.hpp"
 
 namespace pipemux::cli {
 
@@ -22,7 +23,9 @@ inline constexpr int output_closed = 141;  // our stdout was closed (| head): 12
 }  // namespace exit_code
 
 struct supervise_request {
-  config cfg;  ///< programs resolved: a `-- COMMAND` replaces the configured ones
+  config cfg;            ///< programs resolved: a `-- COMMAND` replaces the configured ones
+  success_rule success;  ///< --success
+  bool timings = false;  ///< --timings
 };
 
 struct spam_request {

@@ -37,6 +37,7 @@
 #include "pipemux/terminal_style.hpp"
 #include "report.hpp"
 #include "run_signals.hpp"
+#include "run_timings.hpp"
 #include "spam.hpp"
 
 namespace {
@@ -106,6 +107,7 @@ struct outcome {
   std::size_t dropped = 0;                // bytes of log given up on a stalled output
   bool log_lost = false;                  // a sink dropped messages (said on stderr)
   std::optional<run_summary> summary;
+  bool children_failed = false;  // those --success looks at
 };
 
 int exit_code_of(const outcome& o, bool stdout_is_terminal) {
@@ -130,20 +132,22 @@ int exit_code_of(const outcome& o, bool stdout_is_terminal) {
   if (o.summary && o.summary->callback_exception) return exit_code::pipemux_failed;
   if (o.log_lost) return exit_code::log_lost;
   if (o.summary && o.summary->any_spawn_failed()) return exit_code::spawn_failed;
-  if (o.summary && o.summary->any_failed()) return exit_code::child_failed;
+  if (o.children_failed) return exit_code::child_failed;
   return exit_code::ok;
 }
 
 // One run of the CLI: the supervisor, its log, the subreaper and the signals, and how they end.
 class supervised_run {
  public:
-  supervised_run(asio::io_context& io, const config& cfg, std::vector<program_spec> programs,
-                 log_outputs& log)
+  supervised_run(asio::io_context& io, const cli::supervise_request& request,
+                 std::vector<program_spec> programs, log_outputs& log)
       : io_(io),
-        cfg_(cfg),
+        cfg_(request.cfg),
+        success_(request.success),
+        timings_wanted_(request.timings),
         programs_(std::move(programs)),
         log_(log),
-        children_(io.get_executor(), cfg.run),
+        children_(io.get_executor(), request.cfg.run),
         reaper_(io,
                 [this](bool notable, const std::string& text) {
                   log_.note(notable ? spdlog::level::warn : spdlog::level::info, text);
@@ -255,15 +259,24 @@ class supervised_run {
     if (e.kind == child_event_kind::stopping_others)
       reaper_.stop_escaped(cfg_.run.stop_signal, cfg_.run.stop_grace);
     log_(e);
-    if (e.kind == child_event_kind::exited) reaper_.untrack(e.child->pid);
+    if (e.kind == child_event_kind::exited) {
+      reaper_.untrack(e.child->pid);
+      std::erase(end_order_, e.child->index);  // its last run is the one that counts
+      end_order_.push_back(e.child->index);
+    }
+    timings_.record(e);
   }
 
   void on_complete(run_summary summary) {
     result_.summary = std::move(summary);
+    result_.children_failed = success_.failed(*result_.summary, end_order_);
     if (result_.summary->callback_exception) report_logging_failure();
     // What escaped the children's process groups is stopped like them, then the summary.
     reaper_.stop_all(cfg_.run.stop_signal, cfg_.run.stop_grace, [this] {
       log_(*result_.summary);
+      if (timings_wanted_)
+        for (const auto& line : timings_.table(*result_.summary))
+          log_.note(spdlog::level::info, line);
       log_complete_ = true;
       log_.close([this] {  // on a writer's thread, once the log is written
         asio::post(io_, [this] { finish(); });
@@ -294,6 +307,10 @@ class supervised_run {
 
   asio::io_context& io_;
   const config& cfg_;
+  const cli::success_rule success_;
+  const bool timings_wanted_;
+  std::vector<std::size_t> end_order_;  // child indexes, as their last runs ended
+  cli::run_timings timings_;
   const std::vector<program_spec> programs_;
   log_outputs& log_;
   supervisor children_;
@@ -305,7 +322,8 @@ class supervised_run {
   bool finished_ = false;      // the run is over and the log written (or given up)
 };
 
-int supervise(config cfg) {
+int supervise(cli::supervise_request request) {
+  config& cfg = request.cfg;
   asio::io_context io;
   std::optional<log_outputs> outputs;
   try {
@@ -321,7 +339,7 @@ int supervise(config cfg) {
   force_color_in_children(cfg.log, log.coloured(), environment_lookup, cfg.environment);
   std::signal(SIGPIPE, SIG_IGN);
   raise_open_files_limit();
-  const outcome result = supervised_run(io, cfg, programs_to_run(cfg), log).run();
+  const outcome result = supervised_run(io, request, programs_to_run(cfg), log).run();
   return exit_code_of(result, log.stdout_is_terminal());
 }
 
@@ -345,7 +363,8 @@ int main(int argc, char** argv) {
   if (const auto* spam = std::get_if<cli::spam_request>(&cmd))
     return cli::run_spam(spam->options, spam->index, spam->record_prefix);
   try {
-    const config& cfg = std::get<cli::supervise_request>(cmd).cfg;
+    const auto& request = std::get<cli::supervise_request>(cmd);
+    const config& cfg = request.cfg;
     const bool to_stdout =
         cfg.log.sinks.empty() || std::any_of(cfg.log.sinks.begin(), cfg.log.sinks.end(),
                                              [](const auto& sink) { return sink.to_stdout(); });
@@ -354,7 +373,7 @@ int main(int argc, char** argv) {
           "standard output is closed: give -o FILE for the log (or >/dev/null to discard it)",
           exit_code::usage);
     }
-    return supervise(cfg);
+    return supervise(request);
   } catch (...) {  // pipemux's own failure: out of memory, of descriptors, ...
     return cli::report_error(cli::describe_own_failure(std::current_exception()),
                              exit_code::pipemux_failed);

@@ -118,7 +118,15 @@ void declare_run_options(CLI::App& app, command_line_flags& flags, const config&
           })
           ->default_str(signal_name(run.stop_signal));
   choice<stop_condition>(app, "--stop-on", flags.stop_on, stop_on_names, run.stop_on,
-                         "End the run when one child fails, or exits");
+                         "End the run when one child fails, or exits (with a Procfile: exit)");
+  flags.success.option =
+      app.add_option("--success", flags.success.value,
+                     "Exit 0 when these children succeed: all, the first or last to end, a "
+                     "program's (NAME) or all but one program's (!NAME)")
+          ->type_name("WHO")
+          ->default_str("all");
+  app.add_flag("--timings", flags.timings,
+               "At the end, a table of each child's start, end, run time and how it ended");
   choice<cgroup_mode>(app, "--cgroup", flags.cgroup, cgroup_names, run.cgroup,
                       "Run the children in a cgroup of their own when possible (auto), never, or "
                       "only so");

@@ -39,6 +39,8 @@ struct command_line_flags {
   flag<std::string> stop_grace;  // kept as written: rounded to the millisecond from its digits
   flag<std::string> stop_signal;
   flag<stop_condition> stop_on;
+  flag<std::string> success{.value = "all"};
+  bool timings = false;
   flag<cgroup_mode> cgroup;
   flag<restart_mode> restart;
   flag<std::size_t> max_restarts;

@@ -1,0 +1,114 @@
+// concurrently's habits, through the real binary and real children: --success chooses whose
+// ends make the exit code, --timings ends the log with a table, and a mistyped option or a
+// subcommand pipemux lacks is told apart from a command.
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "log_line.hpp"
+#include "run_command.hpp"
+
+namespace pipemux {
+namespace {
+using test::lines_of;
+using test::pipemux_exe;
+using test::run_command;
+
+// "fails" exits 3 at once; "works" exits 0 a moment later, so it is the last to end.
+int exit_code_with(const std::vector<std::string>& success) {
+  std::vector<std::string> argv = {pipemux_exe(), "--names", "fails,works"};
+  argv.insert(argv.end(), success.begin(), success.end());
+  argv.insert(argv.end(), {"exit 3", "sleep 0.3; exit 0"});
+  const auto result = run_command(argv);
+  EXPECT_EQ(result.err, "") << result.out;
+  return result.exit_code;
+}
+
+TEST(ConcurrentlyHabits, SuccessSaysWhoseEndsMakeTheExitCode) {
+  EXPECT_EQ(exit_code_with({}), 1);  // all, the default
+  EXPECT_EQ(exit_code_with({"--success", "all"}), 1);
+  EXPECT_EQ(exit_code_with({"--success", "first"}), 1);
+  EXPECT_EQ(exit_code_with({"--success", "last"}), 0);
+  EXPECT_EQ(exit_code_with({"--success", "works"}), 0);
+  EXPECT_EQ(exit_code_with({"--success", "fails"}), 1);
+  EXPECT_EQ(exit_code_with({"--success", "!fails"}), 0);
+  EXPECT_EQ(exit_code_with({"--success", "!works"}), 1);
+}
+
+TEST(ConcurrentlyHabits, AChildPipemuxStoppedIsNoFailureForSuccessFirstOrLast) {
+  // "quick" ends first and, with --stop-on exit, stops "long": long's SIGTERM is ours.
+  const auto result = run_command({pipemux_exe(), "--stop-on", "exit", "--success", "last",
+                                   "--names", "quick,long", "sleep 0.2", "exec sleep 30"});
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_NE(result.out.find("killed by SIGTERM"), std::string::npos) << result.out;
+}
+
+TEST(ConcurrentlyHabits, ASuccessNamingNoProgramIsAUsageError) {
+  const auto result = run_command({pipemux_exe(), "--success", "api", "echo a", "echo b"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err,
+            "pipemux: error: --success: 'api' is neither all, first, last, NAME nor !NAME of a "
+            "program here (echo, echo-2)\n");
+}
+
+TEST(ConcurrentlyHabits, TimingsEndTheLogWithEachChildsStartEndAndRunTime) {
+  const auto result =
+      run_command({pipemux_exe(), "--timings", "--names", "nap,oops", "sleep 0.4", "exit 2"});
+  EXPECT_EQ(result.exit_code, 1) << result.out;
+  const auto lines = lines_of(result.out);
+  ASSERT_GE(lines.size(), 3U) << result.out;
+  // The table is the log's last three lines, pipemux's own, in the children's order.
+  const std::vector<std::string> table(lines.end() - 3, lines.end());
+  for (const auto& line : table) {
+    const auto parsed = test::parse_log_line(line);
+    ASSERT_TRUE(parsed) << line;
+    EXPECT_EQ(parsed->name, "pipemux");
+    EXPECT_EQ(parsed->mark, '*');
+  }
+  EXPECT_TRUE(
+      std::regex_search(table[0], std::regex("timings: child +started +ended +ran  how it ended$")))
+      << table[0];
+  const std::regex row(
+      R"(timings: (\S+) +(\d\d:\d\d:\d\d\.\d{3})  (\d\d:\d\d:\d\d\.\d{3}) +(\d+\.\d{3}) s  (.*)$)");
+  std::smatch nap, oops;
+  ASSERT_TRUE(std::regex_search(table[1], nap, row)) << table[1];
+  ASSERT_TRUE(std::regex_search(table[2], oops, row)) << table[2];
+  EXPECT_EQ(nap[1], "nap.0");
+  EXPECT_EQ(oops[1], "oops.0");
+  EXPECT_GE(std::stod(nap[4]), 0.39);
+  EXPECT_LT(std::stod(oops[4]), std::stod(nap[4]));
+  EXPECT_EQ(nap[5], "exited with code 0");
+  EXPECT_EQ(oops[5], "exited with code 2");
+}
+
+TEST(ConcurrentlyHabits, AnUnknownOptionBeforeEveryCommandIsJustUnknown) {
+  const auto before = run_command({pipemux_exe(), "--sucess", "first", "echo a", "echo b"});
+  EXPECT_EQ(before.exit_code, 2);
+  EXPECT_EQ(before.out, "");
+  EXPECT_EQ(before.err,
+            "pipemux: error: The following argument was not expected: --sucess (see pipemux "
+            "--help)\n");
+  // Between two commands it is said after the one before it, not after the last.
+  const auto between = run_command({pipemux_exe(), "echo a", "-x", "echo b"});
+  EXPECT_EQ(between.exit_code, 2);
+  EXPECT_NE(between.err.find("unknown option -x (after the command 'echo a')"), std::string::npos)
+      << between.err;
+}
+
+TEST(ConcurrentlyHabits, ASubcommandPipemuxLacksGetsAHintNotAShellRun) {
+  const auto result = run_command({pipemux_exe(), "completion"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.out, "");
+  EXPECT_EQ(result.err,
+            "pipemux: error: 'completion' is not a pipemux command (its only one is spam), and no "
+            "program of that name is in PATH (see pipemux --help)\n");
+  // A word that is a program is run as one.
+  const auto program = run_command({pipemux_exe(), "true"});
+  EXPECT_EQ(program.exit_code, 0) << program.err;
+}
+
+}  // namespace
+}  // namespace pipemux
