@@ -84,6 +84,9 @@ struct run_options {
   /// Set PYTHONUNBUFFERED=1 in children (unless already set), so that Python does not hold
   /// output back when writing to a pipe. For C stdio programs use `stdbuf -oL COMMAND`.
   bool unbuffered_env = true;
+  /// At most this many children run at once: the rest start, in order, as others are done for
+  /// good (a child waiting to restart keeps its place). 0: no limit.
+  std::size_t max_running = 0;
 };
 
 }  // namespace pipemux

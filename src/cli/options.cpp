@@ -136,6 +136,12 @@ void declare_run_options(CLI::App& app, command_line_flags& flags, const config&
       app.add_option("--max-restarts", flags.max_restarts.value, "Restarts per child at most")
           ->check(CLI::Range(std::size_t{0}, limits::max_restarts))
           ->default_str(std::to_string(run.restart.max_restarts));
+  flags.max_processes.option =
+      app.add_option("--max-processes", flags.max_processes.value,
+                     "Run at most N children at once; the rest start as others end")
+          ->check(CLI::Range(std::size_t{1}, limits::max_children))
+          ->type_name("N")
+          ->default_str("no limit");
 }
 
 void declare_output_options(CLI::App& app, command_line_flags& flags) {

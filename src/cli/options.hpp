@@ -44,6 +44,7 @@ struct command_line_flags {
   flag<cgroup_mode> cgroup;
   flag<restart_mode> restart;
   flag<std::size_t> max_restarts;
+  flag<std::size_t> max_processes;
 
   flag<std::vector<std::string>> outputs;
   bool journal = false;

@@ -102,6 +102,7 @@ void apply_run_flags(const command_line_flags& flags, config& cfg) {
   if (flags.cgroup) run.cgroup = flags.cgroup.value;
   if (flags.restart) run.restart.mode = flags.restart.value;
   if (flags.max_restarts) run.restart.max_restarts = flags.max_restarts.value;
+  if (flags.max_processes) run.max_running = flags.max_processes.value;
   if (flags.max_line) run.max_line = flags.max_line.value;
   if (flags.stop_grace) run.stop_grace = *decimal_seconds_to_milliseconds(flags.stop_grace.value);
   if (flags.pty) cfg.pty = true;

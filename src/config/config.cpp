@@ -77,10 +77,11 @@ config parse_config(std::string_view text, const std::string& source, config bas
                        std::string(e.description()));
   }
   const detail::config_reader reader(source);
-  reader.only_keys(doc, "",
-                   {"read_size", "children", "framing", "max_line", "stderr", "stop_grace",
-                    "stop_signal", "stop_on", "restart", "restart_delay", "restart_max_delay",
-                    "max_restarts", "unbuffered_env", "cgroup", "log", "spam", "program"});
+  reader.only_keys(
+      doc, "",
+      {"read_size", "children", "framing", "max_line", "stderr", "stop_grace", "stop_signal",
+       "stop_on", "restart", "restart_delay", "restart_max_delay", "max_restarts", "unbuffered_env",
+       "cgroup", "max_processes", "log", "spam", "program"});
   config cfg = std::move(base);
   if (const auto* n = doc.get("read_size"))
     cfg.run.read_size =
@@ -107,6 +108,9 @@ config parse_config(std::string_view text, const std::string& source, config bas
   if (const auto* n = doc.get("max_restarts"))
     cfg.run.restart.max_restarts = static_cast<std::size_t>(
         reader.integer(*n, "max_restarts", 0, as_int(limits::max_restarts)));
+  if (const auto* n = doc.get("max_processes"))
+    cfg.run.max_running = static_cast<std::size_t>(
+        reader.integer(*n, "max_processes", 1, as_int(limits::max_children)));
   if (const auto* n = doc.get("unbuffered_env"))
     cfg.run.unbuffered_env = reader.boolean(*n, "unbuffered_env");
   if (const auto* n = doc.get("max_line"))

@@ -107,6 +107,7 @@ void supervisor_core::impl::maybe_finish_run(child_slot& c) {
   const detail::run_end end = c.life.run_over(state == phase::running);
   if (end.restart) return schedule_restart(c, end);
   if (end.stops_the_others) stop_others(c, describe(*c.life.status()));
+  start_waiting_child();
   complete_if_all_finished();
 }
 

@@ -79,14 +79,31 @@ void supervisor_core::impl::spawn_next() {
   if (next_to_spawn < children.size()) {
     // A stop() from another handler may be queued behind this one: it is seen here already.
     if (state == phase::running && !stop_pending.load(std::memory_order_relaxed)) {
+      if (!room_to_start()) return;  // one that is done for good starts the next
       spawn(*children[next_to_spawn++]);
-      if (next_to_spawn < children.size())
+      if (next_to_spawn < children.size() && room_to_start())
         asio::post(strand, guarded([](impl& self) { self.spawn_next(); }));
     } else {
       never_spawn_the_rest();
     }
   }
   complete_if_all_finished();
+}
+
+// run_options::max_running: the children started and not done for good (running, draining,
+// or waiting to restart) leave room for another.
+bool supervisor_core::impl::room_to_start() const {
+  if (options.max_running == 0) return true;
+  std::size_t active = 0;
+  for (std::size_t i = 0; i < next_to_spawn; ++i)
+    if (!children[i]->life.finished()) ++active;
+  return active < options.max_running;
+}
+
+// A child is done for good: under max_running, its place goes to the next one waiting.
+void supervisor_core::impl::start_waiting_child() {
+  if (options.max_running == 0 || next_to_spawn >= children.size()) return;
+  asio::post(strand, guarded([](impl& self) { self.spawn_next(); }));
 }
 
 void supervisor_core::impl::never_spawn_the_rest() {
@@ -139,6 +156,7 @@ void supervisor_core::impl::fail_spawn(child_slot& c, std::string why) {
   c.spawn_error = std::move(why);
   c.life.never_runs();
   emit(child_event_kind::spawn_failed, c, c.spawn_error);
+  start_waiting_child();
   if (state == phase::running && options.stop_on != stop_condition::all_done)
     stop_others(c, "could not be started");
 }

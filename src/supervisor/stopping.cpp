@@ -14,8 +14,7 @@ void supervisor_core::impl::stop_leftovers() {
   for (const auto& c : children)
     targets.push_back({c->info->index, c->life.policy().stop_signal, c->life.policy().grace});
   leftovers_stop.emplace(*cgroup, targets);
-  if (leftovers_stop->begin() == detail::cgroup_leftovers::next::done)
-    return finish_leftovers();
+  if (leftovers_stop->begin() == detail::cgroup_leftovers::next::done) return finish_leftovers();
   watch_leftovers();
 }
 

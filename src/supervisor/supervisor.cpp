@@ -16,7 +16,6 @@
 
 namespace pipemux {
 
-
 supervisor_core::impl::impl(asio::any_io_executor ex, run_options opts)
     : executor(std::move(ex)),
       strand(asio::make_strand(executor)),

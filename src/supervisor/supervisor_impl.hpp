@@ -194,6 +194,8 @@ struct supervisor_core::impl : std::enable_shared_from_this<impl> {
   // message must not wait for all of them.
   void spawn_next();
   void never_spawn_the_rest();
+  bool room_to_start() const;
+  void start_waiting_child();
 
   // Starts (or restarts) the child's process. On failure the child is finished for good.
   void spawn(child_slot& c);

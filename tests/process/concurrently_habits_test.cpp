@@ -3,6 +3,7 @@
 // subcommand pipemux lacks is told apart from a command.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <regex>
 #include <string>
 #include <vector>
@@ -108,6 +109,39 @@ TEST(ConcurrentlyHabits, ASubcommandPipemuxLacksGetsAHintNotAShellRun) {
   // A word that is a program is run as one.
   const auto program = run_command({pipemux_exe(), "true"});
   EXPECT_EQ(program.exit_code, 0) << program.err;
+}
+
+// At most N at once: each child records when it started and ended (a shared file, appended
+// with O_APPEND); no moment has more than N of them between their two lines.
+TEST(ConcurrentlyHabits, MaxProcessesRunsAtMostNAtOnceAndStartsTheRestInOrder) {
+  const std::string record = test::temp_path("max_processes_record");
+  std::vector<std::string> argv = {pipemux_exe(), "--max-processes", "2"};
+  for (int i = 0; i < 5; ++i)
+    argv.push_back("echo start >> " + record + "; sleep 0.2; echo end >> " + record +
+                   "; echo child " + std::to_string(i));
+  // One that fails at once (its shell finds no such program) frees its place too.
+  argv.insert(argv.begin() + 4, "exec ./pipemux-no-such-program");
+  const auto result = run_command(argv);
+  EXPECT_EQ(result.exit_code, 1) << result.out << result.err;
+  int running = 0;
+  int most = 0;
+  int ended = 0;
+  for (const auto& line : lines_of(test::read_file(record))) {
+    running += line == "start" ? 1 : -1;
+    ended += line == "end" ? 1 : 0;
+    most = std::max(most, running);
+  }
+  EXPECT_EQ(most, 2);
+  EXPECT_EQ(ended, 5);
+  // Started in the order given.
+  std::vector<std::string> started;
+  for (const auto& line : lines_of(result.out))
+    if (const auto parsed = test::parse_log_line(line);
+        parsed && parsed->mark == '*' && parsed->text.starts_with("started: "))
+      started.push_back(parsed->name);
+  EXPECT_EQ(started, (std::vector<std::string>{"echo", "pipemux-no-such-program", "echo-2",
+                                               "echo-3", "echo-4", "echo-5"}))
+      << result.out;
 }
 
 }  // namespace
