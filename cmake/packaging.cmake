@@ -58,7 +58,7 @@ endforeach()
 set(CPACK_PACKAGE_NAME pipemux)
 set(CPACK_PACKAGE_VENDOR "pipemux maintainers")
 set(CPACK_PACKAGE_CONTACT "Seed d102a4c9 maintainers <maintainers@users.noreply.r-seed-d102a4c9.example>")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "run processes and merge their output into one log")
+# No CPACK_PACKAGE_DESCRIPTION_SUMMARY: CPackDeb would put it above each package's own first line.
 set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
 set(CPACK_STRIP_FILES ON)
 set(CPACK_GENERATOR DEB)
@@ -72,28 +72,28 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 
 set(CPACK_DEBIAN_PROGRAM_PACKAGE_NAME pipemux)
 set(CPACK_DEBIAN_PROGRAM_PACKAGE_SECTION utils)
+# The first line is the synopsis; CPackDeb indents the others.
 set(CPACK_DEBIAN_PROGRAM_DESCRIPTION
 "run child processes and stream their output into one log
- pipemux runs several programs at once, like foreman, honcho or concurrently,
- and streams what they write through pipes into one timestamped log with a
- label per child: no lost, torn or interleaved lines, no output held back by
- buffering, no zombies or orphans after Ctrl-C. It reads Procfiles and .env
- files, restarts children, and logs as text or JSON lines to files (rotated
- too), the systemd journal or syslog.")
+pipemux runs several programs at once, like foreman, honcho or concurrently,
+and streams what they write through pipes into one timestamped log with a
+label per child: no lost, torn or interleaved lines, no output held back by
+buffering, no zombies or orphans after Ctrl-C. It reads Procfiles and .env
+files, restarts children, and logs as text or JSON lines to files (rotated
+too), the systemd journal or syslog.")
 
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_NAME pipemux-dev)
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SECTION libdevel)
-set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_ARCHITECTURE_IS_ANY ON)
 # The headers include Boost.Asio, fmt and spdlog; the config library links toml++; the library
 # starts pipemux-guard, which the pipemux package installs.
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_DEPENDS
   "pipemux (= ${PROJECT_VERSION}), libboost1.81-dev, libfmt-dev, libspdlog-dev, libtomlplusplus-dev")
 set(CPACK_DEBIAN_DEVELOPMENT_DESCRIPTION
 "C++ library of pipemux: supervise processes on a Boost.Asio io_context
- The static libraries pipemux-core (the supervisor: children, pipes, stop
- sequence, cgroups), pipemux-log (text and JSON formats, files, journal and
- syslog sinks, an spdlog adapter) and pipemux-config (the TOML config, .env
- files and Procfiles), with their headers, CMake package and pkg-config files.")
+The static libraries pipemux-core (the supervisor: children, pipes, stop
+sequence, cgroups), pipemux-log (text and JSON formats, files, journal and
+syslog sinks, an spdlog adapter) and pipemux-config (the TOML config, .env
+files and Procfiles), with their headers, CMake package and pkg-config files.")
 
 include(CPack)
 cpack_add_component_group(program DISPLAY_NAME "pipemux")

@@ -10,7 +10,7 @@ command -v "$shell" >/dev/null || { echo "$shell is not installed: skipped"; exi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-printf 'web: python3 -m http.server $PORT\n# a comment\nworker: ./worker\n\nclock:  date\n' > Procfile
+printf 'web: python3 -m http.server 8000\n# a comment\nworker: ./worker\n\nclock:  date\n' > Procfile
 printf 'api: ./api\n' > other.procfile
 printf '[[program]]\nname = "api"\ncommand = "x"\n[log]\nformat = "text"\n[[program]]\n  name=%s\ncommand = ["y"]\n' \
   "'db'" > app.toml
@@ -45,7 +45,7 @@ expect() {  # expect "CANDIDATES" WORD...: the candidates, space-separated in an
   want=$(tr ' ' '\n' <<<"$1" | sed '/^$/d' | sort)
   shift
   got=$(complete_words "$@")
-  [ "$got" = "$want" ] || { echo "$shell: pipemux ${*:2}: got [$(echo $got)], want [$(echo $want)]"; failed=1; }
+  [ "$got" = "$want" ] || { echo "$shell: pipemux ${*:2}: got [${got//$'\n'/ }], want [${want//$'\n'/ }]"; failed=1; }
 }
 
 if [ "$shell" = zsh ]; then
