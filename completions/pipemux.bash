@@ -65,6 +65,7 @@ _pipemux() {
     --framing) choices="line raw" ;;
     --stderr) choices="capture merge inherit" ;;
     --stop-on) choices="never failure exit" ;;
+    --success) choices="all first last $(_pipemux_program_names | tr '\n' ' ')" ;;
     --cgroup) choices="auto off required" ;;
     --restart) choices="never on-failure always" ;;
     --format) choices="text json" ;;
@@ -99,7 +100,7 @@ _pipemux() {
       done < <(_pipemux_program_names)
       [[ -n $suffix ]] && compopt -o nospace 2>/dev/null
       return 0 ;;
-    -n | --children | -r | --read-size | --max-line | --stop-grace | --max-restarts | \
+    -n | --children | -r | --read-size | --max-line | --stop-grace | --max-restarts | --max-processes | \
       --syslog-max-message | --log-pattern | --port | --count | --interval | --payload | --index)
       return 0 ;;  # a value of the user's own
   esac
@@ -114,7 +115,8 @@ _pipemux() {
       flags="--help --count --interval --payload --sequence --index --record"
     else
       flags="--help --version --config --children --read-size --framing --stderr --max-line
-        --stop-grace --stop-signal --stop-on --cgroup --restart --max-restarts --output
+        --stop-grace --stop-signal --stop-on --success --timings --cgroup --restart --max-restarts
+        --max-processes --output
         --journal --syslog --syslog-to --syslog-facility --syslog-max-message --log-pattern
         --format --color --timestamps --ansi --names --procfile --port --env-file --formation
         --pty --hide --only --except -h -c -n -r -o -f -e -m --"

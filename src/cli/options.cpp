@@ -205,7 +205,8 @@ void declare_program_options(CLI::App& app, command_line_flags& flags) {
   flags.names.option->type_name("NAME,...");
   flags.procfile.option = app.add_option(
       "-f,--procfile", flags.procfile.value,
-      "Run the programs of a Procfile (NAME: COMMAND lines); a .env beside it is read");
+      "Run the programs of a Procfile (NAME: COMMAND lines); a .env beside it is read "
+      "(default: ./Procfile, when neither -c nor a COMMAND is given)");
   flags.port.option =
       app.add_option("--port", flags.port.value,
                      "PORT of the first program's first child; +100 per program, +1 per child "
