@@ -39,6 +39,7 @@
 #include "run_signals.hpp"
 #include "run_timings.hpp"
 #include "spam.hpp"
+#include "systemd_notify.hpp"
 
 namespace {
 namespace asio = boost::asio;
@@ -79,12 +80,17 @@ std::chrono::milliseconds longest_stop_grace(const run_options& run,
   return longest;
 }
 
+std::size_t count_children(const std::vector<program_spec>& programs) {
+  std::size_t children = 0;
+  for (const auto& program : programs) children += program.instances;
+  return children;
+}
+
 // What the run's buffers may take at most: for each pipe a read buffer (always) and a line of
 // max_line being joined (its framer's), and for the line being logged its copies on the way to
 // the log (the read's, the escaped text, the writer's queue).
 std::string memory_problem(const config& cfg, const std::vector<program_spec>& programs) {
-  std::size_t children = 0;
-  for (const auto& program : programs) children += program.instances;
+  const std::size_t children = count_children(programs);
   const std::size_t pipes_each = cfg.run.stderr_handling == stderr_mode::capture ? 2 : 1;
   const std::size_t pipes = children * pipes_each;
   const std::size_t may_need =
@@ -153,6 +159,7 @@ class supervised_run {
                   log_.note(notable ? spdlog::level::warn : spdlog::level::info, text);
                 }),
         give_up_timer_(io),
+        notifier_(io, count_children(programs_)),
         signals_(io, {.stop = [this](int sig) { stop(sig); },
                       .kill = [this](int sig) { kill(sig); },
                       .give_up = [this](int sig) { give_up(sig); },
@@ -204,6 +211,7 @@ class supervised_run {
 
   void stop(int sig) {
     result_.stop_signal = sig;
+    notifier_.stopping("received " + signal_name(sig));
     log_.note(spdlog::level::info, "received " + signal_name(sig) +
                                        ": stopping the children (again to kill them at once)");
     // First: the stop may reach the children at once, and a parent that dies then leaves its
@@ -256,8 +264,10 @@ class supervised_run {
   void on_event(const child_event& e) {
     if (e.kind == child_event_kind::started) reaper_.track(e.child->pid);
     // stop_on ended the run: what escaped the children is stopped with them
-    if (e.kind == child_event_kind::stopping_others)
+    if (e.kind == child_event_kind::stopping_others) {
       reaper_.stop_escaped(cfg_.run.stop_signal, cfg_.run.stop_grace);
+      notifier_.stopping(describe(e));
+    }
     log_(e);
     if (e.kind == child_event_kind::exited) {
       reaper_.untrack(e.child->pid);
@@ -265,10 +275,12 @@ class supervised_run {
       end_order_.push_back(e.child->index);
     }
     timings_.record(e);
+    notifier_.on_event(e);
   }
 
   void on_complete(run_summary summary) {
     result_.summary = std::move(summary);
+    notifier_.stopping("every child has ended");
     result_.children_failed = success_.failed(*result_.summary, end_order_);
     if (result_.summary->callback_exception) report_logging_failure();
     // What escaped the children's process groups is stopped like them, then the summary.
@@ -303,6 +315,7 @@ class supervised_run {
     result_.dropped = log_.dropped_bytes();
     signals_.close();
     reaper_.close();
+    notifier_.close();
   }
 
   asio::io_context& io_;
@@ -316,6 +329,7 @@ class supervised_run {
   supervisor children_;
   cli::orphan_reaper reaper_;
   asio::steady_timer give_up_timer_;
+  cli::systemd_notifier notifier_;  // before the children start: it unsets NOTIFY_SOCKET
   cli::run_signals signals_;
   outcome result_;
   bool log_complete_ = false;  // all is logged: only the output may still be waited for
