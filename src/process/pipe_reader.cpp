@@ -16,9 +16,11 @@ pipe_reader::pipe_reader(const asio::any_io_executor& executor, int fd, std::siz
   descriptor_.non_blocking(true, ignored);
 }
 
-void pipe_reader::start(data_handler on_data, end_handler on_end) {
+void pipe_reader::start(data_handler on_data, end_handler on_end,
+                        std::shared_ptr<const turn_wrapper> wrap_turn) {
   on_data_ = std::move(on_data);
   on_end_ = std::move(on_end);
+  wrap_turn_ = std::move(wrap_turn);
   if (!paused_) resume();
 }
 
@@ -45,6 +47,11 @@ void pipe_reader::wait_readable() {
 
 void pipe_reader::read_once() {
   pending_ = false;
+  if (!wrap_turn_) return read_turn();
+  (*wrap_turn_)([this] { read_turn(); });  // `this` lives: the caller holds shared_from_this()
+}
+
+void pipe_reader::read_turn() {
   // A few reads per turn while each fills the buffer (with small read sizes a round through
   // the scheduler per read cost more than the read: 32-byte reads went 2.5x faster), but no
   // more than one 64 KiB read's worth: then the turn goes to the other pipes.

@@ -27,11 +27,17 @@ class pipe_reader : public std::enable_shared_from_this<pipe_reader> {
   using data_handler = std::function<void(log_clock::time_point, std::string_view)>;
   /// Called once at the end, unless close() came first: no error at EOF, else the error.
   using end_handler = std::function<void(std::error_code)>;
+  /// Optional: runs each turn of reads (up to reads_per_turn on_data calls, and the on_end of an
+  /// EOF met in it) by calling `turn`, or drops it by not calling it. An owner that guards its
+  /// handlers with a lock takes it once per turn here rather than once per read. Shared: one
+  /// for all the owner's readers.
+  using turn_wrapper = std::function<void(const std::function<void()>& turn)>;
 
   /// Takes ownership of `fd` (and makes it non-blocking).
   pipe_reader(const boost::asio::any_io_executor& executor, int fd, std::size_t read_size);
 
-  void start(data_handler on_data, end_handler on_end);
+  void start(data_handler on_data, end_handler on_end,
+             std::shared_ptr<const turn_wrapper> wrap_turn = nullptr);
 
   /// Stops reading and closes the pipe; neither handler is called again.
   void close() noexcept;
@@ -50,6 +56,7 @@ class pipe_reader : public std::enable_shared_from_this<pipe_reader> {
  private:
   void wait_readable();
   void read_once();  // on the executor, when the pipe may be readable
+  void read_turn();  // read_once's reads, inside wrap_turn_ when there is one
 
   boost::asio::posix::stream_descriptor descriptor_;
   // Not zero-filled: pages a read never reaches are never touched, which keeps the resident
@@ -60,6 +67,7 @@ class pipe_reader : public std::enable_shared_from_this<pipe_reader> {
   static constexpr std::size_t bytes_per_turn = std::size_t{64} * 1024;
   data_handler on_data_;
   end_handler on_end_;
+  std::shared_ptr<const turn_wrapper> wrap_turn_;
   bool paused_ = false;
   bool pending_ = false;  // a wait or a read is queued: resume() must not queue another
 };

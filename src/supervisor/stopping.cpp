@@ -137,8 +137,11 @@ void supervisor_core::impl::escalate() {
 }
 
 void supervisor_core::impl::kill_children_now() noexcept {
+  // The group too, reaped or not, of a run not over (its group may still hold its pipes); not
+  // of a run over long ago: its group was killed then, and its number may be another's now.
   for (auto& c : children)
-    if (c->process) c->process->signal(SIGKILL, true);  // the group too, reaped or not
+    if (c->process && !c->life.finished() && !c->life.restart_pending())
+      c->process->signal(SIGKILL, true);
   if (cgroup) cgroup->kill();
   // Kills the groups still registered; before the reaping below, while each group's leader
   // (a zombie at worst) keeps its number from being reused.

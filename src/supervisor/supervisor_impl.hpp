@@ -20,6 +20,7 @@
 #include "pipemux/supervisor.hpp"
 #include "process/child_environment.hpp"
 #include "process/orphan_guard.hpp"
+#include "process/pipe_reader.hpp"
 #include "process/run_cgroup.hpp"
 #include "supervisor/batch_queue.hpp"
 #include "supervisor/cgroup_leftovers.hpp"
@@ -73,6 +74,9 @@ struct supervisor_core::impl : std::enable_shared_from_this<impl> {
   // where the strand may never run again. Recursive: a callback may call stop() or destroy the
   // supervisor from inside, on this thread.
   std::recursive_mutex mutex;
+  // Runs each pipe_reader turn (up to 8 reads) under `mutex`, shared by every pipe: the data
+  // handler (start_reading) then takes no lock per read.
+  std::shared_ptr<const detail::pipe_reader::turn_wrapper> read_turns;
 
   // Callbacks being called (nested: a callback may stop the run); finish() retires the
   // callbacks rather than destroy one that is running: they go when the outermost returns.
