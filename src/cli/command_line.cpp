@@ -26,7 +26,7 @@ namespace {
 std::string unexpected_argument(const std::string& extra,
                                 const std::vector<std::string>& shell_commands,
                                 std::span<const char* const> args) {
-  const std::string not_expected = "The following argument was not expected: " + escaped(extra);
+  std::string not_expected = "The following argument was not expected: " + escaped(extra);
   if (extra.size() < 2 || extra[0] != '-') return not_expected;
   // The command given last before it, if any: an unknown option before every command is just
   // unknown (`pipemux --sucess first 'a' 'b'`), not "after" one.
@@ -52,9 +52,10 @@ bool in_path(const std::string& word) {
   std::string_view dirs(path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin");
   while (true) {
     const auto colon = dirs.find(':');
-    std::string dir(dirs.substr(0, colon));
-    if (dir.empty()) dir = ".";
-    if (::access((dir + "/" + word).c_str(), X_OK) == 0) return true;
+    std::string candidate(dirs.substr(0, colon));
+    if (candidate.empty()) candidate = ".";
+    candidate.append("/").append(word);
+    if (::access(candidate.c_str(), X_OK) == 0) return true;
     if (colon == std::string_view::npos) return false;
     dirs.remove_prefix(colon + 1);
   }

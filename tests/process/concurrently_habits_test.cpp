@@ -1,6 +1,7 @@
 // concurrently's habits, through the real binary and real children: --success chooses whose
 // ends make the exit code, --timings ends the log with a table, and a mistyped option or a
 // subcommand pipemux lacks is told apart from a command.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -117,8 +118,8 @@ TEST(ConcurrentlyHabits, MaxProcessesRunsAtMostNAtOnceAndStartsTheRestInOrder) {
   const std::string record = test::temp_path("max_processes_record");
   std::vector<std::string> argv = {pipemux_exe(), "--max-processes", "2"};
   for (int i = 0; i < 5; ++i)
-    argv.push_back("echo start >> " + record + "; sleep 0.2; echo end >> " + record +
-                   "; echo child " + std::to_string(i));
+    argv.push_back(
+        fmt::format("echo start >> {0}; sleep 0.2; echo end >> {0}; echo child {1}", record, i));
   // One that fails at once (its shell finds no such program) frees its place too.
   argv.insert(argv.begin() + 4, "exec ./pipemux-no-such-program");
   const auto result = run_command(argv);

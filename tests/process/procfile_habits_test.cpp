@@ -31,7 +31,7 @@ by_child output_by_child(const std::string& log) {
 // A directory of this test's own holding `files` (name -> text).
 std::string directory_with(const std::string& name, const by_child::key_type& procfile,
                            const std::string& env_file = {}) {
-  const std::string dir = test::temp_path(name);
+  std::string dir = test::temp_path(name);
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/Procfile") << procfile;
   if (!env_file.empty()) std::ofstream(dir + "/.env") << env_file;
