@@ -17,8 +17,11 @@ bool needs_escape(std::string_view text) noexcept;
 /// UTF-8 as "\\xHH". Printable ASCII and well-formed UTF-8 pass through unchanged.
 void escape_into(std::string_view text, std::string& out);
 
-/// What escape_into does with a child's own colours: SGR sequences, ESC '[' digits and ';' or
-/// ':' ... 'm'. Every other control byte is escaped whatever the mode.
+/// What escape_into does with a child's own terminal sequences that cannot move the cursor out
+/// of its place in the line: SGR (ESC '[' digits, ';' or ':' ... 'm', colours), erase to the end
+/// of the line (ESC "[K", ESC "[0K") and erase characters (ESC '[' n 'X'). Every other control
+/// byte and sequence (cursor moves, erasing the line's start or the screen, OSC titles) is
+/// escaped whatever the mode.
 enum class ansi_mode : unsigned char {
   escape,  ///< escaped like any control byte ("\\x1b[31m"): the log stays exactly recoverable
   keep,    ///< passed through, for a terminal; text that leaves a colour on ends with ESC "[0m"

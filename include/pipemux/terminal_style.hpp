@@ -28,8 +28,9 @@ std::string log_pattern(const log_options& log);
 /// colour: the one it asks for, else the next of a fixed palette.
 log_style log_style_for(const log_options& log, std::span<const program_spec> programs, bool color);
 
-/// What happens to a child's own colours: as asked, else kept when coloured, else escaped.
-ansi_mode ansi_for(const log_options& log, bool color);
+/// What happens to a child's own colours: as asked, else kept when coloured, stripped when
+/// colour is off on purpose (`color = never`, NO_COLOR), else escaped.
+ansi_mode ansi_for(const log_options& log, bool color, const environment_reader& getenv);
 
 /// When coloured, FORCE_COLOR=1 for the children (concurrently does the same), unless it is
 /// turned off, or already set here or in `environment`.

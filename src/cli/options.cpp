@@ -194,7 +194,8 @@ void declare_format_options(CLI::App& app, command_line_flags& flags, const conf
                           "Start each line with the time, the time since the start, or none");
   flags.ansi.option = add_choice<ansi_mode>(
       app, "--ansi", flags.ansi.value, ansi_names,
-      "A child's own colours: keep, strip or escape them (default: keep when colouring)");
+      "A child's own colours: keep, strip or escape them (default: keep when colouring, strip "
+      "with --color never or NO_COLOR, else escape)");
 }
 
 void declare_program_options(CLI::App& app, command_line_flags& flags) {

@@ -123,7 +123,7 @@ std::unique_ptr<log_outputs::output> log_outputs::open(log_sink_options spec, bo
       json ? make_json_formatter()
            : make_log_formatter(log_pattern(log), log_style_for(log, programs, out->color)));
   out->adapter = std::make_unique<spdlog_adapter>(out->logger, loop, identity_in::flags,
-                                                  ansi_for(log, out->color));
+                                                  ansi_for(log, out->color, getenv));
   // JSON escapes for itself, losslessly; the journal and syslog take any bytes.
   out->adapter->pass_raw_bytes(json || out->journal || out->syslog);
   out->spec = std::move(spec);

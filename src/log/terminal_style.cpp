@@ -59,8 +59,13 @@ log_style log_style_for(const log_options& log, std::span<const program_spec> pr
   return style;
 }
 
-ansi_mode ansi_for(const log_options& log, bool color) {
-  return log.ansi.value_or(color ? ansi_mode::keep : ansi_mode::escape);
+ansi_mode ansi_for(const log_options& log, bool color, const environment_reader& getenv) {
+  if (log.ansi) return *log.ansi;
+  if (color) return ansi_mode::keep;
+  // Colour turned off on purpose: a child's colours are not wanted, not even as escapes.
+  if (log.color == color_choice::never || set_and_not_empty(getenv("NO_COLOR")))
+    return ansi_mode::strip;
+  return ansi_mode::escape;  // a file or a pipe gives back every byte
 }
 
 void force_color_in_children(const log_options& log, bool color, const environment_reader& getenv,

@@ -28,12 +28,19 @@ int hex_value(char c) noexcept {
   return -1;
 }
 
-// Length of the SGR sequence (ESC '[' parameters 'm') that `text` starts with, or 0.
-std::size_t sgr_length(std::string_view text) noexcept {
+// Length of the CSI sequence that `text` starts with when it cannot move the cursor out of
+// its place in the line, or 0: SGR (ESC [ ... m, colours and attributes), EL to the end of
+// the line (ESC [ K, ESC [ 0 K: grep and gcc send it after a coloured match) and ECH (ESC [ n X,
+// erase n characters from the cursor on). Everything else (cursor moves, erasing the line's
+// start or the screen, OSC titles) could overwrite the label or other lines: escaped.
+std::size_t line_safe_csi_length(std::string_view text) noexcept {
   if (text.size() < 3 || text[0] != '\x1b' || text[1] != '[') return 0;
   for (std::size_t i = 2; i < text.size(); ++i) {
     const char c = text[i];
+    const std::string_view parameters = text.substr(2, i - 2);
     if (c == 'm') return i + 1;
+    if (c == 'K') return parameters.empty() || parameters == "0" ? i + 1 : 0;
+    if (c == 'X') return parameters.find_first_of(";:") == std::string_view::npos ? i + 1 : 0;
     if ((c < '0' || c > '9') && c != ';' && c != ':') return 0;
   }
   return 0;
@@ -119,16 +126,16 @@ void escape_into(std::string_view text, std::string& out, ansi_mode ansi) {
   std::size_t done = 0;  // text before this is in `out`
   std::size_t esc = text.find('\x1b');
   while (esc != std::string_view::npos) {
-    const std::size_t length = sgr_length(text.substr(esc));
+    const std::size_t length = line_safe_csi_length(text.substr(esc));
     if (length == 0) {  // another escape sequence: escaped with what follows
       esc = text.find('\x1b', esc + 1);
       continue;
     }
     escape_into(text.substr(done, esc - done), out);
     if (ansi == ansi_mode::keep) {
-      const std::string_view sgr = text.substr(esc, length);
-      out.append(sgr);
-      colour_left_on = !is_reset(sgr);
+      const std::string_view sequence = text.substr(esc, length);
+      out.append(sequence);
+      if (sequence.back() == 'm') colour_left_on = !is_reset(sequence);
     }
     done = esc + length;
     esc = text.find('\x1b', done);

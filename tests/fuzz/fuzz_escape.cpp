@@ -1,7 +1,9 @@
 // libFuzzer harness for the escaping of child output in the text log: what is written holds
 // no control byte, and decoding it gives back the original bytes; needs_escape says exactly
 // whether escaping changes anything. With a child's colours kept, the only control bytes
-// written are the ESC of whole SGR sequences (ESC '[' digits ';' ':' 'm'); stripped, none.
+// written are the ESC of whole sequences that stay in their place in the line: SGR (ESC '['
+// digits ';' ':' 'm'), erase to the end of the line (ESC "[K", ESC "[0K") and erase characters
+// (ESC '[' digits 'X'); stripped, none.
 // A program's name is escaped the same way, and its bidirectional controls too.
 #include <cctype>
 #include <cstdint>
@@ -14,8 +16,8 @@
 
 namespace {
 
-// Every control byte in `text` starts an SGR sequence.
-bool only_sgr_controls(std::string_view text) {
+// Every control byte in `text` starts one of the sequences that keep mode may pass.
+bool only_line_safe_controls(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x20 && c != 0x7f) continue;
@@ -24,7 +26,13 @@ bool only_sgr_controls(std::string_view text) {
     while (end < text.size() && (std::isdigit(static_cast<unsigned char>(text[end])) ||
                                  text[end] == ';' || text[end] == ':'))
       ++end;
-    if (end >= text.size() || text[end] != 'm') return false;
+    if (end >= text.size()) return false;
+    const std::string_view parameters = text.substr(i + 2, end - i - 2);
+    const bool digits_only = parameters.find_first_of(";:") == std::string_view::npos;
+    const bool safe = text[end] == 'm' ||
+                      (text[end] == 'K' && (parameters.empty() || parameters == "0")) ||
+                      (text[end] == 'X' && digits_only);
+    if (!safe) return false;
     i = end;
   }
   return true;
@@ -46,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string kept, stripped;
   pipemux::escape_into(input, kept, pipemux::ansi_mode::keep);
   pipemux::escape_into(input, stripped, pipemux::ansi_mode::strip);
-  if (!only_sgr_controls(kept)) std::abort();
+  if (!only_line_safe_controls(kept)) std::abort();
   for (unsigned char c : stripped)
     if (c < 0x20 || c == 0x7f) std::abort();
 

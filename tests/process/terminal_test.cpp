@@ -135,6 +135,27 @@ TEST(Terminal, AChildsColoursAreKeptWhenColouringAndOtherControlsStayEscaped) {
             std::string::npos);
 }
 
+// Colour off on purpose (NO_COLOR, --color never): a child's colours are removed, not shown as
+// escapes; only an output whose colour was left to "auto" (a file, a pipe) escapes them.
+TEST(Terminal, ColourTurnedOffStripsAChildsColoursAndEraseToTheEndOfTheLineIsKept) {
+  const std::string child = R"(printf 'a \033[01;31m\033[Kmatch\033[m\033[K b\n')";
+  const auto run = [&](std::vector<std::string> settings, std::vector<std::string> flags) {
+    std::vector<std::string> argv{pipemux_exe()};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.push_back(child);
+    return run_command(with_env(std::move(settings), argv)).out;
+  };
+  EXPECT_NE(run({}, {"--color", "never"}).find("out | a match b\n"), std::string::npos);
+  EXPECT_NE(run({"NO_COLOR=1"}, {}).find("out | a match b\n"), std::string::npos);
+  EXPECT_NE(run({}, {}).find("out | a \\x1b[01;31m\\x1b[Kmatch\\x1b[m\\x1b[K b\n"),
+            std::string::npos);
+  // On a terminal, grep's erase-to-end-of-line passes with the colours.
+  const std::string shown = on_terminal(with_env({}, {pipemux_exe(), child})).out;
+  const std::string sequence =
+      std::string(esc) + "[01;31m" + esc + "[Kmatch" + esc + "[m" + esc + "[K b";
+  EXPECT_NE(shown.find("| a " + sequence), std::string::npos) << shown;
+}
+
 TEST(Terminal, ChildrenAreToldToColourWhenTheLogIs) {
   const auto said = [](std::vector<std::string> settings, std::vector<std::string> flags) {
     std::vector<std::string> argv{pipemux_exe()};

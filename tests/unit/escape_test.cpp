@@ -127,5 +127,27 @@ TEST(Escape, AChildsColoursAreKeptStrippedOrEscapedAndNothingElsePasses) {
   EXPECT_EQ(out, "\\x1b[?25l\\x1b[2J");
 }
 
+// grep --color and gcc end a coloured match with ESC[K (erase to the end of the line): kept
+// with the colours, as is ECH (ESC[nX); what could overwrite the label or other lines is not.
+TEST(Escape, SequencesThatStayInTheirPlaceInTheLineAreKeptLikeColours) {
+  const std::string text =
+      "\x1b[01;31m\x1b[Kmatch\x1b[m\x1b[K \x1b[0K \x1b[4X|"         // kept
+      "\x1b[1K \x1b[2K \x1b[2J \x1b[H \x1b[3A \x1b[10G \x1b[4;2X";  // escaped
+  const std::string moving = "\\x1b[1K \\x1b[2K \\x1b[2J \\x1b[H \\x1b[3A \\x1b[10G \\x1b[4;2X";
+  std::string kept;
+  escape_into(text, kept, ansi_mode::keep);
+  EXPECT_EQ(kept, "\x1b[01;31m\x1b[Kmatch\x1b[m\x1b[K \x1b[0K \x1b[4X|" + moving);
+  std::string stripped;
+  escape_into(text, stripped, ansi_mode::strip);
+  EXPECT_EQ(stripped, "match  |" + moving);
+  std::string escaped_all;
+  escape_into(text, escaped_all, ansi_mode::escape);
+  EXPECT_EQ(unescape(escaped_all), text);
+  // ESC[K after a colour left on: still one reset at the end.
+  std::string left_on;
+  escape_into("\x1b[32mgo\x1b[K", left_on, ansi_mode::keep);
+  EXPECT_EQ(left_on, "\x1b[32mgo\x1b[K\x1b[0m");
+}
+
 }  // namespace
 }  // namespace pipemux
