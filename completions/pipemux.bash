@@ -126,7 +126,7 @@ _pipemux() {
   fi
   ((spam)) && return 0
   # A COMMAND: the subcommand, or a command line of the user's own.
-  mapfile -t COMPREPLY < <(compgen -W "spam" -- "$cur"; compgen -c -- "$cur")
+  mapfile -t COMPREPLY < <(compgen -W "spam check" -- "$cur"; compgen -c -- "$cur")
 }
 
 complete -F _pipemux pipemux

@@ -99,6 +99,7 @@ complete -c pipemux -n $not_spam -l hide -x -a '(__pipemux_program_list)' -d 'Lo
 complete -c pipemux -n $not_spam -l only -x -a '(__pipemux_program_list)' -d 'Run only these programs'
 complete -c pipemux -n $not_spam -l except -x -a '(__pipemux_program_list)' -d 'Run all programs but these'
 complete -c pipemux -n '__fish_use_subcommand' -a spam -d 'The built-in producer'
+complete -c pipemux -n '__fish_use_subcommand' -a check -d 'Say what would run; start nothing'
 
 complete -c pipemux -n $in_spam -l count -x -d 'Messages per child; 0 = for ever'
 complete -c pipemux -n $in_spam -l interval -x -d 'Seconds between messages'

@@ -38,4 +38,10 @@ struct program_spec {
   std::optional<int> port{};
 };
 
+/// What would keep a child of `spec` from starting, said as a run says it ("cannot start
+/// 'x': not found in PATH"), or empty: its command looked up in the PATH it would have (its
+/// own `environment` over this process's), its working directory, a script's interpreter.
+/// Nothing is started (`pipemux check`).
+std::string start_problem(const program_spec& spec);
+
 }  // namespace pipemux

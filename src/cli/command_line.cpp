@@ -61,13 +61,13 @@ bool in_path(const std::string& word) {
   }
 }
 
-// `pipemux completion` or `pipemux check`: a word that is a subcommand in tools of this kind,
-// given alone, and no program of that name: a hint, not `sh -c completion` failing with 127.
+// `pipemux completion` or `pipemux completion bash`: a first word that is a subcommand in tools
+// of this kind and no program of that name: a hint, not `sh -c completion` failing with 127.
 std::string subcommand_hint(const std::vector<std::string>& shell_commands) {
-  static constexpr std::string_view subcommands[] = {"check", "completion", "ctl",    "help",
-                                                     "run",   "start",      "status", "version"};
-  if (shell_commands.size() != 1) return {};
-  const std::string& word = shell_commands.front();
+  static constexpr std::string_view subcommands[] = {"completion", "ctl",    "help",   "run",
+                                                     "start",      "status", "version"};
+  if (shell_commands.empty()) return {};
+  const std::string& word = shell_commands.front();  // `pipemux completion bash` too
   if (std::find(std::begin(subcommands), std::end(subcommands), word) == std::end(subcommands) ||
       in_path(word))
     return {};
@@ -135,6 +135,8 @@ command parse_command_line(int argc, const char* const* argv) {
     return report_error("nothing after --: give the command to run (see pipemux --help)",
                         exit_code::usage);
   try {
+    if (flags.check_command->parsed())
+      return check_request{config_from_flags(flags, std::move(exact_argv))};
     supervise_request request;
     request.cfg = config_from_flags(flags, std::move(exact_argv));
     request.success = success_rule::parse(flags.success.value, request.cfg.resolved_programs());

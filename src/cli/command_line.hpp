@@ -34,9 +34,14 @@ struct spam_request {
   std::string record_prefix;
 };
 
+/// `pipemux check`: what a run of `cfg` would start, said without starting it.
+struct check_request {
+  config cfg;
+};
+
 /// What to do, or the exit code when there is nothing left to do (--help, --version, an
 /// error, each already printed).
-using command = std::variant<supervise_request, spam_request, int>;
+using command = std::variant<supervise_request, spam_request, check_request, int>;
 
 command parse_command_line(int argc, const char* const* argv);
 

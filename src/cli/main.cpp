@@ -27,6 +27,7 @@
 #include <iostream>
 #include <optional>
 
+#include "check.hpp"
 #include "command_line.hpp"
 #include "orphan_reaper.hpp"
 #include "own_failure.hpp"
@@ -159,7 +160,7 @@ class supervised_run {
                   log_.note(notable ? spdlog::level::warn : spdlog::level::info, text);
                 }),
         give_up_timer_(io),
-        notifier_(io, count_children(programs_)),
+        notifier_(io, count_children(programs_), request.cfg.run.max_running),
         signals_(io, {.stop = [this](int sig) { stop(sig); },
                       .kill = [this](int sig) { kill(sig); },
                       .give_up = [this](int sig) { give_up(sig); },
@@ -376,6 +377,8 @@ int main(int argc, char** argv) {
   if (const int* code = std::get_if<int>(&cmd)) return *code;
   if (const auto* spam = std::get_if<cli::spam_request>(&cmd))
     return cli::run_spam(spam->options, spam->index, spam->record_prefix);
+  if (const auto* check = std::get_if<cli::check_request>(&cmd))
+    return cli::check_run(check->cfg, programs_to_run(check->cfg), std::cout);
   try {
     const auto& request = std::get<cli::supervise_request>(cmd);
     const config& cfg = request.cfg;

@@ -261,6 +261,15 @@ void declare_spam_command(CLI::App& app, command_line_flags& flags) {
       "Save how many messages were written to PREFIX<index>, even when stopped by a signal");
 }
 
+// `pipemux check -c FILE ...`: the run's own flags, given before or after the word.
+void declare_check_command(CLI::App& app, command_line_flags& flags) {
+  flags.check_command = app.add_subcommand(
+      "check",
+      "Load the config, Procfile and env files as a run would, say what would run, start "
+      "nothing; exit 2 naming every program that cannot start");
+  flags.check_command->fallthrough();
+}
+
 }  // namespace
 
 bool given(const CLI::Option* option) {
@@ -277,6 +286,7 @@ void declare_options(CLI::App& app, command_line_flags& flags) {
   declare_format_options(app, flags, defaults);
   declare_program_options(app, flags);
   declare_spam_command(app, flags);
+  declare_check_command(app, flags);
 }
 
 }  // namespace pipemux::cli

@@ -69,6 +69,7 @@ struct command_line_flags {
 
   spam_request spam;
   CLI::App* spam_command = nullptr;
+  CLI::App* check_command = nullptr;
 };
 
 /// Declares every flag of `app` (and the spam subcommand), writing into `flags`, which must

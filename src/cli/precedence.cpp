@@ -246,7 +246,7 @@ void assign_ports(const command_line_flags& flags, bool procfile, config& cfg) {
     base = flags.port.value;
   else if (from_file != cfg.environment.rend())
     base = port_number(from_file->second, "in an env file");
-  else if (const auto own = environment_lookup("PORT"))
+  else if (const auto own = environment_lookup("PORT"); own && !own->empty())
     base = port_number(*own, "in pipemux's environment");
   std::erase_if(cfg.environment, is_port);
   for (std::size_t i = 0; i < cfg.programs.size(); ++i)

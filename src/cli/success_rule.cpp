@@ -10,6 +10,12 @@ namespace pipemux::cli {
 success_rule success_rule::parse(const std::string& text,
                                  const std::vector<program_spec>& programs) {
   success_rule rule;
+  const auto named_so = [&](std::string_view name) {
+    return std::any_of(programs.begin(), programs.end(),
+                       [&](const program_spec& p) { return p.name == name; });
+  };
+  if ((text == "all" || text == "first" || text == "last") && named_so(text))
+    throw usage_error("--success " + text + ": a program has that name too; rename it (--names)");
   if (text == "all") return rule;
   if (text == "first" || text == "last") {
     rule.kind_ = text == "first" ? kind::first : kind::last;

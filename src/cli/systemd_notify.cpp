@@ -28,8 +28,11 @@ std::uint64_t number(const std::string& text) {
 
 }  // namespace
 
-systemd_notifier::systemd_notifier(boost::asio::io_context& io, std::size_t children)
-    : watchdog_timer_(io), state_(children, 0) {
+systemd_notifier::systemd_notifier(boost::asio::io_context& io, std::size_t children,
+                                   std::size_t max_running)
+    : watchdog_timer_(io),
+      state_(children, 0),
+      ready_after_(max_running == 0 ? children : std::min(children, max_running)) {
   const std::string socket_path = take_variable("NOTIFY_SOCKET");
   const std::string watchdog_usec = take_variable("WATCHDOG_USEC");
   const std::string watchdog_pid = take_variable("WATCHDOG_PID");
@@ -48,7 +51,9 @@ systemd_notifier::systemd_notifier(boost::asio::io_context& io, std::size_t chil
   // The watchdog is ours when systemd set no WATCHDOG_PID, or set it to us.
   const bool for_us = watchdog_pid.empty() || number(watchdog_pid) == std::uint64_t(::getpid());
   if (const auto usec = number(watchdog_usec); usec > 0 && for_us) {
-    watchdog_interval_ = std::chrono::microseconds(usec / 2);
+    // Half, as sd_watchdog_enabled(3) advises; a tiny value must not make the loop spin.
+    watchdog_interval_ = std::max<std::chrono::microseconds>(std::chrono::microseconds(usec / 2),
+                                                             min_watchdog_interval);
     ping_watchdog();
   }
   if (children == 0) on_event({});  // nothing to wait for
@@ -72,7 +77,9 @@ void systemd_notifier::ping_watchdog() {
   send("WATCHDOG=1");
   watchdog_timer_.expires_after(watchdog_interval_);
   watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
-    if (!ec) ping_watchdog();
+    // closed_: a wait that had already expired when close() came still completes without
+    // an error, and re-arming then would keep the loop (and pipemux) running for ever.
+    if (!ec && !closed_) ping_watchdog();
   });
 }
 
@@ -93,7 +100,8 @@ void systemd_notifier::on_event(const child_event& event) {
     if (state == 0) ++accounted_;
     state = started ? 1 : -1;
   }
-  if (!ready_sent_ && accounted_ == state_.size()) {
+  if (stopping_sent_) return;  // STOPPING=1 was the last word
+  if (!ready_sent_ && accounted_ >= ready_after_) {
     ready_sent_ = true;
     return send("READY=1\nSTATUS=" + status_line(), true);
   }
@@ -107,6 +115,7 @@ void systemd_notifier::stopping(std::string_view why) {
 }
 
 void systemd_notifier::close() {
+  closed_ = true;
   watchdog_timer_.cancel();
 }
 

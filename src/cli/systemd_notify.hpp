@@ -26,7 +26,9 @@ namespace pipemux::cli {
 class systemd_notifier {
  public:
   /// Reads NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID, and removes them from the environment.
-  systemd_notifier(boost::asio::io_context& io, std::size_t children);
+  /// READY=1 once `children` have started or could not, or `max_running` (when not 0): those
+  /// allowed to start at once.
+  systemd_notifier(boost::asio::io_context& io, std::size_t children, std::size_t max_running);
   ~systemd_notifier();
   systemd_notifier(const systemd_notifier&) = delete;
   systemd_notifier& operator=(const systemd_notifier&) = delete;
@@ -42,6 +44,8 @@ class systemd_notifier {
  private:
   /// How long READY=1 or STOPPING=1 may wait for room in systemd's socket.
   static constexpr std::chrono::milliseconds send_wait{250};
+  /// The shortest time between two WATCHDOG=1, whatever WATCHDOG_USEC says.
+  static constexpr std::chrono::milliseconds min_watchdog_interval{10};
   void send(std::string_view text, bool once = false) const;
   void ping_watchdog();
   std::string status_line() const;
@@ -53,6 +57,8 @@ class systemd_notifier {
   std::chrono::microseconds watchdog_interval_{0};
   std::vector<signed char> state_;  // by child index: 0 not yet, 1 running, -1 done
   std::size_t accounted_ = 0;       // children started once, or that could not start
+  std::size_t ready_after_;         // accounted_ then: READY=1
+  bool closed_ = false;
   bool ready_sent_ = false;
   bool stopping_sent_ = false;
 };

@@ -63,6 +63,15 @@ bool child_process::reaped() const noexcept {
   return state_->reaped;
 }
 
+bool child_process::exited() const noexcept {
+  const std::lock_guard lock(state_->mutex);
+  if (state_->reaped) return true;
+  siginfo_t info{};
+  // WNOWAIT: looked at, left for the wait (async_wait) to reap.
+  return ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid != 0;
+}
+
 // Readiness is only a hint: waitpid(WNOHANG) decides, and waits again if the child still runs.
 void child_process::wait_for_exit(std::shared_ptr<state> state,
                                   std::function<void(std::error_code, int)> handler) {

@@ -35,6 +35,9 @@ class child_process {
 
   int pid() const noexcept { return pid_; }
   bool reaped() const noexcept;
+  /// Reaped, or exited and waiting to be (a zombie whose end the loop has not handled yet):
+  /// a stop sent now is not what ended it. Does not reap.
+  bool exited() const noexcept;
 
   /// Waits for the child to exit and reaps it (pidfd + waitpid(pid), never waitpid(-1)).
   /// The handler gets the raw wait status, for WIFEXITED/WIFSIGNALED. One wait at a time;

@@ -135,11 +135,28 @@ std::optional<launched_child> launch_child(const boost::asio::any_io_executor& s
     why = describe_start_failure(e);
     launched.reset();
   }
-  if (!launched) {
-    const std::string program = spec.argv.empty() ? std::string() : spec.argv[0];
-    why = "cannot start '" + program + "': " + why;
-  }
+  if (!launched) why = cannot_start(spec, why);
   return launched;
 }
 
+std::string cannot_start(const program_spec& spec, const std::string& why) {
+  const std::string program = spec.argv.empty() ? std::string() : spec.argv[0];
+  return "cannot start '" + program + "': " + why;
+}
+
 }  // namespace pipemux::detail
+
+extern char** environ;
+
+namespace pipemux {
+
+std::string start_problem(const program_spec& spec) {
+  if (spec.argv.empty()) return detail::cannot_start(spec, "no command");
+  const detail::program_environment environment(spec, environ, false);
+  std::string why;
+  if (!detail::resolve_exec(spec.argv, spec.working_directory, environment.search_path(), why))
+    return detail::cannot_start(spec, why);
+  return {};
+}
+
+}  // namespace pipemux

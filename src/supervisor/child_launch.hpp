@@ -41,4 +41,7 @@ std::optional<launched_child> launch_child(const boost::asio::any_io_executor& s
                                            const run_options& options, launch_place place,
                                            std::string& why);
 
+/// "cannot start 'ARGV0': WHY": how a start that failed is said, at a start or by check.
+std::string cannot_start(const program_spec& spec, const std::string& why);
+
 }  // namespace pipemux::detail

@@ -157,7 +157,7 @@ void supervisor_core::impl::fail_spawn(child_slot& c, std::string why) {
   c.life.never_runs();
   emit(child_event_kind::spawn_failed, c, c.spawn_error);
   start_waiting_child();
-  if (state == phase::running && options.stop_on != stop_condition::all_done)
+  if (state == phase::running && c.life.policy().stop_on != stop_condition::all_done)
     stop_others(c, "could not be started");
 }
 

@@ -88,7 +88,7 @@ void supervisor_core::impl::stop(bool kill_at_once) {
   for (auto& c : children) {
     if (!c->process) continue;  // never started (a pending restart had a run before)
     const detail::stop_order order =
-        c->life.stop(now, !c->process->reaped(), c->any_channel_open(), kill_at_once);
+        c->life.stop(now, !c->process->exited(), c->any_channel_open(), kill_at_once);
     if (order.what == detail::stop_order::kind::cancel_restart) c->restart_timer.cancel();
     for (const int sig : order.signals) c->process->signal(sig, true);  // to its group
   }

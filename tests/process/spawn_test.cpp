@@ -10,6 +10,12 @@
 #include <fstream>
 #include <string>
 
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <thread>
+
+#include "process/child_process.hpp"
 #include "process/spawn.hpp"
 #include "run_command.hpp"
 
@@ -145,6 +151,40 @@ TEST(Spawn, ThePidfdIsTheChildsAndClosesOnExec) {
   EXPECT_EQ(pid_line, "Pid:\t" + std::to_string(child.pid));
   EXPECT_EQ(exit_code_of(child.pid), 7);
   ::close(child.pidfd);
+}
+
+// A child that has exited but whose end the loop has not handled yet (a zombie) counts as
+// exited, without being reaped: a stop sent then is not what ended it, and the supervisor does
+// not call it "stopped" (two children of a Procfile failing at once: the second's failure
+// stayed hidden behind the first one's stop).
+TEST(ChildProcess, AZombieNotYetReapedHasExitedAndIsLeftForTheWait) {
+  boost::asio::io_context io;
+  std::error_code ec;
+  const auto child = child_process::launch(io.get_executor(), shell("exit 3"), ec);
+  ASSERT_TRUE(child) << ec.message();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!child->exited() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_TRUE(child->exited());
+  EXPECT_FALSE(child->reaped());  // the loop did not run: nobody reaped it
+  int status = -1;
+  child->async_wait([&](std::error_code wait_error, int wait_status) {
+    EXPECT_FALSE(wait_error);
+    status = wait_status;
+  });
+  io.run();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 3) << status;  // its status kept
+  EXPECT_TRUE(child->exited());
+}
+
+TEST(ChildProcess, ARunningChildHasNotExited) {
+  boost::asio::io_context io;
+  std::error_code ec;
+  const auto child = child_process::launch(io.get_executor(), shell("exec sleep 30"), ec);
+  ASSERT_TRUE(child) << ec.message();
+  EXPECT_FALSE(child->exited());
+  EXPECT_TRUE(child->kill_and_reap(std::chrono::steady_clock::now() + std::chrono::seconds(5)));
+  EXPECT_TRUE(child->exited());
 }
 
 }  // namespace

@@ -78,6 +78,13 @@ class notify_socket {
   std::thread reader_;
 };
 
+// The last message but the watchdog's pings, which go on until pipemux ends.
+std::string last_but_pings(const std::vector<std::string>& all) {
+  const auto last = std::find_if(
+      all.rbegin(), all.rend(), [](const std::string& message) { return message != "WATCHDOG=1"; });
+  return last != all.rend() ? *last : std::string();
+}
+
 std::size_t count(const std::vector<std::string>& all, const std::string& message) {
   return static_cast<std::size_t>(std::count(all.begin(), all.end(), message));
 }
@@ -105,7 +112,7 @@ TEST(SystemdNotify, ReadyOnceEveryChildStartedPingsWhileRunningAndStoppingAtTheE
   EXPECT_EQ(count(all, "STATUS=0 of 2 children running, 2 ended"), 1U);
   // Every 50 ms (half of WATCHDOG_USEC) for 0.6 s: several, allowing for a busy machine.
   EXPECT_GE(count(all, "WATCHDOG=1"), 4U) << testing::PrintToString(all);
-  EXPECT_EQ(all.back(), "STOPPING=1\nSTATUS=stopping: every child has ended");
+  EXPECT_EQ(last_but_pings(all), "STOPPING=1\nSTATUS=stopping: every child has ended");
 }
 
 TEST(SystemdNotify, ASignalSaysStoppingAndAnAbstractSocketWorks) {
@@ -135,6 +142,41 @@ TEST(SystemdNotify, TheWatchdogOfAnotherProcessIsNotPinged) {
   const auto all = systemd.received();
   EXPECT_EQ(count(all, "WATCHDOG=1"), 0U) << testing::PrintToString(all);
   EXPECT_EQ(count(all, "READY=1\nSTATUS=1 of 1 children running, 0 ended"), 1U);
+}
+
+// WATCHDOG_USEC=1: pings at the shortest interval, not a loop that spins and never ends.
+TEST(SystemdNotify, ATinyWatchdogIntervalNeitherSpinsNorKeepsTheRunGoing) {
+  const notify_socket systemd(test::temp_path("notify-tiny.sock"));
+  ASSERT_TRUE(systemd.bound());
+  const auto started = std::chrono::steady_clock::now();
+  const auto result = run_command({"/usr/bin/env", "NOTIFY_SOCKET=" + systemd.address(),
+                                   "WATCHDOG_USEC=1", pipemux_exe(), "sleep 0.3"},
+                                  {.timeout = std::chrono::seconds(20)});
+  EXPECT_FALSE(result.timed_out);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  const auto all = systemd.received();
+  EXPECT_EQ(count(all, "READY=1\nSTATUS=1 of 1 children running, 0 ended"), 1U);
+  EXPECT_LT(count(all, "WATCHDOG=1"), 100U);  // 10 ms apart at the most: ~30 in 0.3 s
+  EXPECT_EQ(last_but_pings(all), "STOPPING=1\nSTATUS=stopping: every child has ended");
+}
+
+// --max-processes 1 with two children that never end: ready once the one allowed has started.
+TEST(SystemdNotify, ReadyComesOnceTheChildrenAllowedToStartHaveStarted) {
+  const notify_socket systemd(test::temp_path("notify-max.sock"));
+  ASSERT_TRUE(systemd.bound());
+  const auto result =
+      run_command({"/usr/bin/env", "NOTIFY_SOCKET=" + systemd.address(), pipemux_exe(),
+                   "--max-processes", "1", "echo up; exec sleep 30", "exec sleep 30"},
+                  test::signal_when(SIGTERM, [](const std::string& out) {
+                    return out.find("out | up\n") != std::string::npos;
+                  }));
+  EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.out;
+  const auto all = systemd.received();
+  EXPECT_EQ(count(all, "READY=1\nSTATUS=1 of 2 children running, 0 ended"), 1U)
+      << testing::PrintToString(all);
+  EXPECT_EQ(last_but_pings(all), "STOPPING=1\nSTATUS=stopping: received SIGTERM")
+      << testing::PrintToString(all);
 }
 
 }  // namespace

@@ -1,0 +1,96 @@
+#include "check.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <ostream>
+#include <string>
+
+#include "command_line.hpp"
+#include "pipemux/escape.hpp"
+#include "pipemux/name_escape.hpp"
+#include "pipemux/shell_command.hpp"
+#include "report.hpp"
+
+namespace pipemux::cli {
+namespace {
+
+// The command as the user gave it: a shell line as written, an argv with quotes where needed.
+std::string command_text(const program_spec& spec) {
+  if (spec.argv.size() == 3 && spec.argv[0] == "/bin/sh" && spec.argv[1] == "-c")
+    return "sh -c '" + escaped(spec.argv[2]) + "'";
+  std::string text;
+  for (const auto& arg : spec.argv) {
+    if (!text.empty()) text += ' ';
+    const bool plain = !arg.empty() && arg.find_first_of(" \t'\"\\$`") == std::string::npos;
+    text += plain ? escaped(arg) : "'" + escaped(arg) + "'";
+  }
+  return text;
+}
+
+// What else a child of `spec` is given: its directory and the variables set for it.
+std::string setting_text(const program_spec& spec, std::size_t instance) {
+  std::vector<std::string> parts;
+  if (!spec.working_directory.empty()) parts.push_back("cwd " + escaped(spec.working_directory));
+  if (spec.port)
+    parts.push_back(fmt::format("PORT={}", *spec.port + static_cast<long long>(instance)));
+  std::string variables;
+  for (const auto& [name, value] : spec.environment)
+    variables += (variables.empty() ? "" : ", ") + escaped(name);
+  if (!variables.empty()) parts.push_back("env " + variables);
+  if (spec.pty) parts.emplace_back("on a terminal");
+  if (parts.empty()) return {};
+  return " (" + fmt::format("{}", fmt::join(parts, "; ")) + ")";
+}
+
+std::string output_text(const log_sink_options& sink, log_format_kind run_format) {
+  const log_format_kind format = sink.format.value_or(run_format);
+  const std::string_view format_name = format == log_format_kind::json ? "json" : "text";
+  switch (sink.kind) {
+    case sink_kind::journal:
+      return "the systemd journal";
+    case sink_kind::syslog:
+      return sink.address.via == syslog_address::transport::unix_datagram
+                 ? "syslog at " + escaped(sink.address.host)
+                 : fmt::format("syslog at {}://{}:{}",
+                               sink.address.via == syslog_address::transport::tcp ? "tcp" : "udp",
+                               escaped(sink.address.host), sink.address.port);
+    case sink_kind::file:
+      break;
+  }
+  return fmt::format("{} ({})", sink.to_stdout() ? "standard output" : escaped(sink.path),
+                     format_name);
+}
+
+}  // namespace
+
+int check_run(const config& cfg, const std::vector<program_spec>& programs, std::ostream& out) {
+  std::size_t problems = 0;
+  std::size_t children = 0;
+  for (const auto& spec : programs) {
+    if (spec.instances == 0) continue;
+    for (std::size_t i = 0; i < spec.instances; ++i, ++children)
+      out << escaped_name(spec.name) << '.' << i << "  " << command_text(spec)
+          << setting_text(spec, i) << '\n';
+    // The same check a start makes, once per program: all of them, not the first alone.
+    if (const std::string problem = start_problem(spec); !problem.empty()) {
+      report_error("program '" + escaped_name(spec.name) + "': " + problem, exit_code::usage);
+      ++problems;
+    }
+  }
+  if (cfg.log.sinks.empty()) {
+    out << "log: " << output_text(log_sink_options{}, cfg.log.format) << '\n';
+  } else {
+    for (const auto& sink : cfg.log.sinks)
+      out << "log: " << output_text(sink, cfg.log.format) << '\n';
+  }
+  out << fmt::format(
+      "{} {} of {} program{}; {}\n", children, children == 1 ? "child" : "children",
+      programs.size(), programs.size() == 1 ? "" : "s",
+      problems == 0 ? "no problem found"
+                    : fmt::format("{} program{} cannot start", problems, problems == 1 ? "" : "s"));
+  out.flush();
+  return problems == 0 ? exit_code::ok : exit_code::usage;
+}
+
+}  // namespace pipemux::cli
