@@ -89,7 +89,8 @@ std::string version_text() {
 command parse_command_line(int argc, const char* const* argv) {
   CLI::App app{
       "pipemux: runs child processes and streams their output into one timestamped log.\n"
-      "With no COMMAND and no [[program]] in the config, runs the built-in spam producer."};
+      "With no COMMAND, no [[program]] in the config and no ./Procfile, runs the built-in spam "
+      "producer."};
   app.set_version_flag("--version", version_text());
   app.footer(
       "Examples:\n"
