@@ -154,6 +154,31 @@ TEST(Supervisor, SixtyFourSpamChildrenEveryMessageOnceInOrder) {
   expect_every_message_once_in_order(64, 10000);
 }
 
+// run_options::max_running through the API: the second and third programs start only as the
+// one before is done for good, in order; a program's `port` reaches each of its children.
+TEST(Supervisor, MaxRunningStartsTheRestAsOthersAreDoneAndPortsCountPerChild) {
+  run_options options;
+  options.max_running = 1;
+  program_spec first{"first", {"/bin/sh", "-c", "sleep 0.1; echo $PORT"}, 2};
+  first.port = 7000;
+  const recorded_run run =
+      run_supervised({first, {"second", {"/bin/sh", "-c", "echo second"}, 1}}, options);
+  EXPECT_FALSE(run.error) << run.error.message();
+  std::vector<std::string> order;  // "+name.index" at its start, "-name.index" at its exit
+  for (const auto& e : run.events)
+    if (e.kind == child_event_kind::started || e.kind == child_event_kind::exited)
+      order.push_back((e.kind == child_event_kind::started ? "+" : "-") + e.name + "." +
+                      std::to_string(e.index));
+  EXPECT_EQ(order, (std::vector<std::string>{"+first.0", "-first.0", "+first.1", "-first.1",
+                                             "+second.2", "-second.2"}));
+  ASSERT_EQ(run.of(0).size(), 1U);
+  EXPECT_EQ(run.of(0)[0].bytes, "7000");
+  ASSERT_EQ(run.of(1).size(), 1U);
+  EXPECT_EQ(run.of(1)[0].bytes, "7001");
+  ASSERT_EQ(run.of(2).size(), 1U);
+  EXPECT_EQ(run.of(2)[0].bytes, "second");
+}
+
 TEST(Supervisor, RawModeDeliversExactlyTheBytesWritten) {
   run_options options;
   options.framing = framing_mode::raw;
