@@ -161,8 +161,8 @@ void spdlog_adapter::log(const child_info* child, const char* stream, char mark,
     text_.clear();
     if (child != nullptr) {
       escape_name_into(child->name, text_);  // a name must not forge lines either
-      fmt::format_to(std::back_inserter(text_), ".{}[{}] {} {} ", child->instance, child->pid, stream,
-                     mark);
+      fmt::format_to(std::back_inserter(text_), ".{}[{}] {} {} ", child->instance, child->pid,
+                     stream, mark);
     } else
       fmt::format_to(std::back_inserter(text_), "pipemux[{}] {} {} ", ::getpid(), stream, mark);
     escape_into(text, text_, mark == '*' ? ansi_mode::escape : ansi_);
