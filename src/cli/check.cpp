@@ -17,7 +17,7 @@ namespace {
 
 // The command as the user gave it: a shell line as written, an argv with quotes where needed.
 std::string command_text(const program_spec& spec) {
-  if (spec.argv.size() == 3 && spec.argv[0] == "/bin/sh" && spec.argv[1] == "-c")
+  if (spec.argv.size() == 3 && spec.argv[0] == command_shell && spec.argv[1] == "-c")
     return "sh -c '" + escaped(spec.argv[2]) + "'";
   std::string text;
   for (const auto& arg : spec.argv) {

@@ -270,11 +270,7 @@ class supervised_run {
       notifier_.stopping(describe(e));
     }
     log_(e);
-    if (e.kind == child_event_kind::exited) {
-      reaper_.untrack(e.child->pid);
-      std::erase(end_order_, e.child->index);  // its last run is the one that counts
-      end_order_.push_back(e.child->index);
-    }
+    if (e.kind == child_event_kind::exited) reaper_.untrack(e.child->pid);
     timings_.record(e);
     notifier_.on_event(e);
   }
@@ -282,7 +278,7 @@ class supervised_run {
   void on_complete(run_summary summary) {
     result_.summary = std::move(summary);
     notifier_.stopping("every child has ended");
-    result_.children_failed = success_.failed(*result_.summary, end_order_);
+    result_.children_failed = success_.failed(*result_.summary, timings_.end_order());
     if (result_.summary->callback_exception) report_logging_failure();
     // What escaped the children's process groups is stopped like them, then the summary.
     reaper_.stop_all(cfg_.run.stop_signal, cfg_.run.stop_grace, [this] {
@@ -323,8 +319,7 @@ class supervised_run {
   const config& cfg_;
   const cli::success_rule success_;
   const bool timings_wanted_;
-  std::vector<std::size_t> end_order_;  // child indexes, as their last runs ended
-  cli::run_timings timings_;
+  cli::run_timings timings_;  // for --timings and --success first/last
   const std::vector<program_spec> programs_;
   log_outputs& log_;
   supervisor children_;

@@ -31,6 +31,8 @@ void run_timings::record(const child_event& event) {
   } else if (event.kind == child_event_kind::exited) {
     times.ended = clock::now();
     times.has_ended = true;
+    std::erase(end_order_, index);  // its last run is the one that counts
+    end_order_.push_back(index);
   }
 }
 

@@ -15,6 +15,8 @@ class run_timings {
  public:
   /// Notes when a child first started and when its last run ended.
   void record(const child_event& event);
+  /// Child indexes in the order their last runs ended (--success first, last).
+  const std::vector<std::size_t>& end_order() const noexcept { return end_order_; }
   /// Its lines, a header first, in the children's order; `summary` says how each ended.
   std::vector<std::string> table(const run_summary& summary) const;
 
@@ -27,6 +29,7 @@ class run_timings {
     bool has_ended = false;
   };
   std::vector<child_times> children_;  // by child index
+  std::vector<std::size_t> end_order_;
 };
 
 }  // namespace pipemux::cli
