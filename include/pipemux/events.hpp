@@ -28,6 +28,14 @@ enum class child_event_kind : unsigned char {
   stopped,             ///< stopped by a signal (`detail` names it); found within a second
   continued,           ///< continued after a stop
   guard_lost,          ///< the orphan guard died or could not start (once per run, any child)
+  waiting,             ///< not started yet: waits for its dependencies (`detail` names them)
+  ready,               ///< its ready probe succeeded (`detail`: "after 1.234 s (log matched ...)")
+  not_ready,           ///< its ready probe did not succeed within its timeout (`detail` says what
+                       ///< the last attempt got); it goes on running
+  dependency_failed,   ///< a dependency of its program failed (`detail` says which and how): it
+                       ///< never starts, or starts anyway (program_spec::on_dependency_failure)
+  not_alive,           ///< its liveness probe failed `alive_failures` times in a row: stopped,
+                       ///< to be restarted under its restart mode
 };
 
 struct child_event {
@@ -49,10 +57,16 @@ struct child_summary {
   std::string spawn_error;            ///< why its last start failed
   std::size_t restarts = 0;
   bool stopped = false;  ///< its last run was sent the stop signal by the supervisor
+  /// Why it never started although it could have: a dependency failed ("'db' exited with code
+  /// 1 before it was ready").
+  std::string dependency_error;
+  /// Its last run was stopped because its liveness probe failed: a failure, not a stop of ours.
+  bool not_alive = false;
 
   /// Ended badly on its own: not started, or a failure that no stop of ours caused.
   bool failed() const noexcept {
-    return !spawn_error.empty() || (status && !status->success() && !stopped);
+    return !spawn_error.empty() || !dependency_error.empty() || not_alive ||
+           (status && !status->success() && !stopped);
   }
 };
 

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "pipemux/readiness.hpp"
 #include "pipemux/run_options.hpp"
 
 namespace pipemux {
@@ -36,6 +37,17 @@ struct program_spec {
   /// PORT for its first child, one more for each next (foreman's habit: its children can listen
   /// side by side). Replaces a PORT of the parent's; not set where `environment` sets PORT.
   std::optional<int> port{};
+  /// Its children start once every one of these is met (in any order); stopping goes the other
+  /// way: a program's stop signal goes out once every program depending on it has ended.
+  std::vector<dependency> depends_on{};
+  dependency_failure on_dependency_failure = dependency_failure::stop_run;
+  /// When a child of it counts as ready (child_event_kind::ready); none: once started.
+  std::optional<probe> ready{};
+  /// Asked while a child runs (not a log probe): after `alive_failures` failed attempts in a
+  /// row it is stopped (its stop signal, grace, SIGKILL) and restarted under its restart mode,
+  /// as a failure.
+  std::optional<probe> alive{};
+  std::size_t alive_failures = 3;
 };
 
 /// What would keep a child of `spec` from starting, said as a run says it ("cannot start

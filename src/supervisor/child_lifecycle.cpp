@@ -15,6 +15,7 @@ lifecycle_policy lifecycle_policy::of(const program_spec& spec, const run_option
 void child_lifecycle::started() {
   status_.reset();
   stop_sent_ = false;
+  failed_probe_ = false;
   stopping_ = stop_sequence(policy_.stop_signal, policy_.grace);
 }
 
@@ -25,7 +26,7 @@ void child_lifecycle::never_runs() {
 }
 
 run_end child_lifecycle::run_over(bool run_going_on) {
-  const bool success = status_ && status_->success();
+  const bool success = status_ && status_->success() && !failed_probe_;
   const bool wants_restart = policy_.restart == restart_mode::always ||
                              (policy_.restart == restart_mode::on_failure && !success);
   if (run_going_on && wants_restart && restarts_ < policy_.backoff.max_restarts) {
@@ -56,6 +57,10 @@ stop_order child_lifecycle::stop(clock::time_point now, bool alive, bool output_
     return {.what = stop_order::kind::cancel_restart, .signals = {}};
   }
   if (alive) stop_sent_ = true;
+  // Stopped alone already (stop_alone): its grace goes on; a second stop signal would be
+  // taken as a second stop (SIGKILL).
+  if (stopping_.stopping() && !kill_at_once)
+    return {.what = stop_order::kind::signal, .signals = {}};
   const auto signals = stopping_.stop(now, kill_at_once);
   // A reaped child's group may still hold its pipe through a grandchild: signalled too.
   if (!alive && !output_open) return {};

@@ -65,6 +65,12 @@ class child_lifecycle {
   /// The run is stopping. `alive`: its process is not reaped; `output_open`: one of its pipes
   /// is (a grandchild in its group may hold it). `kill_at_once`: SIGKILL, no grace.
   stop_order stop(clock::time_point now, bool alive, bool output_open, bool kill_at_once);
+  /// Its liveness probe failed (program_spec::alive): its stop signal now, SIGKILL after its
+  /// grace, while the run goes on. Not a stop of the run's: the end counts as a failure.
+  stop_sequence::signal_list stop_alone(clock::time_point now) {
+    failed_probe_ = true;
+    return stopping_.stop(now);
+  }
   /// When its grace ends, from a stop until it is killed or done.
   std::optional<clock::time_point> kill_deadline() const;
   /// Whether it is to be killed at `now`: its grace is over.
@@ -99,6 +105,7 @@ class child_lifecycle {
   bool stop_sent_ = false;
   stop_sequence stopping_;  ///< of its current process
   bool finished_ = false;
+  bool failed_probe_ = false;  ///< its current run was stopped alone: however it ends, it failed
 };
 
 }  // namespace pipemux::detail

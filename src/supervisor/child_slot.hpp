@@ -17,6 +17,7 @@
 #include "pipemux/run_options.hpp"
 #include "process/child_process.hpp"
 #include "process/pipe_reader.hpp"
+#include "readiness/probe_attempt.hpp"
 #include "supervisor/child_lifecycle.hpp"
 
 namespace pipemux::detail {
@@ -40,7 +41,8 @@ struct child_slot {
         life(lifecycle_policy::of(spec, options)),
         channels{output_channel(options.max_line), output_channel(options.max_line)},
         drain_timer(executor),
-        restart_timer(executor) {}
+        restart_timer(executor),
+        probe_timer(executor) {}
 
   std::shared_ptr<const child_info> info;  // immutable: replaced when a run starts or fails
   const program_spec* program;
@@ -58,6 +60,25 @@ struct child_slot {
   std::uint64_t reads = 0;                 // over all its runs; tells the drain timer it flows
   std::uint64_t reads_at_drain_check = 0;  // `reads` when the drain timer was last armed
   std::string spawn_error;
+
+  // Dependencies and readiness (readiness.cpp).
+  bool launched = false;           // started, tried, or never to be: no longer waits its turn
+  bool ever_started = false;       // a process of it ran at some time
+  bool waiting_said = false;       // the `waiting` event went out
+  bool dependency_waived = false;  // a dependency failed and it starts anyway
+  std::string dependency_error;    // it never starts: a dependency failed
+  bool ready = false;              // its current run got ready (at once, without a probe)
+  std::string not_ready;           // its current run's ready probe timed out
+  bool stop_deferred = false;      // the run stops: its stop waits for its dependents' ends
+  bool stopped_not_alive = false;  // its current run was stopped by its liveness probe
+  enum class probing { none, log, ready, alive } probe_phase = probing::none;
+  unsigned probe_generation = 0;   // one per run: a late answer for another run is ignored
+  std::size_t alive_failures = 0;  // liveness attempts failed in a row
+  std::string last_probe;          // what the last failed attempt got
+  std::chrono::steady_clock::time_point ready_deadline;
+  boost::asio::steady_timer probe_timer;  // the next attempt, the deadline, or a liveness grace
+  std::shared_ptr<probe_attempt> attempt;
+  std::array<std::string, 2> log_line;  // a log probe's line so far, by stream
 
   bool any_channel_open() const { return channels[0].open || channels[1].open; }
   bool any_channel_held() const { return channels[0].held || channels[1].held; }

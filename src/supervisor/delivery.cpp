@@ -38,8 +38,18 @@ void supervisor_core::impl::on_output(child_slot& c, stream_kind stream,
   ++c.reads;
   c.bytes += data.size();
   resume_from = c.info->index + 1;
-  if (batched) return hand_over_read(c, stream, arrival, data);
-  if (on_read) return deliver_read(c, stream, arrival, data);
+  if (batched)
+    hand_over_read(c, stream, arrival, data);
+  else if (on_read)
+    deliver_read(c, stream, arrival, data);
+  else
+    deliver_each(c, stream, arrival, data);
+  // After the line that makes it ready is handed over: the report comes after it.
+  if (c.probe_phase == child_slot::probing::log) watch_log(c, stream, data);
+}
+
+void supervisor_core::impl::deliver_each(child_slot& c, stream_kind stream,
+                                         log_clock::time_point arrival, std::string_view data) {
   // One message per read, its piece changed for each line: copying the shared child_info
   // for every line would cost two atomic operations a line.
   message m{c.info, stream, arrival, data, piece_kind::chunk};

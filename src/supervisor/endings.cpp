@@ -39,6 +39,7 @@ void supervisor_core::impl::on_output_end(child_slot& c, stream_kind stream,
 
 void supervisor_core::impl::on_exited(child_slot& c, std::error_code wait_error, int wait_status) {
   c.exited_at = steady::now();
+  stop_probing(c);
   if (wait_error) {
     // Someone else reaped it (SIGCHLD ignored, or waitpid(-1) in the host): status unknown.
     exit_status unknown;
@@ -108,6 +109,7 @@ void supervisor_core::impl::maybe_finish_run(child_slot& c) {
   if (end.restart) return schedule_restart(c, end);
   if (end.stops_the_others) stop_others(c, describe(*c.life.status()));
   start_waiting_child();
+  stop_deferred_children();  // its dependencies may be stopped now
   complete_if_all_finished();
 }
 
@@ -169,9 +171,9 @@ run_summary supervisor_core::impl::summarize() const {
   summary.ended_by = ended_by;
   summary.callback_exception = callback_exception;
   for (const auto& c : children)
-    summary.children.push_back(child_summary{*c->info, c->messages, c->bytes, c->life.status(),
-                                             c->spawn_error, c->life.restarts(),
-                                             c->life.stop_sent()});
+    summary.children.push_back(child_summary{
+        *c->info, c->messages, c->bytes, c->life.status(), c->spawn_error, c->life.restarts(),
+        c->life.stop_sent(), c->dependency_error, c->stopped_not_alive});
   return summary;
 }
 

@@ -26,6 +26,15 @@ std::string describe(const child_event& event) {
       return "continued";
     case child_event_kind::guard_lost:
       return event.detail;
+    case child_event_kind::waiting:
+      return "waiting for " + event.detail;
+    case child_event_kind::ready:
+      return "ready " + event.detail;
+    case child_event_kind::not_ready:
+      return "not ready " + event.detail;
+    case child_event_kind::dependency_failed:
+    case child_event_kind::not_alive:
+      return event.detail;
     case child_event_kind::exited: {
       const double seconds = std::chrono::duration<double>(event.run_time).count();
       return fmt::format("{} after {:.3f} s",
@@ -36,9 +45,11 @@ std::string describe(const child_event& event) {
 }
 
 std::string describe(const child_summary& s) {
-  std::string how = !s.spawn_error.empty() ? std::string("not started")
-                    : s.status             ? describe(*s.status)
-                                           : std::string("never ran");
+  std::string how = !s.spawn_error.empty() || !s.dependency_error.empty()
+                        ? std::string("not started")
+                    : s.status ? describe(*s.status)
+                               : std::string("never ran");
+  if (s.not_alive) how += " (not alive)";
   if (s.stopped) how += " (stopped)";
   return fmt::format("summary: {} message{}, {} bytes, {}, {} restart{}", s.messages,
                      s.messages == 1 ? "" : "s", s.bytes, how, s.restarts,

@@ -45,6 +45,10 @@ void supervisor_core::impl::run() {
       children.push_back(std::move(c));
     }
   environments.resize(programs.size());
+  for (const auto& p : programs)
+    log_patterns.push_back(p.ready && p.ready->kind == probe_kind::log
+                               ? std::optional<std::regex>(std::in_place, p.ready->target)
+                               : std::nullopt);
   if (options.cgroup != cgroup_mode::off && !children.empty())
     cgroup = detail::run_cgroup::create(no_cgroup_reason);
   if (options.die_with_parent && (options.own_process_group || cgroup) && !children.empty())
@@ -76,18 +80,23 @@ void supervisor_core::impl::watch_job_control() {
 // (and stamped) between two forks: starting a thousand takes a second, and a stop or a
 // message must not wait for all of them.
 void supervisor_core::impl::spawn_next() {
-  if (next_to_spawn < children.size()) {
-    // A stop() from another handler may be queued behind this one: it is seen here already.
-    if (state == phase::running && !stop_pending.load(std::memory_order_relaxed)) {
-      if (!room_to_start()) return;  // one that is done for good starts the next
-      spawn(*children[next_to_spawn++]);
-      if (next_to_spawn < children.size() && room_to_start())
-        asio::post(strand, guarded([](impl& self) { self.spawn_next(); }));
-    } else {
-      never_spawn_the_rest();
+  // A stop() from another handler may be queued behind this one: it is seen here already.
+  if (state == phase::running && !stop_pending.load(std::memory_order_relaxed)) {
+    if (child_slot* c = pick_next_to_start()) {
+      c->launched = true;
+      spawn(*c);
+      if (any_waiting()) asio::post(strand, guarded([](impl& self) { self.spawn_next(); }));
     }
+  } else {
+    never_spawn_the_rest();
   }
   complete_if_all_finished();
+}
+
+bool supervisor_core::impl::any_waiting() const {
+  for (const auto& c : children)
+    if (!c->launched) return true;
+  return false;
 }
 
 // run_options::max_running: the children started and not done for good (running, draining,
@@ -95,20 +104,24 @@ void supervisor_core::impl::spawn_next() {
 bool supervisor_core::impl::room_to_start() const {
   if (options.max_running == 0) return true;
   std::size_t active = 0;
-  for (std::size_t i = 0; i < next_to_spawn; ++i)
-    if (!children[i]->life.finished()) ++active;
+  for (const auto& c : children)
+    if (c->launched && !c->life.finished()) ++active;
   return active < options.max_running;
 }
 
-// A child is done for good: under max_running, its place goes to the next one waiting.
+// Something a waiting child may wait for happened: a child is done for good (its place under
+// max_running), started, got ready or failed to (dependencies).
 void supervisor_core::impl::start_waiting_child() {
-  if (options.max_running == 0 || next_to_spawn >= children.size()) return;
+  if (state != phase::running || !any_waiting()) return;
   asio::post(strand, guarded([](impl& self) { self.spawn_next(); }));
 }
 
 void supervisor_core::impl::never_spawn_the_rest() {
-  for (; next_to_spawn < children.size(); ++next_to_spawn)
-    children[next_to_spawn]->life.never_runs();
+  for (auto& c : children)
+    if (!c->launched) {
+      c->launched = true;
+      c->life.never_runs();
+    }
 }
 
 // Starts (or restarts) the child's process. On failure the child is finished for good.
@@ -123,11 +136,14 @@ void supervisor_core::impl::spawn(child_slot& c) {
     c.channels[stream].reader = std::move(launched->readers[stream]);
   c.info = with_pid(*c.info, c.process->pid());
   c.life.started();
+  c.ever_started = true;
   c.spawn_error.clear();
   c.started_at = steady::now();
   if (options.own_process_group && !guard.add(c.info->pid)) report_guard_lost(c);
   emit(child_event_kind::started, c, join_argv(c.program->argv));
   for (auto stream : {stream_kind::out, stream_kind::err}) start_reading(c, stream);
+  start_probing(c);
+  start_waiting_child();  // those waiting for it to start (or, without a probe, to be ready)
   child_slot* slot = &c;
   c.process->async_wait(guarded([slot](impl& self, std::error_code wait_error, int status) {
     self.on_exited(*slot, wait_error, status);

@@ -87,16 +87,27 @@ void supervisor_core::impl::stop(bool kill_at_once) {
   const auto now = steady::now();
   for (auto& c : children) {
     if (!c->process) continue;  // never started (a pending restart had a run before)
-    const detail::stop_order order =
-        c->life.stop(now, !c->process->exited(), c->any_channel_open(), kill_at_once);
-    if (order.what == detail::stop_order::kind::cancel_restart) c->restart_timer.cancel();
-    for (const int sig : order.signals) c->process->signal(sig, true);  // to its group
+    stop_probing(*c);
+    // Dependents first: this one's stop waits for theirs (and is sent when they have ended).
+    if (!kill_at_once && !c->life.finished() && !c->life.restart_pending() &&
+        has_running_dependents(*c)) {
+      c->stop_deferred = true;
+      continue;
+    }
+    stop_child(*c, now, kill_at_once);
   }
   if (kill_at_once)
     state = phase::killing;
   else
     wait_for_next_grace_to_end();
   complete_if_all_finished();
+}
+
+void supervisor_core::impl::stop_child(child_slot& c, steady::time_point now, bool kill_at_once) {
+  const detail::stop_order order =
+      c.life.stop(now, !c.process->exited(), c.any_channel_open(), kill_at_once);
+  if (order.what == detail::stop_order::kind::cancel_restart) c.restart_timer.cancel();
+  for (const int sig : order.signals) c.process->signal(sig, true);  // to its group
 }
 
 // Each child has its own program's grace: the timer wakes for the first one to end.
@@ -132,8 +143,10 @@ void supervisor_core::impl::escalate() {
   state = phase::killing;
   grace_timer.cancel();
   for (auto& c : children)
-    if (c->process && !c->life.finished())
+    if (c->process && !c->life.finished()) {
+      c->stop_deferred = false;
       kill_now(*c, "asked to stop a second time before its grace was over: sent SIGKILL");
+    }
 }
 
 void supervisor_core::impl::kill_children_now() noexcept {
@@ -158,6 +171,7 @@ void supervisor_core::impl::abandon() {
   for (auto& c : children) {
     c->drain_timer.cancel();
     c->restart_timer.cancel();
+    stop_probing(*c);
     for (auto& channel : c->channels)
       if (channel.reader) channel.reader->close();
   }

@@ -12,6 +12,7 @@
 
 #include "pipemux/name_escape.hpp"
 #include "pipemux/stop_signal.hpp"
+#include "readiness/probe_target.hpp"
 #include "supervisor/supervisor_impl.hpp"
 
 namespace pipemux {
@@ -41,6 +42,20 @@ supervisor_core::supervisor_core(asio::any_io_executor executor, run_options opt
 // What the CLI and the config refuse, refused here too for a program_spec built in code: a name
 // tells the children apart. Its bytes are not judged: the CLI names a program after the file it
 // runs, which may hold a newline, and everything pipemux prints escapes names (name_escape.hpp).
+namespace {
+
+void check_probe(const std::string& which, const std::optional<probe>& p) {
+  if (!p) return;
+  if (const std::string problem = detail::target_problem(p->kind, p->target); !problem.empty())
+    throw std::invalid_argument(which + problem);
+  if (p->interval.count() <= 0 || p->timeout.count() <= 0 || p->initial_delay.count() < 0)
+    throw std::invalid_argument(which +
+                                "interval and timeout must be positive, "
+                                "initial_delay not negative");
+}
+
+}  // namespace
+
 void supervisor_core::check_programs(const std::vector<program_spec>& programs) {
   std::set<std::string_view> names;
   for (const auto& p : programs) {
@@ -57,7 +72,17 @@ void supervisor_core::check_programs(const std::vector<program_spec>& programs) 
     }
     if (p.stop_grace && p.stop_grace->count() < 0)
       throw std::invalid_argument(which + "stop_grace is negative");
+    check_probe(which + "ready: ", p.ready);
+    check_probe(which + "alive: ", p.alive);
+    if (p.alive && p.alive->kind == probe_kind::log)
+      throw std::invalid_argument(which +
+                                  "alive: a log probe cannot tell a program stopped "
+                                  "answering (use tcp, http or exec)");
   }
+  std::size_t where = 0;
+  if (const std::string problem = detail::dependency_problem(programs, where); !problem.empty())
+    throw std::invalid_argument("pipemux::supervisor: program '" +
+                                escaped_name(programs[where].name) + "': " + problem);
 }
 
 // As Process v2's async_execute maps them, the mildest type asked for winning: partial (a

@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@
 #include "process/orphan_guard.hpp"
 #include "process/pipe_reader.hpp"
 #include "process/run_cgroup.hpp"
+#include "readiness/dependency_state.hpp"
 #include "supervisor/batch_queue.hpp"
 #include "supervisor/cgroup_leftovers.hpp"
 #include "supervisor/child_slot.hpp"
@@ -57,8 +59,8 @@ struct supervisor_core::impl : std::enable_shared_from_this<impl> {
   std::vector<std::unique_ptr<const detail::program_environment>> environments;  // by program
   std::vector<std::unique_ptr<child_slot>> children;
   phase state = phase::idle;
-  std::size_t next_to_spawn = 0;  // children before it have been started (or tried)
-  bool run_requested = false;     // async_run was called: one run per supervisor
+  std::vector<std::optional<std::regex>> log_patterns;  // by program: its ready.log
+  bool run_requested = false;  // async_run was called: one run per supervisor
   bool stop_requested = false;
   std::atomic<bool> stop_pending{false};  // stop() was called and its handler may not have run
   bool caller_stopped = false;            // stop() or cancellation, not stop_on
@@ -200,6 +202,7 @@ struct supervisor_core::impl : std::enable_shared_from_this<impl> {
   void never_spawn_the_rest();
   bool room_to_start() const;
   void start_waiting_child();
+  bool any_waiting() const;
 
   // Starts (or restarts) the child's process. On failure the child is finished for good.
   void spawn(child_slot& c);
@@ -212,12 +215,44 @@ struct supervisor_core::impl : std::enable_shared_from_this<impl> {
   void report_guard_lost(const child_slot& c);
   void fail_spawn(child_slot& c, std::string why);
 
+  // ---- Dependencies and readiness (readiness.cpp)
+
+  // The first child, in order, whose dependencies are met and for whom there is room; on the
+  // way, children whose dependency failed are settled (on_dependency_failure), and those that
+  // must wait say so once.
+  child_slot* pick_next_to_start();
+  detail::dependency_verdict dependencies_of(const child_slot& c, std::string& waiting_for) const;
+  detail::child_progress progress_of(const child_slot& c) const;
+  // A dependency of `c` failed: false when `c` is not to start (skip, or the run stops).
+  bool settle_failed_dependency(child_slot& c, const std::string& why);
+
+  // A run of `c` started: its ready probe (or ready at once), then its liveness probe.
+  void start_probing(child_slot& c);
+  void stop_probing(child_slot& c);
+  void next_probe_after(child_slot& c, std::chrono::milliseconds delay);
+  void probe_once(child_slot& c);
+  void on_probe_answer(child_slot& c, bool ok, std::string what);
+  void watch_log(child_slot& c, stream_kind stream, std::string_view data);
+  void become_ready(child_slot& c, const std::string& how);
+  void readiness_timed_out(child_slot& c);
+  void start_liveness(child_slot& c);
+  void stop_not_alive(child_slot& c);
+
+  // The run stops dependents first: `c`'s stop signal waits while a program that depends on
+  // its program still has a child running.
+  bool has_running_dependents(const child_slot& c) const;
+  void stop_child(child_slot& c, steady::time_point now, bool kill_at_once);
+  void stop_deferred_children();
+
   // ---- Their output, per message, per read or in batches (delivery.cpp)
 
   void start_reading(child_slot& c, stream_kind stream);
   void on_output(child_slot& c, stream_kind stream, log_clock::time_point arrival,
                  std::string_view data);
   void deliver(child_slot& c, const message& m);
+  // One call of on_message per piece.
+  void deliver_each(child_slot& c, stream_kind stream, log_clock::time_point arrival,
+                    std::string_view data);
 
   // Whether `piece` lies in `buffer` (and not in the framer's storage of a joined line).
   static bool within(std::string_view buffer, std::string_view piece);
