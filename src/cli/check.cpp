@@ -7,6 +7,7 @@
 #include <string>
 
 #include "command_line.hpp"
+#include "pipemux/config.hpp"
 #include "pipemux/escape.hpp"
 #include "pipemux/name_escape.hpp"
 #include "pipemux/shell_command.hpp"
@@ -28,6 +29,26 @@ std::string command_text(const program_spec& spec) {
   return text;
 }
 
+std::string_view condition_text(dependency_condition condition) {
+  for (const auto& [name, value] : dependency_condition_names)
+    if (value == condition) return name;
+  return "?";
+}
+
+std::string probe_text(const probe& p) {
+  switch (p.kind) {
+    case probe_kind::log:
+      return "a line matches \"" + escaped(p.target) + "\"";
+    case probe_kind::tcp:
+      return escaped(p.target) + " accepts";
+    case probe_kind::exec:
+      return "sh -c '" + escaped(p.target) + "' exits 0";
+    case probe_kind::http:
+      return escaped(p.target) + " answers 2xx";
+  }
+  return {};
+}
+
 // What else a child of `spec` is given: its directory and the variables set for it.
 std::string setting_text(const program_spec& spec, std::size_t instance) {
   std::vector<std::string> parts;
@@ -39,6 +60,13 @@ std::string setting_text(const program_spec& spec, std::size_t instance) {
     variables += (variables.empty() ? "" : ", ") + escaped(name);
   if (!variables.empty()) parts.push_back("env " + variables);
   if (spec.pty) parts.emplace_back("on a terminal");
+  std::string after;
+  for (const auto& d : spec.depends_on)
+    after += fmt::format("{}{} ({})", after.empty() ? "" : ", ", escaped_name(d.program),
+                         condition_text(d.condition));
+  if (!after.empty()) parts.push_back("after " + after);
+  if (spec.ready) parts.push_back("ready when " + probe_text(*spec.ready));
+  if (spec.alive) parts.push_back("alive while " + probe_text(*spec.alive));
   if (parts.empty()) return {};
   return " (" + fmt::format("{}", fmt::join(parts, "; ")) + ")";
 }

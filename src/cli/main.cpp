@@ -160,7 +160,7 @@ class supervised_run {
                   log_.note(notable ? spdlog::level::warn : spdlog::level::info, text);
                 }),
         give_up_timer_(io),
-        notifier_(io, count_children(programs_), request.cfg.run.max_running),
+        notifier_(io, programs_, request.cfg.run.max_running),
         signals_(io, {.stop = [this](int sig) { stop(sig); },
                       .kill = [this](int sig) { kill(sig); },
                       .give_up = [this](int sig) { give_up(sig); },

@@ -96,6 +96,10 @@ std::string apply_selection(std::vector<program_spec>& programs,
   };
   programs.erase(std::remove_if(programs.begin(), programs.end(), dropped), programs.end());
   if (programs.empty()) return "nothing left to run after --formation, --only and --except";
+  // What was left out is not waited for: it runs elsewhere, or the user starts it.
+  for (auto& spec : programs)
+    std::erase_if(spec.depends_on,
+                  [&](const dependency& d) { return find(programs, d.program) == nullptr; });
   return {};
 }
 

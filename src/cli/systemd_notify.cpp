@@ -28,11 +28,18 @@ std::uint64_t number(const std::string& text) {
 
 }  // namespace
 
-systemd_notifier::systemd_notifier(boost::asio::io_context& io, std::size_t children,
+systemd_notifier::systemd_notifier(boost::asio::io_context& io,
+                                   const std::vector<program_spec>& programs,
                                    std::size_t max_running)
-    : watchdog_timer_(io),
-      state_(children, 0),
-      ready_after_(max_running == 0 ? children : std::min(children, max_running)) {
+    : watchdog_timer_(io) {
+  for (const auto& p : programs)
+    for (std::size_t i = 0; i < p.instances; ++i) {
+      awaits_probe_.push_back(p.ready.has_value());
+      starts_anyway_.push_back(p.on_dependency_failure == dependency_failure::start_anyway);
+    }
+  const std::size_t children = awaits_probe_.size();
+  state_.assign(children, 0);
+  ready_after_ = max_running == 0 ? children : std::min(children, max_running);
   const std::string socket_path = take_variable("NOTIFY_SOCKET");
   const std::string watchdog_usec = take_variable("WATCHDOG_USEC");
   const std::string watchdog_pid = take_variable("WATCHDOG_PID");
@@ -92,11 +99,18 @@ std::string systemd_notifier::status_line() const {
 void systemd_notifier::on_event(const child_event& event) {
   if (fd_ < 0) return;
   if (event.child) {
-    const bool started = event.kind == child_event_kind::started;
+    const std::size_t index = event.child->index;
+    if (index >= state_.size()) return;
+    // Running and ready: started, or where a probe is asked, its answer (a timeout counts:
+    // systemd hears of the failure from the run, not by waiting for ever).
+    const bool started = awaits_probe_[index] ? event.kind == child_event_kind::ready ||
+                                                    event.kind == child_event_kind::not_ready
+                                              : event.kind == child_event_kind::started;
     const bool ended =
-        event.kind == child_event_kind::exited || event.kind == child_event_kind::spawn_failed;
-    if ((!started && !ended) || event.child->index >= state_.size()) return;
-    signed char& state = state_[event.child->index];
+        event.kind == child_event_kind::exited || event.kind == child_event_kind::spawn_failed ||
+        (event.kind == child_event_kind::dependency_failed && !starts_anyway_[index]);
+    if (!started && !ended) return;
+    signed char& state = state_[index];
     if (state == 0) ++accounted_;
     state = started ? 1 : -1;
   }

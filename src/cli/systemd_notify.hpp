@@ -20,15 +20,18 @@
 #include <vector>
 
 #include "pipemux/events.hpp"
+#include "pipemux/program.hpp"
 
 namespace pipemux::cli {
 
 class systemd_notifier {
  public:
   /// Reads NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID, and removes them from the environment.
-  /// READY=1 once `children` have started or could not, or `max_running` (when not 0): those
-  /// allowed to start at once.
-  systemd_notifier(boost::asio::io_context& io, std::size_t children, std::size_t max_running);
+  /// READY=1 once every child of `programs` has started (or got ready, where its program has a
+  /// ready probe) or could not, or `max_running` of them (when not 0): those allowed to start
+  /// at once.
+  systemd_notifier(boost::asio::io_context& io, const std::vector<program_spec>& programs,
+                   std::size_t max_running);
   ~systemd_notifier();
   systemd_notifier(const systemd_notifier&) = delete;
   systemd_notifier& operator=(const systemd_notifier&) = delete;
@@ -56,8 +59,12 @@ class systemd_notifier {
   boost::asio::steady_timer watchdog_timer_;
   std::chrono::microseconds watchdog_interval_{0};
   std::vector<signed char> state_;  // by child index: 0 not yet, 1 running, -1 done
-  std::size_t accounted_ = 0;       // children started once, or that could not start
-  std::size_t ready_after_;         // accounted_ then: READY=1
+  // By child index: its program has a ready probe (started is not enough), and it starts even
+  // when a dependency fails (dependency_failed does not end it).
+  std::vector<bool> awaits_probe_;
+  std::vector<bool> starts_anyway_;
+  std::size_t accounted_ = 0;  // children started once, or that could not start
+  std::size_t ready_after_;    // accounted_ then: READY=1
   bool closed_ = false;
   bool ready_sent_ = false;
   bool stopping_sent_ = false;

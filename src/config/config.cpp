@@ -61,6 +61,7 @@ void read_program_tables(const detail::config_reader& reader, const toml::node& 
                     "\"" + escaped_name(spec.name) + "\" is used by another program");
     cfg.programs.push_back(std::move(spec));
   }
+  detail::check_dependencies(reader, *list, cfg.programs);
 }
 
 }  // namespace

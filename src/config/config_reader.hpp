@@ -164,4 +164,11 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
                            const std::string& prefix, const std::string& source, log_options& log,
                            std::vector<std::pair<std::string, std::filesystem::path>>& env_files);
 
+/// A [[program]]'s depends_on, on_dependency_failure, ready and alive (readiness_table.cpp).
+void read_readiness(const config_reader& reader, const toml::table& table,
+                    const std::string& prefix, program_spec& spec);
+/// Every program read: each dependency names another program, and there is no cycle.
+void check_dependencies(const config_reader& reader, const toml::array& tables,
+                        std::span<const program_spec> programs);
+
 }  // namespace pipemux::detail

@@ -98,10 +98,10 @@ void read_logging(const config_reader& reader, const toml::table& table, const s
 program_spec parse_program(const config_reader& reader, const toml::table& table,
                            const std::string& prefix, const std::string& source, log_options& log,
                            std::vector<std::pair<std::string, std::filesystem::path>>& env_files) {
-  reader.only_keys(
-      table, prefix,
-      {"name", "command", "instances", "env", "env_file", "cwd", "restart", "color", "log_streams",
-       "stop_signal", "stop_grace", "stop_on", "success_codes", "pty", "output"});
+  reader.only_keys(table, prefix,
+                   {"name", "command", "instances", "env", "env_file", "cwd", "restart", "color",
+                    "log_streams", "stop_signal", "stop_grace", "stop_on", "success_codes", "pty",
+                    "output", "depends_on", "on_dependency_failure", "ready", "alive"});
   program_spec spec;
   spec.instances = 0;  // unset: `children` decides (see config::resolved_programs)
   read_name_and_command(reader, table, prefix, spec);
@@ -123,6 +123,7 @@ program_spec parse_program(const config_reader& reader, const toml::table& table
   if (const auto* n = table.get("pty")) spec.pty = reader.boolean(*n, prefix + "pty");
   read_environment(reader, table, prefix, source, spec, env_files);
   read_logging(reader, table, prefix, source, spec.name, log);
+  read_readiness(reader, table, prefix, spec);
   return spec;
 }
 

@@ -33,8 +33,8 @@ inline const char* output_kind(char mark) noexcept {
   return "report";
 }
 
-/// What a report of pipemux's is: "start", "exit", "restart", "stop", "error", "summary", or
-/// "report" for the rest.
+/// What a report of pipemux's is: "start", "exit", "restart", "stop", "error", "summary",
+/// "waiting", "ready", "not_ready", "dependency_failed", "not_alive", or "report" for the rest.
 inline const char* report_kind(const log_context& ctx) noexcept {
   if (ctx.summary != nullptr) return "summary";
   if (ctx.event == nullptr) return "report";
@@ -52,6 +52,16 @@ inline const char* report_kind(const log_context& ctx) noexcept {
       return "stop";
     case child_event_kind::spawn_failed:
       return "error";
+    case child_event_kind::waiting:
+      return "waiting";
+    case child_event_kind::ready:
+      return "ready";
+    case child_event_kind::not_ready:
+      return "not_ready";
+    case child_event_kind::dependency_failed:
+      return "dependency_failed";
+    case child_event_kind::not_alive:
+      return "not_alive";
     default:
       return "report";
   }

@@ -32,8 +32,11 @@ spdlog::level::level_enum level_of(const child_event& e) {
   switch (e.kind) {
     case child_event_kind::started:
     case child_event_kind::continued:
+    case child_event_kind::waiting:
+    case child_event_kind::ready:
       return spdlog::level::info;
     case child_event_kind::spawn_failed:
+    case child_event_kind::dependency_failed:
       return spdlog::level::err;
     case child_event_kind::exited:
       return e.status && e.status->success() ? spdlog::level::info : spdlog::level::warn;

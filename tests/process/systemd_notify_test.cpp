@@ -11,6 +11,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -177,6 +178,30 @@ TEST(SystemdNotify, ReadyComesOnceTheChildrenAllowedToStartHaveStarted) {
       << testing::PrintToString(all);
   EXPECT_EQ(last_but_pings(all), "STOPPING=1\nSTATUS=stopping: received SIGTERM")
       << testing::PrintToString(all);
+}
+
+// A program with a ready probe: READY=1 waits for it, not for its start. "quick" has ended
+// by then, which the STATUS of READY=1 shows (at its start it would say 2 running).
+TEST(SystemdNotify, ReadyWaitsForAReadyProbe) {
+  const notify_socket systemd(test::temp_path("notify-probe.sock"));
+  ASSERT_TRUE(systemd.bound());
+  const std::string config = test::temp_path("notify-probe.toml");
+  std::ofstream(config) << "[[program]]\nname = \"slow\"\n"
+                           "command = \"sleep 0.5; echo up; exec sleep 30\"\n"
+                           "[program.ready]\nlog = \"^up$\"\n"
+                           "[[program]]\nname = \"quick\"\ncommand = \"true\"\n";
+  const auto result = run_command(
+      {"/usr/bin/env", "NOTIFY_SOCKET=" + systemd.address(), pipemux_exe(), "-c", config},
+      test::signal_when(SIGTERM, [](const std::string& out) {
+        return out.find("- * ready after") != std::string::npos;
+      }));
+  EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.out;
+  const auto all = systemd.received();
+  EXPECT_EQ(count(all, "READY=1\nSTATUS=1 of 2 children running, 1 ended"), 1U)
+      << testing::PrintToString(all) << result.out;
+  EXPECT_EQ(std::count_if(all.begin(), all.end(),
+                          [](const std::string& m) { return m.rfind("READY=1", 0) == 0; }),
+            1);
 }
 
 }  // namespace

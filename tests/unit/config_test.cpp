@@ -268,6 +268,31 @@ INSTANTIATE_TEST_SUITE_P(
                    "program[0].name",
                    "without control characters (bidirectional ones too) or backslashes (got "
                    "\"ab\\xe2\\x80\\xaecd\")"},
+        bad_config{"[[program]]\nname = \"a\"\ncommand = \"ls\"\ndepends_on = { b = \"up\" }", 4,
+                   20, "program[0].depends_on.b",
+                   "must be one of \"started\", \"ready\", \"completed\", \"exited\""},
+        bad_config{"[[program]]\nname = \"a\"\ncommand = \"ls\"\ndepends_on = [\"b\"]", 4, 14,
+                   "program[0].depends_on",
+                   "'a' depends on 'b', which is not a program of this run"},
+        bad_config{"[[program]]\nname = \"a\"\ncommand = \"ls\"\ndepends_on = [\"b\"]\n"
+                   "[[program]]\nname = \"b\"\ncommand = \"ls\"\ndepends_on = { a = \"started\" }",
+                   8, 14, "program[1].depends_on", "'b' is in a dependency cycle: a -> b -> a"},
+        bad_config{"[[program]]\nname = \"a\"\ncommand = \"ls\"\ndepends_on = \"b\"", 4, 14,
+                   "program[0].depends_on", "expected a table ({ db = \"ready\" }) or an array"},
+        bad_config{"[[program]]\nname = \"a\"\ncommand = \"ls\"\n[program.ready]\ntcp = \"db\"", 5,
+                   7, "program[0].ready.tcp", "must be HOST:PORT"},
+        bad_config{"[[program]]\nname = \"a\"\ncommand = \"ls\"\n[program.ready]\nlog = \"a\"\n"
+                   "tcp = \"h:1\"",
+                   6, 7, "program[0].ready.tcp", "one probe per table"},
+        bad_config{"[[program]]\nname = \"a\"\ncommand = \"ls\"\n[program.ready]\ninterval = 1", 4,
+                   1, "program[0].ready", "needs a probe: log ="},
+        bad_config{"[[program]]\nname = \"a\"\ncommand = \"ls\"\n[program.alive]\nlog = \"a\"", 5,
+                   1, "program[0].alive.log", "unknown key"},
+        bad_config{"[[program]]\nname = \"a\"\ncommand = \"ls\"\n[program.ready]\n"
+                   "http = \"http://h:1/\"\ntimeout = 0",
+                   6, 11, "program[0].ready.timeout", "must be more than 0"},
+        bad_config{"[[program]]\nname = \"a\"\ncommand = \"ls\"\non_dependency_failure = \"wait\"",
+                   4, 25, "program[0].on_dependency_failure", "\"stop\", \"start\", \"skip\""},
         bad_config{dotted_key(50000) + " = 1", 1, 130, "", "tables nest too deep"},
         bad_config{"[" + dotted_key(50000) + "]", 1, 131, "", "tables nest too deep"}),
     [](const ::testing::TestParamInfo<bad_config>& info) {
@@ -360,6 +385,71 @@ TEST(Config, AProgramsOwnStopLogAndEnvSettingsAreRead) {
   // Recorded by name, relative to the config's directory; read by load_config_file.
   using env_file_entry = std::pair<std::string, std::filesystem::path>;
   EXPECT_EQ(cfg.program_env_files, (std::vector<env_file_entry>{{"api", "/etc/app/api.env"}}));
+}
+
+TEST(Config, DependenciesAndProbesAreRead) {
+  const config cfg = parse_config(R"(
+[[program]]
+name = "web"
+command = "run web"
+depends_on = { db = "ready", migrate = "completed" }
+on_dependency_failure = "skip"
+[program.alive]
+http = "http://localhost:8080/health"
+interval = 2
+timeout = 0.5
+failures = 4
+
+[[program]]
+name = "db"
+command = "run db"
+[program.ready]
+tcp = "[::1]:5432"
+interval = 0.25
+timeout = 30
+initial_delay = 1
+
+[[program]]
+name = "migrate"
+command = "run migrate"
+depends_on = ["db"]
+)",
+                                  "p.toml");
+  ASSERT_EQ(cfg.programs.size(), 3u);
+  const auto& web = cfg.programs[0];
+  ASSERT_EQ(web.depends_on.size(), 2u);
+  EXPECT_EQ(web.depends_on[0].program, "db");
+  EXPECT_EQ(web.depends_on[0].condition, dependency_condition::ready);
+  EXPECT_EQ(web.depends_on[1].program, "migrate");
+  EXPECT_EQ(web.depends_on[1].condition, dependency_condition::completed);
+  EXPECT_EQ(web.on_dependency_failure, dependency_failure::skip);
+  EXPECT_FALSE(web.ready);
+  ASSERT_TRUE(web.alive);
+  EXPECT_EQ(web.alive->kind, probe_kind::http);
+  EXPECT_EQ(web.alive->target, "http://localhost:8080/health");
+  EXPECT_EQ(web.alive->interval, std::chrono::milliseconds(2000));
+  EXPECT_EQ(web.alive->timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(web.alive_failures, 4u);
+  const auto& db = cfg.programs[1];
+  ASSERT_TRUE(db.ready);
+  EXPECT_EQ(db.ready->kind, probe_kind::tcp);
+  EXPECT_EQ(db.ready->target, "[::1]:5432");
+  EXPECT_EQ(db.ready->interval, std::chrono::milliseconds(250));
+  EXPECT_EQ(db.ready->timeout, std::chrono::milliseconds(30000));
+  EXPECT_EQ(db.ready->initial_delay, std::chrono::milliseconds(1000));
+  EXPECT_EQ(db.on_dependency_failure, dependency_failure::stop_run);
+  const auto& migrate = cfg.programs[2];
+  ASSERT_EQ(migrate.depends_on.size(), 1u);
+  EXPECT_EQ(migrate.depends_on[0].condition, dependency_condition::ready);  // a list: ready
+  // The defaults: a ready probe waits a minute, asking twice a second; an alive one gives
+  // each attempt a second and gives up after 3 in a row.
+  const probe defaults;
+  EXPECT_EQ(defaults.interval, std::chrono::milliseconds(500));
+  EXPECT_EQ(defaults.timeout, std::chrono::milliseconds(60000));
+  const config alive_only = parse_config(
+      "[[program]]\nname = \"a\"\ncommand = \"x\"\n[program.alive]\nexec = \"true\"\n", "a.toml");
+  EXPECT_EQ(alive_only.programs[0].alive->timeout, std::chrono::milliseconds(1000));
+  EXPECT_EQ(alive_only.programs[0].alive_failures, 3u);
 }
 
 TEST(Config, UnreadableFileIsAnErrorWithoutALineNumber) {

@@ -1,0 +1,478 @@
+// Dependencies and readiness through real programs: a log line, a TCP listener and a Python
+// HTTP server that are ready late, an exec probe, `completed`, a dependency that fails or never
+// gets ready, the reverse order of a stop, a liveness probe that restarts a program that stops
+// answering, and the library's events.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <csignal>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "log_line.hpp"
+#include "pipemux/pipemux.hpp"
+#include "run_command.hpp"
+
+namespace pipemux {
+namespace {
+using namespace std::chrono_literals;
+using test::pipemux_exe;
+using test::run_command;
+
+// A TCP port nobody listens on now (the kernel's choice for a socket bound to port 0).
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof a;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &size) != 0)
+    ADD_FAILURE() << "no free port";
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string config_file(const std::string& name, const std::string& text) {
+  std::string path = test::temp_path(name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+// Where `text` is in `out`; fails the test when it is not there.
+std::size_t position(const std::string& out, const std::string& text) {
+  const auto at = out.find(text);
+  EXPECT_NE(at, std::string::npos) << "no \"" << text << "\" in:\n" << out;
+  return at;
+}
+
+// Where `pattern` first matches in `out`, or npos.
+std::size_t match_at(const std::string& out, const char* pattern) {
+  std::smatch match;
+  if (!std::regex_search(out, match, std::regex(pattern))) return std::string::npos;
+  return static_cast<std::size_t>(match.position(0));
+}
+
+test::command_result run_config(const std::string& path, std::vector<std::string> extra = {},
+                                const test::command_options& options = {}) {
+  std::vector<std::string> argv = {pipemux_exe(), "-c", path};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return run_command(argv, options);
+}
+
+TEST(Readiness, ALogLineMakesAProgramReadyAndItsDependentStartsAfterIt) {
+  const auto path = config_file("log.toml", R"(
+[[program]]
+name = "web"
+command = "echo web up"
+depends_on = { db = "ready" }
+
+[[program]]
+name = "db"
+command = "echo starting; sleep 0.4; echo 'listening on port 5432'; sleep 0.2"
+[program.ready]
+log = "listening on port \\d+"
+)");
+  const auto result = run_config(path);
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  const auto& out = result.out;
+  const auto waiting = position(out, "web.0[-1] - * waiting for db (ready)\n");
+  const auto line = position(out, "out | listening on port 5432\n");
+  const std::regex ready(
+      R"(db\.0 \[\d+\] - \* ready after 0\.[3-9]\d\d s \(log matched "listening on port \\\\d\+"\)\n)");
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(out, match, ready)) << out;
+  const auto ready_at = static_cast<std::size_t>(match.position(0));
+  const auto web_start = position(out, "web.0[");
+  EXPECT_EQ(out.find("web.0[-1] - * waiting"), web_start);  // its first line: it waits
+  EXPECT_LT(waiting, line);
+  EXPECT_LT(line, ready_at);  // the line that made it ready comes first
+  EXPECT_LT(ready_at, position(out, "- * started: /bin/sh -c echo web up")) << out;
+  // Ready once, and only where a probe asks: web has no ready line.
+  EXPECT_EQ(out.find("* ready", ready_at + match.length(0)), std::string::npos) << out;
+}
+
+// The dependents connect to what they depend on and say what they got: ready means serving.
+TEST(Readiness, ATcpListenerAndAnHttpServerAreReadyWhenTheyAnswer) {
+  const int tcp_port = free_port();
+  const int http_port = free_port();
+  const auto path = config_file("net.toml", fmt::format(R"(
+[[program]]
+name = "listener"
+command = ["python3", "-u", "-c", """
+import socket, time
+time.sleep(0.5)
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', {0})); s.listen(8)
+print('listening', flush=True)
+while True:
+    c, _ = s.accept(); c.sendall(b'hello'); c.close()
+"""]
+[program.ready]
+tcp = "127.0.0.1:{0}"
+interval = 0.05
+
+[[program]]
+name = "site"
+command = "sleep 0.3; exec python3 -m http.server {1} --bind 127.0.0.1"
+[program.ready]
+http = "http://127.0.0.1:{1}/"
+interval = 0.05
+
+[[program]]
+name = "client"
+depends_on = {{ listener = "ready", site = "ready" }}
+command = ["python3", "-c", """
+import socket, urllib.request
+s = socket.create_connection(('127.0.0.1', {0})); print('tcp got', s.recv(5).decode())
+print('http got', urllib.request.urlopen('http://127.0.0.1:{1}/').status)
+"""]
+)",
+                                                        tcp_port, http_port));
+  const auto result =
+      run_config(path, {"--stop-on", "exit"});  // the servers are stopped when client exits
+  const auto& out = result.out;
+  EXPECT_NE(out.find("client.0"), std::string::npos) << out << result.err;
+  EXPECT_NE(out.find("out | tcp got hello\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("out | http got 200\n"), std::string::npos) << out;
+  EXPECT_TRUE(std::regex_search(
+      out,
+      std::regex(fmt::format(
+          R"(listener\.0\[\d+\] - \* ready after 0\.[4-9]\d\d s \(tcp 127\.0\.0\.1:{}: accepted\))",
+          tcp_port))))
+      << out;
+  EXPECT_TRUE(std::regex_search(
+      out,
+      std::regex(fmt::format(
+          R"(site\.0 +\[\d+\] - \* ready after \d\.\d{{3}} s \(http http://127\.0\.0\.1:{}/: answered 200\))",
+          http_port))))
+      << out;
+  EXPECT_LT(match_at(out, R"(listener\.0\[\d+\] - \* ready after)"),
+            match_at(out, R"(client\.0 +\[\d+\] - \* started)"))
+      << out;
+  EXPECT_LT(match_at(out, R"(site\.0 +\[\d+\] - \* ready after)"),
+            match_at(out, R"(client\.0 +\[\d+\] - \* started)"))
+      << out;
+  EXPECT_EQ(out.find("not ready"), std::string::npos) << out;
+}
+
+TEST(Readiness, AnExecProbeAndACompletedDependency) {
+  const std::string dir = test::temp_path("exec-probe");
+  std::filesystem::create_directories(dir);
+  const auto path = config_file("exec.toml", fmt::format(R"(
+[[program]]
+name = "maker"
+command = "sleep 0.3; echo made > {0}/flag; exec sleep 30"
+[program.ready]
+exec = "test -f {0}/flag"
+interval = 0.05
+
+[[program]]
+name = "migrate"
+command = "sleep 0.2; echo migrated > {0}/migrated"
+depends_on = ["maker"]
+
+[[program]]
+name = "user"
+command = "cat {0}/flag {0}/migrated"
+stop_on = "exit"
+depends_on = {{ maker = "ready", migrate = "completed" }}
+)",
+                                                         dir));
+  const auto result = run_config(path, {"--success", "user"});
+  const auto& out = result.out;
+  // Started only once the flag existed and migrate had exited 0: it reads both.
+  EXPECT_NE(out.find("user.0"), std::string::npos) << out;
+  const auto maker_ready = position(out, "- * ready after 0.");
+  EXPECT_NE(out.find(" s (exec test -f " + dir + "/flag: exited 0)\n"), std::string::npos) << out;
+  const auto migrate_start = position(out, "migrate.0[");
+  EXPECT_LT(out.find("migrate.0[-1] - * waiting for maker (ready)"), maker_ready);
+  EXPECT_LT(maker_ready, out.find("- * started", migrate_start)) << out;
+  EXPECT_NE(out.find("user.0   [-1] - * waiting for maker (ready), migrate (completed)\n"),
+            std::string::npos)
+      << out;
+  EXPECT_LT(position(out, "migrate.0["), position(out, "user.0   [")) << out;
+  EXPECT_NE(out.find("out | made\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("out | migrated\n"), std::string::npos) << out;
+  EXPECT_EQ(result.exit_code, 0) << out << result.err;
+}
+
+TEST(Readiness, ADependencyThatExitsBeforeItIsReadyStopsTheRunWithALineSayingWhy) {
+  const auto path = config_file("fails.toml", R"(
+[[program]]
+name = "web"
+command = "echo never"
+depends_on = { db = "ready" }
+
+[[program]]
+name = "db"
+command = "echo cannot open data; exit 3"
+[program.ready]
+log = "ready"
+
+[[program]]
+name = "other"
+command = "exec sleep 30"
+)");
+  const auto started = std::chrono::steady_clock::now();
+  const auto result = run_config(path);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+  EXPECT_EQ(result.exit_code, 1) << result.out;
+  const auto& out = result.out;
+  EXPECT_EQ(out.find("out | never"), std::string::npos) << out;
+  EXPECT_NE(
+      out.find("web.0  [-1] - * not started: its dependency 'db' exited with code 3 before it "
+               "was ready\n"),
+      std::string::npos)
+      << out;
+  EXPECT_NE(out.find("web.0  [-1] - * a dependency failed: stopping the other children\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("other.0"), std::string::npos);
+  EXPECT_TRUE(std::regex_search(out, std::regex(R"(other\.0\[\d+\] - \* killed by SIGTERM)")))
+      << out;
+  EXPECT_NE(out.find("web.0  [-1] - * summary: 0 messages, 0 bytes, not started, 0 restarts"),
+            std::string::npos)
+      << out;
+}
+
+TEST(Readiness, AProgramNeverReadyWithinItsTimeoutFailsItsDependents) {
+  const auto path = config_file("timeout.toml", R"(
+[[program]]
+name = "web"
+command = "echo never"
+depends_on = { db = "ready" }
+
+[[program]]
+name = "db"
+command = "exec sleep 30"
+[program.ready]
+exec = "echo no; exit 1"
+interval = 0.1
+timeout = 0.5
+)");
+  const auto result = run_config(path);
+  EXPECT_EQ(result.exit_code, 1) << result.out;
+  const auto& out = result.out;
+  EXPECT_TRUE(std::regex_search(
+      out,
+      std::regex(
+          R"(db\.0 \[\d+\] - \* not ready after 0\.500 s \(exec echo no; exit 1: exited with code 1\)\n)")))
+      << out;
+  EXPECT_NE(out.find("web.0[-1] - * not started: its dependency 'db' was not ready after 0.500 s "
+                     "(exec echo no; exit 1: exited with code 1)\n"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("out | never"), std::string::npos);
+}
+
+TEST(Readiness, AWaitingProgramMayStartAnywayOrBeSkipped) {
+  const auto path = config_file("choices.toml", R"(
+[[program]]
+name = "brave"
+command = "echo brave ran"
+depends_on = { db = "completed" }
+on_dependency_failure = "start"
+
+[[program]]
+name = "careful"
+command = "echo careful ran"
+depends_on = { db = "completed" }
+on_dependency_failure = "skip"
+
+[[program]]
+name = "db"
+command = "sleep 0.2; exit 4"
+
+[[program]]
+name = "bystander"
+command = "sleep 0.6; echo bystander done"
+)");
+  const auto result = run_config(path);
+  const auto& out = result.out;
+  EXPECT_EQ(result.exit_code, 1) << out;
+  EXPECT_NE(out.find("* its dependency 'db' exited with code 4: starting anyway\n"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("out | brave ran\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("* not started: its dependency 'db' exited with code 4\n"), std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("careful ran"), std::string::npos) << out;
+  // The run went on: nobody was stopped.
+  EXPECT_NE(out.find("out | bystander done\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("stopping the other children"), std::string::npos) << out;
+}
+
+// One SIGTERM: web (which depends on db) gets it first and takes 0.5 s to end; db gets its
+// stop signal only after web has exited. A dependent that ignores it is killed after its
+// grace, and then the dependency is stopped.
+TEST(Readiness, AStopGoesToDependentsFirstAndToTheirDependenciesOnceTheyHaveEnded) {
+  const auto path = config_file("order.toml", R"(
+stop_grace = 1
+[[program]]
+name = "web"
+command = "trap 'echo web got TERM; sleep 0.5; echo web bye; exit 0' TERM; echo web up; while :; do sleep 0.05; done"
+depends_on = { db = "started" }
+
+[[program]]
+name = "stubborn"
+command = "trap 'echo stubborn ignores TERM' TERM; echo stubborn up; while :; do sleep 0.05; done"
+depends_on = ["db"]
+
+[[program]]
+name = "db"
+command = "trap 'echo db got TERM; exit 0' TERM; echo db up; while :; do sleep 0.05; done"
+)");
+  const auto result = run_config(path, {}, test::signal_when(SIGTERM, [](const std::string& out) {
+                                   return out.find("out | web up") != std::string::npos &&
+                                          out.find("out | stubborn up") != std::string::npos;
+                                 }));
+  EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.out;
+  const auto& out = result.out;
+  const auto web_bye = position(out, "out | web bye\n");
+  const auto stubborn_killed = position(out, "stubborn.0");
+  const auto killed =
+      out.find("still running after the grace period: sent SIGKILL", stubborn_killed);
+  const auto db_term = position(out, "out | db got TERM\n");
+  EXPECT_LT(position(out, "out | web got TERM\n"), web_bye);
+  EXPECT_NE(killed, std::string::npos) << out;
+  EXPECT_LT(web_bye, db_term) << out;
+  EXPECT_LT(killed, db_term) << out;
+}
+
+// A server that answers one request, then stops answering (its socket closed, the process
+// alive): its liveness probe fails twice, it is stopped as a failure and restarted once.
+TEST(Readiness, AProgramThatStopsAnsweringIsRestartedByItsLivenessProbe) {
+  const int port = free_port();
+  const auto path = config_file("alive.toml", fmt::format(R"(
+max_restarts = 1
+stop_grace = 1
+[[program]]
+name = "srv"
+restart = "on-failure"
+command = ["python3", "-u", "-c", """
+import socket, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', {0})); s.listen(8)
+c, _ = s.accept(); c.close(); s.close()
+print('stopped answering', flush=True)
+time.sleep(60)
+"""]
+[program.ready]
+tcp = "127.0.0.1:{0}"
+interval = 0.05
+[program.alive]
+tcp = "127.0.0.1:{0}"
+interval = 0.1
+timeout = 0.5
+failures = 2
+)",
+                                                          port));
+  const auto result = run_config(path);
+  const auto& out = result.out;
+  EXPECT_EQ(result.exit_code, 1) << out;
+  const std::regex not_alive(fmt::format(
+      R"(srv\.0\[\d+\] - \* not alive: 2 probes failed in a row \(last: tcp 127\.0\.0\.1:{}: Connection refused\): stopping it\n)",
+      port));
+  const auto count = std::distance(std::sregex_iterator(out.begin(), out.end(), not_alive),
+                                   std::sregex_iterator());
+  EXPECT_EQ(count, 2) << out;  // its first run and its one restart
+  EXPECT_NE(out.find("- * restarting: "), std::string::npos) << out;
+  EXPECT_TRUE(std::regex_search(
+      out,
+      std::regex(R"(summary: 2 messages, \d+ bytes, killed by SIGTERM \(not alive\), 1 restart)")))
+      << out;
+}
+
+TEST(Readiness, JsonLinesSayEachTransitionsKind) {
+  const auto path = config_file("json.toml", R"(
+[[program]]
+name = "web"
+command = "true"
+depends_on = ["db"]
+[[program]]
+name = "db"
+command = "echo up"
+[program.ready]
+log = "up"
+)");
+  const auto result = run_config(path, {"--format", "json"});
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_NE(
+      result.out.find(R"js("kind":"waiting","level":"info","message":"waiting for db (ready)")js"),
+      std::string::npos)
+      << result.out;
+  EXPECT_TRUE(std::regex_search(
+      result.out,
+      std::regex(R"("name":"db",.*"kind":"ready","level":"info","message":"ready after )")))
+      << result.out;
+}
+
+// The library: an embedding service waits for readiness through the same events.
+TEST(Readiness, TheLibraryReportsReadyBeforeTheDependentStarts) {
+  namespace asio = boost::asio;
+  asio::io_context io;
+  supervisor sup(io.get_executor());
+  program_spec db{"db", {"/bin/sh", "-c", "sleep 0.2; echo accepting; sleep 0.1"}};
+  db.ready = probe{.kind = probe_kind::log, .target = "^accepting$"};
+  program_spec web{"web", {"/bin/sh", "-c", "echo hi"}};
+  web.depends_on = {{"db", dependency_condition::ready}};
+  std::vector<std::string> order;
+  std::optional<run_summary> summary;
+  sup.async_run(
+      {web, db}, [](const message&) {},
+      [&](const child_event& e) {
+        if (e.kind == child_event_kind::ready || e.kind == child_event_kind::started ||
+            e.kind == child_event_kind::waiting)
+          order.push_back(e.child->name + " " + describe(e).substr(0, 5));
+      },
+      [&](error_code, run_summary s) { summary = std::move(s); });
+  io.run();
+  ASSERT_TRUE(summary);
+  EXPECT_FALSE(summary->any_failed());
+  EXPECT_EQ(order, (std::vector<std::string>{"web waiti", "db start", "db ready", "web start"}));
+}
+
+TEST(Readiness, TheLibraryRefusesUnknownDependenciesCyclesAndBadProbes) {
+  namespace asio = boost::asio;
+  const auto refusal = [](std::vector<program_spec> programs) {
+    asio::io_context io;
+    supervisor sup(io.get_executor());
+    try {
+      sup.async_run(
+          std::move(programs), [](const message&) {}, [](const child_event&) {},
+          [](error_code, const run_summary&) {});
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  program_spec a{"a", {"true"}};
+  program_spec b{"b", {"true"}};
+  a.depends_on = {{"nobody"}};
+  EXPECT_EQ(refusal({a}),
+            "pipemux::supervisor: program 'a': depends on 'nobody', which is not a program of "
+            "this run");
+  a.depends_on = {{"b"}};
+  b.depends_on = {{"a", dependency_condition::started}};
+  EXPECT_EQ(refusal({a, b}),
+            "pipemux::supervisor: program 'b': is in a dependency cycle: a -> b -> a");
+  b.depends_on.clear();
+  b.ready = probe{.kind = probe_kind::tcp, .target = "localhost"};
+  EXPECT_EQ(refusal({a, b}),
+            "pipemux::supervisor: program 'b': ready: must be HOST:PORT (\"localhost:8080\", "
+            "\"[::1]:8080\"; a port is 1 to 65535)");
+  b.ready.reset();
+  b.alive = probe{.kind = probe_kind::log, .target = "x"};
+  EXPECT_NE(refusal({a, b}).find("alive: a log probe cannot tell"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pipemux
