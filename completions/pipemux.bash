@@ -68,7 +68,7 @@ _pipemux() {
     --success) choices="all first last $(_pipemux_program_names | tr '\n' ' ')" ;;
     --cgroup) choices="auto off required" ;;
     --restart) choices="never on-failure always" ;;
-    --format) choices="text json" ;;
+    --format) choices="text json raw" ;;
     --color) choices="auto always never" ;;
     --timestamps) choices="absolute relative none" ;;
     --ansi) choices="keep strip escape" ;;
@@ -83,7 +83,7 @@ _pipemux() {
       return 0 ;;
     -o | --output)
       compopt -o filenames 2>/dev/null
-      mapfile -t COMPREPLY < <(compgen -W "- json: text:" -- "$cur"; compgen -f -- "$cur")
+      mapfile -t COMPREPLY < <(compgen -W "- json: text: raw:" -- "$cur"; compgen -f -- "$cur")
       return 0 ;;
     --only | --except | --hide | --names | -m | --formation)
       [[ $prev == --names ]] && return 0  # new names: nothing to offer
@@ -118,7 +118,7 @@ _pipemux() {
         --stop-grace --stop-signal --stop-on --success --timings --cgroup --restart --max-restarts
         --max-processes --output
         --journal --syslog --syslog-to --syslog-facility --syslog-max-message --log-pattern
-        --format --color --timestamps --ansi --names --procfile --port --env-file --formation
+        --format --raw --color --timestamps --ansi --names --procfile --port --env-file --formation
         --pty --hide --only --except -h -c -n -r -o -f -e -m --"
     fi
     mapfile -t COMPREPLY < <(compgen -W "$flags" -- "$cur")

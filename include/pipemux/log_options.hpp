@@ -23,9 +23,12 @@ inline constexpr named<color_choice> color_names[] = {{"auto", color_choice::aut
                                                       {"never", color_choice::never}};
 
 /// What a log line is: text for people (a pattern), or a JSON object for a collector.
-enum class log_format_kind : unsigned char { text, json };
+/// text: a line per message for people; json: an object per line for a collector; raw: the
+/// children's bytes as written, nothing of pipemux's (raw_format.hpp).
+enum class log_format_kind : unsigned char { text, json, raw };
 inline constexpr named<log_format_kind> log_format_names[] = {{"text", log_format_kind::text},
-                                                              {"json", log_format_kind::json}};
+                                                              {"json", log_format_kind::json},
+                                                              {"raw", log_format_kind::raw}};
 
 /// How a log file rotates (rotating_file.hpp: spdlog's names and rules, on the writer's
 /// thread), between two lines: a line is never split and none is lost.

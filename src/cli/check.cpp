@@ -73,7 +73,9 @@ std::string setting_text(const program_spec& spec, std::size_t instance) {
 
 std::string output_text(const log_sink_options& sink, log_format_kind run_format) {
   const log_format_kind format = sink.format.value_or(run_format);
-  const std::string_view format_name = format == log_format_kind::json ? "json" : "text";
+  const std::string_view format_name = format == log_format_kind::json  ? "json"
+                                       : format == log_format_kind::raw ? "raw"
+                                                                        : "text";
   switch (sink.kind) {
     case sink_kind::journal:
       return "the systemd journal";

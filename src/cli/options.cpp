@@ -183,9 +183,13 @@ void declare_format_options(CLI::App& app, command_line_flags& flags, const conf
       app.add_option("--log-pattern", flags.pattern.value,
                      "spdlog pattern, with %v (the text); see README for %L %N %k %w %J %Z %q")
           ->check([](const std::string& text) { return log_pattern_problem(text); });
-  choice<log_format_kind>(
-      app, "--format", flags.format, log_format_names, defaults.log.format,
-      "text: a line per message for people; json: a JSON object per line for a collector");
+  choice<log_format_kind>(app, "--format", flags.format, log_format_names, defaults.log.format,
+                          "text: a line per message for people; json: a JSON object per line "
+                          "for a collector; raw: the children's bytes as written, no prefix, no "
+                          "reports");
+  app.add_flag("--raw", flags.raw,
+               "The children's output as they wrote it: no prefix, no reports of pipemux's "
+               "(--format raw; concurrently's -r, which is --read-size here)");
   choice<color_choice>(
       app, "--color", flags.color, color_names, defaults.log.color,
       "Colour the log: auto = on a terminal, unless NO_COLOR is set (FORCE_COLOR forces it)");

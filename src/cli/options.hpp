@@ -54,6 +54,7 @@ struct command_line_flags {
   flag<std::size_t> syslog_max_message{.value = default_syslog_max_message};
   flag<std::string> pattern;
   flag<log_format_kind> format;
+  bool raw = false;  // --raw: --format raw
   flag<color_choice> color;
   flag<timestamp_style> timestamps;
   flag<ansi_mode> ansi;

@@ -147,7 +147,10 @@ void apply_format_flags(const command_line_flags& flags, log_options& log) {
     log.pattern.clear();
   }
   if (flags.color) log.color = flags.color.value;
+  if (flags.raw && flags.format && flags.format.value != log_format_kind::raw)
+    throw usage_error("--raw is --format raw: give one of them");
   if (flags.format) log.format = flags.format.value;
+  if (flags.raw) log.format = log_format_kind::raw;
   const auto is_text = [&log](const log_sink_options& sink) {
     return sink.format.value_or(log.format) == log_format_kind::text;
   };
@@ -156,8 +159,8 @@ void apply_format_flags(const command_line_flags& flags, log_options& log) {
                             : std::any_of(log.sinks.begin(), log.sinks.end(), is_text);
   if (!any_text && !log.pattern.empty())
     throw usage_error(
-        "a log pattern is for text: JSON lines have their own fields (give --format json or a "
-        "pattern, not both)");
+        "a log pattern is for text: JSON lines have their own fields and raw output none (give "
+        "--format json, --raw or a pattern, not both)");
   if (flags.ansi) log.ansi = flags.ansi.value;
 }
 

@@ -16,6 +16,7 @@
 #include "pipemux/journal_sink.hpp"
 #include "pipemux/json_format.hpp"
 #include "pipemux/log_format.hpp"
+#include "pipemux/raw_format.hpp"
 #include "pipemux/rotating_file.hpp"
 #include "pipemux/spdlog_adapter.hpp"
 #include "pipemux/syslog_sink.hpp"
@@ -83,8 +84,11 @@ std::unique_ptr<log_outputs::output> log_outputs::open(log_sink_options spec, bo
                                                        const environment_reader& getenv) const {
   auto out = std::make_unique<output>();
   out->name = output_name(spec);
-  const bool json = spec.format.value_or(log.format) == log_format_kind::json;
-  out->color = !json && colors_wanted(log.color, spec.to_stdout(), stdout_is_terminal_, getenv);
+  const log_format_kind format = spec.format.value_or(log.format);
+  const bool json = format == log_format_kind::json;
+  const bool raw = format == log_format_kind::raw;
+  out->color =
+      !json && !raw && colors_wanted(log.color, spec.to_stdout(), stdout_is_terminal_, getenv);
   spdlog::sink_ptr sink;
   if (spec.kind == sink_kind::journal) {
     socket_address journald;
@@ -120,12 +124,14 @@ std::unique_ptr<log_outputs::output> log_outputs::open(log_sink_options spec, bo
   }
   out->logger = std::make_shared<spdlog::logger>("pipemux", sink);
   out->logger->set_formatter(
-      json ? make_json_formatter()
-           : make_log_formatter(log_pattern(log), log_style_for(log, programs, out->color)));
+      json  ? make_json_formatter()
+      : raw ? make_raw_formatter()
+            : make_log_formatter(log_pattern(log), log_style_for(log, programs, out->color)));
   out->adapter = std::make_unique<spdlog_adapter>(out->logger, loop, identity_in::flags,
                                                   ansi_for(log, out->color, getenv));
-  // JSON escapes for itself, losslessly; the journal and syslog take any bytes.
-  out->adapter->pass_raw_bytes(json || out->journal || out->syslog);
+  // JSON escapes for itself, losslessly; raw output is the bytes; the journal and syslog take
+  // any bytes.
+  out->adapter->pass_raw_bytes(json || raw || out->journal || out->syslog);
   out->spec = std::move(spec);
   return out;
 }

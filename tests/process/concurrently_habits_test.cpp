@@ -145,5 +145,31 @@ TEST(ConcurrentlyHabits, MaxProcessesRunsAtMostNAtOnceAndStartsTheRestInOrder) {
       << result.out;
 }
 
+// --raw: each child's bytes exactly as written (colours, a tab, bytes that are not UTF-8, a
+// last line without a newline), whole lines, and nothing of pipemux's; the exit code still
+// tells the failure. The second child writes once the first has ended, so the order is known.
+TEST(ConcurrentlyHabits, RawWritesTheChildrensBytesAsWrittenAndNothingElse) {
+  const std::string flag = test::temp_path("raw-first-done");
+  const std::string first =
+      R"(printf '\033[31mred\033[0m\tand \377 byte\n'; printf 'a second line\n'; )"
+      R"(printf 'no newline at the end'; touch )" +
+      flag;
+  const std::string second = "while [ ! -e " + flag + " ]; do sleep 0.02; done; sleep 0.2; " +
+                             "printf 'second child\\n'; exit 3";
+  const std::string file = test::temp_path("raw.out");
+  const auto result =
+      run_command({pipemux_exe(), "--raw", "-o", "-", "-o", "raw:" + file, first, second});
+  EXPECT_EQ(result.exit_code, 1) << result.err;
+  const std::string expected =
+      "\033[31mred\033[0m\tand \377 byte\na second line\nno newline at the endsecond child\n";
+  EXPECT_EQ(result.out, expected);
+  EXPECT_EQ(test::read_file(file), expected);
+  EXPECT_EQ(result.err, "");
+  // --raw is --format raw; with another format it is a usage error.
+  const auto both = run_command({pipemux_exe(), "--raw", "--format", "json", "true"});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_EQ(both.err, "pipemux: error: --raw is --format raw: give one of them\n");
+}
+
 }  // namespace
 }  // namespace pipemux
