@@ -67,10 +67,17 @@ class spdlog_adapter {
   /// escapes for itself (make_json_formatter). Call before logging.
   void pass_raw_bytes(bool raw) noexcept { raw_bytes_ = raw; }
 
+  /// For a terminal, with ansi_mode::keep: a child's line holding a carriage return (a
+  /// progress bar redrawn in place) is shown as a terminal would show it, the part after its
+  /// last '\r' (a "\r\n" ending is no redraw). Files and JSON keep every byte.
+  void show_as_terminal(bool terminal) noexcept { as_terminal_ = terminal; }
+
  private:
   void log(const child_info* child, const char* stream, char mark, log_clock::time_point when,
            spdlog::level::level_enum level, std::string_view text);
   bool log_at_once(std::span<const message> read);
+  // What of a child's text is shown: all of it, or a terminal's view (show_as_terminal).
+  std::string_view shown(std::string_view text) const noexcept;
   void schedule_flush();
   void flush_when_idle();
 
@@ -79,6 +86,7 @@ class spdlog_adapter {
   identity_in identity_;
   ansi_mode ansi_;
   bool raw_bytes_ = false;
+  bool as_terminal_ = false;
   bool flush_scheduled_ = false;
   std::size_t logged_since_post_ = 0;
   std::chrono::steady_clock::time_point first_unflushed_;

@@ -132,6 +132,8 @@ std::unique_ptr<log_outputs::output> log_outputs::open(log_sink_options spec, bo
   // JSON escapes for itself, losslessly; raw output is the bytes; the journal and syslog take
   // any bytes.
   out->adapter->pass_raw_bytes(json || raw || out->journal || out->syslog);
+  out->adapter->show_as_terminal(spec.to_stdout() && spec.kind == sink_kind::file &&
+                                 stdout_is_terminal_);
   out->spec = std::move(spec);
   return out;
 }

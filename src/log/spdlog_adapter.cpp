@@ -115,7 +115,7 @@ bool spdlog_adapter::log_at_once(std::span<const message> batch) {
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const message& m = batch[i];
     if (i < checked_from && needs_escape(m.bytes)) {
-      escape_into(m.bytes, text_, ansi_);
+      escape_into(shown(m.bytes), text_, ansi_);
       escaped_.push_back({batch_lines_.size(), text_.size()});
     }
     batch_lines_.push_back({mark_of(m.kind), m.bytes});
@@ -168,11 +168,11 @@ void spdlog_adapter::log(const child_info* child, const char* stream, char mark,
                      stream, mark);
     } else
       fmt::format_to(std::back_inserter(text_), "pipemux[{}] {} {} ", ::getpid(), stream, mark);
-    escape_into(text, text_, mark == '*' ? ansi_mode::escape : ansi_);
+    escape_into(mark == '*' ? text : shown(text), text_, mark == '*' ? ansi_mode::escape : ansi_);
     text = text_;
   } else if (!raw_bytes_ && needs_escape(text)) {
     text_.clear();
-    escape_into(text, text_, mark == '*' ? ansi_mode::escape : ansi_);
+    escape_into(mark == '*' ? text : shown(text), text_, mark == '*' ? ansi_mode::escape : ansi_);
     text = text_;
   }
   context.child = child;
@@ -181,6 +181,14 @@ void spdlog_adapter::log(const child_info* child, const char* stream, char mark,
   logger_->log(when, spdlog::source_loc{}, level, spdlog::string_view_t(text.data(), text.size()));
   context = detail::log_context{};
   schedule_flush();
+}
+
+std::string_view spdlog_adapter::shown(std::string_view text) const noexcept {
+  if (!as_terminal_ || ansi_ != ansi_mode::keep) return text;
+  // "50%\r60%\r70%" is "70%" on a terminal; "done\r" (a CRLF line) is "done".
+  const std::string_view body = text.ends_with('\r') ? text.substr(0, text.size() - 1) : text;
+  const auto last = body.rfind('\r');
+  return last == std::string_view::npos ? body : body.substr(last + 1);
 }
 
 void spdlog_adapter::schedule_flush() {

@@ -281,6 +281,29 @@ TEST(Terminal, UnderPtyAChildSeesATerminalOfItsOwnAndLosesNoLine) {
   EXPECT_FALSE(has(many.out, "reading its output failed")) << many.out;
 }
 
+// A progress bar redrawn with '\r' is shown on a terminal as the terminal would show it: the
+// part after the last '\r' (a "\r\n" line end is no redraw). A file and JSON keep every byte.
+TEST(Terminal, AProgressBarShowsItsLastStateOnATerminalAndEveryByteInAFile) {
+  const std::string file = test::temp_path("progress.log");
+  const std::string child = R"(printf 'fetch  10%%\rfetch  50%%\rfetch 100%%\n'; )"
+                            R"(printf 'crlf line\r\n'; printf '\033[32mok\033[0m\r\033[K\n')";
+  const auto shown = on_terminal({pipemux_exe(), "--ansi", "keep", "-o", "-", "-o", "text:" + file,
+                                  "-o", "json:" + file + ".json", child});
+  EXPECT_EQ(shown.exit_code, 0) << shown.out;
+  EXPECT_TRUE(has(shown.out, "out | fetch 100%\n")) << shown.out;
+  EXPECT_FALSE(has(shown.out, "out | fetch  10%")) << shown.out;
+  EXPECT_TRUE(has(shown.out, "out | crlf line\n")) << shown.out;
+  EXPECT_TRUE(has(shown.out, "out | " + std::string(esc) + "[K\n")) << shown.out;
+  const std::string logged = test::read_file(file);
+  EXPECT_TRUE(has(logged, "out | fetch  10%\\rfetch  50%\\rfetch 100%\n")) << logged;
+  EXPECT_TRUE(has(logged, "out | crlf line\\r\n")) << logged;
+  const std::string json = test::read_file(file + ".json");
+  EXPECT_TRUE(has(json, R"("message":"fetch  10%\rfetch  50%\rfetch 100%")")) << json;
+  // Escaped, '\r' stays visible on a terminal too: nothing is hidden from a reader who asked.
+  const auto escaped = on_terminal({pipemux_exe(), "--ansi", "escape", child});
+  EXPECT_TRUE(has(escaped.out, "out | fetch  10%\\rfetch  50%\\rfetch 100%\n")) << escaped.out;
+}
+
 TEST(Terminal, APtyProgramIsStoppedAndReapedLikeAnyOther) {
   const std::string sleep = test::long_sleep();
   const std::string config = test::temp_path("pty.toml");
