@@ -60,6 +60,12 @@ class supervisor_core {
   /// call skips what is left of the grace period.
   void stop();
 
+  /// From any thread: every child on a pseudo-terminal (program_spec::pty) gets this window
+  /// size (its foreground process group gets SIGWINCH from the kernel), and so do the children
+  /// started after. For a CLI forwarding its own terminal's size on SIGWINCH; without a call,
+  /// a pseudo-terminal takes the size of this process's stdout when that is a terminal.
+  void set_terminal_size(unsigned short rows, unsigned short columns);
+
   /// Flow control for the whole run, from any thread: while paused, no child's pipe is read,
   /// so each child blocks in write once its pipe is full, as in any Unix pipeline; nothing is
   /// lost, and no pipe is abandoned for silence. Stops, exits and timers go on. For a consumer

@@ -41,6 +41,7 @@
 #include "run_timings.hpp"
 #include "spam.hpp"
 #include "systemd_notify.hpp"
+#include "terminal_size.hpp"
 
 namespace {
 namespace asio = boost::asio;
@@ -164,8 +165,12 @@ class supervised_run {
         signals_(io, {.stop = [this](int sig) { stop(sig); },
                       .kill = [this](int sig) { kill(sig); },
                       .give_up = [this](int sig) { give_up(sig); },
-                      .reopen = [this] { reopen(); }}) {
+                      .reopen = [this] { reopen(); },
+                      .resize = any_on_a_terminal(programs_)
+                                    ? std::function<void()>([this] { pass_the_terminal_size(); })
+                                    : nullptr}) {
     follow_the_outputs();
+    if (any_on_a_terminal(programs_)) pass_the_terminal_size();
   }
 
   outcome run() {
@@ -253,6 +258,17 @@ class supervised_run {
     give_up_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (!ec && !finished_) give_up_on_output();
     });
+  }
+
+  static bool any_on_a_terminal(const std::vector<program_spec>& programs) {
+    return std::any_of(programs.begin(), programs.end(), [](const auto& p) { return p.pty; });
+  }
+
+  // --pty: the children's terminals take the size of pipemux's own, at the start and after
+  // each SIGWINCH (their programs redraw for it), as a terminal multiplexer does.
+  void pass_the_terminal_size() {
+    if (const auto size = cli::own_terminal_size())
+      children_.set_terminal_size(size->rows, size->columns);
   }
 
   // SIGUSR1: logrotate has moved the files away (its postrotate step); open them again.

@@ -6,9 +6,16 @@
 namespace pipemux::cli {
 
 run_signals::run_signals(boost::asio::io_context& io, handlers on)
-    : stop_signals_(io, SIGINT, SIGTERM, SIGHUP), reopen_signal_(io, SIGUSR1), on_(std::move(on)) {
+    : stop_signals_(io, SIGINT, SIGTERM, SIGHUP),
+      reopen_signal_(io, SIGUSR1),
+      resize_signal_(io),
+      on_(std::move(on)) {
   wait_for_stop();
   wait_for_reopen();
+  if (on_.resize) {
+    resize_signal_.add(SIGWINCH);  // ignored by default: nothing changes for a late one
+    wait_for_resize();
+  }
 }
 
 run_signals::~run_signals() {
@@ -44,6 +51,14 @@ void run_signals::wait_for_reopen() {
   });
 }
 
+void run_signals::wait_for_resize() {
+  resize_signal_.async_wait([this](const boost::system::error_code& ec, int) {
+    if (ec || closed_) return;
+    on_.resize();
+    wait_for_resize();
+  });
+}
+
 void run_signals::close() {
   if (closed_) return;
   closed_ = true;
@@ -54,6 +69,7 @@ void run_signals::close() {
   boost::system::error_code ignored;
   stop_signals_.cancel(ignored);
   reopen_signal_.cancel(ignored);
+  resize_signal_.cancel(ignored);
 }
 
 }  // namespace pipemux::cli

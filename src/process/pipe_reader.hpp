@@ -43,6 +43,8 @@ class pipe_reader : public std::enable_shared_from_this<pipe_reader> {
   void close() noexcept;
 
   bool is_open() const noexcept { return descriptor_.is_open(); }
+  /// Its descriptor (a terminal's master side, for its window size), -1 once closed.
+  int descriptor() noexcept { return descriptor_.is_open() ? descriptor_.native_handle() : -1; }
 
   /// Flow control: nothing is read until resume(), so the writer blocks once the pipe is
   /// full. Call both on the reader's executor.

@@ -9,7 +9,7 @@
 
 namespace pipemux::detail {
 
-pseudo_terminal open_pseudo_terminal(std::error_code& ec) {
+pseudo_terminal open_pseudo_terminal(std::error_code& ec, const window_size* given) {
   const auto failed = [&ec] {
     ec = std::error_code(errno, std::system_category());
     return pseudo_terminal{};
@@ -28,14 +28,24 @@ pseudo_terminal open_pseudo_terminal(std::error_code& ec) {
   mode.c_lflag &= ~tcflag_t{ECHO | ECHONL};
   if (::tcsetattr(pty.child.get(), TCSANOW, &mode) != 0) return failed();
   winsize size{};
-  if (::isatty(STDOUT_FILENO) != 1 || ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) != 0 ||
-      size.ws_col == 0) {
+  if (given != nullptr && given->rows > 0 && given->columns > 0) {
+    size.ws_row = given->rows;
+    size.ws_col = given->columns;
+  } else if (::isatty(STDOUT_FILENO) != 1 || ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) != 0 ||
+             size.ws_col == 0) {
     size.ws_col = 80;
     size.ws_row = 24;
   }
   ::ioctl(pty.child.get(), TIOCSWINSZ, &size);  // a size of 0x0 would only look odd
   ec.clear();
   return pty;
+}
+
+bool resize_pseudo_terminal(int master, window_size size) noexcept {
+  winsize w{};
+  w.ws_row = size.rows;
+  w.ws_col = size.columns;
+  return master >= 0 && ::ioctl(master, TIOCSWINSZ, &w) == 0;
 }
 
 }  // namespace pipemux::detail

@@ -38,12 +38,12 @@ struct output_ends {
 // child's ends are closed here once it has its copies (ours would hold EOF back). False, with
 // `why`, when one could not be made.
 bool make_output_ends(const boost::asio::any_io_executor& strand, const program_spec& spec,
-                      const run_options& options, launch_request& request, output_ends& ends,
-                      std::string& why) {
+                      const run_options& options, const window_size* terminal_size,
+                      launch_request& request, output_ends& ends, std::string& why) {
   const bool separate_stderr = !spec.pty && options.stderr_handling == stderr_mode::capture;
   if (spec.pty) {  // stdout and stderr both on the terminal, read as "out"
     std::error_code ec;
-    pseudo_terminal terminal = open_pseudo_terminal(ec);
+    pseudo_terminal terminal = open_pseudo_terminal(ec, terminal_size);
     if (ec) {
       why = "cannot open a pseudo-terminal: " + ec.message();
       return false;
@@ -108,7 +108,8 @@ std::optional<launched_child> try_launch(const boost::asio::any_io_executor& str
   if (!open_cgroup(place, options, child.index, cgroup_procs, why)) return std::nullopt;
   request.cgroup_procs_fd = cgroup_procs.get();
   output_ends ends;
-  if (!make_output_ends(strand, spec, options, request, ends, why)) return std::nullopt;
+  if (!make_output_ends(strand, spec, options, place.terminal_size, request, ends, why))
+    return std::nullopt;
   std::error_code ec;
   launched_child launched{child_process::launch(strand, request, ec), std::move(ends.readers)};
   if (!launched.process) {

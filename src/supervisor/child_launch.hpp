@@ -15,6 +15,7 @@
 #include "process/child_environment.hpp"
 #include "process/child_process.hpp"
 #include "process/pipe_reader.hpp"
+#include "process/pseudo_terminal.hpp"
 
 namespace pipemux::detail {
 
@@ -31,6 +32,8 @@ struct launched_child {
 struct launch_place {
   run_cgroup* cgroup = nullptr;
   const std::string* no_cgroup_reason = nullptr;
+  /// A pseudo-terminal's size (program_spec::pty) when the owner set one; else our stdout's.
+  const window_size* terminal_size = nullptr;
 };
 
 /// Starts `child` of `spec`. On failure, nothing is left running or open and `why` says what

@@ -128,8 +128,9 @@ void supervisor_core::impl::never_spawn_the_rest() {
 void supervisor_core::impl::spawn(child_slot& c) {
   for (auto& channel : c.channels) channel.reader.reset();  // those of a previous run
   std::string why;
-  auto launched = detail::launch_child(strand, *c.program, *c.info, environment_of(c), options,
-                                       {cgroup.get(), &no_cgroup_reason}, why);
+  auto launched = detail::launch_child(
+      strand, *c.program, *c.info, environment_of(c), options,
+      {cgroup.get(), &no_cgroup_reason, terminal_size ? &*terminal_size : nullptr}, why);
   if (!launched) return fail_spawn(c, std::move(why));
   c.process = std::move(launched->process);
   for (std::size_t stream = 0; stream < c.channels.size(); ++stream)

@@ -221,6 +221,20 @@ void supervisor_core::pause_reading() {
   });
 }
 
+void supervisor_core::set_terminal_size(unsigned short rows, unsigned short columns) {
+  asio::dispatch(impl_->strand, [weak = std::weak_ptr<impl>(impl_), rows, columns] {
+    const auto self = weak.lock();
+    if (!self) return;
+    const std::lock_guard lock(self->mutex);
+    if (self->abandoned || rows == 0 || columns == 0) return;
+    self->terminal_size = detail::window_size{rows, columns};
+    for (auto& c : self->children)
+      if (c->program->pty)
+        if (auto& terminal = c->channels[static_cast<std::size_t>(stream_kind::out)].reader)
+          detail::resize_pseudo_terminal(terminal->descriptor(), *self->terminal_size);
+  });
+}
+
 void supervisor_core::resume_reading() {
   asio::dispatch(impl_->strand, [weak = std::weak_ptr<impl>(impl_)] {
     const auto self = weak.lock();

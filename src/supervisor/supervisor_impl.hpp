@@ -22,6 +22,7 @@
 #include "process/child_environment.hpp"
 #include "process/orphan_guard.hpp"
 #include "process/pipe_reader.hpp"
+#include "process/pseudo_terminal.hpp"
 #include "process/run_cgroup.hpp"
 #include "readiness/dependency_state.hpp"
 #include "supervisor/batch_queue.hpp"
@@ -96,8 +97,9 @@ struct supervisor_core::impl : std::enable_shared_from_this<impl> {
   asio::steady_timer job_control_timer;  // looks for stopped children: no SIGCHLD for a library
   detail::orphan_guard guard;
   bool guard_loss_reported = false;
-  std::unique_ptr<detail::run_cgroup> cgroup;  // run_options::cgroup, when there is one
-  std::string no_cgroup_reason;                // why there is none
+  std::unique_ptr<detail::run_cgroup> cgroup;        // run_options::cgroup, when there is one
+  std::string no_cgroup_reason;                      // why there is none
+  std::optional<detail::window_size> terminal_size;  // set_terminal_size: for pseudo-terminals
 
   // Once every child is finished, processes left in the cgroup are stopped (leftovers).
   enum class leftovers_phase { not_yet, stopping, done } leftovers = leftovers_phase::not_yet;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -302,6 +303,34 @@ TEST(Terminal, AProgressBarShowsItsLastStateOnATerminalAndEveryByteInAFile) {
   // Escaped, '\r' stays visible on a terminal too: nothing is hidden from a reader who asked.
   const auto escaped = on_terminal({pipemux_exe(), "--ansi", "escape", child});
   EXPECT_TRUE(has(escaped.out, "out | fetch  10%\\rfetch  50%\\rfetch 100%\n")) << escaped.out;
+}
+
+// --pty in a real terminal (tmux's) that is resized: the child's terminal takes the size of
+// pipemux's at the start and after each SIGWINCH, and its program hears SIGWINCH.
+TEST(Terminal, UnderPtyAChildsTerminalFollowsTheSizeOfPipemuxs) {
+  if (std::system("command -v tmux > /dev/null") != 0) GTEST_SKIP() << "tmux is not installed";
+  const std::string log = test::temp_path("winch.log");
+  const std::string session = test::unique("pipemux-winch");
+  const std::string child =
+      "python3 -u -c 'import os, signal, time\n"
+      "def show(*_): s = os.get_terminal_size(1); print(\"size\", s.lines, s.columns)\n"
+      "signal.signal(signal.SIGWINCH, show); show()\n"
+      "while True: time.sleep(1)'";
+  const std::string run = shell_quoted({pipemux_exe(), "--pty", "-o", log, child});
+  ASSERT_EQ(
+      std::system(("tmux -L " + session + " new-session -d -s w -x 80 -y 24 " + shell_quoted({run}))
+                      .c_str()),
+      0);
+  const auto logged = [&](const std::string& text) {
+    return test::eventually([&] { return has(test::read_file(log), text); });
+  };
+  EXPECT_TRUE(logged("out | size 24 80\n")) << test::read_file(log);
+  EXPECT_EQ(std::system(("tmux -L " + session + " resize-window -t w -x 132 -y 40").c_str()), 0);
+  EXPECT_TRUE(logged("out | size 40 132\n")) << test::read_file(log);
+  // Closing the terminal hangs it up: pipemux stops the child (SIGHUP) and is gone.
+  EXPECT_EQ(std::system(("tmux -L " + session + " kill-server").c_str()), 0);
+  EXPECT_TRUE(logged("received SIGHUP")) << test::read_file(log);
+  EXPECT_TRUE(logged("- * summary: 2 messages")) << test::read_file(log);
 }
 
 TEST(Terminal, APtyProgramIsStoppedAndReapedLikeAnyOther) {
