@@ -115,7 +115,7 @@ _pipemux() {
       flags="--help --count --interval --payload --sequence --index --record"
     else
       flags="--help --version --config --children --read-size --framing --stderr --max-line
-        --stop-grace --stop-signal --stop-on --success --timings --cgroup --restart --max-restarts
+        --stop-grace --stop-signal --stop-on --success --timings --group --cgroup --restart --max-restarts
         --max-processes --output
         --journal --syslog --syslog-to --syslog-facility --syslog-max-message --log-pattern
         --format --raw --color --timestamps --ansi --names --procfile --port --env-file --formation

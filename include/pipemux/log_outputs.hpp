@@ -60,7 +60,8 @@ class log_outputs {
   bool stdout_is_terminal() const noexcept { return stdout_is_terminal_; }
 
   void operator()(std::span<const message> read);
-  void operator()(const child_event& e);
+  /// `when`: the time the event happened (a report held back by --group is written later).
+  void operator()(const child_event& e, log_clock::time_point when = log_clock::now());
   void operator()(const run_summary& s);
   void note(spdlog::level::level_enum level, std::string_view text);
 

@@ -142,6 +142,7 @@ command parse_command_line(int argc, const char* const* argv) {
     request.cfg = config_from_flags(flags, std::move(exact_argv));
     request.success = success_rule::parse(flags.success.value, request.cfg.resolved_programs());
     request.timings = flags.timings;
+    request.group = flags.group;
     return request;
   } catch (const usage_error& e) {
     return report_error(e.what(), exit_code::usage);

@@ -26,6 +26,7 @@ struct supervise_request {
   config cfg;            ///< programs resolved: a `-- COMMAND` replaces the configured ones
   success_rule success;  ///< --success
   bool timings = false;  ///< --timings
+  bool group = false;    ///< --group
 };
 
 struct spam_request {

@@ -30,6 +30,7 @@
 #include "check.hpp"
 #include "command_line.hpp"
 #include "orphan_reaper.hpp"
+#include "output_grouping.hpp"
 #include "own_failure.hpp"
 #include "pipemux/env_file.hpp"
 #include "pipemux/exit_status.hpp"
@@ -153,6 +154,8 @@ class supervised_run {
         cfg_(request.cfg),
         success_(request.success),
         timings_wanted_(request.timings),
+        grouping_(request.group ? std::make_optional<cli::output_grouping>(io, log, programs)
+                                : std::nullopt),
         programs_(std::move(programs)),
         log_(log),
         children_(io.get_executor(), request.cfg.run),
@@ -176,7 +179,13 @@ class supervised_run {
   outcome run() {
     // A read at once: the log line's prefix is formatted once per read (one child, one stream).
     children_.async_run_per_read(
-        programs_, [this](std::span<const message> read) { log_(read); },
+        programs_,
+        [this](std::span<const message> read) {
+          if (grouping_)
+            (*grouping_)(read);
+          else
+            log_(read);
+        },
         [this](const child_event& e) { on_event(e); },
         [this](error_code, run_summary s) { on_complete(std::move(s)); });
     io_.run();
@@ -285,7 +294,10 @@ class supervised_run {
       reaper_.stop_escaped(cfg_.run.stop_signal, cfg_.run.stop_grace);
       notifier_.stopping(describe(e));
     }
-    log_(e);
+    if (grouping_)
+      (*grouping_)(e);
+    else
+      log_(e);
     if (e.kind == child_event_kind::exited) reaper_.untrack(e.child->pid);
     timings_.record(e);
     notifier_.on_event(e);
@@ -298,6 +310,7 @@ class supervised_run {
     if (result_.summary->callback_exception) report_logging_failure();
     // What escaped the children's process groups is stopped like them, then the summary.
     reaper_.stop_all(cfg_.run.stop_signal, cfg_.run.stop_grace, [this] {
+      if (grouping_) grouping_->flush_all();
       log_(*result_.summary);
       if (timings_wanted_)
         for (const auto& line : timings_.table(*result_.summary))
@@ -335,7 +348,8 @@ class supervised_run {
   const config& cfg_;
   const cli::success_rule success_;
   const bool timings_wanted_;
-  cli::run_timings timings_;  // for --timings and --success first/last
+  std::optional<cli::output_grouping> grouping_;  // --group
+  cli::run_timings timings_;                      // for --timings and --success first/last
   const std::vector<program_spec> programs_;
   log_outputs& log_;
   supervisor children_;

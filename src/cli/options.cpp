@@ -127,6 +127,9 @@ void declare_run_options(CLI::App& app, command_line_flags& flags, const config&
           ->default_str("all");
   app.add_flag("--timings", flags.timings,
                "At the end, a table of each child's start, end, run time and how it ended");
+  app.add_flag("--group", flags.group,
+               "Each child's output together, in the children's order, as if run one after "
+               "another: the first not done is written as it comes, the others' once it is");
   choice<cgroup_mode>(app, "--cgroup", flags.cgroup, cgroup_names, run.cgroup,
                       "Run the children in a cgroup of their own when possible (auto), never, or "
                       "only so");

@@ -41,6 +41,7 @@ struct command_line_flags {
   flag<stop_condition> stop_on;
   flag<std::string> success{.value = "all"};
   bool timings = false;
+  bool group = false;
   flag<cgroup_mode> cgroup;
   flag<restart_mode> restart;
   flag<std::size_t> max_restarts;

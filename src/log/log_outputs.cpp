@@ -190,8 +190,7 @@ void log_outputs::operator()(std::span<const message> read) {
 }
 
 // A report has one time in every output.
-void log_outputs::operator()(const child_event& e) {
-  const auto now = log_clock::now();
+void log_outputs::operator()(const child_event& e, log_clock::time_point now) {
   for (const auto& out : outputs_) (*out->adapter)(e, now);
   if (output* file = file_of(*e.child)) (*file->adapter)(e, now);
 }

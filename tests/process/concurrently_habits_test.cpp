@@ -171,5 +171,61 @@ TEST(ConcurrentlyHabits, RawWritesTheChildrensBytesAsWrittenAndNothingElse) {
   EXPECT_EQ(both.err, "pipemux: error: --raw is --format raw: give one of them\n");
 }
 
+// --group: each child's lines and reports together, in the children's order. The first
+// child is written as it comes; the second, which writes before the first has ended, is held
+// until then (the first waits for the second's line to exist before going on).
+TEST(ConcurrentlyHabits, GroupWritesEachChildsOutputTogetherInTheChildrensOrder) {
+  const std::string flag = test::temp_path("group-second-wrote");
+  const std::string first = "echo a1; while [ ! -e " + flag + " ]; do sleep 0.02; done; " +
+                            "sleep 0.1; echo a2; sleep 0.3; echo a3";
+  const std::string second = "echo b1; touch " + flag + "; echo b2";
+  bool a2_before_b1 = false;
+  test::command_options watching;
+  watching.watch = [&](int, const std::string& out) {
+    if (out.find("out | a2\n") == std::string::npos) return false;
+    a2_before_b1 = out.find("out | b1\n") == std::string::npos;
+    return true;
+  };
+  const auto result = run_command(
+      {pipemux_exe(), "--group", "--names", "one,two,three", first, second, "echo c1; exit 2"},
+      watching);
+  EXPECT_EQ(result.exit_code, 1) << result.out;
+  EXPECT_TRUE(a2_before_b1) << "the first child was not written as it came:\n" << result.out;
+  std::vector<std::string> order;  // each line's label and what it says
+  for (const auto& line : lines_of(result.out))
+    if (const auto parsed = test::parse_log_line(line); parsed && parsed->name != "pipemux")
+      order.push_back(parsed->label() + " " +
+                      (parsed->mark == '*' ? parsed->text.substr(0, 7) : parsed->text));
+  EXPECT_EQ(order, (std::vector<std::string>{"one.0 started", "one.0 a1", "one.0 a2", "one.0 a3",
+                                             "one.0 exited ", "two.0 started", "two.0 b1",
+                                             "two.0 b2", "two.0 exited ", "three.0 started",
+                                             "three.0 c1", "three.0 exited ", "one.0 summary",
+                                             "two.0 summary", "three.0 summary"}))
+      << result.out;
+}
+
+// What --group holds is bounded: past 64 MiB, the child holding it is written at once, out of
+// its turn, with a line saying so; no byte is lost.
+TEST(ConcurrentlyHabits, GroupHoldsNoMoreThanItsBoundAndLosesNothing) {
+  const std::string log = test::temp_path("group-bound.log");
+  const auto result = run_command({pipemux_exe(), "--group", "-o", log, "--names", "slow,big",
+                                   "sleep 1; echo slow done",
+                                   "head -c 70000000 /dev/zero | tr '\\0' x | fold -w 999"});
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  const std::string text = test::read_file(log);
+  EXPECT_NE(text.find("* --group: 64.0 MiB held for big.0 before its turn: written now, out of "
+                      "order, rather than held without bound\n"),
+            std::string::npos);
+  std::size_t lines = 0;
+  for (const auto& line : lines_of(text))
+    if (line.find("big.0 [") != std::string::npos && line.find("] out ") != std::string::npos)
+      ++lines;
+  // fold's 70070 lines of 999 bytes, and 70 bytes without a newline.
+  EXPECT_EQ(lines, 70071U);
+  EXPECT_NE(text.find("summary: 70071 messages, 70070070 bytes"), std::string::npos);
+  EXPECT_NE(text.find("slow.0["), std::string::npos);
+  EXPECT_NE(text.find("out | slow done\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace pipemux
