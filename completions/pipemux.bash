@@ -85,7 +85,7 @@ _pipemux() {
       compopt -o filenames 2>/dev/null
       mapfile -t COMPREPLY < <(compgen -W "- json: text: raw:" -- "$cur"; compgen -f -- "$cur")
       return 0 ;;
-    --only | --except | --hide | --names | -m | --formation)
+    --only | --except | --hide | --names | -m | --formation | --input-target)
       [[ $prev == --names ]] && return 0  # new names: nothing to offer
       # A comma-separated list: complete its last element.
       local head="" last=$cur name
@@ -115,11 +115,11 @@ _pipemux() {
       flags="--help --count --interval --payload --sequence --index --record"
     else
       flags="--help --version --config --children --read-size --framing --stderr --max-line
-        --stop-grace --stop-signal --stop-on --success --timings --group --cgroup --restart --max-restarts
+        --stop-grace --stop-signal --stop-on --success --timings --group --input --input-target --cgroup --restart --max-restarts
         --max-processes --output
         --journal --syslog --syslog-to --syslog-facility --syslog-max-message --log-pattern
         --format --raw --color --timestamps --ansi --names --procfile --port --env-file --formation
-        --pty --hide --only --except -h -c -n -r -o -f -e -m --"
+        --pty --hide --only --except -h -c -n -r -o -f -e -m -i --"
     fi
     mapfile -t COMPREPLY < <(compgen -W "$flags" -- "$cur")
     return 0

@@ -78,6 +78,8 @@ complete -c pipemux -n $not_spam -l max-restarts -x -d 'Restarts per child at mo
 complete -c pipemux -n $not_spam -l max-processes -x -d 'Run at most N children at once'
 complete -c pipemux -n $not_spam -l success -x -a 'all first last (__pipemux_program_list)' -d 'Whose ends decide the exit code'
 complete -c pipemux -n $not_spam -l timings -d 'End the log with a table of each child\'s times'
+complete -c pipemux -n $not_spam -s i -l input -d 'Pass stdin on to the children'
+complete -c pipemux -n $not_spam -l input-target -x -a '(__pipemux_program_names)' -d 'Where input lines without NAME: go'
 complete -c pipemux -n $not_spam -l group -d 'Each child\'s output together, in the children\'s order'
 complete -c pipemux -n $not_spam -l raw -d 'The children\'s output as written, nothing of pipemux\'s'
 complete -c pipemux -n $not_spam -s o -l output -r -F -a '- json: text: raw:' -d 'Append the log to [FORMAT:]FILE'

@@ -37,6 +37,9 @@ struct program_spec {
   /// PORT for its first child, one more for each next (foreman's habit: its children can listen
   /// side by side). Replaces a PORT of the parent's; not set where `environment` sets PORT.
   std::optional<int> port{};
+  /// Its stdin is a pipe (with `pty`, its terminal) that supervisor::send_input writes to;
+  /// else /dev/null. Closed (EOF) by close_input, or when the supervisor is done with it.
+  bool input = false;
   /// Its children start once every one of these is met (in any order); stopping goes the other
   /// way: a program's stop signal goes out once every program depending on it has ended.
   std::vector<dependency> depends_on{};

@@ -66,6 +66,18 @@ class supervisor_core {
   /// a pseudo-terminal takes the size of this process's stdout when that is a terminal.
   void set_terminal_size(unsigned short rows, unsigned short columns);
 
+  /// From any thread, for a child of a program with `input` (program_spec::input): writes
+  /// `bytes` to its stdin, after what was sent before. `written` (on the strand, like the other
+  /// callbacks) says when its pipe has them all, so that a caller can wait before sending more;
+  /// or the error that kept them from it: broken_pipe when the child is not running (yet, or any
+  /// more), has no input or closed its stdin; operation_canceled when closed first. `child` is
+  /// child_info::index.
+  void send_input(std::size_t child, std::string bytes,
+                  move_only_function<void(std::error_code)> written = {});
+  /// Gives the child's stdin its end (EOF) once what was sent is written; its later runs (a
+  /// restart) get EOF at once.
+  void close_input(std::size_t child);
+
   /// Flow control for the whole run, from any thread: while paused, no child's pipe is read,
   /// so each child blocks in write once its pipe is full, as in any Unix pipeline; nothing is
   /// lost, and no pipe is abandoned for silence. Stops, exits and timers go on. For a consumer

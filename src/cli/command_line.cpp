@@ -12,6 +12,7 @@
 #include <span>
 #include <string_view>
 
+#include "input_forwarder.hpp"
 #include "options.hpp"
 #include "pipemux/escape.hpp"
 #include "pipemux/version.hpp"
@@ -143,6 +144,10 @@ command parse_command_line(int argc, const char* const* argv) {
     request.success = success_rule::parse(flags.success.value, request.cfg.resolved_programs());
     request.timings = flags.timings;
     request.group = flags.group;
+    request.input = flags.input || static_cast<bool>(flags.input_target);
+    request.input_target = flags.input_target.value;
+    if (request.input && !request.cfg.programs.empty())  // said now, with the other mistakes
+      input_routes(request.cfg.resolved_programs(), request.input_target);
     return request;
   } catch (const usage_error& e) {
     return report_error(e.what(), exit_code::usage);

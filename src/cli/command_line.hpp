@@ -27,6 +27,8 @@ struct supervise_request {
   success_rule success;  ///< --success
   bool timings = false;  ///< --timings
   bool group = false;    ///< --group
+  bool input = false;    ///< -i, --input (or --input-target)
+  std::string input_target;
 };
 
 struct spam_request {

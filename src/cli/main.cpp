@@ -29,6 +29,7 @@
 
 #include "check.hpp"
 #include "command_line.hpp"
+#include "input_forwarder.hpp"
 #include "orphan_reaper.hpp"
 #include "output_grouping.hpp"
 #include "own_failure.hpp"
@@ -154,6 +155,8 @@ class supervised_run {
         cfg_(request.cfg),
         success_(request.success),
         timings_wanted_(request.timings),
+        input_wanted_(request.input),
+        input_target_(request.input_target),
         grouping_(request.group ? std::make_optional<cli::output_grouping>(io, log, programs)
                                 : std::nullopt),
         programs_(std::move(programs)),
@@ -177,6 +180,9 @@ class supervised_run {
   }
 
   outcome run() {
+    if (input_wanted_)  // routes checked by the command line already
+      input_.emplace(io_, children_, cli::input_routes(programs_, input_target_),
+                     count_children(programs_));
     // A read at once: the log line's prefix is formatted once per read (one child, one stream).
     children_.async_run_per_read(
         programs_,
@@ -337,6 +343,7 @@ class supervised_run {
   void finish() {
     finished_ = true;
     give_up_timer_.cancel();
+    if (input_) input_->stop();  // its wait on stdin would keep the loop running
     result_.log_lost = log_.lost_anything();
     result_.dropped = log_.dropped_bytes();
     signals_.close();
@@ -348,6 +355,8 @@ class supervised_run {
   const config& cfg_;
   const cli::success_rule success_;
   const bool timings_wanted_;
+  const bool input_wanted_;
+  const std::string input_target_;
   std::optional<cli::output_grouping> grouping_;  // --group
   cli::run_timings timings_;                      // for --timings and --success first/last
   const std::vector<program_spec> programs_;
@@ -357,6 +366,7 @@ class supervised_run {
   asio::steady_timer give_up_timer_;
   cli::systemd_notifier notifier_;  // before the children start: it unsets NOTIFY_SOCKET
   cli::run_signals signals_;
+  std::optional<cli::input_forwarder> input_;  // -i: after children_, which it writes to
   outcome result_;
   bool log_complete_ = false;  // all is logged: only the output may still be waited for
   bool finished_ = false;      // the run is over and the log written (or given up)
@@ -379,7 +389,9 @@ int supervise(cli::supervise_request request) {
   force_color_in_children(cfg.log, log.coloured(), environment_lookup, cfg.environment);
   std::signal(SIGPIPE, SIG_IGN);
   raise_open_files_limit();
-  const outcome result = supervised_run(io, request, programs_to_run(cfg), log).run();
+  std::vector<program_spec> programs = programs_to_run(cfg);
+  for (auto& program : programs) program.input = request.input;  // -i: every child's stdin
+  const outcome result = supervised_run(io, request, std::move(programs), log).run();
   return exit_code_of(result, log.stdout_is_terminal());
 }
 

@@ -127,6 +127,14 @@ void declare_run_options(CLI::App& app, command_line_flags& flags, const config&
           ->default_str("all");
   app.add_flag("--timings", flags.timings,
                "At the end, a table of each child's start, end, run time and how it ended");
+  app.add_flag("-i,--input", flags.input,
+               "Pass pipemux's stdin on to the children: a line NAME:text or NAME.N:text to "
+               "those, any other to --input-target");
+  flags.input_target.option =
+      app.add_option("--input-target", flags.input_target.value,
+                     "Where input lines without NAME: go: a program (each of its children) or "
+                     "NAME.N; default the first child; implies --input")
+          ->type_name("NAME[.N]");
   app.add_flag("--group", flags.group,
                "Each child's output together, in the children's order, as if run one after "
                "another: the first not done is written as it comes, the others' once it is");

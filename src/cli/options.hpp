@@ -42,6 +42,8 @@ struct command_line_flags {
   flag<std::string> success{.value = "all"};
   bool timings = false;
   bool group = false;
+  bool input = false;
+  flag<std::string> input_target;
   flag<cgroup_mode> cgroup;
   flag<restart_mode> restart;
   flag<std::size_t> max_restarts;

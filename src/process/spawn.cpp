@@ -25,6 +25,7 @@ struct child_plan {
   const char* path;
   char* const* argv;
   char* const* envp;
+  int stdin_fd;
   int stdout_fd;
   int stderr_fd;
   int cgroup_procs_fd;
@@ -122,10 +123,14 @@ PIPEMUX_CHILD_CODE int child_main(void* arg) {
     inherited[i] = out_of_the_way(plan.inherited_fds[i], first_free);
     moved = moved && inherited[i] >= 0;
   }
-  const int null_fd = static_cast<int>(out_of_the_way(
-      static_cast<int>(sys(SYS_openat, AT_FDCWD, address("/dev/null"), O_RDONLY)), first_free));
-  if (null_fd < 0 || !moved) fail(plan);
-  if (!install(null_fd, 0) || (out >= 0 && !install(out, 1)) || (err >= 0 && !install(err, 2)))
+  // Its stdin: a pipe or its terminal (the parent writes to it), else /dev/null.
+  const int in = plan.stdin_fd < 0
+                     ? static_cast<int>(sys(SYS_openat, AT_FDCWD, address("/dev/null"), O_RDONLY))
+                 : plan.stdin_fd == plan.stdout_fd ? out
+                                                   : plan.stdin_fd;
+  const int in_place = in == out ? out : out_of_the_way(in, first_free);
+  if (in_place < 0 || !moved) fail(plan);
+  if (!install(in_place, 0) || (out >= 0 && !install(out, 1)) || (err >= 0 && !install(err, 2)))
     fail(plan);
   for (int i = 0; i < plan.inherited_count; ++i)
     if (!install(inherited[i], 3 + i)) fail(plan);
@@ -184,6 +189,7 @@ spawned_child spawn(const launch_request& request, std::error_code& ec) {
       .path = request.executable.c_str(),
       .argv = argv.data(),
       .envp = envp.data(),
+      .stdin_fd = request.stdin_fd,
       .stdout_fd = request.stdout_fd,
       .stderr_fd = request.stderr_fd,
       .cgroup_procs_fd = request.cgroup_procs_fd,

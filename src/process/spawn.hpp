@@ -23,6 +23,7 @@ struct launch_request {
   std::vector<std::string> argv;         ///< argv[0] included, passed to the child as given
   std::vector<std::string> environment;  ///< the child's whole environment, "KEY=value"
   std::string working_directory;         ///< empty: the parent's
+  int stdin_fd = -1;                     ///< becomes the child's fd 0; -1: /dev/null
   int stdout_fd = -1;                    ///< becomes the child's fd 1; -1 inherits ours
   int stderr_fd = -1;                    ///< becomes the child's fd 2; -1 inherits ours
   bool own_process_group = true;         ///< setpgid(0, 0): a stop reaches grandchildren too
@@ -46,7 +47,7 @@ struct spawned_child {
   int pidfd = -1;
 };
 
-/// Starts the child: stdin is /dev/null, only fds 0, 1 and 2 (and inherited_fds) are
+/// Starts the child: stdin is stdin_fd or /dev/null, only fds 0, 1 and 2 (and inherited_fds) are
 /// inherited, every signal disposition is the default and the mask is empty (see
 /// signals_blocked). Returns once the child has exec'd. When any step before the exec fails
 /// (cgroup, chdir, exec itself), returns pid -1 with `ec` set to that step's errno, and the child

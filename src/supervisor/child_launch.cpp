@@ -28,11 +28,37 @@ std::string describe_start_failure(const std::exception& e) {
   return e.what();
 }
 
-// The child's ends of its output, and our readers of the other ends.
+// The child's ends of its output (and input), and our readers (and writer) of the other ends.
 struct output_ends {
-  unique_fd child_out, child_err;
+  unique_fd child_out, child_err, child_in;
   std::array<std::shared_ptr<pipe_reader>, 2> readers;
+  unique_fd input;  // program_spec::input: our end of its stdin
 };
+
+// program_spec::input: its stdin is a pipe whose other end is ours or, on a terminal, the
+// terminal itself (written through a copy of the master side: the reader has the original).
+bool make_input_end(const program_spec& spec, int terminal_master, launch_request& request,
+                    output_ends& ends, std::string& why) {
+  if (!spec.input) return true;
+  if (spec.pty) {
+    ends.input.reset(::fcntl(terminal_master, F_DUPFD_CLOEXEC, 3));
+    if (ends.input.get() < 0) {
+      why = std::string("cannot write to its terminal: ") + std::strerror(errno);
+      return false;
+    }
+    request.stdin_fd = request.stdout_fd;
+    return true;
+  }
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    why = std::string("cannot create a pipe: ") + std::strerror(errno);
+    return false;
+  }
+  ends.child_in.reset(fds[0]);
+  ends.input.reset(fds[1]);
+  request.stdin_fd = fds[0];
+  return true;
+}
 
 // Pipes (or the pseudo-terminal), close-on-exec: no sibling may inherit our ends, and the
 // child's ends are closed here once it has its copies (ours would hold EOF back). False, with
@@ -110,8 +136,12 @@ std::optional<launched_child> try_launch(const boost::asio::any_io_executor& str
   output_ends ends;
   if (!make_output_ends(strand, spec, options, place.terminal_size, request, ends, why))
     return std::nullopt;
+  auto& terminal = ends.readers[static_cast<std::size_t>(stream_kind::out)];
+  if (!make_input_end(spec, spec.pty && terminal ? terminal->descriptor() : -1, request, ends, why))
+    return std::nullopt;
   std::error_code ec;
-  launched_child launched{child_process::launch(strand, request, ec), std::move(ends.readers)};
+  launched_child launched{child_process::launch(strand, request, ec), std::move(ends.readers),
+                          std::move(ends.input)};
   if (!launched.process) {
     why = ec.message();
     return std::nullopt;

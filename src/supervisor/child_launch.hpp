@@ -16,6 +16,7 @@
 #include "process/child_process.hpp"
 #include "process/pipe_reader.hpp"
 #include "process/pseudo_terminal.hpp"
+#include "process/unique_fd.hpp"
 
 namespace pipemux::detail {
 
@@ -26,6 +27,8 @@ class run_cgroup;
 struct launched_child {
   std::unique_ptr<child_process> process;
   std::array<std::shared_ptr<pipe_reader>, 2> readers;
+  /// program_spec::input: where its stdin is written (a pipe, or its terminal's master side).
+  unique_fd input;
 };
 
 /// Where the child goes: the run's cgroup (may be null), and why there is none.

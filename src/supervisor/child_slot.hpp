@@ -8,6 +8,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 
@@ -16,6 +17,7 @@
 #include "pipemux/program.hpp"
 #include "pipemux/run_options.hpp"
 #include "process/child_process.hpp"
+#include "process/input_writer.hpp"
 #include "process/pipe_reader.hpp"
 #include "readiness/probe_attempt.hpp"
 #include "supervisor/child_lifecycle.hpp"
@@ -60,6 +62,11 @@ struct child_slot {
   std::uint64_t reads = 0;                 // over all its runs; tells the drain timer it flows
   std::uint64_t reads_at_drain_check = 0;  // `reads` when the drain timer was last armed
   std::string spawn_error;
+  std::shared_ptr<input_writer> input;  // program_spec::input, while a run of it goes on
+  bool input_closed = false;            // close_input: EOF, now and for its later runs
+  // Sent while it had no run (it waits for its turn, its dependencies or a restart): written
+  // when the next one starts, in order.
+  std::deque<std::pair<std::string, input_writer::written_handler>> waiting_input;
 
   // Dependencies and readiness (readiness.cpp).
   bool launched = false;           // started, tried, or never to be: no longer waits its turn

@@ -40,6 +40,7 @@ void supervisor_core::impl::on_output_end(child_slot& c, stream_kind stream,
 void supervisor_core::impl::on_exited(child_slot& c, std::error_code wait_error, int wait_status) {
   c.exited_at = steady::now();
   stop_probing(c);
+  end_input(c);
   if (wait_error) {
     // Someone else reaped it (SIGCHLD ignored, or waitpid(-1) in the host): status unknown.
     exit_status unknown;
@@ -107,6 +108,7 @@ void supervisor_core::impl::maybe_finish_run(child_slot& c) {
   emit(child_event_kind::exited, c, {}, c.exited_at - c.started_at);
   const detail::run_end end = c.life.run_over(state == phase::running);
   if (end.restart) return schedule_restart(c, end);
+  end_input(c);  // finished for good: what waited for a run fails
   if (end.stops_the_others) stop_others(c, describe(*c.life.status()));
   start_waiting_child();
   stop_deferred_children();  // its dependencies may be stopped now
@@ -148,6 +150,7 @@ void supervisor_core::impl::complete_if_all_finished() {
 
 void supervisor_core::impl::complete() {
   state = phase::done;
+  for (auto& c : children) end_input(*c);  // those that never ran
   grace_timer.cancel();
   job_control_timer.cancel();
   guard.finish();

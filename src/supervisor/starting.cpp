@@ -135,6 +135,7 @@ void supervisor_core::impl::spawn(child_slot& c) {
   c.process = std::move(launched->process);
   for (std::size_t stream = 0; stream < c.channels.size(); ++stream)
     c.channels[stream].reader = std::move(launched->readers[stream]);
+  start_input(c, std::move(launched->input));
   c.info = with_pid(*c.info, c.process->pid());
   c.life.started();
   c.ever_started = true;

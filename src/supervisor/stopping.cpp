@@ -172,6 +172,9 @@ void supervisor_core::impl::abandon() {
     c->drain_timer.cancel();
     c->restart_timer.cancel();
     stop_probing(*c);
+    if (c->input) c->input->close_now();  // its callbacks see `abandoned`: nobody is called
+    c->input.reset();
+    c->waiting_input.clear();
     for (auto& channel : c->channels)
       if (channel.reader) channel.reader->close();
   }

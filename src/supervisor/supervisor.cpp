@@ -235,6 +235,31 @@ void supervisor_core::set_terminal_size(unsigned short rows, unsigned short colu
   });
 }
 
+void supervisor_core::send_input(std::size_t child, std::string bytes,
+                                 move_only_function<void(std::error_code)> written) {
+  auto callback = std::make_shared<move_only_function<void(std::error_code)>>(std::move(written));
+  asio::dispatch(impl_->strand, [weak = std::weak_ptr<impl>(impl_), child, bytes = std::move(bytes),
+                                 callback]() mutable {
+    const auto self = weak.lock();
+    if (!self) return;
+    const std::lock_guard lock(self->mutex);
+    if (self->abandoned) return;
+    self->send_input(child, std::move(bytes), std::move(callback));
+  });
+}
+
+void supervisor_core::close_input(std::size_t child) {
+  asio::dispatch(impl_->strand, [weak = std::weak_ptr<impl>(impl_), child] {
+    const auto self = weak.lock();
+    if (!self) return;
+    const std::lock_guard lock(self->mutex);
+    if (self->abandoned || child >= self->children.size()) return;
+    auto& c = *self->children[child];
+    c.input_closed = true;
+    if (c.input) c.input->close_when_written();
+  });
+}
+
 void supervisor_core::resume_reading() {
   asio::dispatch(impl_->strand, [weak = std::weak_ptr<impl>(impl_)] {
     const auto self = weak.lock();

@@ -246,6 +246,15 @@ struct supervisor_core::impl : std::enable_shared_from_this<impl> {
   void stop_child(child_slot& c, steady::time_point now, bool kill_at_once);
   void stop_deferred_children();
 
+  // ---- Their input (program_spec::input; stopping.cpp closes it)
+
+  void send_input(std::size_t child, std::string bytes,
+                  std::shared_ptr<move_only_function<void(std::error_code)>> written);
+  // A run started with `fd` as our end of its stdin: what waited is written first.
+  void start_input(child_slot& c, detail::unique_fd fd);
+  // Its run is over: its stdin closes; once it is finished for good, what waits fails.
+  void end_input(child_slot& c);
+
   // ---- Their output, per message, per read or in batches (delivery.cpp)
 
   void start_reading(child_slot& c, stream_kind stream);

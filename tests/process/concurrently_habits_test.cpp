@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cctype>
+#include <fstream>
 #include <regex>
 #include <string>
 #include <vector>
@@ -225,6 +227,85 @@ TEST(ConcurrentlyHabits, GroupHoldsNoMoreThanItsBoundAndLosesNothing) {
   EXPECT_NE(text.find("summary: 70071 messages, 70070070 bytes"), std::string::npos);
   EXPECT_NE(text.find("slow.0["), std::string::npos);
   EXPECT_NE(text.find("out | slow done\n"), std::string::npos);
+}
+
+// -i: pipemux's stdin goes on to the children. A plain line to the first child (or
+// --input-target), "NAME:" to each child of a program, "NAME.N:" to one; at the end of
+// pipemux's stdin every child's ends, and a last line without a newline goes as it is.
+TEST(ConcurrentlyHabits, InputGoesToTheTargetOrTheChildItNames) {
+  const std::string reader =
+      "while IFS= read -r l; do echo \"got [$l]\"; done; "
+      "echo \"eof after [$l]\"";
+  const std::string input =
+      "plain\\nworker:to every worker\\nworker.1:to the second worker\\n"
+      "nobody:not a program\\nweb:to web\\nlast";
+  const std::string config = test::temp_path("input.toml");
+  std::ofstream(config) << "[[program]]\nname = \"web\"\ncommand = '" << reader
+                        << "'\n[[program]]\nname = \"worker\"\ninstances = 2\ncommand = '" << reader
+                        << "'\n";
+  const auto result = run_command({"/bin/sh", "-c",
+                                   "printf '" + input + "' | " + pipemux_exe() + " -i -c " +
+                                       config + " --log-pattern '%L %v'"});
+  EXPECT_EQ(result.exit_code, 0) << result.out << result.err;
+  const auto lines = lines_of(result.out);
+  const auto said = [&](const std::string& label) {
+    std::vector<std::string> out;
+    for (const auto& line : lines)
+      if (line.starts_with(label + " ") && line.find(" started: ") == std::string::npos &&
+          line.find(" exited ") == std::string::npos &&
+          line.find(" summary: ") == std::string::npos)
+        out.push_back(line.substr(line.find_first_not_of(' ', label.size())));
+    return out;
+  };
+  EXPECT_EQ(said("web.0"), (std::vector<std::string>{"got [plain]", "got [nobody:not a program]",
+                                                     "got [to web]", "eof after [last]"}))
+      << result.out;
+  EXPECT_EQ(said("worker.0"), (std::vector<std::string>{"got [to every worker]", "eof after []"}))
+      << result.out;
+  EXPECT_EQ(said("worker.1"),
+            (std::vector<std::string>{"got [to every worker]", "got [to the second worker]",
+                                      "eof after []"}))
+      << result.out;
+
+  // --input-target: where plain lines go; a name that is no program is a usage error.
+  const auto targeted =
+      run_command({"/bin/sh", "-c",
+                   "printf 'x\\n' | " + pipemux_exe() + " --input-target worker.1 -c " + config +
+                       " --log-pattern '%L %v'"});
+  EXPECT_NE(targeted.out.find("worker.1 got [x]\n"), std::string::npos) << targeted.out;
+  EXPECT_EQ(targeted.out.find("web.0 got"), std::string::npos) << targeted.out;
+  const auto wrong = run_command({pipemux_exe(), "--input-target", "api", "cat"});
+  EXPECT_EQ(wrong.exit_code, 2);
+  EXPECT_EQ(wrong.err,
+            "pipemux: error: --input-target: 'api' is neither NAME nor NAME.N of a program here "
+            "(cat)\n");
+}
+
+// A child that does not read its stdin holds pipemux's reading back, as a pipeline would:
+// pipemux does not swallow its whole stdin into memory meanwhile.
+TEST(ConcurrentlyHabits, InputIsReadOnlyAsFastAsTheChildTakesIt) {
+  const std::string progress = test::temp_path("input-progress");
+  // Writes 64 MiB in 64 KiB steps, saying after each how much it has written.
+  const std::string writer =
+      "python3 -c 'import os\nfor i in range(1, 1025):\n"
+      "    os.write(1, b\"x\" * 65536)\n"
+      "    open(\"" +
+      progress + "\", \"w\").write(str(i * 65536))'";
+  const auto result =
+      run_command({"/bin/sh", "-c",
+                   writer + " | " + pipemux_exe() + " -i --log-pattern '%v' 'sleep 1; cat " +
+                       progress + "; echo; head -c 1 > /dev/null'"},
+                  {.timeout = std::chrono::seconds(30)});
+  EXPECT_FALSE(result.timed_out);
+  const auto lines = lines_of(result.out);
+  std::uint64_t written = 0;
+  for (const auto& line : lines)
+    if (!line.empty() && std::isdigit(static_cast<unsigned char>(line[0])) != 0)
+      written = std::stoull(line);
+  // The child's pipe (64 KiB), pipemux's one read in flight (64 KiB) and the writer's pipe
+  // (64 KiB) hold a few hundred KiB; far from the 64 MiB offered.
+  EXPECT_GT(written, 0U) << result.out;
+  EXPECT_LT(written, 1U << 20) << result.out;
 }
 
 }  // namespace

@@ -333,6 +333,34 @@ TEST(Terminal, UnderPtyAChildsTerminalFollowsTheSizeOfPipemuxs) {
   EXPECT_TRUE(logged("- * summary: 2 messages")) << test::read_file(log);
 }
 
+// -i on a real terminal (tmux's): typed lines reach the child, Ctrl-D ends its input; with
+// --pty the child reads them from its own terminal.
+TEST(Terminal, TypedInputReachesTheChildAndCtrlDEndsIt) {
+  if (std::system("command -v tmux > /dev/null") != 0) GTEST_SKIP() << "tmux is not installed";
+  for (const bool pty : {false, true}) {
+    const std::string log = test::temp_path(pty ? "typed-pty.log" : "typed.log");
+    const std::string session = test::unique(pty ? "pipemux-typed-pty" : "pipemux-typed");
+    std::vector<std::string> argv = {pipemux_exe(), "-i", "-o", log};
+    if (pty) argv.push_back("--pty");
+    argv.push_back("while IFS= read -r l; do echo \"got [$l]\"; done; echo input ended");
+    const std::string tmux = "tmux -L " + session;
+    ASSERT_EQ(std::system(
+                  (tmux + " new-session -d -s t -x 80 -y 24 " + shell_quoted({shell_quoted(argv)}))
+                      .c_str()),
+              0);
+    const auto logged = [&](const std::string& text) {
+      return test::eventually([&] { return has(test::read_file(log), text); });
+    };
+    EXPECT_TRUE(logged("- * started: ")) << test::read_file(log);
+    EXPECT_EQ(std::system((tmux + " send-keys -t t 'hello there' Enter").c_str()), 0);
+    EXPECT_TRUE(logged("out | got [hello there]\n")) << test::read_file(log);
+    EXPECT_EQ(std::system((tmux + " send-keys -t t C-d").c_str()), 0);
+    EXPECT_TRUE(logged("out | input ended\n")) << test::read_file(log);
+    EXPECT_TRUE(logged("- * summary: 2 messages")) << test::read_file(log);
+    std::system((tmux + " kill-server 2> /dev/null").c_str());
+  }
+}
+
 TEST(Terminal, APtyProgramIsStoppedAndReapedLikeAnyOther) {
   const std::string sleep = test::long_sleep();
   const std::string config = test::temp_path("pty.toml");
