@@ -9,8 +9,9 @@ namespace pipemux {
 
 /// How a probe asks a child whether it is ready (or still alive).
 enum class probe_kind : unsigned char {
-  log,   ///< a line of its output (stdout or stderr, as written) matches `target`, an
-         ///< ECMAScript regular expression searched anywhere in the line
+  log,   ///< a line of its output (stdout or stderr, as written) matches `target`, a regular
+         ///< expression (Boost.Regex, Perl syntax) searched anywhere in the line; a search that
+         ///< backtracks past Boost's bound counts as no match for that line
   tcp,   ///< a connection to `target`, "HOST:PORT" ("[::1]:8080" for IPv6), is accepted
   exec,  ///< `target`, run by /bin/sh -c in the program's environment and directory, exits 0
   http,  ///< a GET of `target`, "http://HOST[:PORT][/PATH]", is answered 2xx

@@ -66,6 +66,11 @@ class supervisor_core {
   /// a pseudo-terminal takes the size of this process's stdout when that is a terminal.
   void set_terminal_size(unsigned short rows, unsigned short columns);
 
+  /// Whether `pid` is a process this supervisor reaps itself: a child, or an exec probe's
+  /// process (pipemux/readiness.hpp). From any thread: for a host that reaps other processes
+  /// (a subreaper's waitpid on whatever is not its own).
+  bool supervises(int pid) const;
+
   /// From any thread, for a child of a program with `input` (program_spec::input): writes
   /// `bytes` to its stdin, after what was sent before. `written` (on the strand, like the other
   /// callbacks) says when its pipe has them all, so that a caller can wait before sending more;

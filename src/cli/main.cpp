@@ -176,6 +176,7 @@ class supervised_run {
                                     ? std::function<void()>([this] { pass_the_terminal_size(); })
                                     : nullptr}) {
     follow_the_outputs();
+    reaper_.also_theirs([this](int pid) { return children_.supervises(pid); });
     if (any_on_a_terminal(programs_)) pass_the_terminal_size();
   }
 

@@ -92,9 +92,9 @@ std::vector<int> orphan_reaper::escaped() const {
     const int pid = to_visit.back();
     to_visit.pop_back();
     for (int child : children_of(std::to_string(pid))) to_visit.push_back(child);
-    if (tracked_.contains(pid)) continue;
+    if (supervised(pid)) continue;
     const pid_t group = ::getpgid(pid);
-    if (group < 0 || tracked_.contains(group)) continue;  // gone, or the supervisor's to stop
+    if (group < 0 || supervised(group)) continue;  // gone, or the supervisor's to stop
     if (command_name(pid) == "pipemux-guard" || is_zombie(pid)) continue;
     found.push_back(pid);
   }
@@ -104,7 +104,7 @@ std::vector<int> orphan_reaper::escaped() const {
 void orphan_reaper::reap() {
   // Our own children that are not the supervisor's: orphans that came back to us.
   for (int pid : children_of("self")) {
-    if (tracked_.contains(pid)) continue;
+    if (supervised(pid)) continue;
     const std::string name = command_name(pid);  // readable until reaped
     if (name == "pipemux-guard") continue;
     int status = 0;

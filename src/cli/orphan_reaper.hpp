@@ -41,6 +41,9 @@ class orphan_reaper {
   /// A direct child of the supervisor (it leads its own process group): never reaped here, and
   /// neither it nor its group is signalled here.
   void track(int pid);
+  /// Processes the supervisor reaps besides its children (exec probes): never reaped or
+  /// signalled here either.
+  void also_theirs(std::function<bool(int pid)> theirs) { theirs_ = std::move(theirs); }
   /// It was reaped by the supervisor.
   void untrack(int pid);
 
@@ -72,6 +75,8 @@ class orphan_reaper {
   boost::asio::steady_timer kill_timer_;
   report_handler report_;
   std::set<int> tracked_;
+  std::function<bool(int pid)> theirs_;
+  bool supervised(int pid) const { return tracked_.contains(pid) || (theirs_ && theirs_(pid)); }
   std::set<int> stopped_;  // sent the stop signal and named in the log once
   std::set<int> killed_;   // sent SIGKILL and named in the log once
   // The escaped descendants' stop: each newcomer gets what its step sends (signals_now()).

@@ -19,10 +19,13 @@ probe read_probe(const config_reader& reader, const toml::node& node, const std:
                  bool liveness, std::size_t* failures) {
   const auto& table = reader.table(node, key);
   const std::string prefix = key + ".";
-  if (liveness)
+  if (liveness) {
+    if (const auto* log = table.get("log"))
+      reader.fail(log->source(), prefix + "log",
+                  "a log probe cannot tell a program stopped answering: use tcp, exec or http");
     reader.only_keys(table, prefix,
                      {"tcp", "exec", "http", "interval", "timeout", "initial_delay", "failures"});
-  else
+  } else
     reader.only_keys(table, prefix,
                      {"log", "tcp", "exec", "http", "interval", "timeout", "initial_delay"});
   probe out;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "pipemux/name_escape.hpp"
 
 namespace pipemux::detail {
@@ -83,6 +85,9 @@ std::string dependency_problem(std::span<const program_spec> programs, std::size
     for (const auto& d : programs[p].depends_on) {
       where = p;
       if (d.program == programs[p].name) return "depends on itself";
+      if (std::count_if(programs[p].depends_on.begin(), programs[p].depends_on.end(),
+                        [&](const dependency& other) { return other.program == d.program; }) > 1)
+        return "depends on '" + escaped_name(d.program) + "' twice";
       if (!index_of(d.program))
         return "depends on '" + escaped_name(d.program) + "', which is not a program of this run";
     }

@@ -117,7 +117,7 @@ class network_attempt final : public bounded_attempt,
   }
   void read_status() {
     asio::async_read_until(
-        socket_, asio::dynamic_buffer(answer_, 8192), "\r\n",
+        socket_, asio::dynamic_buffer(answer_, 8192), '\n',  // a bare LF ends it too
         [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
           if (self->over()) return;
           if (ec) return self->finish(false, "no status line: " + ec.message());
@@ -126,7 +126,9 @@ class network_attempt final : public bounded_attempt,
   }
   // "HTTP/1.1 200 OK\r\n"
   void judge(std::string_view status_line) {
-    if (status_line.size() < 12 || status_line.substr(0, 5) != "HTTP/" ||
+    while (!status_line.empty() && (status_line.back() == '\n' || status_line.back() == '\r'))
+      status_line.remove_suffix(1);
+    if (status_line.size() < 12 - 2 || status_line.substr(0, 5) != "HTTP/" ||
         status_line.find(' ') == std::string_view::npos)
       return finish(false, "not an HTTP answer");
     const auto code = status_line.substr(status_line.find(' ') + 1, 3);
@@ -174,7 +176,11 @@ class exec_attempt final : public bounded_attempt,
       });
       return;
     }
-    process_->async_wait([self = shared_from_this()](std::error_code wait_error, int status) {
+    const int pid = process_->pid();
+    if (context.started) context.started(pid);
+    process_->async_wait([self = shared_from_this(), pid, reaped = context.reaped](
+                             std::error_code wait_error, int status) {
+      if (reaped) reaped(pid);
       if (self->over()) return;
       if (wait_error) return self->finish(false, "cannot wait for it: " + wait_error.message());
       const auto end = exit_status::from_wait_status(status);

@@ -19,6 +19,10 @@ struct probe_command_context {
   std::vector<std::string> environment;  ///< "KEY=value", the child's
   std::string working_directory;
   bool die_with_parent = true;
+  /// An exec probe's process started (it leads its own group) and was reaped: the owner keeps
+  /// it from others that reap (a CLI's subreaper) and registers its group with the guard.
+  std::function<void(int pid)> started;
+  std::function<void(int pid)> reaped;
 };
 
 class probe_attempt {

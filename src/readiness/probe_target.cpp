@@ -1,6 +1,6 @@
 #include "readiness/probe_target.hpp"
 
-#include <regex>
+#include "readiness/line_pattern.hpp"
 
 namespace pipemux::detail {
 
@@ -53,12 +53,7 @@ std::string target_problem(probe_kind kind, const std::string& target) {
   switch (kind) {
     case probe_kind::log:
       if (target.empty()) return "must not be empty";
-      try {
-        const std::regex pattern(target, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        return std::string("not a valid regular expression (ECMAScript): ") + e.what();
-      }
-      return {};
+      return line_pattern::problem(target);
     case probe_kind::exec:
       if (target.empty()) return "must not be empty";
       if (target.find('\0') != std::string::npos) return "must not hold a NUL byte";

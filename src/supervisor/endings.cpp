@@ -127,8 +127,9 @@ void supervisor_core::impl::schedule_restart(child_slot& c, const detail::run_en
   }));
   // After the timer is set: a stop() from inside on_event cancels it.
   emit(child_event_kind::restarting, c,
-       fmt::format("it {}; attempt {} of {} in {}", describe(*c.life.status()), end.attempt,
-                   options.restart.max_restarts, seconds_text(end.delay)));
+       fmt::format("it {}{}; attempt {} of {} in {}", c.life.status()->signaled ? "was " : "",
+                   describe(*c.life.status()), end.attempt, options.restart.max_restarts,
+                   seconds_text(end.delay)));
 }
 
 void supervisor_core::impl::stop_others(child_slot& c, const std::string& why) {

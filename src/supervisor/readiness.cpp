@@ -174,6 +174,14 @@ void supervisor_core::impl::probe_once(child_slot& c) {
     context.environment = environment_of(c).for_child(*c.info);
     context.working_directory = c.program->working_directory;
     context.die_with_parent = options.die_with_parent;
+    context.started = [this](int pid) {
+      probe_pids.insert(pid);
+      if (options.die_with_parent && !guard.add(pid)) report_guard_lost(*children.front());
+    };
+    context.reaped = guarded([](impl& self, int pid) {
+      self.probe_pids.erase(pid);
+      if (self.options.die_with_parent) self.guard.remove(pid);
+    });
   }
   const auto attempt_started = steady::now();
   child_slot* slot = &c;
@@ -220,9 +228,17 @@ void supervisor_core::impl::watch_log(child_slot& c, stream_kind stream, std::st
     const auto end = data.find('\n');
     const auto piece = data.substr(0, end);
     line.append(piece.substr(0, log_line_limit - std::min(line.size(), log_line_limit)));
-    if (std::regex_search(line, pattern))
-      return become_ready(c, "(log matched \"" + c.program->ready->target + "\")");
-    if (end == std::string_view::npos) return;  // the rest of the line comes later
+    const bool ended = end != std::string_view::npos;
+    switch (pattern.search(line, ended)) {
+      case detail::line_pattern::result::found:
+        return become_ready(c, "(log matched \"" + c.program->ready->target + "\")");
+      case detail::line_pattern::result::too_costly:
+        c.last_probe = "a line was too costly to search (the expression backtracks too much)";
+        break;
+      case detail::line_pattern::result::not_found:
+        break;
+    }
+    if (!ended) return;  // the rest of the line comes later
     line.clear();
     data.remove_prefix(end + 1);
   }
@@ -263,8 +279,8 @@ void supervisor_core::impl::stop_not_alive(child_slot& c) {
   if (state != phase::running || !c.process || c.process->exited()) return;
   c.stopped_not_alive = true;
   emit(child_event_kind::not_alive, c,
-       fmt::format("not alive: {} probes failed in a row (last: {}): stopping it", c.alive_failures,
-                   last));
+       fmt::format("not alive: {} {} in a row (last: {}): stopping it", c.alive_failures,
+                   c.alive_failures == 1 ? "probe failed" : "probes failed", last));
   for (const int sig : c.life.stop_alone(steady::now())) c.process->signal(sig, true);
   // Its grace, on the probe timer (free now): the run's grace timer only serves a stopping run.
   c.probe_timer.expires_after(grace_of(c));

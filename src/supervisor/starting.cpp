@@ -47,12 +47,18 @@ void supervisor_core::impl::run() {
   environments.resize(programs.size());
   for (const auto& p : programs)
     log_patterns.push_back(p.ready && p.ready->kind == probe_kind::log
-                               ? std::optional<std::regex>(std::in_place, p.ready->target)
+                               ? std::optional<detail::line_pattern>(std::in_place, p.ready->target)
                                : std::nullopt);
   if (options.cgroup != cgroup_mode::off && !children.empty())
     cgroup = detail::run_cgroup::create(no_cgroup_reason);
+  // Room for every child's group, and one exec probe's each at most.
+  std::size_t probed = 0;
+  for (const auto& c : children)
+    if ((c->program->ready && c->program->ready->kind == probe_kind::exec) ||
+        (c->program->alive && c->program->alive->kind == probe_kind::exec))
+      ++probed;
   if (options.die_with_parent && (options.own_process_group || cgroup) && !children.empty())
-    guard.start(children.size(), cgroup.get());
+    guard.start(children.size() + probed, cgroup.get());
   watch_job_control();
   spawn_next();
 }

@@ -96,10 +96,14 @@ void supervisor_core::impl::stop(bool kill_at_once) {
     }
     stop_child(*c, now, kill_at_once);
   }
-  if (kill_at_once)
+  if (kill_at_once) {
     state = phase::killing;
-  else
+  } else {
+    // A dependent whose restart the loop above cancelled is finished now: its dependencies
+    // need not wait for it (nothing else would send them their signal).
+    stop_deferred_children();
     wait_for_next_grace_to_end();
+  }
   complete_if_all_finished();
 }
 
@@ -142,9 +146,16 @@ void supervisor_core::impl::escalate() {
   if (state == phase::done || state == phase::killing) return;
   state = phase::killing;
   grace_timer.cancel();
+  const auto now = steady::now();
   for (auto& c : children)
     if (c->process && !c->life.finished()) {
-      c->stop_deferred = false;
+      if (c->stop_deferred) {  // never asked to stop yet: stopped now, at once (our stop)
+        c->stop_deferred = false;
+        emit(child_event_kind::stop_escalated, *c,
+             "asked to stop a second time while it waited for its dependents: sent SIGKILL");
+        stop_child(*c, now, true);
+        continue;
+      }
       kill_now(*c, "asked to stop a second time before its grace was over: sent SIGKILL");
     }
 }

@@ -260,6 +260,14 @@ void supervisor_core::close_input(std::size_t child) {
   });
 }
 
+bool supervisor_core::supervises(int pid) const {
+  const std::lock_guard lock(impl_->mutex);
+  if (impl_->probe_pids.contains(pid)) return true;
+  for (const auto& c : impl_->children)
+    if (c->process && c->process->pid() == pid) return true;
+  return false;
+}
+
 void supervisor_core::resume_reading() {
   asio::dispatch(impl_->strand, [weak = std::weak_ptr<impl>(impl_)] {
     const auto self = weak.lock();

@@ -14,7 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,6 +25,7 @@
 #include "process/pseudo_terminal.hpp"
 #include "process/run_cgroup.hpp"
 #include "readiness/dependency_state.hpp"
+#include "readiness/line_pattern.hpp"
 #include "supervisor/batch_queue.hpp"
 #include "supervisor/cgroup_leftovers.hpp"
 #include "supervisor/child_slot.hpp"
@@ -60,7 +61,8 @@ struct supervisor_core::impl : std::enable_shared_from_this<impl> {
   std::vector<std::unique_ptr<const detail::program_environment>> environments;  // by program
   std::vector<std::unique_ptr<child_slot>> children;
   phase state = phase::idle;
-  std::vector<std::optional<std::regex>> log_patterns;  // by program: its ready.log
+  std::vector<std::optional<detail::line_pattern>> log_patterns;  // by program: its ready.log
+  std::set<int> probe_pids;    // exec probes running: ours to reap (supervises())
   bool run_requested = false;  // async_run was called: one run per supervisor
   bool stop_requested = false;
   std::atomic<bool> stop_pending{false};  // stop() was called and its handler may not have run

@@ -10,10 +10,12 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "log_line.hpp"
@@ -389,6 +391,96 @@ failures = 2
       out,
       std::regex(R"(summary: 2 messages, \d+ bytes, killed by SIGTERM \(not alive\), 1 restart)")))
       << out;
+}
+
+// One SIGINT while a dependent waits to restart: its restart is cancelled, and its dependency,
+// listed first, is stopped then and there (it was waiting for the dependent to end).
+TEST(Readiness, OneStopEndsARunWhoseDependentWaitsToRestart) {
+  const auto path = config_file("restart-wait.toml", R"(
+restart_delay = 20
+[[program]]
+name = "db"
+command = "echo db up; exec sleep 3600"
+[[program]]
+name = "web"
+command = "sleep 0.2; exit 1"
+restart = "always"
+depends_on = { db = "started" }
+)");
+  const auto started = std::chrono::steady_clock::now();
+  const auto result = run_config(
+      path, {},
+      test::signal_when(
+          SIGINT,
+          [](const std::string& out) { return out.find("- * restarting: ") != std::string::npos; },
+          30s));
+  EXPECT_FALSE(result.timed_out);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s) << result.out;
+  EXPECT_EQ(result.exit_code, 128 + SIGINT) << result.out;
+  EXPECT_TRUE(std::regex_search(result.out, std::regex(R"(db\.0 \[\d+\] - \* killed by SIGTERM)")))
+      << result.out;
+  EXPECT_EQ(result.out.find("asked to stop a second time"), std::string::npos) << result.out;
+}
+
+// Exec probes are children of pipemux too: the CLI's reaper of orphans must leave them to the
+// supervisor (it once reaped them first, and healthy programs failed their probes).
+TEST(Readiness, ExecProbesAreNotTakenByTheReaperOfOrphans) {
+  const auto path = config_file("exec-many.toml", R"(
+[[program]]
+name = "w"
+instances = 10
+command = "echo up; exec sleep 3600"
+[program.alive]
+exec = "exit 0"
+interval = 0.02
+failures = 1
+)");
+  // About 750 probes in 1.5 s, each a process that exits and must be reaped by its attempt.
+  const auto until = std::chrono::steady_clock::now() + 1500ms;
+  const auto result = run_config(path, {}, test::signal_when(SIGTERM, [&](const std::string&) {
+                                   return std::chrono::steady_clock::now() >= until;
+                                 }));
+  EXPECT_EQ(result.exit_code, 128 + SIGTERM) << result.out;
+  EXPECT_EQ(result.out.find("not alive"), std::string::npos) << result.out;
+  EXPECT_EQ(result.out.find("an orphaned descendant"), std::string::npos) << result.out;
+}
+
+// A pattern that backtracks without end on a line the child wrote gives up on that line; the
+// loop goes on (it froze once, deaf to Ctrl-C), and the next line can still match.
+TEST(Readiness, ARegexThatBacktracksForEverDoesNotFreezeTheLoop) {
+  const auto path = config_file("costly.toml", R"(
+[[program]]
+name = "db"
+command = "echo aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa; sleep 0.1; echo ready now"
+[program.ready]
+log = "(a+)+b|^ready"
+)");
+  const auto result = run_config(path, {}, {.timeout = 20s});
+  EXPECT_FALSE(result.timed_out);
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_NE(result.out.find(R"(- * ready after 0.)"), std::string::npos) << result.out;
+}
+
+// pipemux killed with SIGKILL: what an exec probe started dies too (the guard has its group).
+TEST(Readiness, AnExecProbesProcessesDieWithPipemux) {
+  const std::string sleep = test::long_sleep();
+  const auto path = config_file("probe-guard.toml", fmt::format(R"(
+[[program]]
+name = "db"
+command = "echo up; exec sleep 3600"
+[program.ready]
+exec = "{}; true"
+interval = 30
+)",
+                                                                sleep));
+  const auto result =
+      run_config(path, {}, {.timeout = 30s, .watch = [&](int pid, const std::string&) {
+                              if (test::processes_with(sleep).empty()) return false;
+                              ::kill(pid, SIGKILL);
+                              return true;
+                            }});
+  EXPECT_EQ(result.signal, SIGKILL);
+  EXPECT_TRUE(test::none_left(sleep, 5s)) << "the probe's sleep outlived pipemux";
 }
 
 TEST(Readiness, JsonLinesSayEachTransitionsKind) {

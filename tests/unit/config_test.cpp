@@ -287,7 +287,7 @@ INSTANTIATE_TEST_SUITE_P(
         bad_config{"[[program]]\nname = \"a\"\ncommand = \"ls\"\n[program.ready]\ninterval = 1", 4,
                    1, "program[0].ready", "needs a probe: log ="},
         bad_config{"[[program]]\nname = \"a\"\ncommand = \"ls\"\n[program.alive]\nlog = \"a\"", 5,
-                   1, "program[0].alive.log", "unknown key"},
+                   7, "program[0].alive.log", "a log probe cannot tell a program stopped"},
         bad_config{"[[program]]\nname = \"a\"\ncommand = \"ls\"\n[program.ready]\n"
                    "http = \"http://h:1/\"\ntimeout = 0",
                    6, 11, "program[0].ready.timeout", "must be more than 0"},
