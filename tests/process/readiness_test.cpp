@@ -473,9 +473,16 @@ exec = "{}; true"
 interval = 30
 )",
                                                                 sleep));
+  // Killed once the probe's shell has started its sleep (both show the marker), a moment
+  // after: the guard hears of a probe's group just after its exec, as of a child's.
+  std::optional<std::chrono::steady_clock::time_point> seen;
   const auto result =
       run_config(path, {}, {.timeout = 30s, .watch = [&](int pid, const std::string&) {
-                              if (test::processes_with(sleep).empty()) return false;
+                              if (!seen) {
+                                if (test::processes_with(sleep).size() < 2) return false;
+                                seen = std::chrono::steady_clock::now();
+                              }
+                              if (std::chrono::steady_clock::now() - *seen < 100ms) return false;
                               ::kill(pid, SIGKILL);
                               return true;
                             }});
