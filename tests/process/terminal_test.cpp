@@ -341,8 +341,8 @@ TEST(Terminal, TypedInputReachesTheChildAndCtrlDEndsIt) {
     const std::string log = test::temp_path(pty ? "typed-pty.log" : "typed.log");
     const std::string session = test::unique(pty ? "pipemux-typed-pty" : "pipemux-typed");
     std::vector<std::string> argv = {pipemux_exe(), "-i", "-o", log};
-    if (pty) argv.push_back("--pty");
-    argv.push_back("while IFS= read -r l; do echo \"got [$l]\"; done; echo input ended");
+    if (pty) argv.emplace_back("--pty");
+    argv.emplace_back("while IFS= read -r l; do echo \"got [$l]\"; done; echo input ended");
     const std::string tmux = "tmux -L " + session;
     ASSERT_EQ(std::system(
                   (tmux + " new-session -d -s t -x 80 -y 24 " + shell_quoted({shell_quoted(argv)}))
