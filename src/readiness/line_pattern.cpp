@@ -13,7 +13,7 @@ struct line_pattern::compiled {
 line_pattern::line_pattern(const std::string& pattern) {
   try {
     compiled_ = std::make_unique<compiled>(compiled{boost::regex(pattern, boost::regex::perl)});
-  } catch (const boost::regex_error& e) {
+  } catch (const std::exception& e) {  // regex_error, or a limit Boost hit while compiling
     throw std::invalid_argument(e.what());
   }
 }
@@ -28,7 +28,7 @@ line_pattern::result line_pattern::search(std::string_view line, bool ended) con
     return boost::regex_search(line.begin(), line.end(), compiled_->expression, flags)
                ? result::found
                : result::not_found;
-  } catch (const std::runtime_error&) {  // the search's work passed Boost's bound
+  } catch (const std::exception&) {  // the search passed Boost's bound (work or memory)
     return result::too_costly;
   }
 }
@@ -36,7 +36,7 @@ line_pattern::result line_pattern::search(std::string_view line, bool ended) con
 std::string line_pattern::problem(const std::string& pattern) {
   try {
     const boost::regex expression(pattern, boost::regex::perl);
-  } catch (const boost::regex_error& e) {
+  } catch (const std::exception& e) {
     return std::string("not a valid regular expression: ") + e.what();
   }
   return {};
