@@ -77,7 +77,7 @@ class spdlog_adapter {
            spdlog::level::level_enum level, std::string_view text);
   bool log_at_once(std::span<const message> read);
   // What of a child's text is shown: all of it, or a terminal's view (show_as_terminal).
-  std::string_view shown(std::string_view text) const noexcept;
+  std::string_view shown(std::string_view text);
   void schedule_flush();
   void flush_when_idle();
 
@@ -87,6 +87,7 @@ class spdlog_adapter {
   ansi_mode ansi_;
   bool raw_bytes_ = false;
   bool as_terminal_ = false;
+  std::string shown_;  // shown(): a redrawn line's last state with the colours set before it
   bool flush_scheduled_ = false;
   std::size_t logged_since_post_ = 0;
   std::chrono::steady_clock::time_point first_unflushed_;

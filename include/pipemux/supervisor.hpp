@@ -74,9 +74,11 @@ class supervisor_core {
   /// From any thread, for a child of a program with `input` (program_spec::input): writes
   /// `bytes` to its stdin, after what was sent before. `written` (on the strand, like the other
   /// callbacks) says when its pipe has them all, so that a caller can wait before sending more;
-  /// or the error that kept them from it: broken_pipe when the child is not running (yet, or any
-  /// more), has no input or closed its stdin; operation_canceled when closed first. `child` is
-  /// child_info::index.
+  /// or the error that kept them from it: broken_pipe when the child will not run again, has no
+  /// input or closed its stdin; operation_canceled when its run ended first. A child with no
+  /// run now (waiting for its turn, its dependencies or a restart) holds up to 1 MiB for its
+  /// next run, and says so at once with operation_in_progress (no_buffer_space past that).
+  /// `child` is child_info::index.
   void send_input(std::size_t child, std::string bytes,
                   move_only_function<void(std::error_code)> written = {});
   /// Gives the child's stdin its end (EOF) once what was sent is written; its later runs (a

@@ -34,6 +34,10 @@ void output_grouping::operator()(const child_event& e) {
     log_(e);
   } else {
     child.held.push_back({{}, {}, e, log_clock::now()});
+    const std::size_t cost = sizeof(held_item) + e.detail.size();
+    child.held_bytes += cost;
+    held_bytes_ += cost;
+    if (held_bytes_ > max_held_bytes) relieve_memory();
   }
   switch (e.kind) {
     case child_event_kind::exited:
@@ -74,8 +78,10 @@ void output_grouping::hold(child_state& child, std::span<const message> read) {
     item.messages.push_back(std::move(copy));
   }
   item.when = read.front().arrival;
-  child.held_bytes += size;
-  held_bytes_ += size;
+  // What it costs, not only its text: a read of empty lines is all bookkeeping.
+  const std::size_t cost = size + sizeof(held_item) + item.messages.capacity() * sizeof(message);
+  child.held_bytes += cost;
+  held_bytes_ += cost;
   if (held_bytes_ > max_held_bytes) relieve_memory();
 }
 

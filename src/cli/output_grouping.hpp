@@ -21,8 +21,9 @@ namespace pipemux::cli {
 
 class output_grouping {
  public:
-  /// What may be held at once, all children together: past it, the child that holds most is
-  /// written at once (out of order, said in the log) rather than grow without bound.
+  /// What may be held at once, all children together (their text and the bookkeeping of each
+  /// line): past it, the child that holds most is written at once (out of order, said in the
+  /// log) rather than grow without bound.
   static constexpr std::size_t max_held_bytes = std::size_t{64} << 20;
 
   output_grouping(boost::asio::io_context& io, log_outputs& log,

@@ -161,6 +161,8 @@ void apply_format_flags(const command_line_flags& flags, log_options& log) {
     throw usage_error(
         "a log pattern is for text: JSON lines have their own fields and raw output none (give "
         "--format json, --raw or a pattern, not both)");
+  if (flags.ansi && log.format == log_format_kind::raw)
+    throw usage_error("--ansi is for text: raw output is the children's bytes as they are");
   if (flags.ansi) log.ansi = flags.ansi.value;
 }
 

@@ -183,12 +183,23 @@ void spdlog_adapter::log(const child_info* child, const char* stream, char mark,
   schedule_flush();
 }
 
-std::string_view spdlog_adapter::shown(std::string_view text) const noexcept {
+std::string_view spdlog_adapter::shown(std::string_view text) {
   if (!as_terminal_ || ansi_ != ansi_mode::keep) return text;
   // "50%\r60%\r70%" is "70%" on a terminal; "done\r" (a CRLF line) is "done".
-  const std::string_view body = text.ends_with('\r') ? text.substr(0, text.size() - 1) : text;
+  std::string_view body = text;
+  while (body.ends_with('\r')) body.remove_suffix(1);
   const auto last = body.rfind('\r');
-  return last == std::string_view::npos ? body : body.substr(last + 1);
+  if (last == std::string_view::npos) return body;
+  // Colours set before the last '\r' still hold after it, as on the terminal: kept in front.
+  shown_.clear();
+  for (std::size_t at = body.find("\x1b["); at < last; at = body.find("\x1b[", at + 1)) {
+    const auto end = body.find_first_not_of("0123456789;:", at + 2);
+    if (end != std::string_view::npos && end < last && body[end] == 'm')
+      shown_.append(body.substr(at, end + 1 - at));
+  }
+  if (shown_.empty()) return body.substr(last + 1);
+  shown_.append(body.substr(last + 1));
+  return shown_;
 }
 
 void spdlog_adapter::schedule_flush() {

@@ -67,6 +67,8 @@ struct child_slot {
   // Sent while it had no run (it waits for its turn, its dependencies or a restart): written
   // when the next one starts, in order.
   std::deque<std::pair<std::string, input_writer::written_handler>> waiting_input;
+  std::size_t waiting_bytes = 0;
+  static constexpr std::size_t max_waiting_input = std::size_t{1} << 20;
 
   // Dependencies and readiness (readiness.cpp).
   bool launched = false;           // started, tried, or never to be: no longer waits its turn

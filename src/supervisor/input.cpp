@@ -19,19 +19,27 @@ void supervisor_core::impl::send_input(
     return tell(std::make_error_code(std::errc::broken_pipe));
   child_slot& c = *children[child];
   if (c.input) return c.input->write(std::move(bytes), std::move(tell));
-  // No run now: held for the next one, unless there will be none.
+  // No run now: held for the next one, unless there will be none. The caller is told at once
+  // (operation_in_progress): one waiting for it could wait for ever, as the child may start
+  // only once the caller's input ends (its turn after another child that reads to EOF).
   if (c.life.finished() || c.input_closed)
     return tell(std::make_error_code(std::errc::broken_pipe));
-  c.waiting_input.emplace_back(std::move(bytes), std::move(tell));
+  if (c.waiting_bytes + bytes.size() > child_slot::max_waiting_input)
+    return tell(std::make_error_code(std::errc::no_buffer_space));
+  c.waiting_bytes += bytes.size();
+  c.waiting_input.emplace_back(std::move(bytes), nullptr);
+  tell(std::make_error_code(std::errc::operation_in_progress));
 }
 
 void supervisor_core::impl::start_input(child_slot& c, detail::unique_fd fd) {
   if (fd.get() < 0) return;
-  if (c.input_closed && c.waiting_input.empty()) return;  // EOF at once: its end is closed
+  // EOF at once: a pipe's end is closed here; a terminal is sent its ^D.
+  if (c.input_closed && c.waiting_input.empty() && !c.program->pty) return;
   c.input = std::make_shared<detail::input_writer>(strand, fd.release(), c.program->pty);
   for (auto& [bytes, written] : c.waiting_input)
     c.input->write(std::move(bytes), std::move(written));
   c.waiting_input.clear();
+  c.waiting_bytes = 0;
   if (c.input_closed) c.input->close_when_written();
 }
 
@@ -41,6 +49,7 @@ void supervisor_core::impl::end_input(child_slot& c) {
   if (!c.life.finished()) return;  // a restart takes what waits
   auto waiting = std::move(c.waiting_input);
   c.waiting_input.clear();
+  c.waiting_bytes = 0;
   for (auto& [bytes, written] : waiting)
     if (written) written(std::make_error_code(std::errc::broken_pipe));
 }

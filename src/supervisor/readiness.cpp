@@ -106,6 +106,7 @@ bool supervisor_core::impl::settle_failed_dependency(child_slot& c, const std::s
   c.launched = true;
   c.dependency_error = why;
   c.life.never_runs();
+  end_input(c);  // what was sent for it will not be written
   emit(child_event_kind::dependency_failed, c, "not started: " + why);
   if (action == dependency_failure::stop_run && state == phase::running)
     stop_others(c, "a dependency failed");

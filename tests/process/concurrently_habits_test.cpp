@@ -308,5 +308,24 @@ TEST(ConcurrentlyHabits, InputIsReadOnlyAsFastAsTheChildTakesIt) {
   EXPECT_LT(written, 1U << 20) << result.out;
 }
 
+// Input for a child that has not started yet is held for it, and does not hold pipemux's
+// reading back: the first child needs the end of stdin before the second may start.
+TEST(ConcurrentlyHabits, InputForAChildNotStartedYetWaitsForItWithoutHoldingTheRest) {
+  for (const char* pty : {"", " --pty"}) {
+    const auto result = run_command(
+        {"/bin/sh", "-c",
+         "printf 'b:for b\\nfor a\\n' | " + pipemux_exe() + pty +
+             " -i --max-processes 1 --log-pattern '%N %v' --names a,b 'cat; echo a ended' "
+             "'cat; echo b ended'"},
+        {.timeout = std::chrono::seconds(20)});
+    EXPECT_FALSE(result.timed_out) << pty;
+    EXPECT_EQ(result.exit_code, 0) << pty << result.out;
+    EXPECT_NE(result.out.find("a for a\n"), std::string::npos) << result.out;
+    EXPECT_NE(result.out.find("a a ended\n"), std::string::npos) << result.out;
+    EXPECT_NE(result.out.find("b for b\n"), std::string::npos) << result.out;
+    EXPECT_NE(result.out.find("b b ended\n"), std::string::npos) << result.out;
+  }
+}
+
 }  // namespace
 }  // namespace pipemux

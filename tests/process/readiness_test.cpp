@@ -28,20 +28,6 @@ using namespace std::chrono_literals;
 using test::pipemux_exe;
 using test::run_command;
 
-// A TCP port nobody listens on now (the kernel's choice for a socket bound to port 0).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &size) != 0)
-    ADD_FAILURE() << "no free port";
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 std::string config_file(const std::string& name, const std::string& text) {
   std::string path = test::temp_path(name);
   std::ofstream(path) << text;
@@ -103,8 +89,8 @@ log = "listening on port \\d+"
 
 // The dependents connect to what they depend on and say what they got: ready means serving.
 TEST(Readiness, ATcpListenerAndAnHttpServerAreReadyWhenTheyAnswer) {
-  const int tcp_port = free_port();
-  const int http_port = free_port();
+  const int tcp_port = test::free_port();
+  const int http_port = test::free_port();
   const auto path = config_file("net.toml", fmt::format(R"(
 [[program]]
 name = "listener"
@@ -352,7 +338,7 @@ command = "trap 'echo db got TERM; exit 0' TERM; echo db up; while :; do sleep 0
 // A server that answers one request, then stops answering (its socket closed, the process
 // alive): its liveness probe fails twice, it is stopped as a failure and restarted once.
 TEST(Readiness, AProgramThatStopsAnsweringIsRestartedByItsLivenessProbe) {
-  const int port = free_port();
+  const int port = test::free_port();
   const auto path = config_file("alive.toml", fmt::format(R"(
 max_restarts = 1
 stop_grace = 1

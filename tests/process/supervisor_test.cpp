@@ -179,31 +179,42 @@ TEST(Supervisor, MaxRunningStartsTheRestAsOthersAreDoneAndPortsCountPerChild) {
   EXPECT_EQ(run.of(2)[0].bytes, "second");
 }
 
-// program_spec::input: what is sent before the child starts waits for it, each write is
-// completed once the child's pipe has it, close_input gives it its EOF; a child without input
+// program_spec::input: what is sent before the child starts waits for it (and says so at once:
+// operation_in_progress), close_input gives it its EOF after that; a child without input
 // refuses what is sent (broken_pipe).
 TEST(Supervisor, InputGoesToAChildsStdinAndClosingItEndsIt) {
   asio::io_context io;
-  supervisor sup(io.get_executor());
+  run_options options;
+  options.max_running = 1;  // the reader starts once "deaf" is done: what it is sent waits
+  supervisor sup(io.get_executor(), options);
   program_spec reader{"reader", {"/bin/sh", "-c", "cat; echo eof"}};
   reader.input = true;
   std::vector<std::string> said;
-  std::vector<std::error_code> written(3, std::make_error_code(std::errc::interrupted));
+  std::vector<std::error_code> written(4, std::make_error_code(std::errc::interrupted));
   std::optional<run_summary> summary;
   sup.async_run(
-      {reader, shell("deaf", "sleep 0.2")}, [&](const message& m) { said.emplace_back(m.bytes); },
+      {shell("deaf", "sleep 0.2"), reader},
+      [&](const message& m) {
+        said.emplace_back(m.bytes);
+        // Running now: a write is completed once its pipe has it.
+        if (m.bytes == "one")
+          sup.send_input(1, "three\n", [&](std::error_code ec) {
+            written[3] = ec;
+            sup.close_input(1);
+          });
+      },
       [](const child_event&) {}, [&](error_code, run_summary s) { summary = std::move(s); });
-  sup.send_input(0, "one\n", [&](std::error_code ec) { written[0] = ec; });
-  sup.send_input(0, "two", [&](std::error_code ec) { written[1] = ec; });
-  sup.close_input(0);
-  sup.send_input(1, "nobody reads this", [&](std::error_code ec) { written[2] = ec; });
+  sup.send_input(1, "one\n", [&](std::error_code ec) { written[0] = ec; });
+  sup.send_input(1, "two\n", [&](std::error_code ec) { written[1] = ec; });
+  sup.send_input(0, "nobody reads this", [&](std::error_code ec) { written[2] = ec; });
   io.run();
   ASSERT_TRUE(summary);
   EXPECT_FALSE(summary->any_failed());
-  EXPECT_EQ(said, (std::vector<std::string>{"one", "twoeof"}));
-  EXPECT_EQ(written[0], std::error_code());
-  EXPECT_EQ(written[1], std::error_code());
+  EXPECT_EQ(said, (std::vector<std::string>{"one", "two", "three", "eof"}));
+  EXPECT_EQ(written[0], std::make_error_code(std::errc::operation_in_progress));
+  EXPECT_EQ(written[1], std::make_error_code(std::errc::operation_in_progress));
   EXPECT_EQ(written[2], std::make_error_code(std::errc::broken_pipe));
+  EXPECT_EQ(written[3], std::error_code());
 }
 
 TEST(Supervisor, RawModeDeliversExactlyTheBytesWritten) {

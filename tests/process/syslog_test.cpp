@@ -28,19 +28,6 @@ using test::pipemux_exe;
 using test::read_file;
 using test::run_command;
 
-// A loopback port nobody listens on now (for TCP and UDP alike, most likely).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof address;
-  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), size) == 0 &&
-                     ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0;
-  ::close(fd);
-  return bound ? ntohs(address.sin_port) : 0;
-}
-
 bool tcp_answers(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};
@@ -56,7 +43,8 @@ bool tcp_answers(int port) {
 // (`name`) and on a loopback port nobody used; stopped by its pid at the end.
 class rsyslog {
  public:
-  explicit rsyslog(const std::string& name) : dir_(test::temp_path(name)), port_(free_port()) {
+  explicit rsyslog(const std::string& name)
+      : dir_(test::temp_path(name)), port_(test::free_port()) {
     std::filesystem::create_directories(dir_);
     const std::string& dir = dir_;
     const int port = port_;

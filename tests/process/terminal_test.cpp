@@ -286,15 +286,22 @@ TEST(Terminal, UnderPtyAChildSeesATerminalOfItsOwnAndLosesNoLine) {
 // part after the last '\r' (a "\r\n" line end is no redraw). A file and JSON keep every byte.
 TEST(Terminal, AProgressBarShowsItsLastStateOnATerminalAndEveryByteInAFile) {
   const std::string file = test::temp_path("progress.log");
-  const std::string child = R"(printf 'fetch  10%%\rfetch  50%%\rfetch 100%%\n'; )"
-                            R"(printf 'crlf line\r\n'; printf '\033[32mok\033[0m\r\033[K\n')";
+  const std::string child =
+      R"(printf 'fetch  10%%\rfetch  50%%\rfetch 100%%\n'; )"
+      R"(printf '\033[32mgreen 10%%\rgreen 100%%\033[0m\n'; printf 'abc\r\r\n'; )"
+      R"(printf 'crlf line\r\n'; printf '\033[32mok\033[0m\r\033[K\n')";
   const auto shown = on_terminal({pipemux_exe(), "--ansi", "keep", "-o", "-", "-o", "text:" + file,
                                   "-o", "json:" + file + ".json", child});
   EXPECT_EQ(shown.exit_code, 0) << shown.out;
   EXPECT_TRUE(has(shown.out, "out | fetch 100%\n")) << shown.out;
   EXPECT_FALSE(has(shown.out, "out | fetch  10%")) << shown.out;
   EXPECT_TRUE(has(shown.out, "out | crlf line\n")) << shown.out;
-  EXPECT_TRUE(has(shown.out, "out | " + std::string(esc) + "[K\n")) << shown.out;
+  // A colour set before the last '\r' still holds, as on the terminal.
+  EXPECT_TRUE(has(shown.out, "out | " + std::string(esc) + "[32mgreen 100%" + esc + "[0m\n"))
+      << shown.out;
+  EXPECT_TRUE(has(shown.out, "out | abc\n")) << shown.out;
+  EXPECT_TRUE(has(shown.out, "out | " + std::string(esc) + "[32m" + esc + "[0m" + esc + "[K\n"))
+      << shown.out;
   const std::string logged = test::read_file(file);
   EXPECT_TRUE(has(logged, "out | fetch  10%\\rfetch  50%\\rfetch 100%\n")) << logged;
   EXPECT_TRUE(has(logged, "out | crlf line\\r\n")) << logged;

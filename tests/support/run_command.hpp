@@ -55,6 +55,10 @@ std::string long_sleep();
 /// test against an older build and see it fail there).
 std::string pipemux_exe();
 
+/// A loopback port nobody listens on now (for TCP and UDP alike, most likely); 0 when the
+/// system gives none.
+int free_port();
+
 /// Child pids of `parent` still present in /proc (zombies included).
 std::vector<int> children_of(int parent);
 
