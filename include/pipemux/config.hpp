@@ -34,16 +34,6 @@ inline constexpr named<stop_condition> stop_on_names[] = {{"never", stop_conditi
 inline constexpr named<cgroup_mode> cgroup_names[] = {{"auto", cgroup_mode::if_available},
                                                       {"off", cgroup_mode::off},
                                                       {"required", cgroup_mode::required}};
-inline constexpr named<dependency_condition> dependency_condition_names[] = {
-    {"started", dependency_condition::started},
-    {"ready", dependency_condition::ready},
-    {"completed", dependency_condition::completed},
-    {"exited", dependency_condition::exited}};
-inline constexpr named<dependency_failure> dependency_failure_names[] = {
-    {"stop", dependency_failure::stop_run},
-    {"start", dependency_failure::start_anyway},
-    {"skip", dependency_failure::skip}};
-
 /// The built-in producer (`pipemux spam`), run when no program is configured.
 struct spam_options {
   std::uint64_t count = 0;  ///< messages per child; 0 = for ever

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <string>
 
+#include "pipemux/named.hpp"
+
 namespace pipemux {
 
 /// How a probe asks a child whether it is ready (or still alive).
@@ -50,5 +52,20 @@ enum class dependency_failure : unsigned char {
   start_anyway,  ///< its children start as if the dependency had been met
   skip,          ///< its children never start (and count as failed); the run goes on
 };
+
+/// The names the config file, the reports and `pipemux check` use.
+inline constexpr named<probe_kind> probe_kind_names[] = {{"log", probe_kind::log},
+                                                         {"tcp", probe_kind::tcp},
+                                                         {"exec", probe_kind::exec},
+                                                         {"http", probe_kind::http}};
+inline constexpr named<dependency_condition> dependency_condition_names[] = {
+    {"started", dependency_condition::started},
+    {"ready", dependency_condition::ready},
+    {"completed", dependency_condition::completed},
+    {"exited", dependency_condition::exited}};
+inline constexpr named<dependency_failure> dependency_failure_names[] = {
+    {"stop", dependency_failure::stop_run},
+    {"start", dependency_failure::start_anyway},
+    {"skip", dependency_failure::skip}};
 
 }  // namespace pipemux

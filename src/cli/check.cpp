@@ -29,12 +29,6 @@ std::string command_text(const program_spec& spec) {
   return text;
 }
 
-std::string_view condition_text(dependency_condition condition) {
-  for (const auto& [name, value] : dependency_condition_names)
-    if (value == condition) return name;
-  return "?";
-}
-
 std::string probe_text(const probe& p) {
   switch (p.kind) {
     case probe_kind::log:
@@ -63,7 +57,7 @@ std::string setting_text(const program_spec& spec, std::size_t instance) {
   std::string after;
   for (const auto& d : spec.depends_on)
     after += fmt::format("{}{} ({})", after.empty() ? "" : ", ", escaped_name(d.program),
-                         condition_text(d.condition));
+                         name_of(d.condition, dependency_condition_names));
   if (!after.empty()) parts.push_back("after " + after);
   if (spec.ready) parts.push_back("ready when " + probe_text(*spec.ready));
   if (spec.alive) parts.push_back("alive while " + probe_text(*spec.alive));

@@ -10,11 +10,6 @@ namespace pipemux::detail {
 
 namespace {
 
-constexpr named<probe_kind> probe_kinds[] = {{"log", probe_kind::log},
-                                             {"tcp", probe_kind::tcp},
-                                             {"exec", probe_kind::exec},
-                                             {"http", probe_kind::http}};
-
 probe read_probe(const config_reader& reader, const toml::node& node, const std::string& key,
                  bool liveness, std::size_t* failures) {
   const auto& table = reader.table(node, key);
@@ -31,7 +26,7 @@ probe read_probe(const config_reader& reader, const toml::node& node, const std:
   probe out;
   if (liveness) out.timeout = std::chrono::milliseconds(1000);
   const toml::node* target = nullptr;
-  for (const auto& [name, kind] : probe_kinds) {
+  for (const auto& [name, kind] : probe_kind_names) {
     const auto* value = table.get(name);
     if (value == nullptr) continue;
     if (target != nullptr)

@@ -61,20 +61,6 @@ dependency_verdict judge_dependency(dependency_condition condition,
   return {all ? dependency_verdict::state::met : dependency_verdict::state::waiting, {}};
 }
 
-const char* condition_name(dependency_condition condition) noexcept {
-  switch (condition) {
-    case dependency_condition::started:
-      return "started";
-    case dependency_condition::ready:
-      return "ready";
-    case dependency_condition::completed:
-      return "completed";
-    case dependency_condition::exited:
-      return "exited";
-  }
-  return "?";
-}
-
 std::string dependency_problem(std::span<const program_spec> programs, std::size_t& where) {
   const auto index_of = [&](const std::string& name) -> std::optional<std::size_t> {
     for (std::size_t i = 0; i < programs.size(); ++i)

@@ -34,9 +34,6 @@ struct dependency_verdict {
 dependency_verdict judge_dependency(dependency_condition condition,
                                     std::span<const child_progress> children);
 
-/// "ready", "started", ...: as the config file names it.
-const char* condition_name(dependency_condition condition) noexcept;
-
 /// Program names in dependency order problems: an unknown name, the program itself, or a
 /// cycle ("a -> b -> a"). Empty when there is none. `where` is the program at fault's index.
 std::string dependency_problem(std::span<const program_spec> programs, std::size_t& where);

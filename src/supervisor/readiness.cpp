@@ -16,20 +16,6 @@ std::string seconds_since(steady::time_point since) {
   return fmt::format("{:.3f} s", std::chrono::duration<double>(steady::now() - since).count());
 }
 
-const char* probe_name(probe_kind kind) {
-  switch (kind) {
-    case probe_kind::log:
-      return "log";
-    case probe_kind::tcp:
-      return "tcp";
-    case probe_kind::exec:
-      return "exec";
-    case probe_kind::http:
-      return "http";
-  }
-  return "?";
-}
-
 // A log probe looks at one line at a time; a longer one is cut there (it still matches on
 // what it began with).
 constexpr std::size_t log_line_limit = 4096;
@@ -65,7 +51,8 @@ detail::dependency_verdict supervisor_core::impl::dependencies_of(const child_sl
     if (verdict.what == detail::dependency_verdict::state::waiting) {
       all_met = false;
       if (!waiting_for.empty()) waiting_for += ", ";
-      waiting_for += fmt::format("{} ({})", escaped_name(d.program), condition_name(d.condition));
+      waiting_for += fmt::format("{} ({})", escaped_name(d.program),
+                                 name_of(d.condition, dependency_condition_names));
     }
   }
   return {
@@ -214,10 +201,11 @@ void supervisor_core::impl::on_probe_answer(child_slot& c, bool ok, std::string 
   if (ok) {
     c.alive_failures = 0;
     if (!alive)
-      become_ready(c, fmt::format("({} {}: {})", probe_name(spec.kind), spec.target, what));
+      become_ready(
+          c, fmt::format("({} {}: {})", name_of(spec.kind, probe_kind_names), spec.target, what));
     return;
   }
-  c.last_probe = fmt::format("{} {}: {}", probe_name(spec.kind), spec.target, what);
+  c.last_probe = fmt::format("{} {}: {}", name_of(spec.kind, probe_kind_names), spec.target, what);
   if (alive && ++c.alive_failures >= std::max<std::size_t>(c.program->alive_failures, 1))
     stop_not_alive(c);
 }

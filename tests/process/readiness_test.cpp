@@ -1,25 +1,21 @@
 // Dependencies and readiness through real programs: a log line, a TCP listener and a Python
 // HTTP server that are ready late, an exec probe, `completed`, a dependency that fails or never
 // gets ready, the reverse order of a stop, a liveness probe that restarts a program that stops
-// answering, and the library's events.
+// answering (the library's own: readiness_library_test.cpp).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <regex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "log_line.hpp"
-#include "pipemux/pipemux.hpp"
 #include "run_command.hpp"
 
 namespace pipemux {
@@ -498,65 +494,6 @@ log = "up"
       result.out,
       std::regex(R"("name":"db",.*"kind":"ready","level":"info","message":"ready after )")))
       << result.out;
-}
-
-// The library: an embedding service waits for readiness through the same events.
-TEST(Readiness, TheLibraryReportsReadyBeforeTheDependentStarts) {
-  namespace asio = boost::asio;
-  asio::io_context io;
-  supervisor sup(io.get_executor());
-  program_spec db{"db", {"/bin/sh", "-c", "sleep 0.2; echo accepting; sleep 0.1"}};
-  db.ready = probe{.kind = probe_kind::log, .target = "^accepting$"};
-  program_spec web{"web", {"/bin/sh", "-c", "echo hi"}};
-  web.depends_on = {{"db", dependency_condition::ready}};
-  std::vector<std::string> order;
-  std::optional<run_summary> summary;
-  sup.async_run(
-      {web, db}, [](const message&) {},
-      [&](const child_event& e) {
-        if (e.kind == child_event_kind::ready || e.kind == child_event_kind::started ||
-            e.kind == child_event_kind::waiting)
-          order.push_back(e.child->name + " " + describe(e).substr(0, 5));
-      },
-      [&](error_code, run_summary s) { summary = std::move(s); });
-  io.run();
-  ASSERT_TRUE(summary);
-  EXPECT_FALSE(summary->any_failed());
-  EXPECT_EQ(order, (std::vector<std::string>{"web waiti", "db start", "db ready", "web start"}));
-}
-
-TEST(Readiness, TheLibraryRefusesUnknownDependenciesCyclesAndBadProbes) {
-  namespace asio = boost::asio;
-  const auto refusal = [](std::vector<program_spec> programs) {
-    asio::io_context io;
-    supervisor sup(io.get_executor());
-    try {
-      sup.async_run(
-          std::move(programs), [](const message&) {}, [](const child_event&) {},
-          [](error_code, const run_summary&) {});
-    } catch (const std::invalid_argument& e) {
-      return std::string(e.what());
-    }
-    return std::string("accepted");
-  };
-  program_spec a{"a", {"true"}};
-  program_spec b{"b", {"true"}};
-  a.depends_on = {{"nobody"}};
-  EXPECT_EQ(refusal({a}),
-            "pipemux::supervisor: program 'a': depends on 'nobody', which is not a program of "
-            "this run");
-  a.depends_on = {{"b"}};
-  b.depends_on = {{"a", dependency_condition::started}};
-  EXPECT_EQ(refusal({a, b}),
-            "pipemux::supervisor: program 'b': is in a dependency cycle: a -> b -> a");
-  b.depends_on.clear();
-  b.ready = probe{.kind = probe_kind::tcp, .target = "localhost"};
-  EXPECT_EQ(refusal({a, b}),
-            "pipemux::supervisor: program 'b': ready: must be HOST:PORT (\"localhost:8080\", "
-            "\"[::1]:8080\"; a port is 1 to 65535)");
-  b.ready.reset();
-  b.alive = probe{.kind = probe_kind::log, .target = "x"};
-  EXPECT_NE(refusal({a, b}).find("alive: a log probe cannot tell"), std::string::npos);
 }
 
 }  // namespace

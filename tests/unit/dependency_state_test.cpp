@@ -82,7 +82,7 @@ TEST(DependencyState, AChildThatNeverStartedFailsEveryCondition) {
   for (auto condition : {dependency_condition::started, dependency_condition::ready,
                          dependency_condition::completed, dependency_condition::exited}) {
     const auto verdict = judge_dependency(condition, children);
-    EXPECT_EQ(verdict.what, state::failed) << condition_name(condition);
+    EXPECT_EQ(verdict.what, state::failed) << name_of(condition, dependency_condition_names);
     EXPECT_EQ(verdict.why, "did not start: cannot start 'pg': not found in PATH");
   }
 }
