@@ -36,6 +36,8 @@ enum class child_event_kind : unsigned char {
                        ///< never starts, or starts anyway (program_spec::on_dependency_failure)
   not_alive,           ///< its liveness probe failed `alive_failures` times in a row: stopped,
                        ///< to be restarted under its restart mode
+  requested,           ///< the host asked it stopped, started or restarted (control.hpp);
+                       ///< `detail` says what and who asked: "stop asked by pipemux ctl"
 };
 
 struct child_event {
@@ -55,8 +57,8 @@ struct child_summary {
   std::uint64_t bytes = 0;
   std::optional<exit_status> status;  ///< of its last run; empty when it never started
   std::string spawn_error;            ///< why its last start failed
-  std::size_t restarts = 0;
-  bool stopped = false;  ///< its last run was sent the stop signal by the supervisor
+  std::size_t restarts = 0;  ///< automatic ones (restart_mode), and those the host asked for
+  bool stopped = false;      ///< its last run was sent the stop signal by the supervisor
   /// Why it never started although it could have: a dependency failed ("'db' exited with code
   /// 1 before it was ready").
   std::string dependency_error;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "pipemux/config.hpp"
+#include "pipemux/control.hpp"
 #include "pipemux/error.hpp"
 #include "pipemux/escape.hpp"
 #include "pipemux/events.hpp"

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "pipemux/asio_configuration.hpp"  // a program built with another Asio does not link
+#include "pipemux/control.hpp"
 #include "pipemux/error.hpp"
 #include "pipemux/events.hpp"
 #include "pipemux/message.hpp"
@@ -84,6 +85,36 @@ class supervisor_core {
   /// Gives the child's stdin its end (EOF) once what was sent is written; its later runs (a
   /// restart) get EOF at once.
   void close_input(std::size_t child);
+
+  /// Operating the run while it goes on (control.hpp), from any thread. Each call does its
+  /// work on the strand and then calls `done` there, as every callback is: with no error and
+  /// a line saying what was done ("web.0: stopping; web.1: ended already"), or with an error
+  /// and a line saying why: std::errc::no_such_process (no such program, or no such child),
+  /// std::errc::operation_not_permitted (the run is not going on: not started, stopping or
+  /// over), std::errc::invalid_argument (a scale past what the run can guard). `done` is not
+  /// called once the supervisor is destroyed. `requested_by` is named in the event each
+  /// child gets (child_event_kind::requested: "restart asked by pipemux ctl (uid 1000)").
+  using control_done = move_only_function<void(std::error_code, std::string)>;
+
+  /// Every child of the run, in index order (children added by scale() last).
+  void status(move_only_function<void(std::vector<child_status>)> done);
+  /// Its stop signal, then SIGKILL after its grace, as the run's stop does; it is not
+  /// restarted, and its end neither fails the run nor ends it (stop_on). The run still
+  /// completes once no child is left: stopping the last child ends the run. A child that has
+  /// not started yet never starts.
+  void stop_children(child_selector which, std::string requested_by, control_done done);
+  /// A child that has ended (or waits to restart) starts again now, its dependencies and
+  /// max_running not asked; one running is left alone.
+  void start_children(child_selector which, std::string requested_by, control_done done);
+  /// A running child is stopped (as stop_children) and started again as soon as it has ended;
+  /// one that has ended starts now (as start_children). Neither counts against max_restarts.
+  void restart_children(child_selector which, std::string requested_by, control_done done);
+  /// The program gets `count` children: those numbered `count` and above are stopped (as
+  /// stop_children), those below it that scale() stopped before start again, and new ones
+  /// (the next index, the next instance number) are started. Children that ended on their
+  /// own are left as they are. A run may add up to max_scaled_children in all.
+  void scale(std::string program, std::size_t count, std::string requested_by, control_done done);
+  static constexpr std::size_t max_scaled_children = 1024;
 
   /// Flow control for the whole run, from any thread: while paused, no child's pipe is read,
   /// so each child blocks in write once its pipe is full, as in any Unix pipeline; nothing is

@@ -34,7 +34,8 @@ inline const char* output_kind(char mark) noexcept {
 }
 
 /// What a report of pipemux's is: "start", "exit", "restart", "stop", "error", "summary",
-/// "waiting", "ready", "not_ready", "dependency_failed", "not_alive", or "report" for the rest.
+/// "waiting", "ready", "not_ready", "dependency_failed", "not_alive", "requested", or "report" for
+/// the rest.
 inline const char* report_kind(const log_context& ctx) noexcept {
   if (ctx.summary != nullptr) return "summary";
   if (ctx.event == nullptr) return "report";
@@ -62,6 +63,8 @@ inline const char* report_kind(const log_context& ctx) noexcept {
       return "dependency_failed";
     case child_event_kind::not_alive:
       return "not_alive";
+    case child_event_kind::requested:
+      return "requested";
     default:
       return "report";
   }

@@ -34,6 +34,7 @@ spdlog::level::level_enum level_of(const child_event& e) {
     case child_event_kind::continued:
     case child_event_kind::waiting:
     case child_event_kind::ready:
+    case child_event_kind::requested:
       return spdlog::level::info;
     case child_event_kind::spawn_failed:
     case child_event_kind::dependency_failed:

@@ -16,6 +16,8 @@ void child_lifecycle::started() {
   status_.reset();
   stop_sent_ = false;
   failed_probe_ = false;
+  stopped_on_request_ = false;
+  restart_asked_ = false;
   stopping_ = stop_sequence(policy_.stop_signal, policy_.grace);
 }
 
@@ -25,7 +27,32 @@ void child_lifecycle::never_runs() {
   finished_ = true;
 }
 
+stop_sequence::signal_list child_lifecycle::stop_on_request(clock::time_point now,
+                                                            bool then_restart) {
+  stopped_on_request_ = true;
+  restart_asked_ = then_restart;
+  stop_sent_ = true;
+  failed_probe_ = false;  // stopped by the host, whatever a probe said before
+  if (stopping_.stopping()) return {};
+  return stopping_.stop(now);
+}
+
+void child_lifecycle::revive() {
+  finished_ = false;
+  restart_pending_ = false;
+  asked_restart_pending_ = false;
+}
+
 run_end child_lifecycle::run_over(bool run_going_on) {
+  if (stopped_on_request_) {
+    if (run_going_on && restart_asked_) {
+      restart_pending_ = true;
+      asked_restart_pending_ = true;
+      return {.restart = true, .delay = std::chrono::milliseconds(0), .attempt = 0};
+    }
+    finished_ = true;
+    return {};
+  }
   const bool success = status_ && status_->success() && !failed_probe_;
   const bool wants_restart = policy_.restart == restart_mode::always ||
                              (policy_.restart == restart_mode::on_failure && !success);
@@ -44,6 +71,7 @@ run_end child_lifecycle::run_over(bool run_going_on) {
 bool child_lifecycle::restart_due() {
   if (!restart_pending_) return false;
   restart_pending_ = false;
+  asked_restart_pending_ = false;
   return true;
 }
 
@@ -52,7 +80,8 @@ stop_order child_lifecycle::stop(clock::time_point now, bool alive, bool output_
   if (finished_) return {};
   if (restart_pending_) {  // not running: it simply does not come back
     restart_pending_ = false;
-    --restarts_;  // counted when it was scheduled; it never happened
+    if (!asked_restart_pending_) --restarts_;  // counted when it was scheduled; never happened
+    asked_restart_pending_ = false;
     finished_ = true;
     return {.what = stop_order::kind::cancel_restart, .signals = {}};
   }

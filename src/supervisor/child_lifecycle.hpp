@@ -31,7 +31,7 @@ struct lifecycle_policy {
 struct run_end {
   bool restart = false;
   std::chrono::milliseconds delay{0};  ///< restart: after this long
-  std::size_t attempt = 0;             ///< restart: which one, from 1
+  std::size_t attempt = 0;             ///< restart: which one, from 1; 0: one the host asked for
   bool stops_the_others = false;       ///< done, and its stop_on ends the whole run
 };
 
@@ -71,6 +71,15 @@ class child_lifecycle {
     failed_probe_ = true;
     return stopping_.stop(now);
   }
+  /// The host asked it stopped (control.hpp), and `then_restart` started again at once:
+  /// its stop signal now, SIGKILL after its grace. Its end is neither a failure nor a reason
+  /// to restart on its own or to end the run. Nothing to send when it is stopping already.
+  stop_sequence::signal_list stop_on_request(clock::time_point now, bool then_restart);
+  /// Done for now: runs again now. Its automatic restarts so far still count (max_restarts).
+  void revive();
+  /// Its stop signal went out and it has not been reaped since.
+  bool stopping() const noexcept { return stopping_.stopping() && !finished_; }
+
   /// When its grace ends, from a stop until it is killed or done.
   std::optional<clock::time_point> kill_deadline() const;
   /// Whether it is to be killed at `now`: its grace is over.
@@ -106,6 +115,9 @@ class child_lifecycle {
   stop_sequence stopping_;  ///< of its current process
   bool finished_ = false;
   bool failed_probe_ = false;  ///< its current run was stopped alone: however it ends, it failed
+  bool stopped_on_request_ = false;     ///< its current run was stopped by the host (control)
+  bool restart_asked_ = false;          ///< and is to start again once it has ended
+  bool asked_restart_pending_ = false;  ///< the pending restart is the host's (not counted)
 };
 
 }  // namespace pipemux::detail

@@ -62,6 +62,9 @@ struct child_slot {
   std::uint64_t reads = 0;                 // over all its runs; tells the drain timer it flows
   std::uint64_t reads_at_drain_check = 0;  // `reads` when the drain timer was last armed
   std::string spawn_error;
+  std::size_t runs = 0;            // processes started, over all its runs
+  std::size_t asked_restarts = 0;  // starts asked by the host after a first run (control.cpp)
+  bool scaled_away = false;        // supervisor::scale() stopped it: a scale up starts it again
   std::shared_ptr<input_writer> input;  // program_spec::input, while a run of it goes on
   bool input_closed = false;            // close_input: EOF, now and for its later runs
   // Sent while it had no run (it waits for its turn, its dependencies or a restart): written

@@ -125,6 +125,10 @@ void supervisor_core::impl::schedule_restart(child_slot& c, const detail::run_en
     self.spawn(*slot);
     self.complete_if_all_finished();
   }));
+  if (end.attempt == 0) {  // asked for by the host: its `requested` event said so
+    ++c.asked_restarts;
+    return;
+  }
   // After the timer is set: a stop() from inside on_event cancels it.
   emit(child_event_kind::restarting, c,
        fmt::format("it {}{}; attempt {} of {} in {}", c.life.status()->signaled ? "was " : "",
@@ -175,9 +179,10 @@ run_summary supervisor_core::impl::summarize() const {
   summary.ended_by = ended_by;
   summary.callback_exception = callback_exception;
   for (const auto& c : children)
-    summary.children.push_back(child_summary{
-        *c->info, c->messages, c->bytes, c->life.status(), c->spawn_error, c->life.restarts(),
-        c->life.stop_sent(), c->dependency_error, c->stopped_not_alive});
+    summary.children.push_back(child_summary{*c->info, c->messages, c->bytes, c->life.status(),
+                                             c->spawn_error, c->life.restarts() + c->asked_restarts,
+                                             c->life.stop_sent(), c->dependency_error,
+                                             c->stopped_not_alive});
   return summary;
 }
 

@@ -34,6 +34,7 @@ std::string describe(const child_event& event) {
       return "not ready " + event.detail;
     case child_event_kind::dependency_failed:
     case child_event_kind::not_alive:
+    case child_event_kind::requested:
       return event.detail;
     case child_event_kind::exited: {
       const double seconds = std::chrono::duration<double>(event.run_time).count();

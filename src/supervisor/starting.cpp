@@ -57,8 +57,9 @@ void supervisor_core::impl::run() {
     if ((c->program->ready && c->program->ready->kind == probe_kind::exec) ||
         (c->program->alive && c->program->alive->kind == probe_kind::exec))
       ++probed;
+  // And for what scale() may add: a child's group and its exec probe's, each.
   if (options.die_with_parent && (options.own_process_group || cgroup) && !children.empty())
-    guard.start(children.size() + probed, cgroup.get());
+    guard.start(children.size() + probed + 2 * max_scaled_children, cgroup.get());
   watch_job_control();
   spawn_next();
 }
@@ -145,6 +146,7 @@ void supervisor_core::impl::spawn(child_slot& c) {
   c.info = with_pid(*c.info, c.process->pid());
   c.life.started();
   c.ever_started = true;
+  ++c.runs;
   c.spawn_error.clear();
   c.started_at = steady::now();
   if (options.own_process_group && !guard.add(c.info->pid)) report_guard_lost(c);

@@ -248,6 +248,22 @@ struct supervisor_core::impl : std::enable_shared_from_this<impl> {
   void stop_child(child_slot& c, steady::time_point now, bool kill_at_once);
   void stop_deferred_children();
 
+  // ---- Operating the run while it goes on (control.cpp)
+
+  std::size_t scaled_children = 0;  // slots scale() added: the guard has room for so many
+  std::vector<child_slot*> select(const child_selector& which, std::string& error);
+  child_status status_of(const child_slot& c, steady::time_point now) const;
+  // What was done, for the caller's line: "web.0: stopping".
+  std::string stop_on_request(child_slot& c, bool then_restart, const std::string& why);
+  std::string start_on_request(child_slot& c, const std::string& why);
+  std::string scale(std::size_t program, std::size_t count, const std::string& requested_by);
+  std::string control_refusal() const;  // why the run takes no action now, or empty
+  // Runs `act` on the strand (at once when called there), unless the run takes no action
+  // now, then tells `done` what it said.
+  static void control(const std::shared_ptr<impl>& self,
+                      move_only_function<std::error_code(impl&, std::string&)> act,
+                      control_done done);
+
   // ---- Their input (program_spec::input; stopping.cpp closes it)
 
   void send_input(std::size_t child, std::string bytes,

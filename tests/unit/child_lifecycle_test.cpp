@@ -258,5 +258,58 @@ TEST(ChildLifecycle, APolicyIsTheProgramsOwnOverTheRuns) {
   EXPECT_EQ(policy.grace, 250ms);
 }
 
+// tests/process/control_test.cpp: `pipemux ctl stop` ends a child for good, as no failure and
+// with no restart or stop_on, whatever its program asks.
+TEST(ChildLifecycle, AStopTheHostAskedForIsNoFailureAndNoReasonToRestart) {
+  lifecycle_policy policy = restarting(restart_mode::always);
+  policy.stop_on = stop_condition::any_exit;
+  child_lifecycle child(policy);
+  child.started();
+  const auto now = clock::now();
+  const auto signals = child.stop_on_request(now, false);
+  ASSERT_GE(signals.size(), 1U);
+  EXPECT_EQ(signals[0], SIGTERM);  // then SIGCONT, for a child that was stopped
+  EXPECT_TRUE(child.stopping());
+  EXPECT_EQ(child.kill_deadline(), now + policy.grace);
+  child.reaped(killed_by(SIGTERM));
+  const run_end end = child.run_over(true);
+  EXPECT_FALSE(end.restart);
+  EXPECT_FALSE(end.stops_the_others);
+  EXPECT_TRUE(child.finished());
+  EXPECT_TRUE(child.stop_sent());
+  EXPECT_FALSE(child.stopping());
+  // Started again by the host: a run like any other, its restart mode back in force.
+  child.revive();
+  EXPECT_FALSE(child.finished());
+  const run_end next = one_run(child, exited(0));
+  EXPECT_TRUE(next.restart);
+  EXPECT_EQ(next.attempt, 1U);
+}
+
+// `pipemux ctl restart`: at once, not counted against max_restarts, and cancelled without a
+// trace by the run's stop.
+TEST(ChildLifecycle, ARestartTheHostAskedForComesAtOnceAndIsNotCounted) {
+  child_lifecycle child(restarting(restart_mode::never, 1));
+  child.started();
+  EXPECT_FALSE(child.stop_on_request(clock::now(), true).empty());
+  child.reaped(killed_by(SIGTERM));
+  const run_end end = child.run_over(true);
+  EXPECT_TRUE(end.restart);
+  EXPECT_EQ(end.delay, 0ms);
+  EXPECT_EQ(end.attempt, 0U);
+  EXPECT_EQ(child.restarts(), 0U);
+  const stop_order order = child.stop(clock::now(), false, false, false);
+  EXPECT_EQ(order.what, stop_order::kind::cancel_restart);
+  EXPECT_EQ(child.restarts(), 0U);  // nothing was counted, nothing is taken back
+  EXPECT_TRUE(child.finished());
+  // A restart asked while the run is stopping does not happen.
+  child_lifecycle other(restarting(restart_mode::never));
+  other.started();
+  other.stop_on_request(clock::now(), true);
+  other.reaped(killed_by(SIGTERM));
+  EXPECT_FALSE(other.run_over(false).restart);
+  EXPECT_TRUE(other.finished());
+}
+
 }  // namespace
 }  // namespace pipemux::detail
