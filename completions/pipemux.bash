@@ -42,6 +42,36 @@ _pipemux_program_names() {
   fi
 }
 
+# pipemux ctl's words: its flags, its requests, and the programs a request names (those of
+# ./Procfile: the run it talks to may have others).
+_pipemux_ctl() {
+  local cur=$1 prev=$2 request="" i name
+  for ((i = 2; i < COMP_CWORD; i++)); do
+    case ${COMP_WORDS[i]} in
+      --socket | --pid) ((i++)) ;;
+      -*) ;;
+      *) request=${COMP_WORDS[i]} ;;
+    esac
+  done
+  case $prev in
+    --socket)
+      compopt -o filenames 2>/dev/null
+      mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+      return 0 ;;
+    --pid) return 0 ;;
+  esac
+  if [[ -z $request ]]; then
+    mapfile -t COMPREPLY < <(compgen -W "status restart stop start scale reopen stop-all
+      --socket --pid --json --help" -- "$cur")
+  elif [[ $request == restart || $request == stop || $request == start || $request == scale ]]; then
+    while IFS= read -r name; do
+      [[ -n $name && $name == "$cur"* ]] || continue
+      if [[ $request == scale ]]; then COMPREPLY+=("$name="); else COMPREPLY+=("$name"); fi
+    done < <(_pipemux_procfile_names ./Procfile)
+    [[ $request == scale ]] && compopt -o nospace 2>/dev/null
+  fi
+}
+
 _pipemux() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=""
   ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
@@ -53,6 +83,12 @@ _pipemux() {
     prev=${COMP_WORDS[COMP_CWORD - 2]}
   fi
   COMPREPLY=()
+
+  # pipemux ctl [--socket PATH | --pid PID] [--json] REQUEST [NAME[.N] | NAME=N]
+  if [[ ${COMP_WORDS[1]} == ctl ]] && ((COMP_CWORD > 1)); then
+    _pipemux_ctl "$cur" "$prev"
+    return 0
+  fi
 
   local i spam=0
   for ((i = 1; i < COMP_CWORD; i++)); do
@@ -77,7 +113,7 @@ _pipemux() {
       choices+=" local0 local1 local2 local3 local4 local5 local6 local7" ;;
     --stop-signal) choices="SIGTERM SIGINT SIGQUIT SIGHUP SIGUSR1 SIGUSR2 SIGALRM SIGKILL" ;;
     --syslog-to) choices="local udp:// tcp://" ;;
-    -c | --config | -f | --procfile | -e | --env-file | --record)
+    -c | --config | -f | --procfile | -e | --env-file | --record | --control)
       compopt -o filenames 2>/dev/null
       mapfile -t COMPREPLY < <(compgen -f -- "$cur")
       return 0 ;;
@@ -115,7 +151,7 @@ _pipemux() {
       flags="--help --count --interval --payload --sequence --index --record"
     else
       flags="--help --version --config --children --read-size --framing --stderr --max-line
-        --stop-grace --stop-signal --stop-on --success --timings --group --input --input-target --cgroup --restart --max-restarts
+        --stop-grace --stop-signal --stop-on --success --timings --group --input --input-target --control --cgroup --restart --max-restarts
         --max-processes --output
         --journal --syslog --syslog-to --syslog-facility --syslog-max-message --log-pattern
         --format --raw --color --timestamps --ansi --names --procfile --port --env-file --formation
@@ -126,7 +162,7 @@ _pipemux() {
   fi
   ((spam)) && return 0
   # A COMMAND: the subcommand, or a command line of the user's own.
-  mapfile -t COMPREPLY < <(compgen -W "spam check" -- "$cur"; compgen -c -- "$cur")
+  mapfile -t COMPREPLY < <(compgen -W "spam check ctl" -- "$cur"; compgen -c -- "$cur")
 }
 
 complete -F _pipemux pipemux

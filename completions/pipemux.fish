@@ -58,7 +58,7 @@ function __pipemux_program_list
     end
 end
 
-set -l not_spam 'not __fish_seen_subcommand_from spam'
+set -l not_spam 'not __fish_seen_subcommand_from spam ctl'
 set -l in_spam '__fish_seen_subcommand_from spam'
 
 complete -c pipemux -s h -l help -d 'Print the help message and exit'
@@ -111,3 +111,13 @@ complete -c pipemux -n $in_spam -l payload -x -d 'Pad each message to at least t
 complete -c pipemux -n $in_spam -l sequence -d 'Tag each message with the index and a sequence number'
 complete -c pipemux -n $in_spam -l index -x -d 'Child index shown in --sequence mode'
 complete -c pipemux -n $in_spam -l record -r -F -d 'Save how many messages were written to PREFIX<index>'
+
+# pipemux ctl [--socket PATH | --pid PID] [--json] REQUEST [NAME[.N] | NAME=N]
+set -l in_ctl '__fish_seen_subcommand_from ctl'
+complete -c pipemux -n $not_spam -l control -r -F -d 'The control socket for pipemux ctl, or none'
+complete -c pipemux -n '__fish_use_subcommand' -a ctl -d 'Ask a running pipemux to do something'
+complete -c pipemux -n $in_ctl -l socket -r -F -d "The run's control socket"
+complete -c pipemux -n $in_ctl -l pid -x -d 'The run of this pid'
+complete -c pipemux -n $in_ctl -l json -d 'status: one JSON object per child'
+complete -c pipemux -n "$in_ctl; and not __fish_seen_subcommand_from status restart stop start scale reopen stop-all" -x -a 'status restart stop start scale reopen stop-all'
+complete -c pipemux -n "$in_ctl; and __fish_seen_subcommand_from restart stop start" -x -a '(__pipemux_program_names)'

@@ -3,13 +3,19 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <fstream>
 #include <ostream>
+#include <set>
+#include <sstream>
 #include <string>
 
 #include "command_line.hpp"
 #include "pipemux/config.hpp"
+#include "pipemux/config_error.hpp"
+#include "pipemux/env_file.hpp"
 #include "pipemux/escape.hpp"
 #include "pipemux/name_escape.hpp"
+#include "pipemux/procfile.hpp"
 #include "pipemux/shell_command.hpp"
 #include "report.hpp"
 
@@ -115,6 +121,69 @@ int check_run(const config& cfg, const std::vector<program_spec>& programs, std:
                     : fmt::format("{} program{} cannot start", problems, problems == 1 ? "" : "s"));
   out.flush();
   return problems == 0 ? exit_code::ok : exit_code::usage;
+}
+
+std::vector<std::string> every_problem(std::string text,
+                                       const std::function<void(std::string_view)>& parse) {
+  struct found {
+    std::size_t line, column;
+    std::string what;
+  };
+  std::vector<found> problems;
+  std::set<std::size_t> blanked;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    try {
+      parse(text);
+      break;
+    } catch (const config_error& e) {
+      problems.push_back({e.line(), e.column(), e.what()});
+      if (e.line() == 0 || !blanked.insert(e.line()).second) break;
+      // Line e.line() (from 1) becomes empty; the others keep their numbers.
+      std::size_t begin = 0;
+      for (std::size_t line = 1; line < e.line() && begin != std::string::npos; ++line) {
+        begin = text.find('\n', begin);
+        if (begin != std::string::npos) ++begin;
+      }
+      if (begin == std::string::npos) break;
+      const std::size_t end = text.find('\n', begin);
+      text.erase(begin, end == std::string::npos ? std::string::npos : end - begin);
+    }
+  }
+  // In the file's order, whichever was found first (TOML's syntax comes before the values).
+  std::stable_sort(problems.begin(), problems.end(), [](const found& a, const found& b) {
+    return a.line != b.line ? a.line < b.line : a.column < b.column;
+  });
+  std::vector<std::string> said;
+  for (auto& problem : problems) said.push_back(std::move(problem.what));
+  return said;
+}
+
+std::vector<std::string> every_file_problem(const files_to_check& files) {
+  const auto read = [](const std::filesystem::path& path, std::string& text) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream contents;
+    contents << in.rdbuf();
+    text = contents.str();
+    return static_cast<bool>(in);
+  };
+  std::vector<std::string> problems;
+  const auto add = [&problems](std::vector<std::string> more) {
+    problems.insert(problems.end(), more.begin(), more.end());
+  };
+  std::string text;
+  if (files.config && read(*files.config, text))
+    add(every_problem(
+        text, [source = files.config->string()](std::string_view t) { parse_config(t, source); }));
+  if (files.procfile && read(*files.procfile, text))
+    add(every_problem(text, [source = files.procfile->string()](std::string_view t) {
+      parse_procfile(t, source);
+    }));
+  for (const auto& env : files.env_files)
+    if (read(env, text))
+      add(every_problem(text, [source = env.string()](std::string_view t) {
+        parse_env_file(t, source, environment_lookup);
+      }));
+  return problems;
 }
 
 }  // namespace pipemux::cli

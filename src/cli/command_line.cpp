@@ -9,9 +9,11 @@
 #include <unistd.h>
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <span>
 #include <string_view>
 
+#include "check.hpp"
 #include "input_forwarder.hpp"
 #include "options.hpp"
 #include "pipemux/escape.hpp"
@@ -65,7 +67,7 @@ bool in_path(const std::string& word) {
 // `pipemux completion` or `pipemux completion bash`: a first word that is a subcommand in tools
 // of this kind and no program of that name: a hint, not `sh -c completion` failing with 127.
 std::string subcommand_hint(const std::vector<std::string>& shell_commands) {
-  static constexpr std::string_view subcommands[] = {"completion", "ctl",    "help",   "run",
+  static constexpr std::string_view subcommands[] = {"completion", "help",   "run",
                                                      "start",      "status", "version"};
   if (shell_commands.empty()) return {};
   const std::string& word = shell_commands.front();  // `pipemux completion bash` too
@@ -73,9 +75,80 @@ std::string subcommand_hint(const std::vector<std::string>& shell_commands) {
       in_path(word))
     return {};
   return fmt::format(
-      "'{}' is not a pipemux command (its only one is spam), and no program of that name is in "
+      "'{}' is not a pipemux command (they are spam, check and ctl), and no program of that name "
+      "is in "
       "PATH (see pipemux --help)",
       word);
+}
+
+// `pipemux check`: a run stops at the first mistake in its files; check names every one, each
+// with its file:line:col (the first, `first`, may be a flag's, said first).
+int report_every_problem(const command_line_flags& flags, bool no_commands,
+                         const std::string& first) {
+  files_to_check files;
+  std::error_code ignored;
+  if (flags.config_path) files.config = flags.config_path.value;
+  if (flags.procfile)
+    files.procfile = flags.procfile.value;
+  else if (!flags.config_path && no_commands &&
+           std::filesystem::is_regular_file("Procfile", ignored))
+    files.procfile = "Procfile";
+  files.env_files.assign(flags.env_files.begin(), flags.env_files.end());
+  if (files.env_files.empty() && files.procfile) {  // the .env beside it, as a run reads it
+    const auto beside = files.procfile->parent_path() / ".env";
+    if (std::filesystem::is_regular_file(beside, ignored)) files.env_files.push_back(beside);
+  }
+  std::vector<std::string> problems = every_file_problem(files);
+  if (std::find(problems.begin(), problems.end(), first) == problems.end())
+    problems.insert(problems.begin(), first);
+  for (const auto& problem : problems) report_error(problem, exit_code::usage);
+  return exit_code::usage;
+}
+
+// `pipemux ctl [--socket PATH | --pid PID] [--json] REQUEST [ARGUMENT]`: its own flags, parsed
+// apart from the run's.
+command parse_ctl(int argc, const char* const* argv) {
+  CLI::App app{"pipemux ctl: asks a running pipemux (its control socket) to do something."};
+  app.footer(
+      "Requests:\n"
+      "  status                 each child: pid, uptime, restarts, lines, bytes, state\n"
+      "  restart NAME[.N]       stop the program's children (or one) and start them again\n"
+      "  stop NAME[.N]          stop them for good (the run ends when no child is left)\n"
+      "  start NAME[.N]         start again those that have ended\n"
+      "  scale NAME=N           give the program N children\n"
+      "  reopen                 reopen the log files (as SIGUSR1)\n"
+      "  stop-all               stop the whole run (as SIGTERM)\n"
+      "Exit codes: 0 done, 1 refused or failed, 2 usage, 3 no run reached.");
+  ctl_request ctl;
+  long pid = 0;
+  bool json = false;
+  std::vector<std::string> words;
+  auto* socket =
+      app.add_option("--socket", ctl.socket, "The run's control socket")->type_name("PATH");
+  app.add_option("--pid", pid, "The run of this pid (its socket in the default directory)")
+      ->excludes(socket)
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--json", json, "status: one JSON object per child and line");
+  app.add_option("request", words, "What to ask: see below")->required()->expected(1, 2);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return report_error(std::string(e.what()) + " (see pipemux ctl --help)", ctl_exit_code::usage);
+  }
+  if (pid > 0) ctl.pid = pid;
+  std::string line = words.front();
+  if (words.size() > 1) escape_into(words[1], line += ' ');
+  if (json && (words.front() != "status" || words.size() > 1))
+    return report_error("--json goes with status alone (see pipemux ctl --help)",
+                        ctl_exit_code::usage);
+  if (json) line += " json";
+  std::string error;
+  const auto request = control_request::parse(line, error);
+  if (!request) return report_error(error + " (see pipemux ctl --help)", ctl_exit_code::usage);
+  ctl.request = *request;
+  return ctl;
 }
 
 }  // namespace
@@ -88,6 +161,7 @@ std::string version_text() {
 }
 
 command parse_command_line(int argc, const char* const* argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "ctl") return parse_ctl(argc - 1, argv + 1);
   CLI::App app{
       "pipemux: runs child processes and streams their output into one timestamped log.\n"
       "With no COMMAND, no [[program]] in the config and no ./Procfile, runs the built-in spam "
@@ -136,6 +210,7 @@ command parse_command_line(int argc, const char* const* argv) {
   if (parsed_argc < argc && exact_argv.empty())
     return report_error("nothing after --: give the command to run (see pipemux --help)",
                         exit_code::usage);
+  const bool no_commands = flags.shell_commands.empty() && exact_argv.empty();
   try {
     if (flags.check_command->parsed())
       return check_request{config_from_flags(flags, std::move(exact_argv))};
@@ -146,10 +221,14 @@ command parse_command_line(int argc, const char* const* argv) {
     request.group = flags.group;
     request.input = flags.input || static_cast<bool>(flags.input_target);
     request.input_target = flags.input_target.value;
+    request.control = flags.control.value;
+    if (flags.control && request.control.empty())
+      return report_error("--control needs a PATH, or none", exit_code::usage);
     if (request.input && !request.cfg.programs.empty())  // said now, with the other mistakes
       input_routes(request.cfg.resolved_programs(), request.input_target);
     return request;
   } catch (const usage_error& e) {
+    if (flags.check_command->parsed()) return report_every_problem(flags, no_commands, e.what());
     return report_error(e.what(), exit_code::usage);
   }
 }

@@ -5,6 +5,7 @@
 #include <variant>
 #include <vector>
 
+#include "control_client.hpp"
 #include "pipemux/config.hpp"
 #include "success_rule.hpp"
 
@@ -29,6 +30,8 @@ struct supervise_request {
   bool group = false;    ///< --group
   bool input = false;    ///< -i, --input (or --input-target)
   std::string input_target;
+  /// --control: the socket's path; "none": no socket; empty: the default place, if any.
+  std::string control;
 };
 
 struct spam_request {
@@ -44,7 +47,7 @@ struct check_request {
 
 /// What to do, or the exit code when there is nothing left to do (--help, --version, an
 /// error, each already printed).
-using command = std::variant<supervise_request, spam_request, check_request, int>;
+using command = std::variant<supervise_request, spam_request, check_request, ctl_request, int>;
 
 command parse_command_line(int argc, const char* const* argv);
 

@@ -29,6 +29,8 @@
 
 #include "check.hpp"
 #include "command_line.hpp"
+#include "control_client.hpp"
+#include "control_server.hpp"
 #include "input_forwarder.hpp"
 #include "orphan_reaper.hpp"
 #include "output_grouping.hpp"
@@ -42,6 +44,7 @@
 #include "run_signals.hpp"
 #include "run_timings.hpp"
 #include "spam.hpp"
+#include "status_table.hpp"
 #include "systemd_notify.hpp"
 #include "terminal_size.hpp"
 
@@ -150,7 +153,8 @@ int exit_code_of(const outcome& o, bool stdout_is_terminal) {
 class supervised_run {
  public:
   supervised_run(asio::io_context& io, const cli::supervise_request& request,
-                 std::vector<program_spec> programs, log_outputs& log)
+                 std::vector<program_spec> programs, log_outputs& log,
+                 std::optional<cli::control_server> control)
       : io_(io),
         cfg_(request.cfg),
         success_(request.success),
@@ -174,8 +178,16 @@ class supervised_run {
                       .reopen = [this] { reopen(); },
                       .resize = any_on_a_terminal(programs_)
                                     ? std::function<void()>([this] { pass_the_terminal_size(); })
-                                    : nullptr}) {
+                                    : nullptr}),
+        control_(std::move(control)) {
     follow_the_outputs();
+    if (control_)
+      control_->serve(
+          [this](const cli::control_request& asked, const std::string& requested_by,
+                 std::function<void(std::string)> reply) {
+            answer(asked, requested_by, std::move(reply));
+          },
+          [this](const std::string& refusal) { log_.note(spdlog::level::warn, refusal); });
     reaper_.also_theirs([this](int pid) { return children_.supervises(pid); });
     if (any_on_a_terminal(programs_)) pass_the_terminal_size();
   }
@@ -294,6 +306,63 @@ class supervised_run {
     if (problems.empty()) log_.note(spdlog::level::info, "received SIGUSR1: log files reopened");
   }
 
+  // A request on the control socket (pipemux ctl): `reply` gets "ok\n..." or "error: ...\n".
+  void answer(const cli::control_request& request, const std::string& requested_by,
+              std::function<void(std::string)> reply) {
+    using verb = cli::control_request::verb;
+    auto said = [reply](std::error_code ec, const std::string& what) {
+      reply(ec ? "error: " + what + "\n" : "ok\n" + what + "\n");
+    };
+    switch (request.what) {
+      case verb::status:
+        return children_.status([reply, json = request.json](std::vector<child_status> all) {
+          std::string text = "ok\n";
+          for (const auto& line : json ? cli::status_json(all) : cli::status_table(all))
+            text += line + '\n';
+          reply(std::move(text));
+        });
+      case verb::reopen: {
+        const std::vector<std::string> problems = log_.reopen();
+        for (const auto& problem : problems) log_.note(spdlog::level::err, problem);
+        if (!problems.empty()) return said(std::make_error_code(std::errc::io_error), problems[0]);
+        log_.note(spdlog::level::info, "reopen asked by " + requested_by + ": log files reopened");
+        return said({}, "log files reopened");
+      }
+      case verb::stop_all:
+        if (finished_ || log_complete_)
+          return said(std::make_error_code(std::errc::operation_not_permitted), "the run is over");
+        stop_asked(requested_by);
+        return said({}, "stopping every child");
+      default:
+        break;
+    }
+    if (grouping_)
+      return said(std::make_error_code(std::errc::operation_not_supported),
+                  "restart, stop, start and scale are not offered with --group (it writes each "
+                  "child's output in the children's order)");
+    if (request.what == verb::scale)
+      return children_.scale(request.target, request.count, requested_by, said);
+    std::vector<std::string> names;
+    for (const auto& program : programs_) names.push_back(program.name);
+    const child_selector which = cli::resolve_target(request.target, names);
+    if (request.what == verb::restart)
+      children_.restart_children(which, requested_by, said);
+    else if (request.what == verb::stop)
+      children_.stop_children(which, requested_by, said);
+    else
+      children_.start_children(which, requested_by, said);
+  }
+
+  // pipemux ctl stop-all: as a SIGTERM, without a signal to count (the exit code is the run's).
+  void stop_asked(const std::string& requested_by) {
+    const std::string why = "stop-all asked by " + requested_by;
+    notifier_.stopping(why);
+    log_.note(spdlog::level::info, why + ": stopping the children (again to kill them at once)");
+    reaper_.stop_escaped(cfg_.run.stop_signal, cfg_.run.stop_grace);
+    children_.stop();
+    give_up_after(longest_stop_grace(cfg_.run, programs_) + flush_after_stop);
+  }
+
   void on_event(const child_event& e) {
     if (e.kind == child_event_kind::started) reaper_.track(e.child->pid);
     // stop_on ended the run: what escaped the children is stopped with them
@@ -348,6 +417,7 @@ class supervised_run {
     result_.log_lost = log_.lost_anything();
     result_.dropped = log_.dropped_bytes();
     signals_.close();
+    if (control_) control_->close();
     reaper_.close();
     notifier_.close();
   }
@@ -367,11 +437,31 @@ class supervised_run {
   asio::steady_timer give_up_timer_;
   cli::systemd_notifier notifier_;  // before the children start: it unsets NOTIFY_SOCKET
   cli::run_signals signals_;
-  std::optional<cli::input_forwarder> input_;  // -i: after children_, which it writes to
+  std::optional<cli::input_forwarder> input_;   // -i: after children_, which it writes to
+  std::optional<cli::control_server> control_;  // --control
   outcome result_;
   bool log_complete_ = false;  // all is logged: only the output may still be waited for
   bool finished_ = false;      // the run is over and the log written (or given up)
 };
+
+// --control PATH, none, or by default a socket named after our pid in the default directory
+// (a run in a PID namespace of its own may share that name with another: then -1, -2, ...).
+std::optional<cli::control_server> open_control_socket(asio::io_context& io,
+                                                       const std::string& asked,
+                                                       std::string& error) {
+  if (asked == "none") return std::nullopt;
+  if (!asked.empty()) return cli::control_server::open(io, asked, false, error);
+  const std::string dir = cli::control_server::default_directory();
+  if (dir.empty()) return std::nullopt;  // a user without XDG_RUNTIME_DIR: none, quietly
+  for (int attempt = 0; attempt < 10; ++attempt) {
+    error.clear();
+    const std::string path = attempt == 0 ? fmt::format("{}/{}.sock", dir, ::getpid())
+                                          : fmt::format("{}/{}-{}.sock", dir, ::getpid(), attempt);
+    if (auto control = cli::control_server::open(io, path, true, error)) return control;
+    if (error.find("is in use") == std::string::npos) break;
+  }
+  return std::nullopt;
+}
 
 int supervise(cli::supervise_request request) {
   config& cfg = request.cfg;
@@ -387,12 +477,18 @@ int supervise(cli::supervise_request request) {
   if (const std::string problem = memory_problem(cfg, programs_to_run(cfg)); !problem.empty()) {
     return cli::report_error(problem, exit_code::pipemux_failed);
   }
+  std::string no_control;  // why the default control socket could not be made
+  std::optional<cli::control_server> control = open_control_socket(io, request.control, no_control);
+  if (!control && !no_control.empty() && !request.control.empty())  // --control PATH
+    return cli::report_error("--control: " + no_control, exit_code::usage);
+  if (!no_control.empty()) log.note(spdlog::level::warn, "no control socket: " + no_control);
   force_color_in_children(cfg.log, log.coloured(), environment_lookup, cfg.environment);
   std::signal(SIGPIPE, SIG_IGN);
   raise_open_files_limit();
   std::vector<program_spec> programs = programs_to_run(cfg);
   for (auto& program : programs) program.input = request.input;  // -i: every child's stdin
-  const outcome result = supervised_run(io, request, std::move(programs), log).run();
+  const outcome result =
+      supervised_run(io, request, std::move(programs), log, std::move(control)).run();
   return exit_code_of(result, log.stdout_is_terminal());
 }
 
@@ -415,6 +511,8 @@ int main(int argc, char** argv) {
   if (const int* code = std::get_if<int>(&cmd)) return *code;
   if (const auto* spam = std::get_if<cli::spam_request>(&cmd))
     return cli::run_spam(spam->options, spam->index, spam->record_prefix);
+  if (const auto* ctl = std::get_if<cli::ctl_request>(&cmd))
+    return cli::run_ctl(*ctl, std::cout, std::cerr);
   if (const auto* check = std::get_if<cli::check_request>(&cmd))
     return cli::check_run(check->cfg, programs_to_run(check->cfg), std::cout);
   try {

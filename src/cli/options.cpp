@@ -138,6 +138,11 @@ void declare_run_options(CLI::App& app, command_line_flags& flags, const config&
   app.add_flag("--group", flags.group,
                "Each child's output together, in the children's order, as if run one after "
                "another: the first not done is written as it comes, the others' once it is");
+  flags.control.option =
+      app.add_option("--control", flags.control.value,
+                     "The control socket for pipemux ctl: PATH, or none; default "
+                     "$XDG_RUNTIME_DIR/pipemux/PID.sock (/run/pipemux/PID.sock for root)")
+          ->type_name("PATH|none");
   choice<cgroup_mode>(app, "--cgroup", flags.cgroup, cgroup_names, run.cgroup,
                       "Run the children in a cgroup of their own when possible (auto), never, or "
                       "only so");

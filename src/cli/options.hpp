@@ -44,6 +44,7 @@ struct command_line_flags {
   bool group = false;
   bool input = false;
   flag<std::string> input_target;
+  flag<std::string> control;
   flag<cgroup_mode> cgroup;
   flag<restart_mode> restart;
   flag<std::size_t> max_restarts;

@@ -16,7 +16,7 @@ text() { sed -e 's/\\-/-/g' -e 's/\\f[BIRP]//g' -e 's/\\&//g' -e 's/\\(dq/"/g' "
 page1=$(text "$man_dir/pipemux.1")
 page5=$(text "$man_dir/pipemux.toml.5")
 
-help=$("$pipemux" --help; "$pipemux" spam --help)
+help=$("$pipemux" --help; "$pipemux" spam --help; "$pipemux" ctl --help)
 # "  -c,--config TEXT:FILE ...", "  --stop-on never|failure|exit=never": the long flag, then
 # the choices when the type is a|b|c.
 flags=0

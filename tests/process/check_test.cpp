@@ -61,5 +61,46 @@ TEST(Check, NamesEveryProgramThatCannotStartAndExitsTwo) {
   EXPECT_NE(broken.err.find(config + ":1:"), std::string::npos) << broken.err;
 }
 
+// A run stops at the first mistake in its files; check names every one, with file:line:col,
+// in the config, the Procfile and the .env beside it, syntax errors and wrong values alike.
+TEST(Check, NamesEveryMistakeInEveryFileNotOnlyTheFirst) {
+  const std::string dir = test::temp_path("check_every");
+  std::filesystem::create_directories(dir);
+  const std::string config = dir + "/app.toml";
+  std::ofstream(config) << "read_size = 0\n"                // 1: out of range
+                           "children = \"many\"\n"          // 2: not an integer
+                           "[[program]]\nname = \"web\"\n"  // 3, 4
+                           "command = \"echo hi\"\n"        // 5
+                           "stop_signal = \"SIGFOO\"\n"     // 6: no such signal
+                           "colour = \"red\"\n"             // 7: unknown key
+                           "x = \n";                        // 8: a syntax error
+  const auto result = run_command({pipemux_exe(), "check", "-c", config});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_EQ(result.out, "");
+  const std::string e = "pipemux: error: " + config;
+  EXPECT_EQ(result.err,
+            e + ":1:13: read_size: must be between 1 and 16777216 (got 0)\n" + e +
+                ":2:12: children: expected an integer, got string\n" + e +
+                ":6:15: program[0].stop_signal: not a signal: \"SIGFOO\"\n" + e +
+                ":7:1: program[0].colour: unknown key\n" + e +
+                ":8:5: program.x: Error while parsing key-value pair: expected value, saw "
+                "'\\n'\n");
+  std::ofstream(dir + "/Procfile") << "web: echo hi\nbad line\n: nothing\n";
+  std::ofstream(dir + "/.env") << "GOOD=1\nBAD LINE\nALSO=\"unterminated\n";
+  const auto procfile =
+      run_command({"/bin/sh", "-c", "cd \"$1\" && exec \"$2\" check", "sh", dir, pipemux_exe()});
+  EXPECT_EQ(procfile.exit_code, 2);
+  const auto lines = test::lines_of(procfile.err);
+  ASSERT_EQ(lines.size(), 4U) << procfile.err;
+  EXPECT_TRUE(lines[0].starts_with("pipemux: error: Procfile:2:")) << lines[0];
+  EXPECT_TRUE(lines[1].starts_with("pipemux: error: Procfile:3:")) << lines[1];
+  EXPECT_TRUE(lines[2].starts_with("pipemux: error: .env:2:")) << lines[2];
+  EXPECT_TRUE(lines[3].starts_with("pipemux: error: .env:3:")) << lines[3];
+  // A run says the first alone, as before.
+  const auto run = run_command({pipemux_exe(), "-c", config});
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(test::lines_of(run.err).size(), 1U) << run.err;
+}
+
 }  // namespace
 }  // namespace pipemux

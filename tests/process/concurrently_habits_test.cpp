@@ -107,7 +107,8 @@ TEST(ConcurrentlyHabits, ASubcommandPipemuxLacksGetsAHintNotAShellRun) {
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_EQ(result.out, "");
   EXPECT_EQ(result.err,
-            "pipemux: error: 'completion' is not a pipemux command (its only one is spam), and no "
+            "pipemux: error: 'completion' is not a pipemux command (they are spam, check and ctl), "
+            "and no "
             "program of that name is in PATH (see pipemux --help)\n");
   // A word that is a program is run as one.
   const auto program = run_command({pipemux_exe(), "true"});
