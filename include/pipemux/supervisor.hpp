@@ -102,18 +102,19 @@ class supervisor_core {
   /// restarted, and its end neither fails the run nor ends it (stop_on). The run still
   /// completes once no child is left: stopping the last child ends the run. A child that has
   /// not started yet never starts.
-  void stop_children(child_selector which, std::string requested_by, control_done done);
+  void stop_children(child_selector which, const std::string& requested_by, control_done done);
   /// A child that has ended (or waits to restart) starts again now, its dependencies and
   /// max_running not asked; one running is left alone.
-  void start_children(child_selector which, std::string requested_by, control_done done);
+  void start_children(child_selector which, const std::string& requested_by, control_done done);
   /// A running child is stopped (as stop_children) and started again as soon as it has ended;
   /// one that has ended starts now (as start_children). Neither counts against max_restarts.
-  void restart_children(child_selector which, std::string requested_by, control_done done);
+  void restart_children(child_selector which, const std::string& requested_by, control_done done);
   /// The program gets `count` children: those numbered `count` and above are stopped (as
   /// stop_children), those below it that scale() stopped before start again, and new ones
   /// (the next index, the next instance number) are started. Children that ended on their
   /// own are left as they are. A run may add up to max_scaled_children in all.
-  void scale(std::string program, std::size_t count, std::string requested_by, control_done done);
+  void scale(std::string program, std::size_t count, const std::string& requested_by,
+             control_done done);
   static constexpr std::size_t max_scaled_children = 1024;
 
   /// Flow control for the whole run, from any thread: while paused, no child's pipe is read,

@@ -154,6 +154,7 @@ std::vector<std::string> every_problem(std::string text,
     return a.line != b.line ? a.line < b.line : a.column < b.column;
   });
   std::vector<std::string> said;
+  said.reserve(problems.size());
   for (auto& problem : problems) said.push_back(std::move(problem.what));
   return said;
 }

@@ -81,6 +81,7 @@ struct control_server::state : std::enable_shared_from_this<state> {
   void admit(local::socket socket);
   void read_request(const std::shared_ptr<connection>& c);
   void answer(const std::shared_ptr<connection>& c, std::string text);
+  void drain(const std::shared_ptr<connection>& c);
   void end(const std::shared_ptr<connection>& c);
 };
 
@@ -121,7 +122,10 @@ control_server::control_server(std::shared_ptr<state> s) : state_(std::move(s)) 
 control_server::control_server(control_server&&) noexcept = default;
 
 control_server::~control_server() {
-  close();
+  try {
+    close();
+  } catch (...) {  // NOLINT(bugprone-empty-catch): out of memory while closing; nothing to do
+  }
 }
 
 const std::string& control_server::path() const {
@@ -221,9 +225,27 @@ void control_server::state::answer(const std::shared_ptr<connection>& c, std::st
   c->deadline.async_wait([c](boost::system::error_code ec) {
     if (!ec) c->socket.close(ec);
   });
-  asio::async_write(
-      c->socket, asio::buffer(c->answer),
-      [self = shared_from_this(), c](boost::system::error_code, std::size_t) { self->end(c); });
+  asio::async_write(c->socket, asio::buffer(c->answer),
+                    [self = shared_from_this(), c](boost::system::error_code ec, std::size_t) {
+                      if (ec) return self->end(c);
+                      self->drain(c);
+                    });
+}
+
+// The answer is written: our side ends, and what the client still sends (a request we did
+// not read, when it was refused at once) is read and dropped until it closes its side (the
+// deadline bounds that): closing with unread input would reset the connection, and the
+// client could lose the answer.
+void control_server::state::drain(const std::shared_ptr<connection>& c) {
+  boost::system::error_code ignored;
+  c->socket.shutdown(local::socket::shutdown_send, ignored);
+  c->request.resize(512);
+  c->socket.async_read_some(
+      asio::buffer(c->request),
+      [self = shared_from_this(), c](boost::system::error_code ec, std::size_t) {
+        if (ec || self->closed) return self->end(c);
+        self->drain(c);
+      });
 }
 
 void control_server::state::end(const std::shared_ptr<connection>& c) {

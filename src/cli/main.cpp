@@ -184,8 +184,8 @@ class supervised_run {
     if (control_)
       control_->serve(
           [this](const cli::control_request& asked, const std::string& requested_by,
-                 std::function<void(std::string)> reply) {
-            answer(asked, requested_by, std::move(reply));
+                 const std::function<void(std::string)>& reply) {
+            answer(asked, requested_by, reply);
           },
           [this](const std::string& refusal) { log_.note(spdlog::level::warn, refusal); });
     reaper_.also_theirs([this](int pid) { return children_.supervises(pid); });
@@ -308,14 +308,14 @@ class supervised_run {
 
   // A request on the control socket (pipemux ctl): `reply` gets "ok\n..." or "error: ...\n".
   void answer(const cli::control_request& request, const std::string& requested_by,
-              std::function<void(std::string)> reply) {
+              const std::function<void(std::string)>& reply) {
     using verb = cli::control_request::verb;
     auto said = [reply](std::error_code ec, const std::string& what) {
       reply(ec ? "error: " + what + "\n" : "ok\n" + what + "\n");
     };
     switch (request.what) {
       case verb::status:
-        return children_.status([reply, json = request.json](std::vector<child_status> all) {
+        return children_.status([reply, json = request.json](const std::vector<child_status>& all) {
           std::string text = "ok\n";
           for (const auto& line : json ? cli::status_json(all) : cli::status_table(all))
             text += line + '\n';
@@ -340,8 +340,13 @@ class supervised_run {
       return said(std::make_error_code(std::errc::operation_not_supported),
                   "restart, stop, start and scale are not offered with --group (it writes each "
                   "child's output in the children's order)");
-    if (request.what == verb::scale)
+    if (request.what == verb::scale) {
+      if (input_wanted_)  // the input's routes and its end were laid out for the first children
+        return said(std::make_error_code(std::errc::operation_not_supported),
+                    "scale is not offered with -i (the input goes to the children it started "
+                    "with)");
       return children_.scale(request.target, request.count, requested_by, said);
+    }
     std::vector<std::string> names;
     for (const auto& program : programs_) names.push_back(program.name);
     const child_selector which = cli::resolve_target(request.target, names);

@@ -105,6 +105,18 @@ child_status supervisor_core::impl::status_of(const child_slot& c, steady::time_
   return s;
 }
 
+std::error_code supervisor_core::impl::act_on(const child_selector& which, std::string& said,
+                                              const std::function<std::string(child_slot&)>& act) {
+  const std::vector<child_slot*> found = select(which, said);
+  if (found.empty()) return std::make_error_code(std::errc::no_such_process);
+  std::vector<std::string> parts;
+  parts.reserve(found.size());
+  for (child_slot* c : found) parts.push_back(act(*c));
+  said = joined(parts);
+  complete_if_all_finished();  // every child may be stopped or ended now
+  return {};
+}
+
 std::string supervisor_core::impl::stop_on_request(child_slot& c, bool then_restart,
                                                    const std::string& why) {
   const std::string label = label_of(*c.info);
@@ -133,16 +145,7 @@ std::string supervisor_core::impl::stop_on_request(child_slot& c, bool then_rest
            (then_restart ? ": stopping already; restarts once it has ended" : ": stopping already");
   }
   stop_probing(c);
-  for (const int sig : c.life.stop_on_request(steady::now(), then_restart))
-    c.process->signal(sig, true);
-  // Its grace, on the probe timer (free now): the run's grace timer only serves a stopping run.
-  c.probe_timer.expires_after(grace_of(c));
-  child_slot* slot = &c;
-  c.probe_timer.async_wait(
-      guarded([slot, generation = c.probe_generation](impl& self, boost::system::error_code ec) {
-        if (ec || generation != slot->probe_generation || slot->process->exited()) return;
-        self.kill_now(*slot, "still running after the grace period: sent SIGKILL");
-      }));
+  stop_alone(c, c.life.stop_on_request(steady::now(), then_restart));
   return label + (then_restart ? ": restarting" : ": stopping");
 }
 
@@ -171,8 +174,8 @@ std::string supervisor_core::impl::scale(std::size_t program, std::size_t count,
   const std::string why = fmt::format("scale to {} asked by {}", count, requested_by);
   std::vector<std::string> said;
   std::size_t have = 0;
-  for (std::size_t i = 0; i < children.size(); ++i) {  // indices: starting may add none here
-    child_slot& c = *children[i];
+  for (const auto& slot : children) {  // starting one adds no slot: the loop stays valid
+    child_slot& c = *slot;
     if (c.program_index != program) continue;
     ++have;
     if (c.info->instance >= count && !c.scaled_away) {
@@ -235,62 +238,47 @@ void supervisor_core::status(move_only_function<void(std::vector<child_status>)>
                         });
 }
 
-void supervisor_core::stop_children(child_selector which, std::string requested_by,
+void supervisor_core::stop_children(child_selector which, const std::string& requested_by,
                                     control_done done) {
   impl::control(
       impl_,
-      [which = std::move(which), why = "stop asked by " + requested_by](
-          impl& self, std::string& said) -> std::error_code {
-        auto found = self.select(which, said);
-        if (found.empty()) return std::make_error_code(std::errc::no_such_process);
-        std::vector<std::string> parts;
-        for (child_slot* c : found) parts.push_back(self.stop_on_request(*c, false, why));
-        said = joined(parts);
-        self.complete_if_all_finished();
-        return {};
+      [which = std::move(which), why = "stop asked by " + requested_by](impl& self,
+                                                                        std::string& said) {
+        return self.act_on(which, said,
+                           [&](child_slot& c) { return self.stop_on_request(c, false, why); });
       },
       std::move(done));
 }
 
-void supervisor_core::start_children(child_selector which, std::string requested_by,
+void supervisor_core::start_children(child_selector which, const std::string& requested_by,
                                      control_done done) {
   impl::control(
       impl_,
-      [which = std::move(which), why = "start asked by " + requested_by](
-          impl& self, std::string& said) -> std::error_code {
-        auto found = self.select(which, said);
-        if (found.empty()) return std::make_error_code(std::errc::no_such_process);
-        std::vector<std::string> parts;
-        for (child_slot* c : found) parts.push_back(self.start_on_request(*c, why));
-        said = joined(parts);
-        self.complete_if_all_finished();
-        return {};
+      [which = std::move(which), why = "start asked by " + requested_by](impl& self,
+                                                                         std::string& said) {
+        return self.act_on(which, said,
+                           [&](child_slot& c) { return self.start_on_request(c, why); });
       },
       std::move(done));
 }
 
-void supervisor_core::restart_children(child_selector which, std::string requested_by,
+void supervisor_core::restart_children(child_selector which, const std::string& requested_by,
                                        control_done done) {
   impl::control(
       impl_,
-      [which = std::move(which), why = "restart asked by " + requested_by](
-          impl& self, std::string& said) -> std::error_code {
-        auto found = self.select(which, said);
-        if (found.empty()) return std::make_error_code(std::errc::no_such_process);
-        std::vector<std::string> parts;
-        for (child_slot* c : found) parts.push_back(self.stop_on_request(*c, true, why));
-        said = joined(parts);
-        self.complete_if_all_finished();
-        return {};
+      [which = std::move(which), why = "restart asked by " + requested_by](impl& self,
+                                                                           std::string& said) {
+        return self.act_on(which, said,
+                           [&](child_slot& c) { return self.stop_on_request(c, true, why); });
       },
       std::move(done));
 }
 
-void supervisor_core::scale(std::string program, std::size_t count, std::string requested_by,
+void supervisor_core::scale(std::string program, std::size_t count, const std::string& requested_by,
                             control_done done) {
   impl::control(
       impl_,
-      [program = std::move(program), count, by = std::move(requested_by)](
+      [program = std::move(program), count, by = requested_by](
           impl& self, std::string& said) -> std::error_code {
         const auto found = std::find_if(self.programs.begin(), self.programs.end(),
                                         [&](const auto& p) { return p.name == program; });

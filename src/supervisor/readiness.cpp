@@ -270,15 +270,7 @@ void supervisor_core::impl::stop_not_alive(child_slot& c) {
   emit(child_event_kind::not_alive, c,
        fmt::format("not alive: {} {} in a row (last: {}): stopping it", c.alive_failures,
                    c.alive_failures == 1 ? "probe failed" : "probes failed", last));
-  for (const int sig : c.life.stop_alone(steady::now())) c.process->signal(sig, true);
-  // Its grace, on the probe timer (free now): the run's grace timer only serves a stopping run.
-  c.probe_timer.expires_after(grace_of(c));
-  child_slot* slot = &c;
-  c.probe_timer.async_wait(
-      guarded([slot, generation = c.probe_generation](impl& self, boost::system::error_code ec) {
-        if (ec || generation != slot->probe_generation || slot->process->exited()) return;
-        self.kill_now(*slot, "still running after the grace period: sent SIGKILL");
-      }));
+  stop_alone(c, c.life.stop_alone(steady::now()));
 }
 
 // ---- Stopping dependents first

@@ -114,6 +114,19 @@ void supervisor_core::impl::stop_child(child_slot& c, steady::time_point now, bo
   for (const int sig : order.signals) c.process->signal(sig, true);  // to its group
 }
 
+void supervisor_core::impl::stop_alone(child_slot& c, const stop_sequence::signal_list& signals) {
+  for (const int sig : signals) c.process->signal(sig, true);
+  // Its grace, on the probe timer (free now: its probing was stopped): the run's grace timer
+  // only serves a stopping run.
+  c.probe_timer.expires_after(grace_of(c));
+  child_slot* slot = &c;
+  c.probe_timer.async_wait(
+      guarded([slot, generation = c.probe_generation](impl& self, boost::system::error_code ec) {
+        if (ec || generation != slot->probe_generation || slot->process->exited()) return;
+        self.kill_now(*slot, "still running after the grace period: sent SIGKILL");
+      }));
+}
+
 // Each child has its own program's grace: the timer wakes for the first one to end.
 void supervisor_core::impl::wait_for_next_grace_to_end() {
   std::optional<steady::time_point> next;

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -252,6 +253,9 @@ struct supervisor_core::impl : std::enable_shared_from_this<impl> {
 
   std::size_t scaled_children = 0;  // slots scale() added: the guard has room for so many
   std::vector<child_slot*> select(const child_selector& which, std::string& error);
+  // `act` on each child `which` names: `said` gets one line of what was done, or why none.
+  std::error_code act_on(const child_selector& which, std::string& said,
+                         const std::function<std::string(child_slot&)>& act);
   child_status status_of(const child_slot& c, steady::time_point now) const;
   // What was done, for the caller's line: "web.0: stopping".
   std::string stop_on_request(child_slot& c, bool then_restart, const std::string& why);
@@ -379,6 +383,10 @@ struct supervisor_core::impl : std::enable_shared_from_this<impl> {
 
   // `kill_at_once` (a terminal cancellation): SIGKILL instead of the stop signal, no grace.
   void stop(bool kill_at_once = false);
+
+  // One child stopped while the run goes on (its liveness probe, or the host asked): `signals`
+  // now, SIGKILL once its grace is over. Its probing must be stopped first.
+  void stop_alone(child_slot& c, const stop_sequence::signal_list& signals);
 
   // Each child has its own program's grace: the timer wakes for the first one to end.
   void wait_for_next_grace_to_end();

@@ -29,7 +29,7 @@ TEST(ControlLibrary, RestartScaleAndStopThroughTheSupervisor) {
   std::vector<answer> answers;
   std::vector<std::vector<child_status>> statuses;
   const auto keep = [&answers](std::error_code ec, std::string said) {
-    answers.push_back({ec, std::move(said)});
+    answers.emplace_back(answer{ec, std::move(said)});
   };
   int step = 0;
   int ups = 0;
@@ -39,7 +39,7 @@ TEST(ControlLibrary, RestartScaleAndStopThroughTheSupervisor) {
       {web},
       [&](const message& m) {
         if (m.bytes.starts_with("up ")) {
-          seen.push_back(std::string(m.bytes));
+          seen.emplace_back(m.bytes);
           ++ups;
         }
         // Each step once the previous one's child says it is up.

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <csignal>
+#include <filesystem>
 #include <regex>
 #include <string>
 #include <vector>
@@ -226,6 +227,7 @@ TEST(Control, ScaleAddsChildrenAfterTheLastAndStopsTheHighestFirst) {
 // `pipemux ctl` finds the run there by itself.
 TEST(Control, TheDefaultSocketIsPrivateAndFoundWithoutAPath) {
   const std::string runtime = test::temp_path("runtime");
+  std::filesystem::remove_all(runtime);  // of an earlier --gtest_repeat
   ASSERT_EQ(::mkdir(runtime.c_str(), 0755), 0);
   std::string found;
   const auto result = run_command(
@@ -258,6 +260,7 @@ TEST(Control, TheDefaultSocketIsPrivateAndFoundWithoutAPath) {
 
 TEST(Control, ADirectoryOthersMayEnterIsRefusedAndTheRunGoesOnWithoutASocket) {
   const std::string runtime = test::temp_path("open_runtime");
+  std::filesystem::remove_all(runtime);  // of an earlier --gtest_repeat
   ASSERT_EQ(::mkdir(runtime.c_str(), 0755), 0);
   ASSERT_EQ(::mkdir((runtime + "/pipemux").c_str(), 0755), 0);
   ASSERT_EQ(::chmod((runtime + "/pipemux").c_str(), 0755), 0);
@@ -313,6 +316,7 @@ TEST(Control, AnotherUserIsRefusedAndTheRefusalIsLogged) {
   // The system's python: one under root's home (pyenv) is out of another user's reach.
   if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
   const std::string dir = test::temp_path("shared");
+  std::filesystem::remove_all(dir);  // of an earlier --gtest_repeat
   ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
   for (std::string up = dir; up.size() > 1; up = up.substr(0, up.rfind('/')))
     ::chmod(up.c_str(), 0755);  // nobody must reach the socket through the test's directories
@@ -398,6 +402,8 @@ TEST(Control, ReopenOpensTheLogFilesAgainAsSigusr1Does) {
   const std::string socket = test::temp_path("reopen.sock");
   const std::string log = test::temp_path("reopen.log");
   const std::string moved = log + ".1";
+  std::filesystem::remove(log);  // -o appends: nothing of an earlier --gtest_repeat
+  std::filesystem::remove(moved);
   const std::string program =
       "i=0; while [ $i -lt 400 ]; do echo line $i; i=$((i+1)); sleep 0.01; done";
   bool reopened = false;
@@ -435,6 +441,42 @@ TEST(Control, CtlSaysWhatIsWrongWithItsOwnArguments) {
   EXPECT_EQ(nobody.exit_code, 3);
   EXPECT_EQ(nobody.err,
             "pipemux ctl: cannot connect to /nonexistent.sock: No such file or directory\n");
+}
+
+// --group writes in the children's order and -i routes input to the children it started with:
+// what would upset either is refused, in one line, and the run goes on.
+TEST(Control, WhatGroupAndInputCannotFollowIsRefused) {
+  const auto refusals = [](const std::string& flag) {
+    const std::string socket = test::temp_path("refusing" + flag + ".sock");
+    std::vector<std::string> said;
+    const auto result =
+        run_command({"/bin/sh", "-c", "exec \"$@\" < /dev/null", "sh", pipemux_exe(), flag,
+                     "--control", socket, "--names", "web", up_command("web")},
+                    {.timeout = 30s, .watch = [&](int, const std::string& out) {
+                       if (pids_said(out, "web").empty()) return false;
+                       said.push_back(ctl(socket, {"scale", "web=2"}).err);
+                       said.push_back(ctl(socket, {"restart", "web"}).err);
+                       said.push_back(ctl(socket, {"status"}).out);
+                       ctl(socket, {"stop-all"});
+                       return true;
+                     }});
+    EXPECT_EQ(result.exit_code, 0) << result.err;
+    return said;
+  };
+  const auto grouped = refusals("--group");
+  ASSERT_EQ(grouped.size(), 3U);
+  const std::string not_with_group =
+      "pipemux ctl: restart, stop, start and scale are not offered with --group (it writes each "
+      "child's output in the children's order)\n";
+  EXPECT_EQ(grouped[0], not_with_group);
+  EXPECT_EQ(grouped[1], not_with_group);
+  EXPECT_NE(grouped[2].find("web.0 "), std::string::npos);
+  const auto with_input = refusals("-i");
+  ASSERT_EQ(with_input.size(), 3U);
+  EXPECT_EQ(with_input[0],
+            "pipemux ctl: scale is not offered with -i (the input goes to the children it started "
+            "with)\n");
+  EXPECT_EQ(with_input[1], "");  // a restart is
 }
 
 }  // namespace
