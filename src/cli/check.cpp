@@ -131,13 +131,22 @@ std::vector<std::string> every_problem(std::string text,
   };
   std::vector<found> problems;
   std::set<std::size_t> blanked;
-  for (int attempt = 0; attempt < 100; ++attempt) {
+  constexpr std::size_t most = 100;
+  bool more = false;
+  while (true) {
     try {
       parse(text);
       break;
     } catch (const config_error& e) {
+      // Past a syntax error nothing can be read reliably; and one that appears once a line is
+      // blanked is of our making (the line began a value that spans lines).
+      if (e.syntax() && !problems.empty()) break;
+      if (problems.size() == most) {
+        more = true;
+        break;
+      }
       problems.push_back({e.line(), e.column(), e.what()});
-      if (e.line() == 0 || !blanked.insert(e.line()).second) break;
+      if (e.syntax() || e.line() == 0 || !blanked.insert(e.line()).second) break;
       // Line e.line() (from 1) becomes empty; the others keep their numbers.
       std::size_t begin = 0;
       for (std::size_t line = 1; line < e.line() && begin != std::string::npos; ++line) {
@@ -146,16 +155,24 @@ std::vector<std::string> every_problem(std::string text,
       }
       if (begin == std::string::npos) break;
       const std::size_t end = text.find('\n', begin);
-      text.erase(begin, end == std::string::npos ? std::string::npos : end - begin);
+      const std::string_view line(text.data() + begin,
+                                  (end == std::string::npos ? text.size() : end) - begin);
+      // A table's header: without it, its keys would join the table before (bogus mistakes,
+      // and the programs after it numbered one too low).
+      if (const auto first = line.find_first_not_of(" \t");
+          first != std::string_view::npos && line[first] == '[')
+        break;
+      text.erase(begin, line.size());
     }
   }
-  // In the file's order, whichever was found first (TOML's syntax comes before the values).
+  // In the file's order, whichever was found first.
   std::stable_sort(problems.begin(), problems.end(), [](const found& a, const found& b) {
     return a.line != b.line ? a.line < b.line : a.column < b.column;
   });
   std::vector<std::string> said;
-  said.reserve(problems.size());
+  said.reserve(problems.size() + 1);
   for (auto& problem : problems) said.push_back(std::move(problem.what));
+  if (more) said.push_back(fmt::format("and perhaps more: check names the first {}", most));
   return said;
 }
 

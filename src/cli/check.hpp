@@ -20,9 +20,10 @@ namespace pipemux::cli {
 int check_run(const config& cfg, const std::vector<program_spec>& programs, std::ostream& out);
 
 /// Every problem `parse` finds in `text` (a config file, a Procfile, a .env file), not only the
-/// first: the line of each problem is blanked out and the text parsed again, until it parses
-/// or a problem comes back to a line already blanked (100 at most). Each is what config_error
-/// says ("file:line:col: key: problem"), in the order of the file.
+/// first: the line of each problem is blanked out and the text parsed again, until it parses.
+/// It stops at a syntax error (nothing after one can be read reliably), at a table's header
+/// (its keys would join the table before), at a line blanked already, and after 100. Each is
+/// what config_error says ("file:line:col: key: problem"), in the order of the file.
 std::vector<std::string> every_problem(std::string text,
                                        const std::function<void(std::string_view)>& parse);
 

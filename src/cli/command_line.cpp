@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <span>
 #include <string_view>
 
@@ -105,6 +106,11 @@ int report_every_problem(const command_line_flags& flags, bool no_commands,
   return exit_code::usage;
 }
 
+int ctl_usage(const std::string& why) {
+  std::cerr << "pipemux ctl: " << why << '\n';
+  return ctl_exit_code::usage;
+}
+
 // `pipemux ctl [--socket PATH | --pid PID] [--json] REQUEST [ARGUMENT]`: its own flags, parsed
 // apart from the run's.
 command parse_ctl(int argc, const char* const* argv) {
@@ -127,7 +133,12 @@ command parse_ctl(int argc, const char* const* argv) {
       app.add_option("--socket", ctl.socket, "The run's control socket")->type_name("PATH");
   app.add_option("--pid", pid, "The run of this pid (its socket in the default directory)")
       ->excludes(socket)
-      ->check(CLI::PositiveNumber);
+      ->check([](const std::string& text) {
+        return text.find_first_not_of("0123456789") == std::string::npos && text != "0" &&
+                       !text.empty() && text.size() < 10
+                   ? std::string()
+                   : "a process id is a number from 1";
+      });
   app.add_flag("--json", json, "status: one JSON object per child and line");
   app.add_option("request", words, "What to ask: see below")->required()->expected(1, 2);
   try {
@@ -135,18 +146,17 @@ command parse_ctl(int argc, const char* const* argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return report_error(std::string(e.what()) + " (see pipemux ctl --help)", ctl_exit_code::usage);
+    return ctl_usage(std::string(e.what()) + " (see pipemux ctl --help)");
   }
   if (pid > 0) ctl.pid = pid;
   std::string line = words.front();
   if (words.size() > 1) escape_into(words[1], line += ' ');
   if (json && (words.front() != "status" || words.size() > 1))
-    return report_error("--json goes with status alone (see pipemux ctl --help)",
-                        ctl_exit_code::usage);
+    return ctl_usage("--json goes with status alone (see pipemux ctl --help)");
   if (json) line += " json";
   std::string error;
   const auto request = control_request::parse(line, error);
-  if (!request) return report_error(error + " (see pipemux ctl --help)", ctl_exit_code::usage);
+  if (!request) return ctl_usage(error + " (see pipemux ctl --help)");
   ctl.request = *request;
   return ctl;
 }

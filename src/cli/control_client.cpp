@@ -21,23 +21,31 @@ namespace {
 
 constexpr int answer_time_s = 10;
 
-// The pids of the runs whose socket is in `dir` ("<pid>.sock") and that are alive.
-std::vector<long> live_runs(const std::string& dir) {
-  std::vector<long> pids;
+struct live_run {
+  long pid;
+  std::string socket;
+};
+
+// The runs whose socket is in `dir` ("<pid>.sock") and that answer on it, by pid.
+std::vector<live_run> live_runs(const std::string& dir) {
+  std::vector<live_run> runs;
   DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return pids;
+  if (d == nullptr) return runs;
   while (const dirent* entry = ::readdir(d)) {
     const std::string_view name(entry->d_name);
     if (!name.ends_with(".sock")) continue;
     char* end = nullptr;
     const long pid = std::strtol(entry->d_name, &end, 10);
-    // "<pid>.sock", or "<pid>-<n>.sock" when a run in another PID namespace had that name
+    // "<pid>.sock", or "<pid>-<n>.sock" when a run in another PID namespace had that name;
+    // alive when it answers (a pid may be another process's by now)
     if (pid <= 0 || (std::string_view(end) != ".sock" && *end != '-')) continue;
-    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM) pids.push_back(pid);
+    std::string socket = dir + "/" + std::string(name);
+    if (control_server::answers(socket)) runs.push_back({pid, std::move(socket)});
   }
   ::closedir(d);
-  std::sort(pids.begin(), pids.end());
-  return pids;
+  std::sort(runs.begin(), runs.end(),
+            [](const live_run& a, const live_run& b) { return a.pid < b.pid; });
+  return runs;
 }
 
 int fail(std::ostream& err, const std::string& why, int code) {
@@ -55,13 +63,17 @@ std::string find_control_socket(const ctl_request& ctl, std::string& error) {
     return {};
   }
   if (ctl.pid) return fmt::format("{}/{}.sock", dir, *ctl.pid);
-  const std::vector<long> pids = live_runs(dir);
-  if (pids.size() == 1) return fmt::format("{}/{}.sock", dir, pids.front());
-  if (pids.empty())
+  const std::vector<live_run> runs = live_runs(dir);
+  if (runs.size() == 1) return runs.front().socket;
+  if (runs.empty()) {
     error = "no running pipemux has a control socket in " + dir + " (give --socket PATH)";
-  else
-    error = fmt::format("{} pipemux runs have a control socket in {} (pids {}): give --pid PID",
-                        pids.size(), dir, fmt::join(pids, ", "));
+    return {};
+  }
+  std::vector<long> pids;
+  pids.reserve(runs.size());
+  for (const auto& run : runs) pids.push_back(run.pid);
+  error = fmt::format("{} pipemux runs have a control socket in {} (pids {}): give --pid PID",
+                      runs.size(), dir, fmt::join(pids, ", "));
   return {};
 }
 

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -14,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <set>
+#include <vector>
 
 namespace pipemux::cli {
 namespace {
@@ -47,13 +50,29 @@ std::string clear_the_way(const std::string& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return {};  // nothing there
   if (!S_ISSOCK(st.st_mode)) return path + " exists and is not a socket";
-  asio::io_context probe;
-  local::socket s(probe);
-  boost::system::error_code ec;
-  s.connect(local::endpoint(path), ec);
-  if (!ec) return path + " is in use: another run answers on it";
+  if (control_server::answers(path)) return path + " is in use: another run answers on it";
   ::unlink(path.c_str());
   return {};
+}
+
+// The sockets of killed runs in our own directory (nobody answers on them): they would pile up
+// and confuse `pipemux ctl`'s search. A live run's, in any PID namespace, answers and stays.
+void remove_stale_sockets(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return;
+  std::vector<std::string> stale;
+  while (const dirent* entry = ::readdir(d)) {
+    const std::string name = entry->d_name;
+    if (!name.ends_with(".sock")) continue;
+    std::string path = dir;
+    path.append("/").append(name);
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == ::geteuid() &&
+        !control_server::answers(path))
+      stale.push_back(path);
+  }
+  ::closedir(d);
+  for (const auto& path : stale) ::unlink(path.c_str());
 }
 
 }  // namespace
@@ -81,9 +100,31 @@ struct control_server::state : std::enable_shared_from_this<state> {
   void admit(local::socket socket);
   void read_request(const std::shared_ptr<connection>& c);
   void answer(const std::shared_ptr<connection>& c, std::string text);
+  // At most one line a second: refused connections must not flood the log.
+  void say_refusal(const std::string& line);
+  std::chrono::steady_clock::time_point last_refusal_said{};
+  std::size_t refusals_unsaid = 0;
   void drain(const std::shared_ptr<connection>& c);
   void end(const std::shared_ptr<connection>& c);
 };
+
+bool control_server::answers(const std::string& path) {
+  sockaddr_un address{};
+  if (path.size() >= sizeof address.sun_path) return false;
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  // A listening socket accepts at once (the kernel queues the connection): ECONNREFUSED
+  // means nobody listens. A full queue makes it EAGAIN: busy, so alive.
+  const int flags = ::fcntl(fd, F_GETFL);
+  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  const bool alive =
+      ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0 ||
+      errno == EAGAIN || errno == EINPROGRESS;
+  ::close(fd);
+  return alive;
+}
 
 std::string control_server::default_directory() {
   if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime != nullptr && *runtime == '/')
@@ -99,7 +140,10 @@ std::optional<control_server> control_server::open(asio::io_context& io, const s
                         sizeof(sockaddr_un::sun_path) - 1);
     return std::nullopt;
   }
-  if (private_directory) error = private_directory_problem(parent_of(path));
+  if (private_directory) {
+    error = private_directory_problem(parent_of(path));
+    if (error.empty()) remove_stale_sockets(parent_of(path));
+  }
   if (error.empty()) error = clear_the_way(path);
   if (!error.empty()) return std::nullopt;
   auto s = std::make_shared<state>(io, path);
@@ -172,10 +216,11 @@ void control_server::state::admit(local::socket socket) {
   }
   open.insert(c);
   if (peer.uid != ::geteuid() && peer.uid != 0) {
-    on_refusal(
-        fmt::format("control: refused a connection from uid {} (pid {}): only uid {} "
-                    "and root may control this run",
-                    static_cast<long>(peer.uid), peer.pid, ::geteuid()));
+    say_refusal(fmt::format(
+        "control: refused a connection from uid {} (pid {}): only {} may "
+        "control this run",
+        static_cast<long>(peer.uid), peer.pid,
+        ::geteuid() == 0 ? std::string("root") : fmt::format("uid {} and root", ::geteuid())));
     return answer(c, fmt::format("error: permission denied: uid {} may not control this run\n",
                                  static_cast<long>(peer.uid)));
   }
@@ -183,6 +228,19 @@ void control_server::state::admit(local::socket socket) {
     return answer(c, "error: busy: too many control connections at once\n");
   c->requested_by = fmt::format("pipemux ctl (uid {})", static_cast<long>(peer.uid));
   read_request(c);
+}
+
+void control_server::state::say_refusal(const std::string& line) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_refusal_said < std::chrono::seconds(1)) {
+    ++refusals_unsaid;
+    return;
+  }
+  on_refusal(refusals_unsaid == 0 ? line
+                                  : fmt::format("{} (and {} more refused since the last said)",
+                                                line, refusals_unsaid));
+  last_refusal_said = now;
+  refusals_unsaid = 0;
 }
 
 void control_server::state::read_request(const std::shared_ptr<connection>& c) {

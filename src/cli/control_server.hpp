@@ -31,6 +31,9 @@ class control_server {
   /// root; empty when neither applies (a user without XDG_RUNTIME_DIR).
   static std::string default_directory();
 
+  /// Whether a run listens on the socket at `path` (connect is not refused).
+  static bool answers(const std::string& path);
+
   /// Binds the socket at `path` (a stale socket left by a killed run is replaced; one that
   /// answers is not). With `private_directory`, the directory holding it is created mode 0700
   /// if need be, and must be ours and closed to others. nullopt and `error` (one line) if not.

@@ -244,6 +244,8 @@ class supervised_run {
   }
 
   void stop(int sig) {
+    if (stopping_) return kill(sig);  // stop-all asked first: this signal is the second request
+    stopping_ = true;
     result_.stop_signal = sig;
     notifier_.stopping("received " + signal_name(sig));
     log_.note(spdlog::level::info, "received " + signal_name(sig) +
@@ -257,10 +259,17 @@ class supervised_run {
   }
 
   void kill(int sig) {
-    const std::string again = sig == result_.stop_signal
-                                  ? signal_name(sig) + " again"
+    const std::string again = sig == result_.stop_signal ? signal_name(sig) + " again"
+                              : result_.stop_signal == 0
+                                  ? signal_name(sig) + " after stop-all"
                                   : signal_name(sig) + " after " + signal_name(result_.stop_signal);
-    log_.note(spdlog::level::warn, "received " + again + ": killing the children");
+    if (result_.stop_signal == 0) result_.stop_signal = sig;
+    kill_children("received " + again);
+  }
+
+  // A second request to stop (signal or pipemux ctl stop-all): no more grace.
+  void kill_children(const std::string& why) {
+    log_.note(spdlog::level::warn, why + ": killing the children");
     reaper_.kill_all();
     children_.stop();
     if (log_complete_) give_up_on_output();  // nothing else is waited for
@@ -361,6 +370,11 @@ class supervised_run {
   // pipemux ctl stop-all: as a SIGTERM, without a signal to count (the exit code is the run's).
   void stop_asked(const std::string& requested_by) {
     const std::string why = "stop-all asked by " + requested_by;
+    if (stopping_)  // as a second signal
+      return kill_children(why + (result_.stop_signal != 0
+                                      ? " after " + signal_name(result_.stop_signal)
+                                      : std::string(" again")));
+    stopping_ = true;
     notifier_.stopping(why);
     log_.note(spdlog::level::info, why + ": stopping the children (again to kill them at once)");
     reaper_.stop_escaped(cfg_.run.stop_signal, cfg_.run.stop_grace);
@@ -447,6 +461,7 @@ class supervised_run {
   outcome result_;
   bool log_complete_ = false;  // all is logged: only the output may still be waited for
   bool finished_ = false;      // the run is over and the log written (or given up)
+  bool stopping_ = false;      // a stop was asked for: a signal, or pipemux ctl stop-all
 };
 
 // --control PATH, none, or by default a socket named after our pid in the default directory

@@ -15,7 +15,7 @@
 namespace pipemux {
 
 config_error::config_error(std::string source, std::size_t line, std::size_t column,
-                           std::string key, std::string problem)
+                           std::string key, std::string problem, bool syntax)
     : std::runtime_error(
           source +
           (line == 0 ? std::string() : ":" + std::to_string(line) + ":" + std::to_string(column)) +
@@ -24,7 +24,8 @@ config_error::config_error(std::string source, std::size_t line, std::size_t col
       line_(line),
       column_(column),
       key_(std::move(key)),
-      problem_(std::move(problem)) {}
+      problem_(std::move(problem)),
+      syntax_(syntax) {}
 
 namespace {
 
@@ -75,7 +76,7 @@ config parse_config(std::string_view text, const std::string& source, config bas
   } catch (const toml::parse_error& e) {
     throw config_error(source, e.source().begin.line, e.source().begin.column,
                        detail::key_on_line(text, e.source().begin.line),
-                       std::string(e.description()));
+                       std::string(e.description()), true);
   }
   const detail::config_reader reader(source);
   reader.only_keys(

@@ -48,7 +48,8 @@ void refuse_deep_nesting(std::string_view text, const std::string& source) {
     } else if (ch == '.' && ++dots > max_dotted_parts) {
       throw config_error(source, line, column, "",
                          "more than " + std::to_string(max_dotted_parts) +
-                             " dots in keys on one line: tables nest too deep");
+                             " dots in keys on one line: tables nest too deep",
+                         true);
     }
   }
 }

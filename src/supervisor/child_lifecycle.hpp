@@ -75,6 +75,11 @@ class child_lifecycle {
   /// its stop signal now, SIGKILL after its grace. Its end is neither a failure nor a reason
   /// to restart on its own or to end the run. Nothing to send when it is stopping already.
   stop_sequence::signal_list stop_on_request(clock::time_point now, bool then_restart);
+  /// Stopped on request and not ended yet: starts again once it has (a scale back up).
+  void restart_once_over() noexcept {
+    if (stopped_on_request_) restart_asked_ = true;
+  }
+  bool stopped_on_request() const noexcept { return stopped_on_request_; }
   /// Done for now: runs again now. Its automatic restarts so far still count (max_restarts).
   void revive();
   /// Its stop signal went out and it has not been reaped since.

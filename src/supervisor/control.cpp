@@ -92,6 +92,7 @@ child_status supervisor_core::impl::status_of(const child_slot& c, steady::time_
       s.state = child_state::starting;
   } else if (c.life.restart_pending()) {
     s.state = child_state::restarting;
+    s.child.pid = -1;  // its last run's is gone, and may be another process's by now
     s.restart_in = std::max(steady::duration::zero(), c.restart_timer.expiry() - now);
   } else if (c.life.status()) {
     s.state = child_state::exited;
@@ -139,8 +140,13 @@ std::string supervisor_core::impl::stop_on_request(child_slot& c, bool then_rest
     return label + (then_restart ? ": ended; restarts once its output is read" : ": ended already");
   }
   emit(child_event_kind::requested, c, why);
-  if (c.life.stopping()) {  // its liveness probe stopped it: that grace goes on
-    c.life.stop_on_request(steady::now(), then_restart);
+  if (c.life.stopping()) {
+    // Asked to stop a second time, as a second stop of the run: no more grace.
+    if (!then_restart && c.life.stopped_on_request()) {
+      kill_now(c, "asked to stop a second time before its grace was over: sent SIGKILL");
+      return label + ": killed";
+    }
+    c.life.stop_on_request(steady::now(), then_restart);  // its liveness probe's grace goes on
     return label +
            (then_restart ? ": stopping already; restarts once it has ended" : ": stopping already");
   }
@@ -154,13 +160,13 @@ std::string supervisor_core::impl::start_on_request(child_slot& c, const std::st
   if (c.launched && !c.life.finished() && !c.life.restart_pending())
     return label +
            (c.life.status() ? ": ended; its output is still being read" : ": running already");
-  if (c.life.restart_pending()) {
+  if (c.life.restart_pending()) {  // counted when it was scheduled: it only comes sooner
     c.restart_timer.cancel();
     c.life.restart_due();
   } else {
     c.life.revive();
+    if (c.runs > 0) ++c.asked_restarts;
   }
-  if (c.runs > 0) ++c.asked_restarts;
   c.launched = true;
   c.scaled_away = false;
   c.dependency_error.clear();
@@ -182,7 +188,13 @@ std::string supervisor_core::impl::scale(std::size_t program, std::size_t count,
       c.scaled_away = true;
       if (!c.life.finished()) said.push_back(stop_on_request(c, false, why));
     } else if (c.info->instance < count && c.scaled_away) {
-      said.push_back(start_on_request(c, why));
+      c.scaled_away = false;
+      if (c.launched && !c.life.finished() && !c.life.restart_pending()) {
+        c.life.restart_once_over();  // a scale stopped it and it has not ended yet
+        said.push_back(label_of(*c.info) + ": stopping; starts again once it has ended");
+      } else {
+        said.push_back(start_on_request(c, why));
+      }
     }
   }
   for (std::size_t instance = have; instance < count; ++instance) {

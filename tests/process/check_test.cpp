@@ -73,18 +73,34 @@ TEST(Check, NamesEveryMistakeInEveryFileNotOnlyTheFirst) {
                            "command = \"echo hi\"\n"        // 5
                            "stop_signal = \"SIGFOO\"\n"     // 6: no such signal
                            "colour = \"red\"\n"             // 7: unknown key
-                           "x = \n";                        // 8: a syntax error
+                           "[[program]]\nname = \"db\"\n"   // 8, 9
+                           "command = [\"true\"]\n"         // 10
+                           "stop_grace = -1\n";             // 11: negative
   const auto result = run_command({pipemux_exe(), "check", "-c", config});
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_EQ(result.out, "");
   const std::string e = "pipemux: error: " + config;
-  EXPECT_EQ(result.err,
-            e + ":1:13: read_size: must be between 1 and 16777216 (got 0)\n" + e +
-                ":2:12: children: expected an integer, got string\n" + e +
-                ":6:15: program[0].stop_signal: not a signal: \"SIGFOO\"\n" + e +
-                ":7:1: program[0].colour: unknown key\n" + e +
-                ":8:5: program.x: Error while parsing key-value pair: expected value, saw "
-                "'\\n'\n");
+  EXPECT_EQ(result.err, e + ":1:13: read_size: must be between 1 and 16777216 (got 0)\n" + e +
+                            ":2:12: children: expected an integer, got string\n" + e +
+                            ":6:15: program[0].stop_signal: not a signal: \"SIGFOO\"\n" + e +
+                            ":7:1: program[0].colour: unknown key\n" + e +
+                            ":11:14: program[1].stop_grace: must be between 0 and 3600 seconds "
+                            "(got -1)\n");
+  // What cannot be read on from: a TOML syntax error (said alone, as what follows it cannot be
+  // read reliably), a value spanning lines, a table's header: no made-up mistake after them.
+  std::ofstream(config) << "children = 2\nx = \nread_size = 0\n";
+  EXPECT_EQ(run_command({pipemux_exe(), "check", "-c", config}).err,
+            e + ":2:5: x: Error while parsing key-value pair: expected value, saw '\\n'\n");
+  std::ofstream(config) << "restart = [\n  \"always\",\n]\nread_size = 0\n";
+  EXPECT_EQ(run_command({pipemux_exe(), "check", "-c", config}).err,
+            e + ":1:11: restart: expected a string, got array\n" + e +
+                ":4:13: read_size: must be between 1 and 16777216 (got 0)\n");
+  std::ofstream(config) << "[[program]]\nname = \"a\"\ncommand = \"true\"\n"
+                           "[[program]]\nname = \"b\"\n"
+                           "[[program]]\nname = \"c\"\ncommand = \"true\"\n";
+  const auto header = run_command({pipemux_exe(), "check", "-c", config});
+  ASSERT_EQ(test::lines_of(header.err).size(), 1U) << header.err;
+  EXPECT_TRUE(header.err.starts_with(e + ":4:")) << header.err;
   std::ofstream(dir + "/Procfile") << "web: echo hi\nbad line\n: nothing\n";
   std::ofstream(dir + "/.env") << "GOOD=1\nBAD LINE\nALSO=\"unterminated\n";
   const auto procfile =

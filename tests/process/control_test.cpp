@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <string>
 #include <vector>
@@ -229,6 +230,15 @@ TEST(Control, TheDefaultSocketIsPrivateAndFoundWithoutAPath) {
   const std::string runtime = test::temp_path("runtime");
   std::filesystem::remove_all(runtime);  // of an earlier --gtest_repeat
   ASSERT_EQ(::mkdir(runtime.c_str(), 0755), 0);
+  // A killed run's socket, nobody listening on it: removed, not taken for a live run.
+  ASSERT_EQ(::mkdir((runtime + "/pipemux").c_str(), 0700), 0);
+  const std::string stale = runtime + "/pipemux/1.sock";
+  ASSERT_EQ(run_command({"python3", "-c",
+                         "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])",
+                         stale})
+                .exit_code,
+            0);
+  ASSERT_TRUE(std::filesystem::exists(stale));
   std::string found;
   const auto result = run_command(
       {"/usr/bin/env", "XDG_RUNTIME_DIR=" + runtime, pipemux_exe(), "--names", "web",
@@ -241,6 +251,7 @@ TEST(Control, TheDefaultSocketIsPrivateAndFoundWithoutAPath) {
          struct stat sock {};
          EXPECT_EQ(::stat(fmt::format("{}/pipemux/{}.sock", runtime, pid).c_str(), &sock), 0);
          EXPECT_EQ(sock.st_mode & 0777, 0600U);
+         EXPECT_FALSE(std::filesystem::exists(stale));
          const auto status = run_command(
              {"/usr/bin/env", "XDG_RUNTIME_DIR=" + runtime, pipemux_exe(), "ctl", "status"});
          EXPECT_EQ(status.exit_code, 0) << status.err;
@@ -432,7 +443,7 @@ TEST(Control, CtlSaysWhatIsWrongWithItsOwnArguments) {
   const auto bad = run_command({pipemux_exe(), "ctl", "--socket", "/nonexistent.sock", "frob"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_EQ(bad.err,
-            "pipemux: error: unknown request 'frob' (status, restart, stop, start, scale, reopen, "
+            "pipemux ctl: unknown request 'frob' (status, restart, stop, start, scale, reopen, "
             "stop-all) (see pipemux ctl --help)\n");
   const auto json = run_command({pipemux_exe(), "ctl", "--json", "restart", "web"});
   EXPECT_EQ(json.exit_code, 2);
@@ -477,6 +488,95 @@ TEST(Control, WhatGroupAndInputCannotFollowIsRefused) {
             "pipemux ctl: scale is not offered with -i (the input goes to the children it started "
             "with)\n");
   EXPECT_EQ(with_input[1], "");  // a restart is
+}
+
+// A child that takes its grace to stop: a scale back up while it stops starts it again once it
+// has ended; a second stop kills it at once, as a second stop of the run does; a second
+// stop-all kills what is left.
+TEST(Control, SecondRequestsWhileAChildStopsDoWhatTheySay) {
+  const std::string socket = test::temp_path("stubborn.sock");
+  const std::string stubborn =
+      "trap 'echo ignored TERM' TERM; echo stubborn up $$; while :; do sleep 0.05; done";
+  int step = 0;
+  std::vector<std::string> said;
+  const auto result = run_command(
+      {pipemux_exe(), "--control", socket, "--stop-grace", "30", "--names", "w,k", stubborn,
+       "trap '' TERM; " + up_command("keep")},  // it outlives the first stop-all's signal
+      {.timeout = 60s, .watch = [&](int, const std::string& out) {
+         const auto ups = pids_said(out, "stubborn");
+         if (step == 0 && ups.size() == 1 && !pids_said(out, "keep").empty()) {
+           said.push_back(ctl(socket, {"scale", "w=0"}).out);
+           said.push_back(ctl(socket, {"scale", "w=1"}).out);  // still in its grace
+           step = 1;
+         } else if (step == 1 && out.find("ignored TERM") != std::string::npos) {
+           said.push_back(ctl(socket, {"stop", "w"}).out);  // asked again: SIGKILL
+           step = 2;
+         } else if (step == 2 && ups.size() == 2) {
+           EXPECT_FALSE(alive(ups[0]));
+           said.push_back(ctl(socket, {"stop", "w"}).out);
+           said.push_back(ctl(socket, {"stop", "w"}).out);
+           step = 3;
+         } else if (step == 3 && count_of(out, "* killed by SIGKILL after") >= 2) {
+           said.push_back(ctl(socket, {"stop-all"}).out);
+           said.push_back(ctl(socket, {"stop-all"}).out);
+           step = 4;
+           return true;
+         }
+         return false;
+       }});
+  ASSERT_EQ(step, 4) << result.out << result.err;
+  EXPECT_EQ(said, (std::vector<std::string>{"w.0: stopping\n",
+                                            "w.0: stopping; starts again once it has ended\n",
+                                            "w.0: killed\n", "w.0: stopping\n", "w.0: killed\n",
+                                            "stopping every child\n", "stopping every child\n"}));
+  EXPECT_EQ(count_of(result.out,
+                     "asked to stop a second time before its grace was over: sent "
+                     "SIGKILL"),
+            3U)  // w.0 twice, and k.0 at the second stop-all
+      << result.out;
+  EXPECT_NE(result.out.find("stop-all asked by pipemux ctl (uid " + std::to_string(::geteuid()) +
+                            ") again: killing the children"),
+            std::string::npos)
+      << result.out;
+  EXPECT_EQ(result.exit_code, 0) << result.out;
+  EXPECT_TRUE(test::none_left(test::long_sleep()));
+}
+
+// A restart asked for while one is pending comes at once, and is the same restart: counted once.
+TEST(Control, ARestartAskedWhileOneIsPendingIsCountedOnce) {
+  const std::string socket = test::temp_path("pending.sock");
+  const std::string config = test::temp_path("pending.toml");
+  std::ofstream(config) << "restart = \"always\"\nrestart_delay = 30\nrestart_max_delay = 30\n"
+                           "[[program]]\nname = \"f\"\ncommand = \"echo f up $$; exit 1\"\n"
+                           "[[program]]\nname = \"keep\"\ncommand = \"exec "
+                        << test::long_sleep() << "\"\n";
+  int step = 0;
+  std::string pending, after;
+  const auto result =
+      run_command({pipemux_exe(), "-c", config, "--control", socket},
+                  {.timeout = 60s, .watch = [&](int, const std::string& out) {
+                     if (step == 0 && out.find("* restarting: ") != std::string::npos) {
+                       pending = ctl(socket, {"status"}).out;
+                       EXPECT_EQ(ctl(socket, {"restart", "f"}).out, "f.0: started\n");
+                       step = 1;
+                     } else if (step == 1 && pids_said(out, "f").size() == 2 &&
+                                count_of(out, "* restarting: ") == 2) {
+                       after = ctl(socket, {"status"}).out;
+                       ctl(socket, {"stop-all"});
+                       step = 2;
+                       return true;
+                     }
+                     return false;
+                   }});
+  ASSERT_EQ(step, 2) << result.out;
+  const auto waiting = status_row(pending, "f.0");
+  ASSERT_FALSE(waiting.empty()) << pending;
+  EXPECT_EQ(waiting.at(1), "-") << pending;  // no pid while it waits to restart
+  EXPECT_EQ(waiting.at(4), "1") << pending;
+  EXPECT_NE(pending.find("restarting in "), std::string::npos) << pending;
+  const auto row = status_row(after, "f.0");
+  ASSERT_FALSE(row.empty()) << after;
+  EXPECT_EQ(row.at(4), "2") << after;  // two runs after the first, not three
 }
 
 }  // namespace
