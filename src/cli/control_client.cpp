@@ -14,7 +14,7 @@
 #include <ostream>
 #include <vector>
 
-#include "control_server.hpp"
+#include "control_directory.hpp"
 
 namespace pipemux::cli {
 namespace {
@@ -40,7 +40,7 @@ std::vector<live_run> live_runs(const std::string& dir) {
     // alive when it answers (a pid may be another process's by now)
     if (pid <= 0 || (std::string_view(end) != ".sock" && *end != '-')) continue;
     std::string socket = dir + "/" + std::string(name);
-    if (control_server::answers(socket)) runs.push_back({pid, std::move(socket)});
+    if (control_socket_answers(socket)) runs.push_back({pid, std::move(socket)});
   }
   ::closedir(d);
   std::sort(runs.begin(), runs.end(),
@@ -57,7 +57,7 @@ int fail(std::ostream& err, const std::string& why, int code) {
 
 std::string find_control_socket(const ctl_request& ctl, std::string& error) {
   if (!ctl.socket.empty()) return ctl.socket;
-  const std::string dir = control_server::default_directory();
+  const std::string dir = default_control_directory();
   if (dir.empty()) {
     error = "XDG_RUNTIME_DIR is not set, so there is no default control socket: give --socket PATH";
     return {};

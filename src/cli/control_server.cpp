@@ -18,6 +18,8 @@
 #include <set>
 #include <vector>
 
+#include "control_directory.hpp"
+
 namespace pipemux::cli {
 namespace {
 
@@ -50,7 +52,7 @@ std::string clear_the_way(const std::string& path) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) != 0) return {};  // nothing there
   if (!S_ISSOCK(st.st_mode)) return path + " exists and is not a socket";
-  if (control_server::answers(path)) return path + " is in use: another run answers on it";
+  if (control_socket_answers(path)) return path + " is in use: another run answers on it";
   ::unlink(path.c_str());
   return {};
 }
@@ -68,7 +70,7 @@ void remove_stale_sockets(const std::string& dir) {
     path.append("/").append(name);
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == ::geteuid() &&
-        !control_server::answers(path))
+        !control_socket_answers(path))
       stale.push_back(path);
   }
   ::closedir(d);
@@ -107,31 +109,6 @@ struct control_server::state : std::enable_shared_from_this<state> {
   void drain(const std::shared_ptr<connection>& c);
   void end(const std::shared_ptr<connection>& c);
 };
-
-bool control_server::answers(const std::string& path) {
-  sockaddr_un address{};
-  if (path.size() >= sizeof address.sun_path) return false;
-  address.sun_family = AF_UNIX;
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  // A listening socket accepts at once (the kernel queues the connection): ECONNREFUSED
-  // means nobody listens. A full queue makes it EAGAIN: busy, so alive.
-  const int flags = ::fcntl(fd, F_GETFL);
-  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-  const bool alive =
-      ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0 ||
-      errno == EAGAIN || errno == EINPROGRESS;
-  ::close(fd);
-  return alive;
-}
-
-std::string control_server::default_directory() {
-  if (const char* runtime = std::getenv("XDG_RUNTIME_DIR"); runtime != nullptr && *runtime == '/')
-    return std::string(runtime) + "/pipemux";
-  if (::geteuid() == 0) return "/run/pipemux";
-  return {};
-}
 
 std::optional<control_server> control_server::open(asio::io_context& io, const std::string& path,
                                                    bool private_directory, std::string& error) {

@@ -27,13 +27,6 @@ class control_server {
   /// Says something for the log (a refused connection), as a warning.
   using note = std::function<void(const std::string&)>;
 
-  /// Where a run's socket goes by default: $XDG_RUNTIME_DIR/pipemux, or /run/pipemux for
-  /// root; empty when neither applies (a user without XDG_RUNTIME_DIR).
-  static std::string default_directory();
-
-  /// Whether a run listens on the socket at `path` (connect is not refused).
-  static bool answers(const std::string& path);
-
   /// Binds the socket at `path` (a stale socket left by a killed run is replaced; one that
   /// answers is not). With `private_directory`, the directory holding it is created mode 0700
   /// if need be, and must be ours and closed to others. nullopt and `error` (one line) if not.

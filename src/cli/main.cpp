@@ -30,6 +30,7 @@
 #include "check.hpp"
 #include "command_line.hpp"
 #include "control_client.hpp"
+#include "control_directory.hpp"
 #include "control_server.hpp"
 #include "input_forwarder.hpp"
 #include "orphan_reaper.hpp"
@@ -471,7 +472,7 @@ std::optional<cli::control_server> open_control_socket(asio::io_context& io,
                                                        std::string& error) {
   if (asked == "none") return std::nullopt;
   if (!asked.empty()) return cli::control_server::open(io, asked, false, error);
-  const std::string dir = cli::control_server::default_directory();
+  const std::string dir = cli::default_control_directory();
   if (dir.empty()) return std::nullopt;  // a user without XDG_RUNTIME_DIR: none, quietly
   for (int attempt = 0; attempt < 10; ++attempt) {
     error.clear();
