@@ -1,7 +1,9 @@
 /* The benchmark's child: writes LINES lines "Spam z" (z = n % 5) as fast as it can, through
  * fully buffered stdio, as a chatty child would.
  *
- *   producer LINES                 throughput: "Spam z\n", 64 KiB stdio buffer
+ *   producer LINES                 throughput: "Spam z\n", a 64 KiB stdio buffer, or
+ *                                  PRODUCER_BUFFER bytes (4096: what glibc gives a child whose
+ *                                  stdout is a pipe, so what most real children write)
  *   producer LINES RATE            latency: "Spam z <seq> <CLOCK_REALTIME ns>\n", RATE lines/s,
  *                                  each line written (and stamped) on its own
  * An argument starting with '-' is ignored (GNU parallel appends one per job).
@@ -24,7 +26,10 @@ int main(int argc, char** argv) {
   const long long lines = atoll(argv[1]);
   if (argc == 2 || argv[2][0] == '-') {
     static char buffer[1 << 16];
-    setvbuf(stdout, buffer, _IOFBF, sizeof buffer);
+    const char* wanted = getenv("PRODUCER_BUFFER");
+    size_t size = wanted ? (size_t)atoll(wanted) : sizeof buffer;
+    if (size == 0 || size > sizeof buffer) size = sizeof buffer;
+    setvbuf(stdout, buffer, _IOFBF, size);
     static const char* text[5] = {"Spam 0\n", "Spam 1\n", "Spam 2\n", "Spam 3\n", "Spam 4\n"};
     for (long long n = 0; n < lines; ++n) fwrite(text[n % 5], 1, 7, stdout);
     return fflush(stdout) == 0 ? 0 : 1;
