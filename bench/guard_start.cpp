@@ -14,8 +14,8 @@
 #include <system_error>
 #include <vector>
 
-#include "orphan_guard.hpp"
-#include "spawn.hpp"
+#include "process/orphan_guard.hpp"
+#include "process/spawn.hpp"
 
 namespace {
 
