@@ -36,7 +36,7 @@ class orphan_guard {
   /// Starts the guard, able to hold up to `capacity` groups; returns once it has exec'd. False
   /// (guard off, and lost() says so) if it cannot: its program is missing, say.
   /// With `cgroup` (which must outlive start() only), the guard's last act is
-  /// teardown_run_cgroup() for `capacity` children.
+  /// teardown_run_cgroup().
   bool start(std::size_t capacity, const run_cgroup* cgroup = nullptr) noexcept;
   bool running() const noexcept { return pid_ > 0; }
   int pid() const noexcept { return pid_; }

@@ -6,7 +6,7 @@
 // fd 3 is the socket from the supervisor: native ints, a process group to kill should the
 // supervisor die, or its negation when that group is done with. EOF (the supervisor exited or
 // was killed) is the cue: SIGKILL to the groups still registered, then, with CGROUP_NAME (fd 4
-// its directory, fd 5 its parent's), teardown_run_cgroup() of CAPACITY children's groups.
+// its directory, fd 5 its parent's), teardown_run_cgroup().
 // It starts with every signal blocked and keeps them so: only SIGKILL ends it early.
 #include "process/run_cgroup.hpp"
 
@@ -57,6 +57,6 @@ int main(int argc, char** argv) {
   }
   for (int group : groups) ::kill(-group, SIGKILL);
   if (cgroup_name != nullptr)
-    pipemux::detail::teardown_run_cgroup(5, cgroup_name, 4, static_cast<std::size_t>(capacity));
+    pipemux::detail::teardown_run_cgroup(5, cgroup_name, 4);
   return 0;
 }

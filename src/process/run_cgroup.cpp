@@ -79,18 +79,6 @@ std::string errno_text(int error) {
   return std::generic_category().message(error);
 }
 
-// Decimal digits of `value` into `out` (at least 21 bytes), NUL-terminated: async-signal-safe.
-void format_index(std::size_t value, char* out) {
-  char reversed[21];
-  std::size_t n = 0;
-  do {
-    reversed[n++] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  } while (value != 0);
-  for (std::size_t i = 0; i < n; ++i) out[i] = reversed[n - 1 - i];
-  out[n] = '\0';
-}
-
 bool write_text(int dir_fd, const char* file, const char* text) noexcept {
   const int fd = ::openat(dir_fd, file, O_WRONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -111,6 +99,33 @@ bool cgroup_populated(int dir_fd) noexcept {
   text[n] = '\0';
   const char* field = std::strstr(text, "populated ");
   return field != nullptr && field[std::strlen("populated ")] == '1';
+}
+
+// Removes the (empty) child groups in the run's cgroup: those that were made, read from the
+// directory (the guard's capacity counts up to 2,048 children that `scale` might add, and
+// trying each number cost a run 2 ms at its end). Async-signal-safe: getdents64 into the stack.
+void remove_child_groups(int dir_fd) noexcept {
+  const int listing = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (listing < 0) return;
+  alignas(8) char entries[4096];
+  // A removal may shift the directory's offsets under the listing: list again until a pass
+  // finds nothing it can remove.
+  for (int pass = 0; pass < 64; ++pass) {
+    bool removed = false;
+    ::lseek(listing, 0, SEEK_SET);
+    long n = 0;
+    while ((n = ::syscall(SYS_getdents64, listing, entries, sizeof entries)) > 0) {
+      for (long at = 0; at < n;) {
+        const auto* entry = reinterpret_cast<const dirent64*>(entries + at);
+        if (entry->d_type == DT_DIR && entry->d_name[0] != '.' &&
+            ::unlinkat(dir_fd, entry->d_name, AT_REMOVEDIR) == 0)
+          removed = true;
+        at += entry->d_reclen;
+      }
+    }
+    if (!removed) break;
+  }
+  ::close(listing);
 }
 
 // Whether `name` is a run cgroup's: "pipemux.PID.N".
@@ -209,15 +224,15 @@ std::string run_cgroup::child_path(std::size_t child) const {
   return path_ + "/" + std::to_string(child);
 }
 
-unique_fd run_cgroup::open_procs_for(std::size_t child, std::error_code& ec) const {
+unique_fd run_cgroup::open_for(std::size_t child, std::error_code& ec) const {
   const std::string name = std::to_string(child);
   if (::mkdirat(dir_.get(), name.c_str(), 0755) != 0 && errno != EEXIST) {
     ec.assign(errno, std::generic_category());
     return unique_fd();
   }
-  unique_fd procs(::openat(dir_.get(), (name + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
-  if (procs.get() < 0) ec.assign(errno, std::generic_category());
-  return procs;
+  unique_fd group(::openat(dir_.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (group.get() < 0) ec.assign(errno, std::generic_category());
+  return group;
 }
 
 std::vector<int> run_cgroup::members(std::size_t child) const {
@@ -268,8 +283,7 @@ std::string process_name(int pid) {
   return name.empty() ? "?" : name;
 }
 
-void teardown_run_cgroup(int parent_fd, const char* name, int dir_fd,
-                         std::size_t children) noexcept {
+void teardown_run_cgroup(int parent_fd, const char* name, int dir_fd) noexcept {
   write_text(dir_fd, "cgroup.kill", "1");
   // Killed processes leave the group as they exit (a zombie is no longer in it); one in an
   // uninterruptible sleep may take a while: the groups of a process that never ends stay.
@@ -277,11 +291,7 @@ void teardown_run_cgroup(int parent_fd, const char* name, int dir_fd,
     const timespec pause{0, 5'000'000};
     ::nanosleep(&pause, nullptr);
   }
-  char child[21];
-  for (std::size_t i = 0; i < children; ++i) {
-    format_index(i, child);
-    ::unlinkat(dir_fd, child, AT_REMOVEDIR);
-  }
+  remove_child_groups(dir_fd);
   ::unlinkat(parent_fd, name, AT_REMOVEDIR);
 }
 

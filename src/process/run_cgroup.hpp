@@ -31,9 +31,9 @@ class run_cgroup {
   run_cgroup(const run_cgroup&) = delete;
   run_cgroup& operator=(const run_cgroup&) = delete;
 
-  /// The child's cgroup.procs, made on first use, opened for writing (close-on-exec): the
-  /// child writes "0" there between fork and exec to move itself in.
-  unique_fd open_procs_for(std::size_t child, std::error_code& ec) const;
+  /// The child's cgroup directory, made on first use, opened (close-on-exec) for spawn()'s
+  /// launch_request::cgroup_fd.
+  unique_fd open_for(std::size_t child, std::error_code& ec) const;
 
   /// The processes in the child's cgroup now (its descendants too: nothing leaves a cgroup).
   std::vector<int> members(std::size_t child) const;
@@ -64,9 +64,8 @@ class run_cgroup {
 std::string process_name(int pid);
 
 /// Kills what is left in the run's cgroup, waits up to about two seconds for it to empty, and
-/// removes the children's cgroups (named 0 … children-1) and the run's. Async-signal-safe, no
-/// allocation: the orphan guard calls it in a forked process. Does not close the fds.
-void teardown_run_cgroup(int parent_fd, const char* name, int dir_fd,
-                         std::size_t children) noexcept;
+/// removes the children's cgroups and the run's. Async-signal-safe, no allocation: the orphan
+/// guard calls it too. Does not close the fds.
+void teardown_run_cgroup(int parent_fd, const char* name, int dir_fd) noexcept;
 
 }  // namespace pipemux::detail

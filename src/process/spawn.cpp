@@ -1,6 +1,8 @@
 #include "process/spawn.hpp"
 
+#include "process/clone3.hpp"
 #include "process/signal_mask.hpp"
+#include "process/unique_fd.hpp"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -13,6 +15,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 
@@ -28,7 +31,7 @@ struct child_plan {
   int stdin_fd;
   int stdout_fd;
   int stderr_fd;
-  int cgroup_procs_fd;
+  int cgroup_procs_fd;  // the child writes "0" there (not born in its cgroup)
   const int* inherited_fds;  // to become fds 3, 4, ...
   int inherited_count;
   const char* working_directory;  // nullptr: stay
@@ -176,6 +179,34 @@ std::vector<char*> pointers_to(const std::vector<std::string>& strings) {
 // exec, while the parent waits. Mapped per spawn: a host's thread may have a small stack.
 constexpr std::size_t child_stack_size = std::size_t{64} * 1024;
 
+// Whether clone3 may start a child in its cgroup: not before Linux 5.7, nor under a seccomp
+// filter that refuses clone3 (Docker's default): then each child moves itself in.
+std::atomic<bool> birth_in_cgroup_refused{false};
+
+// The child, started by clone3 in the cgroup of `request` (CLONE_INTO_CGROUP); its pid, or -1
+// with errno (ENOSYS, E2BIG or EINVAL: this kernel cannot, try the other way).
+int born_in_cgroup(const launch_request& request, child_plan& plan, void* stack, int& pidfd) {
+  if (!request.cgroup_at_birth || birth_in_cgroup_refused.load(std::memory_order_relaxed)) {
+    errno = ENOSYS;
+    return -1;
+  }
+  int pid = -1;
+  {
+    const all_signals_blocked blocked;  // as for clone below
+    pid = clone3_with_function({.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | clone_into_cgroup,
+                                .pidfd = &pidfd,
+                                .exit_signal = SIGCHLD,
+                                .cgroup_fd = request.cgroup_fd,
+                                .stack = stack,
+                                .stack_size = child_stack_size,
+                                .child = child_main,
+                                .argument = &plan});
+  }
+  if (pid < 0 && (errno == ENOSYS || errno == E2BIG))
+    birth_in_cgroup_refused.store(true, std::memory_order_relaxed);
+  return pid;
+}
+
 }  // namespace
 
 spawned_child spawn(const launch_request& request, std::error_code& ec) {
@@ -192,7 +223,7 @@ spawned_child spawn(const launch_request& request, std::error_code& ec) {
       .stdin_fd = request.stdin_fd,
       .stdout_fd = request.stdout_fd,
       .stderr_fd = request.stderr_fd,
-      .cgroup_procs_fd = request.cgroup_procs_fd,
+      .cgroup_procs_fd = -1,
       .inherited_fds = request.inherited_fds.data(),
       .inherited_count = static_cast<int>(request.inherited_fds.size()),
       .working_directory =
@@ -210,7 +241,25 @@ spawned_child spawn(const launch_request& request, std::error_code& ec) {
     return {};
   }
   spawned_child child;
-  {
+  unique_fd cgroup_procs;  // for a child that moves itself into its cgroup
+  if (request.cgroup_fd >= 0) {
+    child.pid = born_in_cgroup(request, plan, stack, child.pidfd);
+    if (child.pid < 0 && errno != ENOSYS && errno != E2BIG && errno != EINVAL) {
+      ::munmap(stack, child_stack_size);
+      ec = std::error_code(errno, std::system_category());
+      return {};
+    }
+    if (child.pid < 0) {  // the old way: the child writes its pid into cgroup.procs
+      cgroup_procs.reset(::openat(request.cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
+      if (cgroup_procs.get() < 0) {
+        ec = std::error_code(errno, std::system_category());
+        ::munmap(stack, child_stack_size);
+        return {};
+      }
+      plan.cgroup_procs_fd = cgroup_procs.get();
+    }
+  }
+  if (child.pid < 0) {
     // No handler of ours may run in the child before it has reset them all.
     const all_signals_blocked blocked;
     child.pid = libc_clone()(child_main, static_cast<char*>(stack) + child_stack_size,

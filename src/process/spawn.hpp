@@ -1,9 +1,9 @@
 // Internal: starts one child process without copying the parent's address space.
 //
 // clone(CLONE_VM | CLONE_VFORK) with a child function on a stack of its own, as glibc's
-// posix_spawn does inside, because posix_spawn itself cannot do two things a child of ours
-// needs between fork and exec: PR_SET_PDEATHSIG (with its getppid check) and moving itself into
-// the run's cgroup. Boost.Process 1.81 was not used for it: its default launcher forks (every
+// posix_spawn does inside (clone3 when the child is born in a cgroup), because posix_spawn
+// itself cannot do two things a child of ours needs: PR_SET_PDEATHSIG (with its getppid check)
+// between fork and exec, and starting in the run's cgroup. Boost.Process 1.81 was not used for it: its default launcher forks (every
 // page of the parent becomes copy-on-write: ~2.5x the kernel's cost per child), and its
 // vfork_launcher calls notify_fork(fork_child) in the child, which then rebuilds the parent's
 // reactor in the memory it shares with the parent (boostorg/process#430, asio#1503), and
@@ -31,7 +31,12 @@ struct launch_request {
   /// process group too) with it as the controlling terminal.
   bool controlling_terminal = false;
   bool die_with_parent = true;  ///< PR_SET_PDEATHSIG(SIGKILL)
-  int cgroup_procs_fd = -1;     ///< the child moves itself there first (run_cgroup)
+  /// The cgroup the child starts in (a cgroup v2 directory, run_cgroup), or -1: ours. It is
+  /// born there (clone3's CLONE_INTO_CGROUP) where the kernel allows, else it moves itself in
+  /// first thing (a write to cgroup.procs: a migration costs an RCU grace period, 9 ms here).
+  int cgroup_fd = -1;
+  /// false: always the second way (the tests try both).
+  bool cgroup_at_birth = true;
   /// Become the child's fds 3, 4, ... in this order (at most max_inherited_fds); every other
   /// fd above 2 is closed.
   std::vector<int> inherited_fds;

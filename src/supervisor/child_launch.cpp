@@ -98,17 +98,17 @@ bool make_output_ends(const boost::asio::any_io_executor& strand, const program_
   return true;
 }
 
-// The descriptor the child moves itself into its cgroup with; false (with `why`) when the run
-// requires a cgroup and this child cannot have one.
+// The child's cgroup, where it is born; false (with `why`) when the run requires a cgroup and
+// this child cannot have one.
 bool open_cgroup(const launch_place& place, const run_options& options, std::size_t index,
-                 unique_fd& procs, std::string& why) {
+                 unique_fd& group, std::string& why) {
   if (place.cgroup == nullptr) {
     if (options.cgroup != cgroup_mode::required) return true;
     why = "no cgroup: " + *place.no_cgroup_reason;
     return false;
   }
   std::error_code ec;
-  procs = place.cgroup->open_procs_for(index, ec);
+  group = place.cgroup->open_for(index, ec);
   if (ec && options.cgroup == cgroup_mode::required) {
     why = "cannot create its cgroup in " + place.cgroup->path() + ": " + ec.message();
     return false;
@@ -130,9 +130,9 @@ std::optional<launched_child> try_launch(const boost::asio::any_io_executor& str
   request.working_directory = spec.working_directory;
   request.own_process_group = options.own_process_group;
   request.die_with_parent = options.die_with_parent;
-  unique_fd cgroup_procs;  // open until the child has moved itself in
-  if (!open_cgroup(place, options, child.index, cgroup_procs, why)) return std::nullopt;
-  request.cgroup_procs_fd = cgroup_procs.get();
+  unique_fd cgroup;  // open until the child has been started in it
+  if (!open_cgroup(place, options, child.index, cgroup, why)) return std::nullopt;
+  request.cgroup_fd = cgroup.get();
   output_ends ends;
   if (!make_output_ends(strand, spec, options, place.terminal_size, request, ends, why))
     return std::nullopt;

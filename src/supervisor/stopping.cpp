@@ -53,8 +53,7 @@ void supervisor_core::impl::finish_leftovers() {
 // this finds nothing to do.
 void supervisor_core::impl::remove_cgroup() {
   if (!cgroup) return;
-  detail::teardown_run_cgroup(cgroup->parent_fd(), cgroup->name(), cgroup->directory_fd(),
-                              children.size());
+  detail::teardown_run_cgroup(cgroup->parent_fd(), cgroup->name(), cgroup->directory_fd());
   cgroup.reset();
 }
 

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "process/child_process.hpp"
+#include "process/run_cgroup.hpp"
 #include "process/spawn.hpp"
 #include "run_command.hpp"
 
@@ -151,6 +152,48 @@ TEST(Spawn, ThePidfdIsTheChildsAndClosesOnExec) {
   EXPECT_EQ(pid_line, "Pid:\t" + std::to_string(child.pid));
   EXPECT_EQ(exit_code_of(child.pid), 7);
   ::close(child.pidfd);
+}
+
+// A child is born in its cgroup (clone3's CLONE_INTO_CGROUP) or, the other way (the one for
+// kernels without it), moves itself in before its exec: either way the program runs there from
+// its first instruction. A group that is gone fails the spawn, with no child. The teardown
+// removes every group made, one numbered past the children too (a scaled run).
+TEST(Spawn, AChildStartsInItsCgroupEitherWayAndTheTeardownRemovesEveryGroup) {
+  if (!test::can_make_cgroups()) GTEST_SKIP() << "no cgroup v2 to write here";
+  std::string why;
+  const auto group = run_cgroup::create(why);
+  ASSERT_TRUE(group) << why;
+  for (const bool at_birth : {true, false}) {
+    const std::size_t index = at_birth ? 0 : 1500;
+    std::error_code ec;
+    const unique_fd directory = group->open_for(index, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    int out[2];
+    ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+    launch_request request = shell("grep ^0:: /proc/self/cgroup");
+    request.stdout_fd = out[1];
+    request.cgroup_fd = directory.get();
+    request.cgroup_at_birth = at_birth;
+    const spawned_child child = spawn(request, ec);
+    ::close(out[1]);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(read_to_end(out[0]), "0::" + group->path() + "/" + std::to_string(index) + "\n")
+        << "at birth: " << at_birth;
+    EXPECT_EQ(exit_code_of(child.pid), 0);
+    ::close(child.pidfd);
+    ::close(out[0]);
+
+    const unique_fd gone = group->open_for(7, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    ASSERT_EQ(::unlinkat(group->directory_fd(), "7", AT_REMOVEDIR), 0);
+    request.cgroup_fd = gone.get();
+    const spawned_child refused = spawn(request, ec);
+    EXPECT_TRUE(ec) << "at birth: " << at_birth;
+    EXPECT_EQ(refused.pid, -1);
+  }
+  teardown_run_cgroup(group->parent_fd(), group->name(), group->directory_fd());
+  EXPECT_NE(::faccessat(group->parent_fd(), group->name(), F_OK, 0), 0);
+  EXPECT_EQ(errno, ENOENT);
 }
 
 // A child that has exited but whose end the loop has not handled yet (a zombie) counts as
