@@ -1,5 +1,7 @@
 #include "orphan_reaper.hpp"
 
+#include <boost/asio/post.hpp>
+
 #include <fmt/format.h>
 
 #include <dirent.h>
@@ -70,14 +72,25 @@ void orphan_reaper::track(int pid) {
 
 void orphan_reaper::untrack(int pid) {
   tracked_.erase(pid);
-  reap();  // an orphan that got this pid meanwhile was left alone: look again
+  reap_soon();  // an orphan that got this pid meanwhile was left alone: look again
 }
 
 void orphan_reaper::wait_for_sigchld() {
   sigchld_.async_wait([this](const boost::system::error_code& ec, int) {
     if (ec || closed_) return;
-    reap();
+    reap_soon();
     wait_for_sigchld();
+  });
+}
+
+// Once for all the children that ended in this turn of the loop: each look lists every child
+// of ours, so a look per ending made 4,096 children ending at once cost seconds.
+void orphan_reaper::reap_soon() {
+  if (reap_posted_) return;
+  reap_posted_ = true;
+  asio::post(sigchld_.get_executor(), [this] {
+    reap_posted_ = false;
+    if (!closed_) reap();
   });
 }
 

@@ -64,6 +64,7 @@ class orphan_reaper {
 
  private:
   void wait_for_sigchld();
+  void reap_soon();
   void reap();
   std::vector<int> escaped() const;
   void stop_new_escaped();
@@ -83,6 +84,7 @@ class orphan_reaper {
   stop_sequence sequence_{SIGTERM, std::chrono::milliseconds{0}};
   std::function<void()> on_all_gone_;
   bool closed_ = false;
+  bool reap_posted_ = false;
 };
 
 }  // namespace pipemux::cli
