@@ -56,7 +56,6 @@ int main(int argc, char** argv) {
     have = rest;
   }
   for (int group : groups) ::kill(-group, SIGKILL);
-  if (cgroup_name != nullptr)
-    pipemux::detail::teardown_run_cgroup(5, cgroup_name, 4);
+  if (cgroup_name != nullptr) pipemux::detail::teardown_run_cgroup(5, cgroup_name, 4);
   return 0;
 }

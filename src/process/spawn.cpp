@@ -31,7 +31,7 @@ struct child_plan {
   int stdin_fd;
   int stdout_fd;
   int stderr_fd;
-  int cgroup_procs_fd;  // the child writes "0" there (not born in its cgroup)
+  int cgroup_procs_fd;       // the child writes "0" there (not born in its cgroup)
   const int* inherited_fds;  // to become fds 3, 4, ...
   int inherited_count;
   const char* working_directory;  // nullptr: stay

@@ -3,11 +3,12 @@
 // clone(CLONE_VM | CLONE_VFORK) with a child function on a stack of its own, as glibc's
 // posix_spawn does inside (clone3 when the child is born in a cgroup), because posix_spawn
 // itself cannot do two things a child of ours needs: PR_SET_PDEATHSIG (with its getppid check)
-// between fork and exec, and starting in the run's cgroup. Boost.Process 1.81 was not used for it: its default launcher forks (every
-// page of the parent becomes copy-on-write: ~2.5x the kernel's cost per child), and its
-// vfork_launcher calls notify_fork(fork_child) in the child, which then rebuilds the parent's
-// reactor in the memory it shares with the parent (boostorg/process#430, asio#1503), and
-// leaves a failed exec with exit() instead of _exit() (boostorg/process#514).
+// between fork and exec, and starting in the run's cgroup. Boost.Process 1.81 was not used for
+// it: its default launcher forks (every page of the parent becomes copy-on-write: ~2.5x the
+// kernel's cost per child), and its vfork_launcher calls notify_fork(fork_child) in the child,
+// which then rebuilds the parent's reactor in the memory it shares with the parent
+// (boostorg/process#430, asio#1503), and leaves a failed exec with exit() instead of _exit()
+// (boostorg/process#514).
 #pragma once
 
 #include <cstddef>
