@@ -124,5 +124,43 @@ TEST(LineFramer, RandomInputsAndSplitsAreLossless) {
   }
 }
 
+// The framing rules written the plain way, for whole inputs: each line cut into max_line
+// pieces (all but the last `continued`), a last line without '\n' ending `partial`.
+std::vector<piece> frame_plainly(std::string_view input, std::size_t max_line) {
+  std::vector<piece> out;
+  while (!input.empty()) {
+    const std::size_t nl = input.find('\n');
+    std::string_view line = input.substr(0, nl);
+    while (line.size() > max_line) {
+      out.push_back({std::string(line.substr(0, max_line)), piece_kind::continued});
+      line.remove_prefix(max_line);
+    }
+    out.push_back(
+        {std::string(line), nl == std::string_view::npos ? piece_kind::partial : piece_kind::line});
+    input.remove_prefix(nl == std::string_view::npos ? input.size() : nl + 1);
+  }
+  return out;
+}
+
+// Long reads, where newlines are found 16 bytes at a time: at every position in a block,
+// several in one block, lines longer than a block and than max_line, reads cut anywhere.
+TEST(LineFramer, LongReadsGiveThePiecesOfThePlainRules) {
+  std::mt19937 rng(20261207);
+  for (int round = 0; round < 3000; ++round) {
+    const std::size_t max_line = 1 + rng() % 40;
+    const unsigned newline_odds = 2 + rng() % 30;  // 1 in N bytes
+    std::string input(rng() % 300, 'x');
+    for (auto& c : input)
+      if (rng() % newline_odds == 0) c = '\n';
+    std::vector<std::size_t> cuts;
+    for (std::size_t i = 0; i < input.size(); ++i)
+      if (rng() % 40 == 0) cuts.push_back(i);
+    ASSERT_EQ(frame(input, {}, max_line), frame_plainly(input, max_line))
+        << "max_line " << max_line << " input " << input;
+    ASSERT_EQ(frame(input, cuts, max_line), frame_plainly(input, max_line))
+        << "max_line " << max_line << " input " << input;
+  }
+}
+
 }  // namespace
 }  // namespace pipemux
