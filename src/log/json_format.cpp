@@ -11,6 +11,7 @@
 #include "log/batch_format.hpp"
 #include "log/log_context.hpp"
 #include "text/bidi_control.hpp"
+#include "text/plain_text.hpp"
 #include "text/utf8.hpp"
 
 namespace pipemux {
@@ -189,7 +190,11 @@ class json_formatter final : public detail::batch_formatter {
   }
 
   static void append_message(std::string_view text, spdlog::memory_buf_t& dest) {
-    if (valid_utf8(text)) {
+    if (detail::plain_json_string(text)) {  // most lines: checked sixteen bytes at a time
+      append(dest, ",\"message\":\"");
+      append(dest, text);
+      dest.push_back('"');
+    } else if (valid_utf8(text)) {
       append(dest, ",\"message\":");
       append_json_string(dest, text);
     } else {

@@ -15,4 +15,8 @@ namespace pipemux::detail {
 /// proved plain in one call by checking that the newlines are only those between the lines.
 std::optional<std::size_t> plain_ascii_newlines(std::string_view text) noexcept;
 
+/// Whether every byte of `text` is printable ASCII other than '"' and '\\': what a JSON string
+/// holds as it is (no escape, and well-formed UTF-8 without a look at each byte).
+bool plain_json_string(std::string_view text) noexcept;
+
 }  // namespace pipemux::detail

@@ -83,6 +83,40 @@ TEST(PlainText, EveryByteAtEveryPositionIsJudgedAsByteByByte) {
   }
 }
 
+// JSON's check, sixteen at a time too, against its definition: every byte value at every
+// position of texts around the block size.
+TEST(PlainText, APlainJsonStringIsJudgedAsByteByByte) {
+  const auto by_bytes = [](std::string_view text) {
+    for (unsigned char c : text)
+      if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\') return false;
+    return true;
+  };
+  for (std::size_t size = 0; size <= 40; ++size) {
+    std::string text(size, 'q');
+    ASSERT_TRUE(detail::plain_json_string(text)) << size;
+    for (std::size_t at = 0; at < size; ++at) {
+      for (int c = 0; c < 256; ++c) {
+        text[at] = static_cast<char>(c);
+        ASSERT_EQ(detail::plain_json_string(text), by_bytes(text))
+            << "byte " << c << " at " << at << " of " << size;
+      }
+      text[at] = 'q';
+    }
+  }
+}
+
+// Newlines are counted sixteen at a time in byte-sized counters: a read of nothing but
+// newlines, longer than 255 blocks (where a counter would wrap), is counted exactly.
+TEST(PlainText, EveryNewlineOfALongReadIsCounted) {
+  for (const std::size_t size : {4079u, 4080u, 4081u, 4096u, 8161u, 65536u}) {
+    EXPECT_EQ(detail::plain_ascii_newlines(std::string(size, '\n')), size);
+    std::string mixed(size, 'y');
+    std::size_t expected = 0;
+    for (std::size_t at = 0; at < size; at += 2, ++expected) mixed[at] = '\n';
+    EXPECT_EQ(detail::plain_ascii_newlines(mixed), expected) << size;
+  }
+}
+
 TEST(PlainText, NeedsEscapeStaysExactOverLongTexts) {
   std::mt19937 rng(11);
   for (int round = 0; round < 3000; ++round) {
