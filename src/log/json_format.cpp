@@ -147,16 +147,29 @@ class json_formatter final : public detail::batch_formatter {
     append(dest, "}\n");
   }
 
-  // The lines of one read share their time, child and stream: that head is written once.
+  // The lines of one read share their time, child and stream: that head is written once, and
+  // with a line's kind and the start of its message too (again only when a line's mark
+  // differs), so that a plain line is three copies into room reserved once.
   std::size_t format_lines(const detail::line_batch& batch, std::size_t next,
                            spdlog::memory_buf_t& dest, std::size_t enough) override {
     head_.clear();
     append_head(batch.when, batch.child, batch.stream, head_);
+    const std::size_t head_size = head_.size();
+    char head_mark = 0;  // no line's mark
     for (; next < batch.lines.size() && dest.size() < enough; ++next) {
       const detail::batch_line& line = batch.lines[next];
-      dest.append(head_.data(), head_.data() + head_.size());
-      append(dest, detail::output_kind(line.mark));
-      dest.push_back('"');
+      if (line.mark != head_mark) {
+        head_.resize(head_size);
+        append(head_, detail::output_kind(line.mark));
+        append(head_, "\",\"message\":\"");
+        head_mark = line.mark;
+      }
+      if (detail::plain_json_string(line.text)) {
+        append_plain_line(line.text, dest);
+        continue;
+      }
+      // Up to the kind's closing quote; the message as it must be written.
+      dest.append(head_.data(), head_.data() + head_.size() - message_start.size() + 1);
       append_message(line.text, dest);
       append(dest, "}\n");
     }
@@ -187,6 +200,22 @@ class json_formatter final : public detail::batch_formatter {
       dest.push_back('"');
     }
     append(dest, ",\"kind\":\"");
+  }
+
+  // After `"kind":"`: the kind's name's end and the message's start.
+  static constexpr std::string_view message_start = "\",\"message\":\"";
+
+  // head_ (up to the message's first character), the text as it is, and the end.
+  void append_plain_line(std::string_view text, spdlog::memory_buf_t& dest) const {
+    constexpr std::string_view end = "\"}\n";
+    const std::size_t start = dest.size();
+    dest.try_resize(start + head_.size() + text.size() + end.size());
+    char* out = dest.data() + start;
+    std::memcpy(out, head_.data(), head_.size());
+    out += head_.size();
+    std::memcpy(out, text.data(), text.size());
+    out += text.size();
+    std::memcpy(out, end.data(), end.size());
   }
 
   static void append_message(std::string_view text, spdlog::memory_buf_t& dest) {
