@@ -296,6 +296,10 @@ struct supervisor_core::impl : std::enable_shared_from_this<impl> {
   static void put_message(std::vector<message>& storage, std::size_t at,
                           const std::shared_ptr<const child_info>& child, stream_kind stream,
                           log_clock::time_point arrival, std::string_view bytes, piece_kind kind);
+  static void grow_storage(std::vector<message>& storage,
+                           const std::shared_ptr<const child_info>& child, stream_kind stream,
+                           log_clock::time_point arrival, std::string_view bytes, piece_kind kind);
+  static void set_child(message& m, const std::shared_ptr<const child_info>& child);
 
   // async_run_per_read: the pieces of one read in one call; the pipe reads on once it returns.
   void deliver_read(child_slot& c, stream_kind stream, log_clock::time_point arrival,
