@@ -31,7 +31,8 @@ block_bytes classify(const unsigned char* p) noexcept {
 // The sum of the 16 byte counters.
 std::size_t sum_of_lanes(__m128i lanes) noexcept {
   const __m128i sums = _mm_sad_epu8(lanes, _mm_setzero_si128());  // two 64-bit halves
-  return static_cast<std::size_t>(_mm_cvtsi128_si32(sums) + _mm_extract_epi16(sums, 4));
+  return static_cast<std::size_t>(_mm_cvtsi128_si32(sums)) +
+         static_cast<std::size_t>(_mm_extract_epi16(sums, 4));
 }
 
 // The bytes of a 16-byte block that a JSON string cannot hold as they are, as a mask.
