@@ -180,11 +180,12 @@ std::vector<char*> pointers_to(const std::vector<std::string>& strings) {
 constexpr std::size_t child_stack_size = std::size_t{64} * 1024;
 
 // Whether clone3 may start a child in its cgroup: not before Linux 5.7, nor under a seccomp
-// filter that refuses clone3 (Docker's default): then each child moves itself in.
+// filter that refuses clone3 (ENOSYS in Docker's default profile, EPERM in older ones and in
+// some sandboxes): then each child moves itself in.
 std::atomic<bool> birth_in_cgroup_refused{false};
 
 // The child, started by clone3 in the cgroup of `request` (CLONE_INTO_CGROUP); its pid, or -1
-// with errno (ENOSYS, E2BIG or EINVAL: this kernel cannot, try the other way).
+// with errno, and then the caller tries the other way, whose error is the one that counts.
 int born_in_cgroup(const launch_request& request, child_plan& plan, void* stack, int& pidfd) {
   if (!request.cgroup_at_birth || birth_in_cgroup_refused.load(std::memory_order_relaxed)) {
     errno = ENOSYS;
@@ -202,7 +203,7 @@ int born_in_cgroup(const launch_request& request, child_plan& plan, void* stack,
                                 .child = child_main,
                                 .argument = &plan});
   }
-  if (pid < 0 && (errno == ENOSYS || errno == E2BIG))
+  if (pid < 0 && (errno == ENOSYS || errno == EPERM || errno == E2BIG))
     birth_in_cgroup_refused.store(true, std::memory_order_relaxed);
   return pid;
 }
@@ -244,12 +245,9 @@ spawned_child spawn(const launch_request& request, std::error_code& ec) {
   unique_fd cgroup_procs;  // for a child that moves itself into its cgroup
   if (request.cgroup_fd >= 0) {
     child.pid = born_in_cgroup(request, plan, stack, child.pidfd);
-    if (child.pid < 0 && errno != ENOSYS && errno != E2BIG && errno != EINVAL) {
-      ::munmap(stack, child_stack_size);
-      ec = std::error_code(errno, std::system_category());
-      return {};
-    }
-    if (child.pid < 0) {  // the old way: the child writes its pid into cgroup.procs
+    // Whatever refused it (a filter, an old kernel, the cgroup itself), the old way follows:
+    // the child writes its pid into cgroup.procs, and what fails there is the error.
+    if (child.pid < 0) {
       cgroup_procs.reset(::openat(request.cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC));
       if (cgroup_procs.get() < 0) {
         ec = std::error_code(errno, std::system_category());
