@@ -18,6 +18,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -223,7 +224,13 @@ def run(cmd, timeout=600, watch_rss=False, env=None):
         while os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
             rss = max(rss, peak_rss_kib(proc.pid))
             time.sleep(0.002)
-    proc.wait(timeout)
+    # A blocking wait, with the timeout on a timer thread that sleeps: Popen.wait(timeout) polls
+    # waitpid with short sleeps, and those wake-ups on the 2 cores moved the contender and its
+    # child onto one core often enough to halve its rate (every pipemux run of a floor row).
+    killer = threading.Timer(timeout, proc.kill)
+    killer.start()
+    proc.wait()
+    killer.cancel()
     return time.perf_counter() - start, proc.returncode, rss
 
 
