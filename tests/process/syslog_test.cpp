@@ -19,6 +19,7 @@
 #include <sstream>
 #include <thread>
 
+#include "rsyslog_server.hpp"
 #include "run_command.hpp"
 
 namespace pipemux {
@@ -26,113 +27,9 @@ namespace {
 using namespace std::chrono_literals;
 using test::pipemux_exe;
 using test::read_file;
+using test::rsyslog;
+using test::rsyslogd_installed;
 using test::run_command;
-
-bool tcp_answers(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  ::close(fd);
-  return ok;
-}
-
-// rsyslogd in the foreground, as the notes' recipe has it, in a directory of the test's own
-// (`name`) and on a loopback port nobody used; stopped by its pid at the end.
-class rsyslog {
- public:
-  explicit rsyslog(const std::string& name)
-      : dir_(test::temp_path(name)), port_(test::free_port()) {
-    std::filesystem::create_directories(dir_);
-    const std::string& dir = dir_;
-    const int port = port_;
-    std::ofstream(dir + "/rs.conf")
-        << "global(workDirectory=\"" << dir
-        << "\")\n"
-        // One message at a time, in order, each written before the next is taken: with its
-        // default in-memory queue rsyslog writes batches out of order (two workers) and may
-        // lose what it queued if it is killed (a loss no TCP client can see, README "syslog").
-        << "main_queue(queue.type=\"Direct\")\n"
-        << "module(load=\"imtcp\")\n"
-        << "input(type=\"imtcp\" port=\"" << port << "\" address=\"127.0.0.1\")\n"
-        << "module(load=\"imudp\")\n"
-        // UDP has no flow control: a receive buffer of 8 MiB
-        // holds a burst the server is slow to read.
-        << "input(type=\"imudp\" port=\"" << port << "\" address=\"127.0.0.1\" rcvbufSize=\"8m\")\n"
-        << "module(load=\"imuxsock\" SysSock.Use=\"off\")\n"
-        << "input(type=\"imuxsock\" Socket=\"" << dir
-        << "/log.sock\" UseSpecialParser=\"off\" "
-           "ParseHostname=\"on\")\n"
-        << "template(name=\"t\" type=\"string\" string=\"%app-name% "
-           "%procid% %syslogseverity-text% %msgid% "
-           "%structured-data% %msg%\\n\")\n"
-        << "action(type=\"omfile\" file=\"" << dir << "/out.log\" template=\"t\")\n";
-  }
-  ~rsyslog() { stop(); }
-
-  /// Whether it answers on its port and its socket.
-  bool start() {
-    if (port_ == 0) return false;
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      const std::string conf = dir_ + "/rs.conf", pidfile = dir_ + "/rs.pid";
-      const std::string log = dir_ + "/rsyslogd.out";
-      std::freopen(log.c_str(), "w", stdout);
-      std::freopen(log.c_str(), "a", stderr);
-      ::execlp("rsyslogd", "rsyslogd", "-n", "-f", conf.c_str(), "-i", pidfile.c_str(), nullptr);
-      ::_exit(127);
-    }
-    for (int i = 0; i < 100; ++i) {
-      if (tcp_answers(port_) && std::filesystem::exists(dir_ + "/log.sock")) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return false;
-  }
-
-  /// Stops it with `sig` (SIGKILL: as if it crashed) and waits until it is gone.
-  void stop(int sig = SIGTERM) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, sig);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-
-  /// What rsyslog wrote, once it has `lines` lines (it writes asynchronously), or after 10 s.
-  std::string received(std::size_t lines) const {
-    return received_until([lines](const std::string& text) {
-      return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) >= lines;
-    });
-  }
-
-  /// What rsyslog wrote, once `done` is true of it, or after `limit`.
-  std::string received_until(const std::function<bool(const std::string&)>& done,
-                             std::chrono::milliseconds limit = 10s) const {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    std::string text = read_file(dir_ + "/out.log");
-    while (!done(text) && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(50ms);
-      text = read_file(dir_ + "/out.log");
-    }
-    return text;
-  }
-
-  std::string socket() const { return dir_ + "/log.sock"; }
-  const std::string& dir() const { return dir_; }
-  int port() const { return port_; }
-  /// What rsyslogd said of itself (why it did not start).
-  std::string startup_log() const { return read_file(dir_ + "/rsyslogd.out"); }
-
- private:
-  std::string dir_;
-  int port_;
-  pid_t pid_ = -1;
-};
-
-bool rsyslogd_installed() {
-  return std::system("command -v rsyslogd >/dev/null") == 0;
-}
 
 // argv: LOG APP CHILDREN COUNT: for APP's messages in rsyslog's file, per child index, how many
 // spam lines and whether each seq is there once and in order, with the fields as expected.
