@@ -153,7 +153,8 @@ _pipemux() {
       flags="--help --version --config --children --read-size --framing --stderr --max-line
         --stop-grace --stop-signal --stop-on --success --timings --group --input --input-target --control --cgroup --restart --max-restarts
         --max-processes --output
-        --journal --syslog --syslog-to --syslog-facility --syslog-max-message --log-pattern
+        --journal --syslog --syslog-to --syslog-facility --syslog-max-message
+        --syslog-tls-ca --syslog-tls-cert --syslog-tls-key --log-pattern
         --format --raw --color --timestamps --ansi --names --procfile --port --env-file --formation
         --pty --hide --only --except -h -c -n -r -o -f -e -m -i --"
     fi

@@ -43,16 +43,18 @@ enum class sink_kind : unsigned char { file, journal, syslog };
 inline constexpr named<sink_kind> sink_kind_names[] = {
     {"file", sink_kind::file}, {"journal", sink_kind::journal}, {"syslog", sink_kind::syslog}};
 
-/// Where syslog messages go: a local datagram socket (/dev/log), or a server over UDP or TCP.
+/// Where syslog messages go: a local datagram socket (/dev/log), or a server over UDP, TCP or
+/// RELP (rsyslog's Reliable Event Logging Protocol: each message acknowledged by the server).
 struct syslog_address {
-  enum class transport : unsigned char { unix_datagram, udp, tcp };
+  enum class transport : unsigned char { unix_datagram, udp, tcp, relp };
   transport via = transport::unix_datagram;
   std::string host = "/dev/log";  ///< or the socket's path
   std::uint16_t port = 0;
 };
 
 /// "local" (/dev/log), "unix:/run/x.sock" or "/run/x.sock", "udp://host[:port]",
-/// "tcp://host[:port]" (port 514 unless given; an IPv6 host in brackets, a zone after '%').
+/// "tcp://host[:port]" (port 514 unless given), "relp://host[:port]" (port 2514 unless given);
+/// an IPv6 host in brackets, a zone after '%'.
 /// Nullopt when it is none of these, or could never be reached: a host that is no DNS name and
 /// no IP address, a socket's path too long for a socket address.
 std::optional<syslog_address> parse_syslog_address(std::string_view text);
@@ -68,12 +70,30 @@ inline constexpr std::size_t default_syslog_max_message = 8096;
 inline constexpr std::size_t min_syslog_max_message = 480;
 /// One UDP datagram's payload at most (a local socket's datagrams are held to it too).
 inline constexpr std::size_t max_syslog_datagram = 65507;
-/// A longer message over TCP: pipemux's longest line (limits::max_line), 16 MiB.
+/// A longer message over TCP or RELP: pipemux's longest line (limits::max_line), 16 MiB.
 inline constexpr std::size_t max_syslog_stream_message = std::size_t{1} << 24;
 
+/// The port a syslog server listens on unless told: 514 (UDP, TCP); 2514 for RELP, which has
+/// no assigned port (rsyslog's documentation uses 2514).
+inline constexpr std::uint16_t default_syslog_port = 514;
+inline constexpr std::uint16_t default_relp_port = 2514;
+
 /// What is wrong with `bytes` as the longest message to send to `address` (from 480 bytes to
-/// one datagram, or 16 MiB over TCP), for an error message; empty when it is fine.
+/// one datagram, or 16 MiB over TCP or RELP), for an error message; empty when it is fine.
 std::string syslog_max_message_problem(const syslog_address& address, std::uint64_t bytes);
+
+/// TLS for a syslog sink over RELP (PEM files): on when `ca` is set. The server's certificate
+/// must be signed by that CA and name the address's host (a DNS name in its subjectAltName, or
+/// its CN); `cert` and `key`, both or neither, are the client's, for a server that asks for one.
+struct syslog_tls_files {
+  std::string ca, cert, key;
+  bool on() const noexcept { return !ca.empty() || !cert.empty() || !key.empty(); }
+};
+
+/// What is wrong with `tls` for a sink to `address`, in a few words for an error message
+/// (TLS for an address that is not relp://, a certificate without its key, a file that cannot
+/// be read); empty when it is fine.
+std::string syslog_tls_problem(const syslog_address& address, const syslog_tls_files& tls);
 
 /// syslog facilities by name: kern ... local7.
 inline constexpr named<int> syslog_facility_names[] = {
@@ -94,6 +114,7 @@ struct log_sink_options {
   syslog_address address;      ///< kind = syslog
   int facility = 1;            ///< kind = syslog: user, as logger(1) sends
   std::size_t max_message = default_syslog_max_message;  ///< kind = syslog: longer is cut
+  syslog_tls_files tls;  ///< kind = syslog over RELP: TLS
   /// Where it was set, for errors: "pipemux.toml:4:10: log.output", "--output".
   std::string origin;
 

@@ -33,6 +33,7 @@
 #include <string>
 
 #include "pipemux/log_options.hpp"
+#include "pipemux/message_sender.hpp"
 
 namespace pipemux {
 
@@ -41,7 +42,10 @@ namespace pipemux {
 /// journal's socket is a unix one.
 using socket_address = syslog_address;
 
-class socket_sender {
+/// "udp://127.0.0.1:514", "tcp://[::1]:514", "relp://host:2514", "/dev/log": for messages.
+std::string socket_address_name(const socket_address& address);
+
+class socket_sender final : public message_sender {
  public:
   struct limits {
     std::size_t max_queued = std::size_t{8} << 20;    ///< not connected: bytes held; then drops
@@ -54,37 +58,35 @@ class socket_sender {
   socket_sender(const boost::asio::any_io_executor& loop, socket_address address, limits marks);
   socket_sender(const boost::asio::any_io_executor& loop, socket_address address)
       : socket_sender(loop, std::move(address), limits{}) {}
-  ~socket_sender();
-  socket_sender(const socket_sender&) = delete;
-  socket_sender& operator=(const socket_sender&) = delete;
+  ~socket_sender() override;
 
   /// Queues one message (a datagram, or the next bytes of the stream) and
   /// starts sending; call on the loop.
-  void send(std::string message);
+  void send(std::string message) override;
   /// Connected (or connecting), and more waiting than the high-water mark.
-  bool backlogged() const;
+  bool backlogged() const override;
   /// A cue, on the loop, that backlogged() may have changed.
-  void on_backlog(std::function<void()> handler);
+  void on_backlog(std::function<void()> handler) override;
   /// Called once, on the loop, when messages start to be dropped, with why.
-  void on_dropping(std::function<void(const std::string& why)> handler);
+  void on_dropping(std::function<void(const std::string& why)> handler) override;
   /// TCP: called on the loop each time a connection ends, with how many
   /// messages its server acknowledged that it may not have read (possibly 0),
   /// and why it ended.
   void on_connection_lost(
-      std::function<void(std::size_t possibly_lost, const std::string& why)> handler);
+      std::function<void(std::size_t possibly_lost, const std::string& why)> handler) override;
   /// Sends what is queued, then calls `done` on the loop (after close_timeout
   /// at the latest, counting what is left as dropped).
-  void close(std::function<void()> done);
+  void close(std::function<void()> done) override;
   /// Drops what is queued and stops (what is sent after is dropped too);
   /// returns how many messages were dropped.
-  std::size_t abandon();
+  std::size_t abandon() override;
   /// Messages given up: dropped while not connected, or left at the end.
-  std::size_t dropped() const;
+  std::size_t dropped() const override;
   /// TCP: messages the server acknowledged before a connection ended that it
   /// may not have read (the sum of what on_connection_lost said).
-  std::size_t possibly_lost() const;
+  std::size_t possibly_lost() const override;
   /// "udp://127.0.0.1:514", "/dev/log": for messages.
-  std::string name() const;
+  std::string name() const override;
 
  private:
   struct state;

@@ -17,6 +17,7 @@
 #include "pipemux/name_escape.hpp"
 #include "pipemux/procfile.hpp"
 #include "pipemux/shell_command.hpp"
+#include "pipemux/socket_sender.hpp"
 #include "report.hpp"
 
 namespace pipemux::cli {
@@ -80,11 +81,12 @@ std::string output_text(const log_sink_options& sink, log_format_kind run_format
     case sink_kind::journal:
       return "the systemd journal";
     case sink_kind::syslog:
-      return sink.address.via == syslog_address::transport::unix_datagram
-                 ? "syslog at " + escaped(sink.address.host)
-                 : fmt::format("syslog at {}://{}:{}",
-                               sink.address.via == syslog_address::transport::tcp ? "tcp" : "udp",
-                               escaped(sink.address.host), sink.address.port);
+      // A socket's path may hold any byte; a host was checked when read (a name or an address).
+      return "syslog at " +
+             (sink.address.via == syslog_address::transport::unix_datagram
+                  ? escaped(sink.address.host)
+                  : socket_address_name(sink.address)) +
+             (sink.tls.on() ? " over TLS" : "");
     case sink_kind::file:
       break;
   }

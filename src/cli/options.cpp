@@ -176,7 +176,7 @@ void declare_output_options(CLI::App& app, command_line_flags& flags) {
   flags.syslog_to.option =
       app.add_option("--syslog-to", flags.syslog_to.value,
                      "Where syslog goes: local (/dev/log), a socket's path, udp://HOST[:PORT], "
-                     "tcp://HOST[:PORT]; implies --syslog")
+                     "tcp://HOST[:PORT], relp://HOST[:PORT] (acknowledged); implies --syslog")
           ->check([](const std::string& text) {
             const std::string why = syslog_address_problem(text);
             return why.empty() ? why : "not a syslog address: \"" + escaped(text) + "\": " + why;
@@ -192,6 +192,19 @@ void declare_output_options(CLI::App& app, command_line_flags& flags) {
                      "Longest syslog message, header included (default 8096, rsyslog's "
                      "maxMessageSize); a longer line goes in pieces; implies --syslog")
           ->type_name("BYTES");
+  flags.syslog_tls_ca.option =
+      app.add_option("--syslog-tls-ca", flags.syslog_tls_ca.value,
+                     "TLS to a relp:// server: the CA (PEM) that signed its certificate, which "
+                     "must name its host")
+          ->type_name("FILE");
+  flags.syslog_tls_cert.option =
+      app.add_option("--syslog-tls-cert", flags.syslog_tls_cert.value,
+                     "TLS: pipemux's own certificate (PEM), for a server that asks for one")
+          ->type_name("FILE");
+  flags.syslog_tls_key.option =
+      app.add_option("--syslog-tls-key", flags.syslog_tls_key.value,
+                     "TLS: the private key (PEM) of --syslog-tls-cert")
+          ->type_name("FILE");
 }
 
 void declare_format_options(CLI::App& app, command_line_flags& flags, const config& defaults) {

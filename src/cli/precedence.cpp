@@ -114,6 +114,9 @@ log_sink_options syslog_sink_from_flags(const command_line_flags& flags) {
   sink.address = *parse_syslog_address(flags.syslog_to.value);
   sink.facility = flags.syslog_facility.value;
   sink.max_message = flags.syslog_max_message.value;
+  sink.tls = {flags.syslog_tls_ca.value, flags.syslog_tls_cert.value, flags.syslog_tls_key.value};
+  if (const auto tls = syslog_tls_problem(sink.address, sink.tls); !tls.empty())
+    throw usage_error("--syslog-tls-ca/-cert/-key: " + tls);
   if (const auto too_long = syslog_max_message_problem(sink.address, sink.max_message);
       !too_long.empty())
     throw usage_error("--syslog-max-message: " + too_long);
@@ -124,7 +127,8 @@ log_sink_options syslog_sink_from_flags(const command_line_flags& flags) {
 // -o, --journal and --syslog replace the file's sinks.
 void apply_output_flags(const command_line_flags& flags, log_options& log) {
   const bool syslog =
-      flags.syslog || flags.syslog_to || flags.syslog_facility || flags.syslog_max_message;
+      flags.syslog || flags.syslog_to || flags.syslog_facility || flags.syslog_max_message ||
+      flags.syslog_tls_ca || flags.syslog_tls_cert || flags.syslog_tls_key;
   if (!flags.outputs && !flags.journal && !syslog) return;
   log.sinks = sinks_from_flags(flags.outputs.value);
   if (syslog) log.sinks.push_back(syslog_sink_from_flags(flags));

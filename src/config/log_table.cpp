@@ -10,7 +10,7 @@ log_sink_options parse_sink(const config_reader& reader, const toml::table& tabl
                             const std::string& prefix, const std::string& source) {
   reader.only_keys(table, prefix,
                    {"type", "path", "format", "rotate", "max_size", "max_files", "address",
-                    "facility", "max_message"});
+                    "facility", "max_message", "tls_ca", "tls_cert", "tls_key"});
   log_sink_options sink;
   if (const auto* type = table.get("type")) {
     sink.kind = choice<sink_kind>(reader, *type, prefix + "type", sink_kind_names);
@@ -20,9 +20,10 @@ log_sink_options parse_sink(const config_reader& reader, const toml::table& tabl
   if (sink.kind == sink_kind::syslog) {  // RFC 5424 messages to a socket
     for (auto&& [key, node] : table)
       if (key.str() != "type" && key.str() != "address" && key.str() != "facility" &&
-          key.str() != "max_message")
+          key.str() != "max_message" && !key.str().starts_with("tls_"))  // checked below
         reader.fail(key.source(), prefix + std::string(key.str()),
-                    "is for a file: syslog takes an address, a facility and a max_message");
+                    "is for a file: syslog takes an address, a facility, a max_message and "
+                    "tls_ca, tls_cert, tls_key");
     if (const auto* a = table.get("address")) {
       const std::string text = reader.c_string(*a, prefix + "address");
       const auto address = parse_syslog_address(text);
@@ -39,6 +40,18 @@ log_sink_options parse_sink(const config_reader& reader, const toml::table& tabl
       if (!problem.empty()) reader.fail(m->source(), prefix + "max_message", problem);
       sink.max_message = static_cast<std::size_t>(bytes);
     }
+    const toml::node* first_tls = nullptr;
+    for (auto&& [key, node] : table) {
+      std::string* file = key.str() == "tls_ca"     ? &sink.tls.ca
+                          : key.str() == "tls_cert" ? &sink.tls.cert
+                          : key.str() == "tls_key"  ? &sink.tls.key
+                                                    : nullptr;
+      if (file == nullptr) continue;
+      *file = reader.c_string(node, prefix + std::string(key.str()));
+      if (first_tls == nullptr) first_tls = &node;
+    }
+    if (const std::string problem = syslog_tls_problem(sink.address, sink.tls); !problem.empty())
+      reader.fail(first_tls->source(), prefix + "tls", problem);
     return sink;
   }
   if (sink.kind == sink_kind::journal) {  // native entries: fields, no format, no file
@@ -48,6 +61,9 @@ log_sink_options parse_sink(const config_reader& reader, const toml::table& tabl
                     "is for a file: the journal takes fields, not a format or a path");
     return sink;
   }
+  for (const char* tls : {"tls_ca", "tls_cert", "tls_key"})
+    if (const auto* node = table.get(tls))
+      reader.fail(node->source(), prefix + tls, "is for a syslog sink over relp://");
   const auto* path = table.get("path");
   if (path == nullptr)
     reader.fail(table.source(), prefix + "path", "missing: \"-\" for standard output, or a file");

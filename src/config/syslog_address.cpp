@@ -1,4 +1,4 @@
-// Where syslog goes, from "local", a socket's path, udp://HOST[:PORT] or tcp://HOST[:PORT], and
+// Where syslog goes, from "local", a socket's path, udp://, tcp:// or relp://HOST[:PORT], and
 // how long a message may be on the way there.
 // Checked as far as can be without the network: an address that could never be reached
 // (tcp://user@host, tcp://256.1.1.1, a host with a newline) is refused when the command line or
@@ -8,7 +8,10 @@
 #include <sys/un.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <fstream>
 #include <string>
 #include <string_view>
 
@@ -119,15 +122,19 @@ std::optional<syslog_address> parse(std::string_view text, std::string& why) {
     address.host = std::string(text);
     return address;
   }
+  address.port = default_syslog_port;
   if (text.starts_with("udp://")) {
     address.via = syslog_address::transport::udp;
   } else if (text.starts_with("tcp://")) {
     address.via = syslog_address::transport::tcp;
+  } else if (text.starts_with("relp://")) {
+    address.via = syslog_address::transport::relp;
+    address.port = default_relp_port;
   } else {
-    why = "expected \"local\", a socket's path, udp://HOST[:PORT] or tcp://HOST[:PORT]";
+    why = "expected \"local\", a socket's path, udp://, tcp:// or relp://HOST[:PORT]";
     return std::nullopt;
   }
-  text.remove_prefix(6);
+  text.remove_prefix(text.find("://") + 3);
   // host, host:port, [v6], [v6]:port
   std::string_view host = text;
   std::optional<std::string_view> port;
@@ -157,7 +164,6 @@ std::optional<syslog_address> parse(std::string_view text, std::string& why) {
   }
   if (!why.empty()) return std::nullopt;
   address.host = std::string(host);
-  address.port = 514;
   if (port) why = port_problem(*port, address.port);
   if (!why.empty()) return std::nullopt;
   return address;
@@ -176,12 +182,31 @@ std::string syslog_address_problem(std::string_view text) {
   return why;
 }
 
+std::string syslog_tls_problem(const syslog_address& address, const syslog_tls_files& tls) {
+  if (!tls.on()) return {};
+  if (address.via != syslog_address::transport::relp)
+    return "TLS is for a relp:// address (plain tcp:// has none yet)";
+  if (tls.ca.empty()) return "TLS needs the CA that signed the server's certificate (tls_ca)";
+  if (tls.cert.empty() != tls.key.empty())
+    return "a client certificate goes with its key: both or neither (tls_cert, tls_key)";
+  for (const std::string* file : {&tls.ca, &tls.cert, &tls.key}) {
+    if (file->empty()) continue;
+    std::ifstream in(*file);
+    if (!in) return "cannot read " + in_quotes(*file) + ": " + std::strerror(errno);
+  }
+  return {};
+}
+
 std::string syslog_max_message_problem(const syslog_address& address, std::uint64_t bytes) {
-  const bool stream = address.via == syslog_address::transport::tcp;
+  const bool stream = address.via == syslog_address::transport::tcp ||
+                      address.via == syslog_address::transport::relp;
   const std::size_t most = stream ? max_syslog_stream_message : max_syslog_datagram;
   if (bytes >= min_syslog_max_message && bytes <= most) return {};
   return "between " + std::to_string(min_syslog_max_message) + " and " + std::to_string(most) +
-         " bytes " + (stream ? "over TCP" : "in one datagram (tcp:// takes up to 16 MiB)") +
+         " bytes " +
+         (!stream ? "in one datagram (tcp:// takes up to 16 MiB)"
+          : address.via == syslog_address::transport::relp ? "over RELP"
+                                                           : "over TCP") +
          " (got " + std::to_string(bytes) + ")";
 }
 

@@ -17,7 +17,9 @@
 #include "pipemux/json_format.hpp"
 #include "pipemux/log_format.hpp"
 #include "pipemux/raw_format.hpp"
+#include "pipemux/relp_sender.hpp"
 #include "pipemux/rotating_file.hpp"
+#include "pipemux/socket_sender.hpp"
 #include "pipemux/spdlog_adapter.hpp"
 #include "pipemux/syslog_sink.hpp"
 
@@ -32,7 +34,7 @@ struct log_outputs::output {
   std::shared_ptr<rotating_file> rotation;  // a rotating file's, for reopen()
   std::shared_ptr<fd_sink_st> direct;       // a child's own file, written on the loop
   std::shared_ptr<socket_sender> journal;   // the journal's socket
-  std::shared_ptr<socket_sender> syslog;
+  std::shared_ptr<message_sender> syslog;   // a socket_sender, or a relp_sender
   std::shared_ptr<spdlog::logger> logger;
   std::unique_ptr<spdlog_adapter> adapter;
 };
@@ -42,14 +44,20 @@ namespace {
 constexpr std::size_t default_rotated_files = 5;
 
 // A syslog server is buffered for, then dropped and counted (it may come back); over TCP each
-// connection it ends says how many messages it acknowledged that it may not have read.
-void watch_syslog(socket_sender& sender) {
+// connection it ends says how many messages it acknowledged that it may not have read. RELP
+// drops nothing while the run goes on: what its server had not acknowledged is sent again.
+void watch_syslog(message_sender& sender) {
   sender.on_dropping([name = sender.name()](const std::string& why) {
     std::cerr << "pipemux: warning: syslog " << name << ": dropping messages: " << why
               << " (the count comes at the end)\n";
   });
   sender.on_connection_lost([name = sender.name()](std::size_t possibly_lost,
                                                    const std::string& why) {
+    if (why.starts_with("cannot connect")) {  // RELP: no session yet, or not again
+      std::cerr << "pipemux: warning: syslog " << name << ": " << why
+                << "; trying again, the children's lines wait\n";
+      return;
+    }
     std::cerr << "pipemux: warning: syslog " << name << ": connection lost (" << why << ")";
     if (possibly_lost > 0)
       std::cerr << ": up to " << possibly_lost << " messages the server acknowledged may be lost";
@@ -96,9 +104,15 @@ std::unique_ptr<log_outputs::output> log_outputs::open(log_sink_options spec, bo
     out->journal = std::make_shared<socket_sender>(loop, journald);
     sink = std::make_shared<journal_sink>(out->journal);
   } else if (spec.kind == sink_kind::syslog) {
-    out->syslog = std::make_shared<socket_sender>(loop, spec.address);
-    sink = std::make_shared<syslog_sink>(out->syslog, spec.facility, spec.max_message,
-                                         spec.address.via == syslog_address::transport::tcp);
+    const bool relp = spec.address.via == syslog_address::transport::relp;
+    if (relp)
+      out->syslog = std::make_shared<relp_sender>(loop, spec.address, spec.tls);
+    else
+      out->syslog = std::make_shared<socket_sender>(loop, spec.address);
+    syslog_sink::delivery how;
+    how.framed = spec.address.via == syslog_address::transport::tcp;
+    how.numbered = relp;  // at least once: a duplicate is told by its seq
+    sink = std::make_shared<syslog_sink>(out->syslog, spec.facility, spec.max_message, how);
   } else if (spec.rotate != rotation_kind::none) {
     // Rotated on the writer's thread (rotating_file.hpp): renaming never holds up the loop.
     std::error_code ec;
@@ -214,8 +228,8 @@ void log_outputs::note(spdlog::level::level_enum level, std::string_view text) {
 void log_outputs::on_backlog(const std::function<void()>& handler) {
   for (const auto& out : outputs_) {
     if (out->writer) out->writer->on_backlog([handler](bool) { handler(); });
-    for (const auto& sender : {out->journal, out->syslog})
-      if (sender) sender->on_backlog(handler);
+    if (out->journal) out->journal->on_backlog(handler);
+    if (out->syslog) out->syslog->on_backlog(handler);
   }
 }
 
@@ -272,8 +286,8 @@ void log_outputs::abandon() {
   for (const auto& out : outputs_) {
     if (out->writer) out->writer->abandon();
     // Counted in messages, said at close().
-    for (const auto& sender : {out->journal, out->syslog})
-      if (sender) sender->abandon();
+    if (out->journal) out->journal->abandon();
+    if (out->syslog) out->syslog->abandon();
   }
 }
 
@@ -307,14 +321,16 @@ void log_outputs::close(std::function<void()> done) {
     }
     if (out->syslog) {
       pending->fetch_add(1);
-      out->syslog->close([sender = out->syslog, one_done] {
+      const bool relp = out->spec.address.via == syslog_address::transport::relp;
+      out->syslog->close([sender = out->syslog, one_done, relp] {
         if (sender->dropped() > 0)
           std::cerr << "pipemux: " << sender->dropped() << " log messages could not be sent to "
                     << "syslog " << sender->name() << "\n";
         if (sender->possibly_lost() > 0)
           std::cerr << "pipemux: " << sender->possibly_lost()
                     << " log messages may have been lost by syslog " << sender->name()
-                    << " (its TCP acknowledged them; then the connection ended)\n";
+                    << (relp ? " (sent, and not acknowledged when pipemux ended)\n"
+                             : " (its TCP acknowledged them; then the connection ended)\n");
         one_done();
       });
     }

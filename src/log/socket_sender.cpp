@@ -41,6 +41,20 @@ std::string with_port(const socket_address& address, const char* scheme) {
 
 }  // namespace
 
+std::string socket_address_name(const socket_address& address) {
+  switch (address.via) {
+    case transport::tcp:
+      return with_port(address, "tcp://");
+    case transport::udp:
+      return with_port(address, "udp://");
+    case transport::relp:
+      return with_port(address, "relp://");
+    case transport::unix_datagram:
+      break;
+  }
+  return address.host;
+}
+
 struct socket_sender::state : std::enable_shared_from_this<state> {
   state(const asio::any_io_executor& loop, socket_address where, limits marks)
       : address(std::move(where)),
@@ -90,17 +104,7 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
   std::function<void()> on_closed;
   std::string last_error;
 
-  std::string name() const {
-    switch (address.via) {
-      case transport::tcp:
-        return with_port(address, "tcp://");
-      case transport::udp:
-        return with_port(address, "udp://");
-      case transport::unix_datagram:
-        break;
-    }
-    return address.host;
-  }
+  std::string name() const { return socket_address_name(address); }
 
   // A server being connected to counts as there: a first connection must not lose the burst a
   // run starts with for want of a pause (an attempt lasts connect_timeout at most).

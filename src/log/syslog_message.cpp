@@ -79,7 +79,8 @@ void append_rfc5424(std::string& out, const spdlog::details::log_msg& msg, int f
 }
 
 void append_rfc5424_header(std::string& out, const spdlog::details::log_msg& msg, int facility,
-                           const std::string& hostname, std::string_view msgid) {
+                           const std::string& hostname, std::string_view msgid,
+                           std::optional<std::uint64_t> sequence) {
   const detail::log_context& ctx = detail::current_log_context();
   const bool report = ctx.mark == '*';
   fmt::format_to(std::back_inserter(out), "<{}>1 ", facility * 8 + syslog_severity(ctx, msg.level));
@@ -99,6 +100,11 @@ void append_rfc5424_header(std::string& out, const spdlog::details::log_msg& msg
     append_param(out, "index", std::to_string(ctx.child->index));
     append_param(out, "instance", std::to_string(ctx.child->instance));
     if (!report) append_param(out, "stream", ctx.stream);
+    if (sequence) append_param(out, "seq", std::to_string(*sequence));
+    out += ']';
+  } else if (sequence) {
+    out += "[pipemux@32473";
+    append_param(out, "seq", std::to_string(*sequence));
     out += ']';
   } else {
     out += '-';

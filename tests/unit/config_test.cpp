@@ -206,7 +206,7 @@ INSTANTIATE_TEST_SUITE_P(
         bad_config{"[[log.sink]]\ntype = \"kafka\"", 2, 8, "log.sink[0].type",
                    "must be one of \"file\", \"journal\", \"syslog\""},
         bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"http://x\"", 3, 11,
-                   "log.sink[0].address", "udp://HOST[:PORT] or tcp://HOST[:PORT] (got"},
+                   "log.sink[0].address", "udp://, tcp:// or relp://HOST[:PORT] (got"},
         bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"tcp://256.1.1.1\"", 3, 11,
                    "log.sink[0].address",
                    "\"256.1.1.1\" is no IPv4 address (four numbers from 0 to 255) (got "
@@ -214,7 +214,18 @@ INSTANTIATE_TEST_SUITE_P(
         bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"\"", 3, 11, "log.sink[0].address",
                    "empty (\"local\" is /dev/log)"},
         bad_config{"[[log.sink]]\ntype = \"syslog\"\npath = \"x\"", 3, 1, "log.sink[0].path",
-                   "syslog takes an address, a facility and a max_message"},
+                   "syslog takes an address, a facility, a max_message and tls_ca"},
+        bad_config{"[[log.sink]]\npath = \"x\"\ntls_ca = \"/ca.pem\"", 3, 10, "log.sink[0].tls_ca",
+                   "is for a syslog sink over relp://"},
+        bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"tcp://h\"\ntls_ca = \"/ca.pem\"",
+                   4, 10, "log.sink[0].tls", "TLS is for a relp:// address"},
+        bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"relp://h\"\n"
+                   "tls_ca = \"/nowhere/ca.pem\"",
+                   4, 10, "log.sink[0].tls",
+                   "cannot read \"/nowhere/ca.pem\": No such file or directory"},
+        bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"relp://h\"\n"
+                   "tls_key = \"/k.pem\"",
+                   4, 11, "log.sink[0].tls", "TLS needs the CA"},
         bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"udp://h\"\nmax_message = \"64K\"",
                    4, 15, "log.sink[0].max_message",
                    "between 480 and 65507 bytes in one datagram (tcp:// takes up to 16 MiB) (got "

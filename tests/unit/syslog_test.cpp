@@ -21,6 +21,7 @@
 #include "log/syslog_message.hpp"
 #include "pipemux/config.hpp"
 #include "pipemux/escape.hpp"
+#include "pipemux/socket_sender.hpp"
 #include "pipemux/spdlog_adapter.hpp"
 #include "pipemux/syslog_sink.hpp"
 
@@ -53,6 +54,21 @@ TEST(SyslogAddress, LocalPathsUdpAndTcpWithOrWithoutAPort) {
   EXPECT_EQ(parse_syslog_address("udp://[::1]")->port, 514);
   for (const char* bad : {"http://x", "tcp://", "tcp://:514", "tcp://h:0", "tcp://h:65536",
                           "tcp://h:", "tcp://h:5x", "udp://::1:514", "tcp://[::1", "relative.sock"})
+    EXPECT_FALSE(parse_syslog_address(bad)) << bad;
+}
+
+TEST(SyslogAddress, RelpWithPort2514UnlessGivenAndTheStreamsMaximum) {
+  const auto relp = parse_syslog_address("relp://logs.example");
+  ASSERT_TRUE(relp);
+  EXPECT_EQ(relp->via, transport::relp);
+  EXPECT_EQ(relp->host, "logs.example");
+  EXPECT_EQ(relp->port, 2514);
+  EXPECT_EQ(parse_syslog_address("relp://[::1]:20514")->port, 20514);
+  EXPECT_EQ(socket_address_name(*parse_syslog_address("relp://[::1]:20514")), "relp://[::1]:20514");
+  EXPECT_EQ(syslog_max_message_problem(*relp, max_syslog_stream_message), "");
+  EXPECT_EQ(syslog_max_message_problem(*relp, max_syslog_stream_message + 1),
+            "between 480 and 16777216 bytes over RELP (got 16777217)");
+  for (const char* bad : {"relp://", "relp://h:0", "relp:/h", "relp://user@h"})
     EXPECT_FALSE(parse_syslog_address(bad)) << bad;
 }
 
@@ -90,7 +106,8 @@ TEST(SyslogMessage, Rfc5424WithTheChildsIdentityAsStructuredData) {
       std::make_shared<socket_sender>(io.get_executor(), *parse_syslog_address(server.path()));
   const int local3 = 19;
   auto logger = std::make_shared<spdlog::logger>(
-      "t", std::make_shared<syslog_sink>(sender, local3, default_syslog_max_message, false));
+      "t", std::make_shared<syslog_sink>(sender, local3, default_syslog_max_message,
+                                         syslog_sink::delivery{}));
   spdlog_adapter log(logger);
   log.pass_raw_bytes(true);
   const auto web = std::make_shared<const child_info>(child_info{"web server", 3, 1, 4242});
@@ -120,6 +137,52 @@ TEST(SyslogMessage, Rfc5424WithTheChildsIdentityAsStructuredData) {
                                     std::to_string(::getpid()) + " report - a note");
 }
 
+// Numbered (RELP: at least once), each child's messages count from 1 by its index, pipemux's own
+// apart, each piece of a long line its own number; a message with its number still fits.
+TEST(SyslogMessage, NumberedEachChildsMessagesCountFromOneAndEachPieceHasItsOwn) {
+  test::datagram_server server("syslog-numbered");
+  ASSERT_TRUE(server.bound());
+  boost::asio::io_context io;
+  auto sender =
+      std::make_shared<socket_sender>(io.get_executor(), *parse_syslog_address(server.path()));
+  constexpr std::size_t most = min_syslog_max_message;
+  auto logger = std::make_shared<spdlog::logger>(
+      "t", std::make_shared<syslog_sink>(sender, 1, most, syslog_sink::delivery{.numbered = true}));
+  spdlog_adapter log(logger);
+  log.pass_raw_bytes(true);
+  const auto web = std::make_shared<const child_info>(child_info{"web", 0, 0, 100});
+  const auto db = std::make_shared<const child_info>(child_info{"db", 1, 0, 200});
+  const auto when = log_clock::now();
+  log(message{web, stream_kind::out, when, "one", piece_kind::line});
+  log(message{db, stream_kind::out, when, "first", piece_kind::line});
+  log.note(spdlog::level::info, "a note", when);
+  log(message{web, stream_kind::err, when, std::string(1000, 'x'), piece_kind::line});
+  log(message{db, stream_kind::out, when, "second", piece_kind::line});
+  const auto next = [&] { return server.receive(io).value_or("(nothing)"); };
+  const auto sd = [](const std::string& received) {
+    const auto open = received.find('[');
+    return open == std::string::npos ? received.substr(0, 0)
+                                     : received.substr(open, received.find(']') - open + 1);
+  };
+  EXPECT_EQ(sd(next()), "[pipemux@32473 index=\"0\" instance=\"0\" stream=\"out\" seq=\"1\"]");
+  EXPECT_EQ(sd(next()), "[pipemux@32473 index=\"1\" instance=\"0\" stream=\"out\" seq=\"1\"]");
+  const std::string note = next();
+  EXPECT_NE(note.find(" report [pipemux@32473 seq=\"1\"] a note"), std::string::npos) << note;
+  std::string pieces;
+  for (std::uint64_t number = 2;; ++number) {
+    const std::string piece = next();
+    EXPECT_LE(piece.size(), most);
+    EXPECT_EQ(sd(piece), "[pipemux@32473 index=\"0\" instance=\"0\" stream=\"err\" seq=\"" +
+                             std::to_string(number) + "\"]");
+    pieces += piece.substr(piece.find("] ") + 2);
+    if (piece.find(" line [") != std::string::npos) break;  // the last piece is the line
+    ASSERT_NE(piece.find(" piece ["), std::string::npos) << piece;
+    ASSERT_LT(number, 10U);
+  }
+  EXPECT_EQ(pieces, std::string(1000, 'x'));
+  EXPECT_EQ(sd(next()), "[pipemux@32473 index=\"1\" instance=\"0\" stream=\"out\" seq=\"2\"]");
+}
+
 // A long line over a syslog server's maximum: pieces that fit it, MSGID "piece" on all but the
 // last, never cut inside a UTF-8 sequence; over TCP each framed by its length.
 TEST(SyslogMessage, ALineOverTheMaximumGoesInPiecesThatFitNeverCutInsideUtf8) {
@@ -131,8 +194,8 @@ TEST(SyslogMessage, ALineOverTheMaximumGoesInPiecesThatFitNeverCutInsideUtf8) {
   const auto tcp =
       parse_syslog_address("tcp://127.0.0.1:" + std::to_string(acceptor.local_endpoint().port()));
   auto sender = std::make_shared<socket_sender>(io.get_executor(), *tcp);
-  auto logger =
-      std::make_shared<spdlog::logger>("t", std::make_shared<syslog_sink>(sender, 1, 600, true));
+  auto logger = std::make_shared<spdlog::logger>(
+      "t", std::make_shared<syslog_sink>(sender, 1, 600, syslog_sink::delivery{.framed = true}));
   spdlog_adapter log(logger);
   log.pass_raw_bytes(true);
   const auto web = std::make_shared<const child_info>(child_info{"web", 0, 0, 7});

@@ -1,0 +1,423 @@
+#include "pipemux/relp_sender.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+extern "C" {  // librelp.h declares its C functions without it
+#include <librelp.h>
+}
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <iterator>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "pipemux/socket_sender.hpp"
+
+namespace pipemux {
+
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr std::chrono::milliseconds first_backoff{100};
+constexpr std::chrono::milliseconds max_backoff{5000};
+constexpr std::size_t max_batch = 256;  // messages taken off the queue at once
+
+void no_debug_output(char* /*format*/, ...) {}
+
+char syslog_command[] = "syslog";
+
+unsigned char* bytes(std::string& text) {
+  return reinterpret_cast<unsigned char*>(text.data());  // librelp takes them so; never writes
+}
+
+}  // namespace
+
+struct relp_sender::state : std::enable_shared_from_this<state> {
+  state(const asio::any_io_executor& executor, syslog_address where, syslog_tls_files files,
+        limits marks)
+      : loop(executor),
+        address(std::move(where)),
+        tls(std::move(files)),
+        bounds(marks),
+        deadline(executor) {}
+
+  asio::any_io_executor loop;
+  syslog_address address;
+  syslog_tls_files tls;
+  limits bounds;
+  asio::steady_timer deadline;  // close()'s
+
+  // Between the loop and the thread, under `mutex`.
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::deque<std::string> queue;  // not handed to librelp yet, oldest first
+  std::size_t waiting = 0;        // bytes of the queue and of the thread's batch
+  bool closing = false;           // send what is queued, close, end
+  bool giving_up = false;         // end at once
+  bool backlog_shown = false;     // the loop went backlogged: the thread tells when it drained
+  std::string no_session_why;     // while there is no session: why, for the end's report
+  bool detached = false;          // the sender is gone: the thread posts nothing more
+  // librelp's "shut down immediately", which its waits look at between two polls.
+  std::atomic<int> stop_now{0};
+  std::atomic<std::size_t> sent{0}, sessions{0};
+  std::thread worker;
+
+  // The loop's.
+  std::size_t pushed = 0, dropped = 0, possibly_lost = 0;
+  bool was_backlogged = false, finished = false;
+  std::function<void()> on_backlog;
+  std::function<void(const std::string&)> on_dropping;
+  std::function<void(std::size_t, const std::string&)> on_connection_lost;
+  std::function<void()> on_closed;
+
+  // The thread's (librelp calls its error handler on the thread).
+  std::string last_error = "no answer", first_error;
+  unsigned errors = 0;
+  std::string name_auth = "name";  // librelp takes a char*
+
+  std::string name() const { return socket_address_name(address); }
+
+  // --- on the loop -------------------------------------------------------------------------
+
+  void push(std::string message) {
+    if (finished) return drop(1, "the log was given up");
+    ++pushed;
+    {
+      const std::lock_guard lock(mutex);
+      waiting += message.size();
+      queue.push_back(std::move(message));
+      update_backlog();
+    }
+    wake.notify_one();
+  }
+
+  // Under the mutex: the thread reads backlog_shown under it too, after its batch, so that a
+  // backlog it drained is always told.
+  void update_backlog() {
+    const bool over = was_backlogged ? waiting > bounds.low_water : waiting > bounds.high_water;
+    backlog_shown = over;
+    if (over == was_backlogged) return;
+    was_backlogged = over;
+    if (on_backlog)
+      asio::post(loop, [self = shared_from_this()] {
+        if (self->on_backlog) self->on_backlog();
+      });
+  }
+
+  void drop(std::size_t count, const std::string& why) {
+    if (count == 0) return;
+    if (dropped == 0 && on_dropping) on_dropping(why);
+    dropped += count;
+  }
+
+  void close(std::function<void()> done) {
+    if (finished) return done();  // abandoned before: nothing is left to send
+    on_closed = std::move(done);
+    {
+      const std::lock_guard lock(mutex);
+      closing = true;
+    }
+    wake.notify_one();
+    deadline.expires_after(bounds.close_timeout);
+    deadline.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec || self->finished) return;
+      self->finish(false, self->give_up("the server did not acknowledge them in time"));
+    });
+  }
+
+  // Ends the thread's work at once (it ends within `timeout`, librelp's waits being in
+  // seconds); returns `why`, and why there is no session if there is none.
+  std::string give_up(const std::string& why) {
+    std::string said = why;
+    {
+      const std::lock_guard lock(mutex);
+      giving_up = true;
+      queue.clear();
+      if (!why.empty())
+        said += " (" +
+                (no_session_why.empty() ? "connected, the server's acknowledgements awaited"
+                                        : no_session_why) +
+                ")";
+    }
+    stop_now.store(1);
+    wake.notify_one();
+    return said;
+  }
+
+  void set_no_session_why(std::string why) {
+    const std::lock_guard lock(mutex);
+    no_session_why = std::move(why);
+  }
+
+  // The counts are taken here: whatever was never handed to librelp is dropped; what it held
+  // unconfirmed may be lost (the window at most).
+  void finish(bool confirmed, const std::string& why) {
+    if (finished) return;
+    finished = true;
+    deadline.cancel();
+    const std::size_t handed = sent.load();
+    drop(pushed - std::min(pushed, handed), why);
+    if (!confirmed) possibly_lost = std::min<std::size_t>(handed, bounds.window);
+    if (auto done = std::move(on_closed)) {
+      on_closed = nullptr;
+      done();
+    }
+  }
+
+  // --- on the thread -------------------------------------------------------------------------
+
+  // Under the mutex: once the sender is destroyed (and with it, maybe soon, the loop), nothing.
+  template <typename Handler>
+  void post_from_thread(Handler&& handler) {
+    const std::lock_guard lock(mutex);
+    if (!detached) asio::post(loop, std::forward<Handler>(handler));
+  }
+
+  void tell_loop_connection_lost(std::string why) {
+    post_from_thread([self = shared_from_this(), why = std::move(why)] {
+      if (!self->finished && self->on_connection_lost) self->on_connection_lost(0, why);
+    });
+  }
+
+  // librelp says what went wrong from the bottom up ("error connecting: 'Connection refused'",
+  // then "error opening connection to remote peer"): the first of an attempt is the one to tell.
+  static void on_relp_error(void* user, char* /*object*/, char* message, relpRetVal code) {
+    auto* self = static_cast<state*>(user);
+    if (self->first_error.empty())
+      self->first_error = std::string(message) + " (librelp error " + std::to_string(code) + ")";
+    ++self->errors;
+  }
+
+  // A certificate refused: what librelp says of it, and of whom.
+  static void on_tls_error(void* user, char* who, char* message, relpRetVal /*code*/) {
+    auto* self = static_cast<state*>(user);
+    if (self->first_error.empty())
+      self->first_error = "TLS: " + std::string(message) + " (" + who + ")";
+    ++self->errors;
+  }
+
+  // What the attempt just made said, for the next message.
+  void take_first_error() {
+    last_error = first_error.empty() ? std::string("no answer") : first_error;
+    first_error.clear();
+  }
+
+  // TLS as the sink asks: the server's certificate signed by the CA and naming the host.
+  void ask_for_tls(relpClt_t* client) {
+    relpCltEnableTLS(client);
+    relpCltSetCACert(client, tls.ca.data());
+    if (!tls.cert.empty()) {
+      relpCltSetOwnCert(client, tls.cert.data());
+      relpCltSetPrivKey(client, tls.key.data());
+    }
+    relpCltSetAuthMode(client, name_auth.data());
+    relpCltAddPermittedPeer(client, address.host.data());
+  }
+
+  // A session: the first with relpCltConnect (which makes a new one each time it fails), the
+  // next ones with relpCltReconnect, which sends librelp's unacknowledged window again first.
+  bool connect(relpEngine_t* engine, relpClt_t*& client, bool ever_connected) {
+    if (client == nullptr) {
+      if (relpEngineCltConstruct(engine, &client) != RELP_RET_OK) {
+        first_error = "librelp cannot make a client";
+        return false;
+      }
+      relpCltSetUsrPtr(client, this);
+      relpCltSetTimeout(client, static_cast<unsigned>(bounds.timeout.count()));
+      relpCltSetConnTimeout(client, static_cast<int>(bounds.connect_timeout.count()));
+      relpCltSetWindowSize(client, bounds.window);
+      if (tls.on()) ask_for_tls(client);
+    }
+    std::string port = std::to_string(address.port);
+    std::string host = address.host;
+    const relpRetVal made = ever_connected ? relpCltReconnect(client)
+                                           : relpCltConnect(client, 0, bytes(port), bytes(host));
+    return made == RELP_RET_OK;
+  }
+
+  // Takes the next messages off the queue into `batch`; false when the thread is to end.
+  bool next_batch(std::vector<std::string>& batch) {
+    std::unique_lock lock(mutex);
+    wake.wait(lock, [this] { return giving_up || closing || !queue.empty(); });
+    if (giving_up || queue.empty()) return false;
+    const std::size_t count = std::min(queue.size(), max_batch);
+    batch.assign(std::make_move_iterator(queue.begin()),
+                 std::make_move_iterator(queue.begin() + static_cast<std::ptrdiff_t>(count)));
+    queue.erase(queue.begin(), queue.begin() + static_cast<std::ptrdiff_t>(count));
+    return true;
+  }
+
+  // The first `sent_now` of the batch went; the rest goes back to the front of the queue.
+  void batch_done(std::vector<std::string>& batch, std::size_t sent_now) {
+    bool drained = false;
+    {
+      const std::lock_guard lock(mutex);
+      for (std::size_t i = 0; i < sent_now; ++i) waiting -= batch[i].size();
+      queue.insert(queue.begin(),
+                   std::make_move_iterator(batch.begin() + static_cast<std::ptrdiff_t>(sent_now)),
+                   std::make_move_iterator(batch.end()));
+      drained = backlog_shown && waiting <= bounds.low_water;
+    }
+    batch.clear();
+    if (drained)
+      post_from_thread([self = shared_from_this()] {
+        if (self->finished) return;
+        const std::lock_guard lock(self->mutex);
+        self->update_backlog();
+      });
+  }
+
+  void wait_before_retry(std::chrono::milliseconds& backoff) {
+    std::unique_lock lock(mutex);
+    wake.wait_for(lock, backoff, [this] { return giving_up; });
+    backoff = std::min(backoff * 2, max_backoff);
+  }
+
+  void run() {
+    relpEngine_t* engine = nullptr;
+    if (relpEngineConstruct(&engine) != RELP_RET_OK) {
+      post_from_thread([self = shared_from_this()] { self->finish(false, "librelp failed"); });
+      return;
+    }
+    relpEngineSetDbgprint(engine, no_debug_output);
+    relpEngineSetOnErr(engine, on_relp_error);
+    relpEngineSetOnAuthErr(engine, on_tls_error);
+    relpEngineSetEnableCmd(engine, reinterpret_cast<unsigned char*>(syslog_command),
+                           eRelpCmdState_Required);
+    // librelp reads it as a plain int between two polls; we store to it atomically.
+    static_assert(sizeof(std::atomic<int>) == sizeof(int));
+    relpEngineSetShutdownImmdtPtr(engine, reinterpret_cast<int*>(&stop_now));
+    relpClt_t* client = nullptr;
+    bool ever_connected = false, up = false, outage_told = false;
+    std::chrono::milliseconds backoff = first_backoff;
+    std::vector<std::string> batch;
+    set_no_session_why("connecting: no answer to RELP's \"open\" yet");
+    while (next_batch(batch)) {
+      if (!up) {
+        first_error.clear();
+        up = connect(engine, client, ever_connected);
+        take_first_error();
+      }
+      if (!up) {  // the batch waits at the front of the queue
+        batch_done(batch, 0);
+        set_no_session_why("cannot connect: " + last_error);
+        if (!outage_told) tell_loop_connection_lost("cannot connect: " + last_error);
+        outage_told = true;
+        wait_before_retry(backoff);
+        continue;
+      }
+      if (!ever_connected || outage_told) {
+        ++sessions;
+        set_no_session_why({});
+      }
+      ever_connected = true;
+      outage_told = false;
+      backoff = first_backoff;
+      std::size_t sent_now = 0;
+      first_error.clear();
+      for (; sent_now < batch.size(); ++sent_now) {
+        std::string& message = batch[sent_now];
+        if (relpCltSendSyslog(client, bytes(message), message.size()) != RELP_RET_OK) break;
+        ++sent;
+      }
+      if (sent_now < batch.size()) {  // the session broke: librelp keeps its window for the next
+        take_first_error();
+        up = false;
+        outage_told = true;
+        set_no_session_why("the session broke: " + last_error);
+        tell_loop_connection_lost(last_error);
+      }
+      batch_done(batch, sent_now);
+    }
+    // Closing a session that works waits for the server's answer to "close", which comes after
+    // its acknowledgements of everything before it: no error then confirms them all.
+    bool confirmed = false;
+    if (client != nullptr) {
+      const unsigned errors_before = errors;
+      const bool clean = up && stop_now.load() == 0;
+      relpEngineCltDestruct(engine, &client);
+      confirmed = clean && errors == errors_before;
+    }
+    relpEngineDestruct(&engine);
+    post_from_thread([self = shared_from_this(), confirmed] {
+      self->finish(confirmed, "the server was not there to take them");
+    });
+  }
+};
+
+relp_sender::relp_sender(const asio::any_io_executor& loop, syslog_address address,
+                         syslog_tls_files tls, limits marks)
+    : state_(std::make_shared<state>(loop, std::move(address), std::move(tls), marks)) {
+  state_->worker = std::thread([self = state_] { self->run(); });
+}
+
+// The thread may be in one of librelp's waits, which end within `timeout`: it is left to end on
+// its own (it holds the state), so that destroying a sender never waits on a server.
+relp_sender::~relp_sender() {
+  state_->give_up({});
+  {
+    const std::lock_guard lock(state_->mutex);
+    state_->detached = true;
+  }
+  if (state_->worker.joinable()) state_->worker.detach();
+}
+
+void relp_sender::send(std::string message) {
+  state_->push(std::move(message));
+}
+
+bool relp_sender::backlogged() const {
+  return state_->was_backlogged && !state_->finished;
+}
+
+void relp_sender::on_backlog(std::function<void()> handler) {
+  state_->on_backlog = std::move(handler);
+}
+
+void relp_sender::on_dropping(std::function<void(const std::string&)> handler) {
+  state_->on_dropping = std::move(handler);
+}
+
+void relp_sender::on_connection_lost(
+    std::function<void(std::size_t possibly_lost, const std::string& why)> handler) {
+  state_->on_connection_lost = std::move(handler);
+}
+
+void relp_sender::close(std::function<void()> done) {
+  state_->close(std::move(done));
+}
+
+std::size_t relp_sender::abandon() {
+  const std::size_t before = state_->dropped;
+  state_->finish(false, state_->give_up("pipemux gave up on them"));
+  return state_->dropped - before;
+}
+
+std::size_t relp_sender::dropped() const {
+  return state_->dropped;
+}
+
+std::size_t relp_sender::possibly_lost() const {
+  return state_->possibly_lost;
+}
+
+std::string relp_sender::name() const {
+  return state_->name();
+}
+
+std::size_t relp_sender::sent() const {
+  return state_->sent.load();
+}
+
+std::size_t relp_sender::sessions() const {
+  return state_->sessions.load();
+}
+
+}  // namespace pipemux
