@@ -5,6 +5,49 @@
 
 namespace pipemux::detail {
 
+namespace {
+
+// A syslog sink's keys: RFC 5424 messages to a socket, a server, or over RELP (with TLS).
+void parse_syslog_sink(const config_reader& reader, const toml::table& table,
+                       const std::string& prefix, log_sink_options& sink) {
+  for (auto&& [key, node] : table)
+    if (key.str() != "type" && key.str() != "address" && key.str() != "facility" &&
+        key.str() != "max_message" && !key.str().starts_with("tls_"))  // checked below
+      reader.fail(key.source(), prefix + std::string(key.str()),
+                  "is for a file: syslog takes an address, a facility, a max_message and "
+                  "tls_ca, tls_cert, tls_key");
+  if (const auto* a = table.get("address")) {
+    const std::string text = reader.c_string(*a, prefix + "address");
+    const auto address = parse_syslog_address(text);
+    if (!address)
+      reader.fail(a->source(), prefix + "address",
+                  syslog_address_problem(text) + " (got \"" + escaped(text) + "\")");
+    sink.address = *address;
+  }
+  if (const auto* f = table.get("facility"))
+    sink.facility = choice<int>(reader, *f, prefix + "facility", syslog_facility_names);
+  if (const auto* m = table.get("max_message")) {
+    const std::uint64_t bytes = byte_size(reader, *m, prefix + "max_message");
+    const std::string problem = syslog_max_message_problem(sink.address, bytes);
+    if (!problem.empty()) reader.fail(m->source(), prefix + "max_message", problem);
+    sink.max_message = static_cast<std::size_t>(bytes);
+  }
+  const toml::node* first_tls = nullptr;
+  for (auto&& [key, node] : table) {
+    std::string* file = key.str() == "tls_ca"     ? &sink.tls.ca
+                        : key.str() == "tls_cert" ? &sink.tls.cert
+                        : key.str() == "tls_key"  ? &sink.tls.key
+                                                  : nullptr;
+    if (file == nullptr) continue;
+    *file = reader.c_string(node, prefix + std::string(key.str()));
+    if (first_tls == nullptr) first_tls = &node;
+  }
+  if (const std::string problem = syslog_tls_problem(sink.address, sink.tls); !problem.empty())
+    reader.fail(first_tls->source(), prefix + "tls", problem);
+}
+
+}  // namespace
+
 // One [[log.sink]] table.
 log_sink_options parse_sink(const config_reader& reader, const toml::table& table,
                             const std::string& prefix, const std::string& source) {
@@ -17,41 +60,8 @@ log_sink_options parse_sink(const config_reader& reader, const toml::table& tabl
     sink.origin = fmt::format("{}:{}:{}: {}type", source, type->source().begin.line,
                               type->source().begin.column, prefix);
   }
-  if (sink.kind == sink_kind::syslog) {  // RFC 5424 messages to a socket
-    for (auto&& [key, node] : table)
-      if (key.str() != "type" && key.str() != "address" && key.str() != "facility" &&
-          key.str() != "max_message" && !key.str().starts_with("tls_"))  // checked below
-        reader.fail(key.source(), prefix + std::string(key.str()),
-                    "is for a file: syslog takes an address, a facility, a max_message and "
-                    "tls_ca, tls_cert, tls_key");
-    if (const auto* a = table.get("address")) {
-      const std::string text = reader.c_string(*a, prefix + "address");
-      const auto address = parse_syslog_address(text);
-      if (!address)
-        reader.fail(a->source(), prefix + "address",
-                    syslog_address_problem(text) + " (got \"" + escaped(text) + "\")");
-      sink.address = *address;
-    }
-    if (const auto* f = table.get("facility"))
-      sink.facility = choice<int>(reader, *f, prefix + "facility", syslog_facility_names);
-    if (const auto* m = table.get("max_message")) {
-      const std::uint64_t bytes = byte_size(reader, *m, prefix + "max_message");
-      const std::string problem = syslog_max_message_problem(sink.address, bytes);
-      if (!problem.empty()) reader.fail(m->source(), prefix + "max_message", problem);
-      sink.max_message = static_cast<std::size_t>(bytes);
-    }
-    const toml::node* first_tls = nullptr;
-    for (auto&& [key, node] : table) {
-      std::string* file = key.str() == "tls_ca"     ? &sink.tls.ca
-                          : key.str() == "tls_cert" ? &sink.tls.cert
-                          : key.str() == "tls_key"  ? &sink.tls.key
-                                                    : nullptr;
-      if (file == nullptr) continue;
-      *file = reader.c_string(node, prefix + std::string(key.str()));
-      if (first_tls == nullptr) first_tls = &node;
-    }
-    if (const std::string problem = syslog_tls_problem(sink.address, sink.tls); !problem.empty())
-      reader.fail(first_tls->source(), prefix + "tls", problem);
+  if (sink.kind == sink_kind::syslog) {
+    parse_syslog_sink(reader, table, prefix, sink);
     return sink;
   }
   if (sink.kind == sink_kind::journal) {  // native entries: fields, no format, no file
