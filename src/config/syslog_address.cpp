@@ -5,13 +5,14 @@
 // the config is read, saying what is wrong, rather than costing the sender's close_timeout at
 // the end of every run.
 #include <arpa/inet.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <string_view>
 
@@ -189,10 +190,13 @@ std::string syslog_tls_problem(const syslog_address& address, const syslog_tls_f
   if (tls.ca.empty()) return "TLS needs the CA that signed the server's certificate (tls_ca)";
   if (tls.cert.empty() != tls.key.empty())
     return "a client certificate goes with its key: both or neither (tls_cert, tls_key)";
+  // Looked at, not opened: opening a FIFO would wait for a writer.
   for (const std::string* file : {&tls.ca, &tls.cert, &tls.key}) {
     if (file->empty()) continue;
-    std::ifstream in(*file);
-    if (!in) return "cannot read " + in_quotes(*file) + ": " + std::strerror(errno);
+    struct stat status {};
+    if (::stat(file->c_str(), &status) != 0 || ::access(file->c_str(), R_OK) != 0)
+      return "cannot read " + in_quotes(*file) + ": " + std::strerror(errno);
+    if (!S_ISREG(status.st_mode)) return in_quotes(*file) + " is not a file";
   }
   return {};
 }

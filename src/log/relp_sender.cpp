@@ -7,9 +7,16 @@ extern "C" {  // librelp.h declares its C functions without it
 #include <librelp.h>
 }
 
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <iterator>
 #include <mutex>
@@ -32,6 +39,35 @@ constexpr std::size_t max_batch = 256;  // messages taken off the queue at once
 void no_debug_output(char* /*format*/, ...) {}
 
 char syslog_command[] = "syslog";
+
+// Why a TCP connection to `address` cannot be made, in the system's words (librelp says only
+// "error opening connection"); empty when it can. librelp connects to the first address found.
+std::string tcp_problem(const syslog_address& address, std::chrono::seconds limit) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const std::string port = std::to_string(address.port);
+  if (const int failed = ::getaddrinfo(address.host.c_str(), port.c_str(), &hints, &found))
+    return "cannot resolve \"" + address.host + "\": " + ::gai_strerror(failed);
+  std::string why;
+  const int fd = ::socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                          found->ai_protocol);
+  if (fd < 0 || (::connect(fd, found->ai_addr, found->ai_addrlen) != 0 && errno != EINPROGRESS)) {
+    why = std::strerror(errno);
+  } else {
+    pollfd writable{fd, POLLOUT, 0};
+    int error = 0;
+    socklen_t size = sizeof error;
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(limit).count();
+    if (::poll(&writable, 1, static_cast<int>(wait)) == 0)
+      why = "no answer within " + std::to_string(limit.count()) + " s";
+    else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0 && error != 0)
+      why = std::strerror(error);
+  }
+  if (fd >= 0) ::close(fd);
+  ::freeaddrinfo(found);
+  return why;
+}
 
 unsigned char* bytes(std::string& text) {
   return reinterpret_cast<unsigned char*>(text.data());  // librelp takes them so; never writes
@@ -80,6 +116,11 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
   // The thread's (librelp calls its error handler on the thread).
   std::string last_error = "no answer", first_error;
   unsigned errors = 0;
+  relpEngine_t* engine = nullptr;
+  relpClt_t* client = nullptr;
+  bool client_connected = false;   // the client had a session: relpCltReconnect from now on
+  bool up = false;                 // a session works
+  std::deque<std::string> recent;  // the last `window` messages sent
   std::string name_auth = "name";  // librelp takes a char*
 
   std::string name() const { return socket_address_name(address); }
@@ -128,7 +169,8 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
     deadline.expires_after(bounds.close_timeout);
     deadline.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
       if (ec || self->finished) return;
-      self->finish(false, self->give_up("the server did not acknowledge them in time"));
+      self->finish(false, self->give_up("not taken by the server in the time pipemux waits at "
+                                        "the end"));
     });
   }
 
@@ -221,12 +263,14 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
     relpCltAddPermittedPeer(client, address.host.data());
   }
 
-  // A session: the first with relpCltConnect (which makes a new one each time it fails), the
-  // next ones with relpCltReconnect, which sends librelp's unacknowledged window again first.
-  bool connect(relpEngine_t* engine, relpClt_t*& client, bool ever_connected) {
+  // A session: the first of a client with relpCltConnect (which makes a new one each time it
+  // fails), the next ones with relpCltReconnect, which sends librelp's unacknowledged window
+  // again first. The first error of the attempt goes to last_error.
+  bool connect() {
+    first_error.clear();
     if (client == nullptr) {
       if (relpEngineCltConstruct(engine, &client) != RELP_RET_OK) {
-        first_error = "librelp cannot make a client";
+        last_error = "librelp cannot make a client";
         return false;
       }
       relpCltSetUsrPtr(client, this);
@@ -234,12 +278,82 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
       relpCltSetConnTimeout(client, static_cast<int>(bounds.connect_timeout.count()));
       relpCltSetWindowSize(client, bounds.window);
       if (tls.on()) ask_for_tls(client);
+      client_connected = false;
     }
     std::string port = std::to_string(address.port);
     std::string host = address.host;
-    const relpRetVal made = ever_connected ? relpCltReconnect(client)
-                                           : relpCltConnect(client, 0, bytes(port), bytes(host));
+    const relpRetVal made = client_connected ? relpCltReconnect(client)
+                                             : relpCltConnect(client, 0, bytes(port), bytes(host));
+    take_first_error();
+    // librelp says only "error opening connection" of a name that does not resolve or a port
+    // that refuses: the system's own words are more use.
+    if (made == RELP_RET_IO_ERR)
+      if (std::string why = tcp_problem(address, bounds.connect_timeout); !why.empty())
+        last_error = std::move(why);
+    if (made == RELP_RET_TIMED_OUT)
+      last_error = "no answer within " + std::to_string(bounds.timeout.count()) +
+                   " s (to connecting, or to RELP's \"open\")";
+    if (made == RELP_RET_OK) client_connected = true;
     return made == RELP_RET_OK;
+  }
+
+  // Closes the client's session: when it works, its server answers "close" after it
+  // acknowledged everything before it, so no error then confirms them all.
+  bool close_client() {
+    if (client == nullptr) return false;
+    const unsigned errors_before = errors;
+    const bool clean = up && stop_now.load() == 0;
+    relpEngineCltDestruct(engine, &client);
+    client = nullptr;
+    up = false;
+    return clean && errors == errors_before;
+  }
+
+  // Sends the batch until a message does not go; returns how many went. Each one sent is kept
+  // among the last `window` sent (recent): what librelp may still hold unacknowledged.
+  std::size_t send_batch(std::vector<std::string>& batch) {
+    first_error.clear();
+    std::size_t sent_now = 0;
+    for (; sent_now < batch.size(); ++sent_now) {
+      std::string& message = batch[sent_now];
+      if (relpCltSendSyslog(client, bytes(message), message.size()) != RELP_RET_OK) break;
+      ++sent;
+      recent.push_back(message);
+      if (recent.size() > static_cast<std::size_t>(bounds.window)) recent.pop_front();
+    }
+    if (sent_now < batch.size()) take_first_error();
+    return sent_now;
+  }
+
+  bool giving_up_now() {
+    const std::lock_guard lock(mutex);
+    return giving_up;
+  }
+
+  // The end of the run, and the session did not close cleanly (it broke after the last
+  // message, or never came back): librelp's window is gone with its client, so the last
+  // `window` messages sent go again on a new session, until one closes cleanly or close()'s
+  // time is up. At least once: those the server had may arrive twice (the same seq).
+  bool resend_recent() {
+    std::chrono::milliseconds backoff = first_backoff;
+    while (!recent.empty() && !giving_up_now()) {
+      if (connect()) {
+        up = true;
+        std::vector<std::string> again(recent.begin(), recent.end());
+        recent.clear();  // send_batch keeps again those that go
+        const std::size_t sent_before = sent.load();
+        const std::size_t went = send_batch(again);
+        sent.store(sent_before);  // sent again: not counted twice
+        if (went == again.size() && close_client()) return true;
+        recent.insert(recent.end(),
+                      std::make_move_iterator(again.begin() + static_cast<std::ptrdiff_t>(went)),
+                      std::make_move_iterator(again.end()));
+      }
+      close_client();
+      set_no_session_why("cannot connect: " + last_error);
+      wait_before_retry(backoff);
+    }
+    return recent.empty();
   }
 
   // Takes the next messages off the queue into `batch`; false when the thread is to end.
@@ -280,12 +394,8 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
     backoff = std::min(backoff * 2, max_backoff);
   }
 
-  void run() {
-    relpEngine_t* engine = nullptr;
-    if (relpEngineConstruct(&engine) != RELP_RET_OK) {
-      post_from_thread([self = shared_from_this()] { self->finish(false, "librelp failed"); });
-      return;
-    }
+  bool make_engine() {
+    if (relpEngineConstruct(&engine) != RELP_RET_OK) return false;
     relpEngineSetDbgprint(engine, no_debug_output);
     relpEngineSetOnErr(engine, on_relp_error);
     relpEngineSetOnAuthErr(engine, on_tls_error);
@@ -294,17 +404,20 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
     // librelp reads it as a plain int between two polls; we store to it atomically.
     static_assert(sizeof(std::atomic<int>) == sizeof(int));
     relpEngineSetShutdownImmdtPtr(engine, reinterpret_cast<int*>(&stop_now));
-    relpClt_t* client = nullptr;
-    bool ever_connected = false, up = false, outage_told = false;
+    return true;
+  }
+
+  void run() {
+    if (!make_engine()) {
+      post_from_thread([self = shared_from_this()] { self->finish(false, "librelp failed"); });
+      return;
+    }
+    bool outage_told = false;
     std::chrono::milliseconds backoff = first_backoff;
     std::vector<std::string> batch;
     set_no_session_why("connecting: no answer to RELP's \"open\" yet");
     while (next_batch(batch)) {
-      if (!up) {
-        first_error.clear();
-        up = connect(engine, client, ever_connected);
-        take_first_error();
-      }
+      if (!up) up = connect();
       if (!up) {  // the batch waits at the front of the queue
         batch_done(batch, 0);
         set_no_session_why("cannot connect: " + last_error);
@@ -313,22 +426,14 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
         wait_before_retry(backoff);
         continue;
       }
-      if (!ever_connected || outage_told) {
+      if (sessions.load() == 0 || outage_told) {
         ++sessions;
         set_no_session_why({});
       }
-      ever_connected = true;
       outage_told = false;
       backoff = first_backoff;
-      std::size_t sent_now = 0;
-      first_error.clear();
-      for (; sent_now < batch.size(); ++sent_now) {
-        std::string& message = batch[sent_now];
-        if (relpCltSendSyslog(client, bytes(message), message.size()) != RELP_RET_OK) break;
-        ++sent;
-      }
+      const std::size_t sent_now = send_batch(batch);
       if (sent_now < batch.size()) {  // the session broke: librelp keeps its window for the next
-        take_first_error();
         up = false;
         outage_told = true;
         set_no_session_why("the session broke: " + last_error);
@@ -336,15 +441,7 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
       }
       batch_done(batch, sent_now);
     }
-    // Closing a session that works waits for the server's answer to "close", which comes after
-    // its acknowledgements of everything before it: no error then confirms them all.
-    bool confirmed = false;
-    if (client != nullptr) {
-      const unsigned errors_before = errors;
-      const bool clean = up && stop_now.load() == 0;
-      relpEngineCltDestruct(engine, &client);
-      confirmed = clean && errors == errors_before;
-    }
+    const bool confirmed = close_client() || (!giving_up_now() && resend_recent());
     relpEngineDestruct(&engine);
     post_from_thread([self = shared_from_this(), confirmed] {
       self->finish(confirmed, "the server was not there to take them");

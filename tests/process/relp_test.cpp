@@ -174,6 +174,46 @@ TEST(Relp, AServerKilledAThirdOfTheWayAndBackTwoSecondsLaterGetsEveryLineOfFourC
   EXPECT_EQ(got.malformed, 0U) << got.text;
 }
 
+// Every message was handed to librelp, none acknowledged, and the server dies as the run ends:
+// librelp's window goes with its client, so pipemux sends its own copy of the last window on a
+// new session (found by a hostile test: the run ended at once, counting 103 possibly lost).
+TEST(Relp, AServerLostAfterTheLastMessageWasSentGetsThemFromANewSessionAtTheEnd) {
+  if (!imrelp_installed()) GTEST_SKIP() << "rsyslog-relp is not installed (scripts/setup does)";
+  rsyslog server("relp-end", rsyslog::listening::relp);
+  ASSERT_TRUE(server.start()) << server.startup_log();
+  const std::string& dir = server.dir();
+  constexpr int count = 100;  // under the window (128): all sent without an acknowledgement
+  bool restarted = false;
+  test::command_options options;
+  options.watch = [&](int, const std::string&) {
+    // The session is made (the child's start report arrived), then the server freezes.
+    server.received_until(
+        [](const std::string& text) { return text.find(" start [") != text.npos; });
+    server.freeze();
+    std::ofstream(dir + "/go").flush();
+    // The child wrote its lines: they are handed to librelp, the server frozen.
+    if (!test::eventually([&] { return std::filesystem::exists(dir + "/done"); })) return true;
+    server.stop(SIGKILL);
+    restarted = server.start();
+    return true;
+  };
+  const std::string child = "sh -c 'while [ ! -e " + dir + "/go ]; do sleep 0.01; done; " +
+                            spam(count) + "; touch " + dir + "/done'";
+  const auto result =
+      run_command({pipemux_exe(), "--syslog-to",
+                   "relp://127.0.0.1:" + std::to_string(server.port()), "--names", "end", child},
+                  options);
+  ASSERT_TRUE(restarted) << server.startup_log();
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.err.find("may have been lost"), std::string::npos) << result.err;
+  ASSERT_TRUE(has_summaries(
+      server.received_until([](const std::string& text) { return has_summaries(text, 1); }), 1));
+  const delivery got = check(server, "end", 1, count);
+  EXPECT_EQ(got.missing, 0U) << got.text << result.err;
+  EXPECT_TRUE(got.ordered) << got.text;
+  EXPECT_EQ(got.malformed, 0U) << got.text;
+}
+
 TEST(Relp, AServerAwayWhenTheRunStartsHoldsTheChildAndGetsEveryLineOnceItIsThere) {
   if (!imrelp_installed()) GTEST_SKIP() << "rsyslog-relp is not installed (scripts/setup does)";
   rsyslog server("relp-late", rsyslog::listening::relp);

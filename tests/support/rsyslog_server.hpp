@@ -60,6 +60,7 @@ class rsyslog {
   explicit rsyslog(const std::string& name, listening how = listening::plain,
                    const std::string& relp_options = "")
       : dir_(temp_path(name)), port_(free_port()), how_(how) {
+    std::filesystem::remove_all(dir_);  // a test repeated (--gtest_repeat) starts afresh
     std::filesystem::create_directories(dir_);
     const std::string& dir = dir_;
     const int port = port_;
@@ -113,6 +114,11 @@ class rsyslog {
       std::this_thread::sleep_for(50ms);
     }
     return false;
+  }
+
+  /// Freezes it (SIGSTOP): it takes connections no more, nor reads, nor answers.
+  void freeze() const {
+    if (pid_ > 0) ::kill(pid_, SIGSTOP);
   }
 
   /// Stops it with `sig` (SIGKILL: as if it crashed) and waits until it is gone.
