@@ -3,27 +3,18 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-extern "C" {  // librelp.h declares its C functions without it
-#include <librelp.h>
-}
-
-#include <netdb.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
 #include <condition_variable>
-#include <cstring>
 #include <deque>
 #include <iterator>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
 
+#include "log/relp_session.hpp"
 #include "pipemux/socket_sender.hpp"
 
 namespace pipemux {
@@ -35,43 +26,6 @@ namespace {
 constexpr std::chrono::milliseconds first_backoff{100};
 constexpr std::chrono::milliseconds max_backoff{5000};
 constexpr std::size_t max_batch = 256;  // messages taken off the queue at once
-
-void no_debug_output(char* /*format*/, ...) {}
-
-char syslog_command[] = "syslog";
-
-// Why a TCP connection to `address` cannot be made, in the system's words (librelp says only
-// "error opening connection"); empty when it can. librelp connects to the first address found.
-std::string tcp_problem(const syslog_address& address, std::chrono::seconds limit) {
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  const std::string port = std::to_string(address.port);
-  if (const int failed = ::getaddrinfo(address.host.c_str(), port.c_str(), &hints, &found))
-    return "cannot resolve \"" + address.host + "\": " + ::gai_strerror(failed);
-  std::string why;
-  const int fd = ::socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
-                          found->ai_protocol);
-  if (fd < 0 || (::connect(fd, found->ai_addr, found->ai_addrlen) != 0 && errno != EINPROGRESS)) {
-    why = std::strerror(errno);
-  } else {
-    pollfd writable{fd, POLLOUT, 0};
-    int error = 0;
-    socklen_t size = sizeof error;
-    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(limit).count();
-    if (::poll(&writable, 1, static_cast<int>(wait)) == 0)
-      why = "no answer within " + std::to_string(limit.count()) + " s";
-    else if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) == 0 && error != 0)
-      why = std::strerror(error);
-  }
-  if (fd >= 0) ::close(fd);
-  ::freeaddrinfo(found);
-  return why;
-}
-
-unsigned char* bytes(std::string& text) {
-  return reinterpret_cast<unsigned char*>(text.data());  // librelp takes them so; never writes
-}
 
 }  // namespace
 
@@ -113,15 +67,8 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
   std::function<void(std::size_t, const std::string&)> on_connection_lost;
   std::function<void()> on_closed;
 
-  // The thread's (librelp calls its error handler on the thread).
-  std::string last_error = "no answer", first_error;
-  unsigned errors = 0;
-  relpEngine_t* engine = nullptr;
-  relpClt_t* client = nullptr;
-  bool client_connected = false;   // the client had a session: relpCltReconnect from now on
-  bool up = false;                 // a session works
-  std::deque<std::string> recent;  // the last `window` messages sent
-  std::string name_auth = "name";  // librelp takes a char*
+  // The thread's: librelp's engine and client.
+  std::unique_ptr<detail::relp_session> session;
 
   std::string name() const { return socket_address_name(address); }
 
@@ -228,129 +175,31 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
     });
   }
 
-  // librelp says what went wrong from the bottom up ("error connecting: 'Connection refused'",
-  // then "error opening connection to remote peer"): the first of an attempt is the one to tell.
-  static void on_relp_error(void* user, char* /*object*/, char* message, relpRetVal code) {
-    auto* self = static_cast<state*>(user);
-    if (self->first_error.empty())
-      self->first_error = std::string(message) + " (librelp error " + std::to_string(code) + ")";
-    ++self->errors;
-  }
-
-  // A certificate refused: what librelp says of it, and of whom.
-  static void on_tls_error(void* user, char* who, char* message, relpRetVal /*code*/) {
-    auto* self = static_cast<state*>(user);
-    if (self->first_error.empty())
-      self->first_error = "TLS: " + std::string(message) + " (" + who + ")";
-    ++self->errors;
-  }
-
-  // What the attempt just made said, for the next message.
-  void take_first_error() {
-    last_error = first_error.empty() ? std::string("no answer") : first_error;
-    first_error.clear();
-  }
-
-  // TLS as the sink asks: the server's certificate signed by the CA and naming the host.
-  void ask_for_tls(relpClt_t* client) {
-    relpCltEnableTLS(client);
-    relpCltSetCACert(client, tls.ca.data());
-    if (!tls.cert.empty()) {
-      relpCltSetOwnCert(client, tls.cert.data());
-      relpCltSetPrivKey(client, tls.key.data());
-    }
-    relpCltSetAuthMode(client, name_auth.data());
-    relpCltAddPermittedPeer(client, address.host.data());
-  }
-
-  // A session: the first of a client with relpCltConnect (which makes a new one each time it
-  // fails), the next ones with relpCltReconnect, which sends librelp's unacknowledged window
-  // again first. The first error of the attempt goes to last_error.
-  bool connect() {
-    first_error.clear();
-    if (client == nullptr) {
-      if (relpEngineCltConstruct(engine, &client) != RELP_RET_OK) {
-        last_error = "librelp cannot make a client";
-        return false;
-      }
-      relpCltSetUsrPtr(client, this);
-      relpCltSetTimeout(client, static_cast<unsigned>(bounds.timeout.count()));
-      relpCltSetConnTimeout(client, static_cast<int>(bounds.connect_timeout.count()));
-      relpCltSetWindowSize(client, bounds.window);
-      if (tls.on()) ask_for_tls(client);
-      client_connected = false;
-    }
-    std::string port = std::to_string(address.port);
-    std::string host = address.host;
-    const relpRetVal made = client_connected ? relpCltReconnect(client)
-                                             : relpCltConnect(client, 0, bytes(port), bytes(host));
-    take_first_error();
-    // librelp says only "error opening connection" of a name that does not resolve or a port
-    // that refuses: the system's own words are more use.
-    if (made == RELP_RET_IO_ERR)
-      if (std::string why = tcp_problem(address, bounds.connect_timeout); !why.empty())
-        last_error = std::move(why);
-    if (made == RELP_RET_TIMED_OUT)
-      last_error = "no answer within " + std::to_string(bounds.timeout.count()) +
-                   " s (to connecting, or to RELP's \"open\")";
-    if (made == RELP_RET_OK) client_connected = true;
-    return made == RELP_RET_OK;
-  }
-
-  // Closes the client's session: when it works, its server answers "close" after it
-  // acknowledged everything before it, so no error then confirms them all.
-  bool close_client() {
-    if (client == nullptr) return false;
-    const unsigned errors_before = errors;
-    const bool clean = up && stop_now.load() == 0;
-    relpEngineCltDestruct(engine, &client);
-    client = nullptr;
-    up = false;
-    return clean && errors == errors_before;
-  }
-
-  // Sends the batch until a message does not go; returns how many went. Each one sent is kept
-  // among the last `window` sent (recent): what librelp may still hold unacknowledged.
-  std::size_t send_batch(std::vector<std::string>& batch) {
-    first_error.clear();
-    std::size_t sent_now = 0;
-    for (; sent_now < batch.size(); ++sent_now) {
-      std::string& message = batch[sent_now];
-      if (relpCltSendSyslog(client, bytes(message), message.size()) != RELP_RET_OK) break;
-      ++sent;
-      recent.push_back(message);
-      if (recent.size() > static_cast<std::size_t>(bounds.window)) recent.pop_front();
-    }
-    if (sent_now < batch.size()) take_first_error();
-    return sent_now;
-  }
-
   bool giving_up_now() {
     const std::lock_guard lock(mutex);
     return giving_up;
   }
 
   // The end of the run, and the session did not close cleanly (it broke after the last
-  // message, or never came back): librelp's window is gone with its client, so the last
-  // `window` messages sent go again on a new session, until one closes cleanly or close()'s
-  // time is up. At least once: those the server had may arrive twice (the same seq).
+  // message, or never came back): librelp's window went with its client, so the last `window`
+  // messages sent go again on a new session, until one closes cleanly or close()'s time is up.
+  // At least once: those the server had may arrive twice (the same seq).
   bool resend_recent() {
+    std::deque<std::string>& recent = session->recent();
     std::chrono::milliseconds backoff = first_backoff;
     while (!recent.empty() && !giving_up_now()) {
-      if (connect()) {
-        up = true;
-        std::vector<std::string> again(recent.begin(), recent.end());
-        recent.clear();  // send_batch keeps again those that go
-        const std::size_t sent_before = sent.load();
-        const std::size_t went = send_batch(again);
-        sent.store(sent_before);  // sent again: not counted twice
-        if (went == again.size() && close_client()) return true;
+      if (session->connect()) {
+        std::vector<std::string> again(std::make_move_iterator(recent.begin()),
+                                       std::make_move_iterator(recent.end()));
+        recent.clear();  // send() keeps again those that go
+        const std::size_t went = session->send(again);
+        if (went == again.size() && session->close()) return true;
         recent.insert(recent.end(),
                       std::make_move_iterator(again.begin() + static_cast<std::ptrdiff_t>(went)),
                       std::make_move_iterator(again.end()));
       }
-      close_client();
-      set_no_session_why("cannot connect: " + last_error);
+      session->close();
+      set_no_session_why("cannot connect: " + session->last_error());
       wait_before_retry(backoff);
     }
     return recent.empty();
@@ -394,21 +243,11 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
     backoff = std::min(backoff * 2, max_backoff);
   }
 
-  bool make_engine() {
-    if (relpEngineConstruct(&engine) != RELP_RET_OK) return false;
-    relpEngineSetDbgprint(engine, no_debug_output);
-    relpEngineSetOnErr(engine, on_relp_error);
-    relpEngineSetOnAuthErr(engine, on_tls_error);
-    relpEngineSetEnableCmd(engine, reinterpret_cast<unsigned char*>(syslog_command),
-                           eRelpCmdState_Required);
-    // librelp reads it as a plain int between two polls; we store to it atomically.
-    static_assert(sizeof(std::atomic<int>) == sizeof(int));
-    relpEngineSetShutdownImmdtPtr(engine, reinterpret_cast<int*>(&stop_now));
-    return true;
-  }
-
+  // Sends what the loop queues, a batch at a time, making the session (again) when it is down,
+  // until closing with nothing left (or giving up); then closes it.
   void run() {
-    if (!make_engine()) {
+    session = std::make_unique<detail::relp_session>(address, tls, bounds, stop_now);
+    if (!session->made()) {
       post_from_thread([self = shared_from_this()] { self->finish(false, "librelp failed"); });
       return;
     }
@@ -417,11 +256,10 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
     std::vector<std::string> batch;
     set_no_session_why("connecting: no answer to RELP's \"open\" yet");
     while (next_batch(batch)) {
-      if (!up) up = connect();
-      if (!up) {  // the batch waits at the front of the queue
+      if (!session->up() && !session->connect()) {  // the batch waits at the queue's front
         batch_done(batch, 0);
-        set_no_session_why("cannot connect: " + last_error);
-        if (!outage_told) tell_loop_connection_lost("cannot connect: " + last_error);
+        set_no_session_why("cannot connect: " + session->last_error());
+        if (!outage_told) tell_loop_connection_lost("cannot connect: " + session->last_error());
         outage_told = true;
         wait_before_retry(backoff);
         continue;
@@ -432,17 +270,17 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
       }
       outage_told = false;
       backoff = first_backoff;
-      const std::size_t sent_now = send_batch(batch);
+      const std::size_t sent_now = session->send(batch);
+      sent += sent_now;
       if (sent_now < batch.size()) {  // the session broke: librelp keeps its window for the next
-        up = false;
         outage_told = true;
-        set_no_session_why("the session broke: " + last_error);
-        tell_loop_connection_lost(last_error);
+        set_no_session_why("the session broke: " + session->last_error());
+        tell_loop_connection_lost(session->last_error());
       }
       batch_done(batch, sent_now);
     }
-    const bool confirmed = close_client() || (!giving_up_now() && resend_recent());
-    relpEngineDestruct(&engine);
+    const bool confirmed = session->close() || (!giving_up_now() && resend_recent());
+    session.reset();
     post_from_thread([self = shared_from_this(), confirmed] {
       self->finish(confirmed, "the server was not there to take them");
     });

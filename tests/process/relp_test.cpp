@@ -20,117 +20,28 @@
 #include <thread>
 #include <vector>
 
+#include "relp_delivery.hpp"
 #include "rsyslog_server.hpp"
 #include "run_command.hpp"
 
 namespace pipemux {
 namespace {
 using namespace std::chrono_literals;
+using test::check;
+using test::delivery;
+using test::has_summaries;
+using test::imrelp_installed;
 using test::pipemux_exe;
 using test::read_file;
 using test::rsyslog;
 using test::run_command;
+using test::spam;
 
 // The HOSTNAME pipemux sends, as rsyslog files it (%hostname%).
 std::string syslog_hostname_for_test() {
   char name[256] = {};
   ::gethostname(name, sizeof name - 1);
   return name;
-}
-
-bool imrelp_installed() {
-  return test::rsyslogd_installed() && std::system(
-                                           "test -e /usr/lib/x86_64-linux-gnu/rsyslog/imrelp.so || "
-                                           "ls /usr/lib/*/rsyslog/imrelp.so >/dev/null 2>&1") == 0;
-}
-
-// argv: LOG APP CHILDREN COUNT. For APP's spam lines in rsyslog's file, per child index: the
-// lines missing, the copies beyond the first, whether the first copies came in order, and
-// whether every copy of a message (the same index and seq="N") is the same line; then how many
-// lines it could not read.
-constexpr const char* checker = R"PY(
-import re, sys
-log, app, children, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-row = re.compile(r'^(\S+) (\d+) (\w+) (\w+) \[pipemux@32473 index="(\d+)" instance="(\d+)"'
-                 r'(?: stream="(\w+)")? seq="(\d+)"\] (.*)$')
-first, copies, by_number, bad = {}, {}, {}, 0
-for line in open(log, encoding="utf-8", errors="replace").read().splitlines():
-    if not line.startswith(app + " "):
-        continue
-    m = row.match(line)
-    if not m:
-        bad += 1
-        continue
-    name, pid, severity, msgid, index, instance, stream, number, msg = m.groups()
-    key = (index, number)
-    if by_number.setdefault(key, msg) != msg:
-        bad += 1
-    if msgid != "line":
-        continue
-    s = re.fullmatch(r"Spam \d child=" + index + r" seq=(\d+)", msg)
-    if not s:
-        bad += 1
-        continue
-    seq = int(s.group(1))
-    seen = copies.setdefault(index, {})
-    seen[seq] = seen.get(seq, 0) + 1
-    if seen[seq] == 1:
-        first.setdefault(index, []).append(seq)
-for index in map(str, range(children)):
-    got = copies.get(index, {})
-    missing = sum(1 for seq in range(count) if seq not in got)
-    twice = sum(n - 1 for n in got.values())
-    order = first.get(index, []) == sorted(first.get(index, []))
-    print(f"child {index}: missing {missing} ordered {order} twice {twice}")
-print("malformed", bad)
-)PY";
-
-struct delivery {
-  std::size_t missing = 0, twice = 0;
-  bool ordered = true;
-  std::size_t malformed = 0;
-  std::string text;
-};
-
-delivery check(const rsyslog& server, const std::string& app, int children, int count) {
-  std::ofstream(server.dir() + "/received.log") << read_file(server.dir() + "/out.log");
-  const auto result = run_command({"python3", "-c", checker, server.dir() + "/received.log", app,
-                                   std::to_string(children), std::to_string(count)});
-  EXPECT_EQ(result.exit_code, 0) << result.err;
-  delivery said;
-  said.text = result.out;
-  std::istringstream in(result.out);
-  std::string word;
-  while (in >> word) {
-    if (word == "missing") {
-      std::size_t n = 0;
-      in >> n;
-      said.missing += n;
-    } else if (word == "ordered") {
-      in >> word;
-      said.ordered = said.ordered && word == "True";
-    } else if (word == "twice") {
-      std::size_t n = 0;
-      in >> n;
-      said.twice += n;
-    } else if (word == "malformed") {
-      in >> said.malformed;
-    }
-  }
-  return said;
-}
-
-// Each child's summary is the last message about it.
-bool has_summaries(const std::string& text, std::size_t children) {
-  std::size_t found = 0;
-  for (auto at = text.find(" summary ["); at != std::string::npos;
-       at = text.find(" summary [", at + 1))
-    ++found;
-  return found >= children;
-}
-
-std::string spam(int count) {
-  return pipemux_exe() + " spam --count " + std::to_string(count) + " --interval 0 --sequence";
 }
 
 TEST(Relp, AServerKilledAThirdOfTheWayAndBackTwoSecondsLaterGetsEveryLineOfFourChildren) {
@@ -247,142 +158,6 @@ TEST(Relp, AServerAwayWhenTheRunStartsHoldsTheChildAndGetsEveryLineOnceItIsThere
   EXPECT_EQ(got.twice, 0U) << got.text;  // nothing was sent before the server was there
   EXPECT_TRUE(got.ordered) << got.text;
   EXPECT_EQ(got.malformed, 0U) << got.text;
-}
-
-// A CA, and certificates it signs, made with openssl in `dir`: `name`.pem and `name`.key for
-// the DNS name `host` (in subjectAltName). Elliptic-curve keys: made in milliseconds.
-class certificates {
- public:
-  explicit certificates(std::string dir) : dir_(std::move(dir)) {
-    std::filesystem::create_directories(dir_);
-  }
-  bool make_ca(const std::string& ca) const {
-    return openssl(
-        "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
-        "-subj /CN=" +
-        ca + " -keyout " + path(ca, "key") + " -out " + path(ca, "pem"));
-  }
-  bool make(const std::string& name, const std::string& host, const std::string& ca) const {
-    std::ofstream(path(name, "ext")) << "subjectAltName=DNS:" << host << "\n";
-    return openssl("req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" + host +
-                   " -keyout " + path(name, "key") + " -out " + path(name, "csr")) &&
-           openssl("x509 -req -days 2 -in " + path(name, "csr") + " -CA " + path(ca, "pem") +
-                   " -CAkey " + path(ca, "key") + " -CAcreateserial -extfile " + path(name, "ext") +
-                   " -out " + path(name, "pem"));
-  }
-  std::string path(const std::string& name, const std::string& kind) const {
-    return dir_ + "/" + name + "." + kind;
-  }
-
- private:
-  static bool openssl(const std::string& arguments) {
-    return std::system(("openssl " + arguments + " >/dev/null 2>&1").c_str()) == 0;
-  }
-  std::string dir_;
-};
-
-// imrelp over TLS with `server`'s certificate, asking for the client's: one that `ca` signed,
-// naming "pipemux.client".
-std::string tls_input(const certificates& made, const std::string& server) {
-  return "tls=\"on\" tls.caCert=\"" + made.path("ca", "pem") + "\" tls.myCert=\"" +
-         made.path(server, "pem") + "\" tls.myPrivKey=\"" + made.path(server, "key") +
-         "\" tls.authMode=\"name\" tls.permittedPeer=[\"pipemux.client\"]";
-}
-
-// pipemux's TLS flags: the CA, and its certificate for the server that asks.
-std::vector<std::string> tls_flags(const certificates& made) {
-  return {"--syslog-tls-ca",          made.path("ca", "pem"), "--syslog-tls-cert",
-          made.path("client", "pem"), "--syslog-tls-key",     made.path("client", "key")};
-}
-
-TEST(Relp, OverTlsAServerWhoseCertificateNamesItsHostGetsEveryLine) {
-  if (!imrelp_installed()) GTEST_SKIP() << "rsyslog-relp is not installed (scripts/setup does)";
-  const certificates made(test::temp_path("relp-tls-certs"));
-  ASSERT_TRUE(made.make_ca("ca") && made.make("server", "127.0.0.1", "ca") &&
-              made.make("client", "pipemux.client", "ca"));
-  rsyslog server("relp-tls", rsyslog::listening::relp, tls_input(made, "server"));
-  ASSERT_TRUE(server.start()) << server.startup_log();
-  constexpr int children = 3, count = 20000;
-  std::vector<std::string> argv{pipemux_exe(), "--syslog-to",
-                                "relp://127.0.0.1:" + std::to_string(server.port())};
-  for (const auto& flag : tls_flags(made)) argv.push_back(flag);
-  for (const std::string word : {"--names", "tls", "-n", "3"}) argv.emplace_back(word);
-  argv.push_back(spam(count));
-  test::command_options options;
-  options.timeout = 30s;  // held, not ended, while TLS does not work
-  const auto result = run_command(argv, options);
-  EXPECT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_EQ(result.err, "");
-  ASSERT_TRUE(has_summaries(
-      server.received_until([](const std::string& text) { return has_summaries(text, 3); }),
-      children))
-      << server.startup_log();
-  const delivery got = check(server, "tls", children, count);
-  EXPECT_EQ(got.missing, 0U) << got.text;
-  EXPECT_EQ(got.twice, 0U) << got.text;
-  EXPECT_TRUE(got.ordered) << got.text;
-  EXPECT_EQ(got.malformed, 0U) << got.text;
-}
-
-// A certificate for another name, or from a CA that is not the one given: refused, said in one
-// line, and nothing is sent (the lines are counted as not sent at the end, exit 5).
-TEST(Relp, OverTlsAWrongNameOrAnotherCaIsRefusedWithOneClearLine) {
-  if (!imrelp_installed()) GTEST_SKIP() << "rsyslog-relp is not installed (scripts/setup does)";
-  const certificates made(test::temp_path("relp-tls-wrong"));
-  ASSERT_TRUE(
-      made.make_ca("ca") && made.make_ca("other") && made.make("client", "pipemux.client", "ca") &&
-      made.make("misnamed", "logs.example", "ca") && made.make("foreign", "127.0.0.1", "other"));
-  for (const std::string server_certificate : {"misnamed", "foreign"}) {
-    rsyslog server("relp-tls-" + server_certificate, rsyslog::listening::relp,
-                   tls_input(made, server_certificate));
-    ASSERT_TRUE(server.start()) << server.startup_log();
-    std::vector<std::string> argv{pipemux_exe(), "--syslog-to",
-                                  "relp://127.0.0.1:" + std::to_string(server.port())};
-    for (const auto& flag : tls_flags(made)) argv.push_back(flag);
-    for (const std::string word : {"--names", "refused", "echo secret"}) argv.emplace_back(word);
-    const auto result = run_command(argv);
-    EXPECT_EQ(result.exit_code, 5) << server_certificate << ": " << result.err;
-    const std::string refused =
-        "pipemux: warning: syslog relp://127.0.0.1:" + std::to_string(server.port()) +
-        ": cannot connect: TLS: ";
-    EXPECT_EQ(result.err.rfind(refused, 0), 0U) << server_certificate << ": " << result.err;
-    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 3)
-        << server_certificate
-        << ": one line for the refusal, two for the count at the end: " << result.err;
-    EXPECT_NE(result.err.find("log messages could not be sent to syslog relp://"),
-              std::string::npos)
-        << result.err;
-    EXPECT_EQ(read_file(server.dir() + "/out.log").find("secret"), std::string::npos);
-    std::cout << server_certificate << ": " << result.err;
-  }
-}
-
-TEST(Relp, TlsOptionsThatCannotWorkAreAUsageErrorNamingTheProblem) {
-  const std::string dir = test::temp_path("relp-tls-usage");
-  std::filesystem::create_directories(dir);
-  std::ofstream(dir + "/ca.pem") << "not read before the run\n";
-  const std::string ca = dir + "/ca.pem";
-  struct bad_use {
-    std::vector<std::string> flags;
-    std::string said;
-  };
-  for (const auto& [flags, said] : std::vector<bad_use>{
-           {{"--syslog-to", "tcp://127.0.0.1", "--syslog-tls-ca", ca},
-            "TLS is for a relp:// address (plain tcp:// has none yet)"},
-           {{"--syslog-to", "relp://127.0.0.1", "--syslog-tls-ca", dir + "/none.pem"},
-            "cannot read \"" + dir + "/none.pem\": No such file or directory"},
-           {{"--syslog-to", "relp://127.0.0.1", "--syslog-tls-ca", ca, "--syslog-tls-cert", ca},
-            "a client certificate goes with its key: both or neither (tls_cert, tls_key)"},
-           {{"--syslog-to", "relp://127.0.0.1", "--syslog-tls-key", ca},
-            "TLS needs the CA that signed the server's certificate (tls_ca)"}}) {
-    std::vector<std::string> argv{pipemux_exe()};
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    argv.emplace_back("echo never");
-    const auto result = run_command(argv);
-    EXPECT_EQ(result.exit_code, 2) << result.err;
-    EXPECT_EQ(result.out, "");
-    EXPECT_EQ(result.err, "pipemux: error: --syslog-tls-ca/-cert/-key: " + said + "\n");
-  }
 }
 
 // The collector config the README gives (section "Central logging (RELP)"), as a user copies it,

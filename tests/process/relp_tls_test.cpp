@@ -1,0 +1,169 @@
+// --syslog-to relp:// over TLS (librelp's own, GnuTLS) to a real rsyslogd, with certificates
+// made by openssl in the test: the right one delivers every line, a wrong name or another CA is
+// refused in one line, and options that cannot work are a usage error.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "relp_delivery.hpp"
+#include "rsyslog_server.hpp"
+#include "run_command.hpp"
+
+namespace pipemux {
+namespace {
+using namespace std::chrono_literals;
+using test::check;
+using test::delivery;
+using test::has_summaries;
+using test::imrelp_installed;
+using test::pipemux_exe;
+using test::read_file;
+using test::rsyslog;
+using test::run_command;
+using test::spam;
+
+// A CA, and certificates it signs, made with openssl in `dir`: `name`.pem and `name`.key for
+// the DNS name `host` (in subjectAltName). Elliptic-curve keys: made in milliseconds.
+class certificates {
+ public:
+  explicit certificates(std::string dir) : dir_(std::move(dir)) {
+    std::filesystem::create_directories(dir_);
+  }
+  bool make_ca(const std::string& ca) const {
+    return openssl(
+        "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+        "-subj /CN=" +
+        ca + " -keyout " + path(ca, "key") + " -out " + path(ca, "pem"));
+  }
+  bool make(const std::string& name, const std::string& host, const std::string& ca) const {
+    std::ofstream(path(name, "ext")) << "subjectAltName=DNS:" << host << "\n";
+    return openssl("req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" + host +
+                   " -keyout " + path(name, "key") + " -out " + path(name, "csr")) &&
+           openssl("x509 -req -days 2 -in " + path(name, "csr") + " -CA " + path(ca, "pem") +
+                   " -CAkey " + path(ca, "key") + " -CAcreateserial -extfile " + path(name, "ext") +
+                   " -out " + path(name, "pem"));
+  }
+  std::string path(const std::string& name, const std::string& kind) const {
+    return dir_ + "/" + name + "." + kind;
+  }
+
+ private:
+  static bool openssl(const std::string& arguments) {
+    return std::system(("openssl " + arguments + " >/dev/null 2>&1").c_str()) == 0;
+  }
+  std::string dir_;
+};
+
+// imrelp over TLS with `server`'s certificate, asking for the client's: one that `ca` signed,
+// naming "pipemux.client".
+std::string tls_input(const certificates& made, const std::string& server) {
+  return "tls=\"on\" tls.caCert=\"" + made.path("ca", "pem") + "\" tls.myCert=\"" +
+         made.path(server, "pem") + "\" tls.myPrivKey=\"" + made.path(server, "key") +
+         "\" tls.authMode=\"name\" tls.permittedPeer=[\"pipemux.client\"]";
+}
+
+// pipemux's TLS flags: the CA, and its certificate for the server that asks.
+std::vector<std::string> tls_flags(const certificates& made) {
+  return {"--syslog-tls-ca",          made.path("ca", "pem"), "--syslog-tls-cert",
+          made.path("client", "pem"), "--syslog-tls-key",     made.path("client", "key")};
+}
+
+TEST(Relp, OverTlsAServerWhoseCertificateNamesItsHostGetsEveryLine) {
+  if (!imrelp_installed()) GTEST_SKIP() << "rsyslog-relp is not installed (scripts/setup does)";
+  const certificates made(test::temp_path("relp-tls-certs"));
+  ASSERT_TRUE(made.make_ca("ca") && made.make("server", "127.0.0.1", "ca") &&
+              made.make("client", "pipemux.client", "ca"));
+  rsyslog server("relp-tls", rsyslog::listening::relp, tls_input(made, "server"));
+  ASSERT_TRUE(server.start()) << server.startup_log();
+  constexpr int children = 3, count = 20000;
+  std::vector<std::string> argv{pipemux_exe(), "--syslog-to",
+                                "relp://127.0.0.1:" + std::to_string(server.port())};
+  for (const auto& flag : tls_flags(made)) argv.push_back(flag);
+  for (const std::string word : {"--names", "tls", "-n", "3"}) argv.emplace_back(word);
+  argv.push_back(spam(count));
+  test::command_options options;
+  options.timeout = 30s;  // held, not ended, while TLS does not work
+  const auto result = run_command(argv, options);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.err, "");
+  ASSERT_TRUE(has_summaries(
+      server.received_until([](const std::string& text) { return has_summaries(text, 3); }),
+      children))
+      << server.startup_log();
+  const delivery got = check(server, "tls", children, count);
+  EXPECT_EQ(got.missing, 0U) << got.text;
+  EXPECT_EQ(got.twice, 0U) << got.text;
+  EXPECT_TRUE(got.ordered) << got.text;
+  EXPECT_EQ(got.malformed, 0U) << got.text;
+}
+
+// A certificate for another name, or from a CA that is not the one given: refused, said in one
+// line, and nothing is sent (the lines are counted as not sent at the end, exit 5).
+TEST(Relp, OverTlsAWrongNameOrAnotherCaIsRefusedWithOneClearLine) {
+  if (!imrelp_installed()) GTEST_SKIP() << "rsyslog-relp is not installed (scripts/setup does)";
+  const certificates made(test::temp_path("relp-tls-wrong"));
+  ASSERT_TRUE(
+      made.make_ca("ca") && made.make_ca("other") && made.make("client", "pipemux.client", "ca") &&
+      made.make("misnamed", "logs.example", "ca") && made.make("foreign", "127.0.0.1", "other"));
+  for (const std::string server_certificate : {"misnamed", "foreign"}) {
+    rsyslog server("relp-tls-" + server_certificate, rsyslog::listening::relp,
+                   tls_input(made, server_certificate));
+    ASSERT_TRUE(server.start()) << server.startup_log();
+    std::vector<std::string> argv{pipemux_exe(), "--syslog-to",
+                                  "relp://127.0.0.1:" + std::to_string(server.port())};
+    for (const auto& flag : tls_flags(made)) argv.push_back(flag);
+    for (const std::string word : {"--names", "refused", "echo secret"}) argv.emplace_back(word);
+    const auto result = run_command(argv);
+    EXPECT_EQ(result.exit_code, 5) << server_certificate << ": " << result.err;
+    const std::string refused =
+        "pipemux: warning: syslog relp://127.0.0.1:" + std::to_string(server.port()) +
+        ": cannot connect: TLS: ";
+    EXPECT_EQ(result.err.rfind(refused, 0), 0U) << server_certificate << ": " << result.err;
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 3)
+        << server_certificate
+        << ": one line for the refusal, two for the count at the end: " << result.err;
+    EXPECT_NE(result.err.find("log messages could not be sent to syslog relp://"),
+              std::string::npos)
+        << result.err;
+    EXPECT_EQ(read_file(server.dir() + "/out.log").find("secret"), std::string::npos);
+    std::cout << server_certificate << ": " << result.err;
+  }
+}
+
+TEST(Relp, TlsOptionsThatCannotWorkAreAUsageErrorNamingTheProblem) {
+  const std::string dir = test::temp_path("relp-tls-usage");
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/ca.pem") << "not read before the run\n";
+  const std::string ca = dir + "/ca.pem";
+  struct bad_use {
+    std::vector<std::string> flags;
+    std::string said;
+  };
+  for (const auto& [flags, said] : std::vector<bad_use>{
+           {{"--syslog-to", "tcp://127.0.0.1", "--syslog-tls-ca", ca},
+            "TLS is for a relp:// address (plain tcp:// has none yet)"},
+           {{"--syslog-to", "relp://127.0.0.1", "--syslog-tls-ca", dir + "/none.pem"},
+            "cannot read \"" + dir + "/none.pem\": No such file or directory"},
+           {{"--syslog-to", "relp://127.0.0.1", "--syslog-tls-ca", ca, "--syslog-tls-cert", ca},
+            "a client certificate goes with its key: both or neither (tls_cert, tls_key)"},
+           {{"--syslog-to", "relp://127.0.0.1", "--syslog-tls-key", ca},
+            "TLS needs the CA that signed the server's certificate (tls_ca)"}}) {
+    std::vector<std::string> argv{pipemux_exe()};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    argv.emplace_back("echo never");
+    const auto result = run_command(argv);
+    EXPECT_EQ(result.exit_code, 2) << result.err;
+    EXPECT_EQ(result.out, "");
+    EXPECT_EQ(result.err, "pipemux: error: --syslog-tls-ca/-cert/-key: " + said + "\n");
+  }
+}
+
+}  // namespace
+}  // namespace pipemux
