@@ -114,7 +114,7 @@ struct log_sink_options {
   syslog_address address;      ///< kind = syslog
   int facility = 1;            ///< kind = syslog: user, as logger(1) sends
   std::size_t max_message = default_syslog_max_message;  ///< kind = syslog: longer is cut
-  syslog_tls_files tls;  ///< kind = syslog over RELP: TLS
+  syslog_tls_files tls;                                  ///< kind = syslog over RELP: TLS
   /// Where it was set, for errors: "pipemux.toml:4:10: log.output", "--output".
   std::string origin;
 

@@ -201,10 +201,9 @@ void declare_output_options(CLI::App& app, command_line_flags& flags) {
       app.add_option("--syslog-tls-cert", flags.syslog_tls_cert.value,
                      "TLS: pipemux's own certificate (PEM), for a server that asks for one")
           ->type_name("FILE");
-  flags.syslog_tls_key.option =
-      app.add_option("--syslog-tls-key", flags.syslog_tls_key.value,
-                     "TLS: the private key (PEM) of --syslog-tls-cert")
-          ->type_name("FILE");
+  flags.syslog_tls_key.option = app.add_option("--syslog-tls-key", flags.syslog_tls_key.value,
+                                               "TLS: the private key (PEM) of --syslog-tls-cert")
+                                    ->type_name("FILE");
 }
 
 void declare_format_options(CLI::App& app, command_line_flags& flags, const config& defaults) {

@@ -126,9 +126,9 @@ log_sink_options syslog_sink_from_flags(const command_line_flags& flags) {
 
 // -o, --journal and --syslog replace the file's sinks.
 void apply_output_flags(const command_line_flags& flags, log_options& log) {
-  const bool syslog =
-      flags.syslog || flags.syslog_to || flags.syslog_facility || flags.syslog_max_message ||
-      flags.syslog_tls_ca || flags.syslog_tls_cert || flags.syslog_tls_key;
+  const bool syslog = flags.syslog || flags.syslog_to || flags.syslog_facility ||
+                      flags.syslog_max_message || flags.syslog_tls_ca || flags.syslog_tls_cert ||
+                      flags.syslog_tls_key;
   if (!flags.outputs && !flags.journal && !syslog) return;
   log.sinks = sinks_from_flags(flags.outputs.value);
   if (syslog) log.sinks.push_back(syslog_sink_from_flags(flags));
