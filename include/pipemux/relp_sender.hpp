@@ -20,6 +20,7 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
 #include <cstddef>
@@ -81,6 +82,7 @@ class relp_sender final : public message_sender {
  private:
   struct state;
   std::shared_ptr<state> state_;  // shared with the thread and with handlers posted to the loop
+  std::unique_ptr<boost::asio::steady_timer> deadline_;  // close()'s; the loop's, not the thread's
 };
 
 }  // namespace pipemux

@@ -25,6 +25,7 @@ namespace {
 
 constexpr std::chrono::milliseconds first_backoff{100};
 constexpr std::chrono::milliseconds max_backoff{5000};
+constexpr std::chrono::milliseconds max_tls_backoff{60000};
 constexpr std::size_t max_batch = 256;  // messages taken off the queue at once
 
 }  // namespace
@@ -32,17 +33,15 @@ constexpr std::size_t max_batch = 256;  // messages taken off the queue at once
 struct relp_sender::state : std::enable_shared_from_this<state> {
   state(const asio::any_io_executor& executor, syslog_address where, syslog_tls_files files,
         limits marks)
-      : loop(executor),
-        address(std::move(where)),
-        tls(std::move(files)),
-        bounds(marks),
-        deadline(executor) {}
+      : loop(executor), address(std::move(where)), tls(std::move(files)), bounds(marks) {}
 
   asio::any_io_executor loop;
   syslog_address address;
   syslog_tls_files tls;
   limits bounds;
-  asio::steady_timer deadline;  // close()'s
+  // No Asio object here: the thread may hold the last reference after the loop is gone (it
+  // ends within `timeout`), and an Asio object must not outlive its io_context. close()'s
+  // timer is the sender's own (deadline_).
 
   // Between the loop and the thread, under `mutex`.
   std::mutex mutex;
@@ -66,6 +65,7 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
   std::function<void(const std::string&)> on_dropping;
   std::function<void(std::size_t, const std::string&)> on_connection_lost;
   std::function<void()> on_closed;
+  std::function<void()> cancel_deadline;  // close()'s timer, while the sender is there
 
   // The thread's: librelp's engine and client.
   std::unique_ptr<detail::relp_session> session;
@@ -105,7 +105,8 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
     dropped += count;
   }
 
-  void close(std::function<void()> done) {
+  // Sends what is queued and closes; `deadline` ends the wait at close_timeout.
+  void close(std::function<void()> done, asio::steady_timer& deadline) {
     if (finished) return done();  // abandoned before: nothing is left to send
     on_closed = std::move(done);
     {
@@ -150,7 +151,7 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
   void finish(bool confirmed, const std::string& why) {
     if (finished) return;
     finished = true;
-    deadline.cancel();
+    if (cancel_deadline) cancel_deadline();  // a timer waiting would keep the loop running
     const std::size_t handed = sent.load();
     drop(pushed - std::min(pushed, handed), why);
     if (!confirmed) possibly_lost = std::min<std::size_t>(handed, bounds.window);
@@ -237,10 +238,13 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
       });
   }
 
+  // A certificate refused is a setting to fix, not a server restarting: tried every minute
+  // (librelp 1.11 also keeps some 30 KB of GnuTLS's state for each refused handshake).
   void wait_before_retry(std::chrono::milliseconds& backoff) {
     std::unique_lock lock(mutex);
     wake.wait_for(lock, backoff, [this] { return giving_up; });
-    backoff = std::min(backoff * 2, max_backoff);
+    const bool refused = session && session->last_error().starts_with("TLS:");
+    backoff = std::min(backoff * 2, refused ? max_tls_backoff : max_backoff);
   }
 
   // Sends what the loop queues, a batch at a time, making the session (again) when it is down,
@@ -289,13 +293,15 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
 
 relp_sender::relp_sender(const asio::any_io_executor& loop, syslog_address address,
                          syslog_tls_files tls, limits marks)
-    : state_(std::make_shared<state>(loop, std::move(address), std::move(tls), marks)) {
+    : state_(std::make_shared<state>(loop, std::move(address), std::move(tls), marks)),
+      deadline_(std::make_unique<asio::steady_timer>(loop)) {
   state_->worker = std::thread([self = state_] { self->run(); });
 }
 
 // The thread may be in one of librelp's waits, which end within `timeout`: it is left to end on
 // its own (it holds the state), so that destroying a sender never waits on a server.
 relp_sender::~relp_sender() {
+  state_->cancel_deadline = nullptr;  // the timer goes with the sender
   state_->give_up({});
   {
     const std::lock_guard lock(state_->mutex);
@@ -326,7 +332,8 @@ void relp_sender::on_connection_lost(
 }
 
 void relp_sender::close(std::function<void()> done) {
-  state_->close(std::move(done));
+  state_->cancel_deadline = [timer = deadline_.get()] { timer->cancel(); };
+  state_->close(std::move(done), *deadline_);
 }
 
 std::size_t relp_sender::abandon() {
