@@ -38,6 +38,12 @@ class message_sender {
   virtual std::size_t dropped() const = 0;
   /// Messages a server took and may not have handled (plain TCP cannot tell).
   virtual std::size_t possibly_lost() const = 0;
+  /// How many of the messages sent, from the first on, the sender is done with: delivered as
+  /// far as its transport can tell (RELP: acknowledged; TCP: acknowledged by the server's TCP;
+  /// a datagram: sent), or given up in between (a datagram refused, counted in dropped()). Only
+  /// grows; what lies beyond it may still be sent, or be lost when the sender ends. A disk spool
+  /// keeps a message until it is settled (spooling_sender.hpp).
+  virtual std::size_t settled() const = 0;
   /// "tcp://127.0.0.1:514", "/dev/log": for messages.
   virtual std::string name() const = 0;
 };

@@ -72,6 +72,10 @@ class relp_sender final : public message_sender {
   /// Messages sent that the server may not have acknowledged when the run ended (at most the
   /// window): 0 after a clean close.
   std::size_t possibly_lost() const override;
+  /// librelp tells no acknowledgement on its own: a message is known acknowledged once `window`
+  /// more were handed to librelp after it (librelp waits for an acknowledgement when its window
+  /// is full), and all of them are after a clean close.
+  std::size_t settled() const override;
   /// "relp://127.0.0.1:2514".
   std::string name() const override;
   /// Messages handed to librelp (the first sending of each; librelp's own resending is not

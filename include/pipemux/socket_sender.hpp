@@ -85,6 +85,9 @@ class socket_sender final : public message_sender {
   /// TCP: messages the server acknowledged before a connection ended that it
   /// may not have read (the sum of what on_connection_lost said).
   std::size_t possibly_lost() const override;
+  /// Messages taken off the queue's front: sent (a datagram), acknowledged by the server's TCP,
+  /// or a datagram refused.
+  std::size_t settled() const override;
   /// "udp://127.0.0.1:514", "/dev/log": for messages.
   std::string name() const override;
 

@@ -60,7 +60,7 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
 
   // The loop's.
   std::size_t pushed = 0, dropped = 0, possibly_lost = 0;
-  bool was_backlogged = false, finished = false;
+  bool was_backlogged = false, finished = false, closed_cleanly = false;
   std::function<void()> on_backlog;
   std::function<void(const std::string&)> on_dropping;
   std::function<void(std::size_t, const std::string&)> on_connection_lost;
@@ -154,6 +154,7 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
     if (cancel_deadline) cancel_deadline();  // a timer waiting would keep the loop running
     const std::size_t handed = sent.load();
     drop(pushed - std::min(pushed, handed), why);
+    closed_cleanly = confirmed;
     if (!confirmed) possibly_lost = std::min<std::size_t>(handed, bounds.window);
     if (auto done = std::move(on_closed)) {
       on_closed = nullptr;
@@ -348,6 +349,13 @@ std::size_t relp_sender::dropped() const {
 
 std::size_t relp_sender::possibly_lost() const {
   return state_->possibly_lost;
+}
+
+std::size_t relp_sender::settled() const {
+  const std::size_t handed = state_->sent.load();
+  if (state_->closed_cleanly) return handed;
+  const auto window = static_cast<std::size_t>(state_->bounds.window);
+  return handed > window ? handed - window : 0;
 }
 
 std::string relp_sender::name() const {

@@ -95,6 +95,7 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
   unsigned connection = 0;  // handlers of an earlier connection see it changed, and do nothing
 
   std::size_t dropped = 0, possibly_lost = 0;
+  std::size_t settled = 0;  // messages taken off the queue's front
   bool connected = false, connecting = false, closing = false, stopped = false;
   bool was_backlogged = false;
   std::chrono::milliseconds backoff = first_backoff;
@@ -172,6 +173,7 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
   }
 
   void take_front() {
+    ++settled;
     held -= queue.front().size();
     queue.pop_front();
   }
@@ -475,6 +477,10 @@ std::size_t socket_sender::abandon() {
 
 std::size_t socket_sender::dropped() const {
   return state_->dropped;
+}
+
+std::size_t socket_sender::settled() const {
+  return state_->settled;
 }
 
 std::size_t socket_sender::possibly_lost() const {
