@@ -23,6 +23,7 @@
 #include "pipemux/run_options.hpp"
 #include "pipemux/socket_sender.hpp"
 #include "pipemux/spdlog_adapter.hpp"
+#include "pipemux/spooling_sender.hpp"
 #include "pipemux/stop_sequence.hpp"
 #include "pipemux/stop_signal.hpp"
 #include "pipemux/supervisor.hpp"
