@@ -112,10 +112,14 @@ _pipemux() {
       choices="kern user mail daemon auth syslog lpr news uucp cron authpriv ftp"
       choices+=" local0 local1 local2 local3 local4 local5 local6 local7" ;;
     --stop-signal) choices="SIGTERM SIGINT SIGQUIT SIGHUP SIGUSR1 SIGUSR2 SIGALRM SIGKILL" ;;
-    --syslog-to) choices="local udp:// tcp://" ;;
+    --syslog-to) choices="local udp:// tcp:// relp://" ;;
     -c | --config | -f | --procfile | -e | --env-file | --record | --control)
       compopt -o filenames 2>/dev/null
       mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+      return 0 ;;
+    --syslog-spool)
+      compopt -o filenames 2>/dev/null
+      mapfile -t COMPREPLY < <(compgen -d -- "$cur")
       return 0 ;;
     -o | --output)
       compopt -o filenames 2>/dev/null
@@ -154,7 +158,7 @@ _pipemux() {
         --stop-grace --stop-signal --stop-on --success --timings --group --input --input-target --control --cgroup --restart --max-restarts
         --max-processes --output
         --journal --syslog --syslog-to --syslog-facility --syslog-max-message
-        --syslog-tls-ca --syslog-tls-cert --syslog-tls-key --log-pattern
+        --syslog-tls-ca --syslog-tls-cert --syslog-tls-key --syslog-spool --log-pattern
         --format --raw --color --timestamps --ansi --names --procfile --port --env-file --formation
         --pty --hide --only --except -h -c -n -r -o -f -e -m -i --"
     fi

@@ -91,6 +91,7 @@ complete -c pipemux -n $not_spam -l syslog-max-message -x -d 'Longest syslog mes
 complete -c pipemux -n $not_spam -l syslog-tls-ca -r -F -d 'TLS to a relp:// server: its CA (PEM)'
 complete -c pipemux -n $not_spam -l syslog-tls-cert -r -F -d 'TLS: the client certificate (PEM)'
 complete -c pipemux -n $not_spam -l syslog-tls-key -r -F -d 'TLS: the client key (PEM)'
+complete -c pipemux -n $not_spam -l syslog-spool -x -a '(__fish_complete_directories)' -d 'A disk spool for syslog'
 complete -c pipemux -n $not_spam -l log-pattern -x -d 'spdlog pattern with %v'
 complete -c pipemux -n $not_spam -l format -x -a 'text json raw' -d 'Log format'
 complete -c pipemux -n $not_spam -l color -x -a 'auto always never' -d 'Colour the log'

@@ -82,6 +82,11 @@ inline constexpr std::uint16_t default_relp_port = 2514;
 /// one datagram, or 16 MiB over TCP or RELP), for an error message; empty when it is fine.
 std::string syslog_max_message_problem(const syslog_address& address, std::uint64_t bytes);
 
+/// A syslog sink's disk spool holds this much unless told (`spool_max`).
+inline constexpr std::uint64_t default_spool_max = std::uint64_t{1} << 30;
+/// A spool smaller than this would hardly hold one batch of a busy run.
+inline constexpr std::uint64_t min_spool_max = std::uint64_t{1} << 20;
+
 /// TLS for a syslog sink over RELP (PEM files): on when `ca` is set. The server's certificate
 /// must be signed by that CA and name the address's host (a DNS name in its subjectAltName, or
 /// its CN); `cert` and `key`, both or neither, are the client's, for a server that asks for one.
@@ -115,6 +120,9 @@ struct log_sink_options {
   int facility = 1;            ///< kind = syslog: user, as logger(1) sends
   std::size_t max_message = default_syslog_max_message;  ///< kind = syslog: longer is cut
   syslog_tls_files tls;                                  ///< kind = syslog over RELP: TLS
+  /// kind = syslog: a directory for a disk spool (spooling_sender.hpp); empty: none.
+  std::string spool;
+  std::uint64_t spool_max = default_spool_max;  ///< the spool's bytes at most: then backpressure
   /// Where it was set, for errors: "pipemux.toml:4:10: log.output", "--output".
   std::string origin;
 

@@ -204,6 +204,12 @@ void declare_output_options(CLI::App& app, command_line_flags& flags) {
   flags.syslog_tls_key.option = app.add_option("--syslog-tls-key", flags.syslog_tls_key.value,
                                                "TLS: the private key (PEM) of --syslog-tls-cert")
                                     ->type_name("FILE");
+  flags.syslog_spool.option =
+      app.add_option("--syslog-spool", flags.syslog_spool.value,
+                     "A disk spool for syslog: lines wait in DIR (1 GiB at most; spool_max in "
+                     "the config) while the server is away or slow, and a run sends first what "
+                     "the last one left; implies --syslog")
+          ->type_name("DIR");
 }
 
 void declare_format_options(CLI::App& app, command_line_flags& flags, const config& defaults) {

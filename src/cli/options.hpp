@@ -57,6 +57,7 @@ struct command_line_flags {
   flag<int> syslog_facility{.value = 1};
   flag<std::size_t> syslog_max_message{.value = default_syslog_max_message};
   flag<std::string> syslog_tls_ca, syslog_tls_cert, syslog_tls_key;
+  flag<std::string> syslog_spool;
   flag<std::string> pattern;
   flag<log_format_kind> format;
   bool raw = false;  // --raw: --format raw

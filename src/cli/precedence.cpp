@@ -120,6 +120,9 @@ log_sink_options syslog_sink_from_flags(const command_line_flags& flags) {
   if (const auto too_long = syslog_max_message_problem(sink.address, sink.max_message);
       !too_long.empty())
     throw usage_error("--syslog-max-message: " + too_long);
+  sink.spool = flags.syslog_spool.value;
+  if (flags.syslog_spool && sink.spool.empty())
+    throw usage_error("--syslog-spool: must not be empty: a directory");
   sink.origin = "--syslog";
   return sink;
 }
@@ -128,7 +131,7 @@ log_sink_options syslog_sink_from_flags(const command_line_flags& flags) {
 void apply_output_flags(const command_line_flags& flags, log_options& log) {
   const bool syslog = flags.syslog || flags.syslog_to || flags.syslog_facility ||
                       flags.syslog_max_message || flags.syslog_tls_ca || flags.syslog_tls_cert ||
-                      flags.syslog_tls_key;
+                      flags.syslog_tls_key || flags.syslog_spool;
   if (!flags.outputs && !flags.journal && !syslog) return;
   log.sinks = sinks_from_flags(flags.outputs.value);
   if (syslog) log.sinks.push_back(syslog_sink_from_flags(flags));

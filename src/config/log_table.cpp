@@ -8,14 +8,33 @@ namespace pipemux::detail {
 namespace {
 
 // A syslog sink's keys: RFC 5424 messages to a socket, a server, or over RELP (with TLS).
+// A disk spool for the sink: a directory, and how much it may hold.
+void parse_spool(const config_reader& reader, const toml::table& table, const std::string& prefix,
+                 log_sink_options& sink) {
+  const auto* dir = table.get("spool");
+  if (dir != nullptr) {
+    sink.spool = reader.c_string(*dir, prefix + "spool");
+    if (sink.spool.empty())
+      reader.fail(dir->source(), prefix + "spool", "must not be empty: a directory");
+  }
+  if (const auto* max = table.get("spool_max")) {
+    if (dir == nullptr)
+      reader.fail(max->source(), prefix + "spool_max", "needs spool (a directory)");
+    sink.spool_max = byte_size(reader, *max, prefix + "spool_max");
+    if (sink.spool_max < min_spool_max)
+      reader.fail(max->source(), prefix + "spool_max", "must be 1M at least");
+  }
+}
+
 void parse_syslog_sink(const config_reader& reader, const toml::table& table,
                        const std::string& prefix, log_sink_options& sink) {
   for (auto&& [key, node] : table)
     if (key.str() != "type" && key.str() != "address" && key.str() != "facility" &&
-        key.str() != "max_message" && !key.str().starts_with("tls_"))  // checked below
+        key.str() != "max_message" && !key.str().starts_with("tls_") &&
+        !key.str().starts_with("spool"))  // checked below
       reader.fail(key.source(), prefix + std::string(key.str()),
-                  "is for a file: syslog takes an address, a facility, a max_message and "
-                  "tls_ca, tls_cert, tls_key");
+                  "is for a file: syslog takes an address, a facility, a max_message, "
+                  "tls_ca, tls_cert, tls_key, spool and spool_max");
   if (const auto* a = table.get("address")) {
     const std::string text = reader.c_string(*a, prefix + "address");
     const auto address = parse_syslog_address(text);
@@ -44,6 +63,7 @@ void parse_syslog_sink(const config_reader& reader, const toml::table& table,
   }
   if (const std::string problem = syslog_tls_problem(sink.address, sink.tls); !problem.empty())
     reader.fail(first_tls->source(), prefix + "tls", problem);
+  parse_spool(reader, table, prefix, sink);
 }
 
 }  // namespace
@@ -51,9 +71,10 @@ void parse_syslog_sink(const config_reader& reader, const toml::table& table,
 // One [[log.sink]] table.
 log_sink_options parse_sink(const config_reader& reader, const toml::table& table,
                             const std::string& prefix, const std::string& source) {
-  reader.only_keys(table, prefix,
-                   {"type", "path", "format", "rotate", "max_size", "max_files", "address",
-                    "facility", "max_message", "tls_ca", "tls_cert", "tls_key"});
+  reader.only_keys(
+      table, prefix,
+      {"type", "path", "format", "rotate", "max_size", "max_files", "address", "facility",
+       "max_message", "tls_ca", "tls_cert", "tls_key", "spool", "spool_max"});
   log_sink_options sink;
   if (const auto* type = table.get("type")) {
     sink.kind = choice<sink_kind>(reader, *type, prefix + "type", sink_kind_names);
@@ -74,6 +95,9 @@ log_sink_options parse_sink(const config_reader& reader, const toml::table& tabl
   for (const char* tls : {"tls_ca", "tls_cert", "tls_key"})
     if (const auto* node = table.get(tls))
       reader.fail(node->source(), prefix + tls, "is for a syslog sink over relp://");
+  for (const char* spool : {"spool", "spool_max"})
+    if (const auto* node = table.get(spool))
+      reader.fail(node->source(), prefix + spool, "is for a syslog sink: a file needs no spool");
   const auto* path = table.get("path");
   if (path == nullptr)
     reader.fail(table.source(), prefix + "path", "missing: \"-\" for standard output, or a file");

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <iostream>
+#include <limits>
 
 #include "pipemux/fd_sink.hpp"
 #include "pipemux/fd_writer.hpp"
@@ -21,6 +22,7 @@
 #include "pipemux/rotating_file.hpp"
 #include "pipemux/socket_sender.hpp"
 #include "pipemux/spdlog_adapter.hpp"
+#include "pipemux/spooling_sender.hpp"
 #include "pipemux/syslog_sink.hpp"
 
 namespace pipemux {
@@ -34,7 +36,8 @@ struct log_outputs::output {
   std::shared_ptr<rotating_file> rotation;  // a rotating file's, for reopen()
   std::shared_ptr<fd_sink_st> direct;       // a child's own file, written on the loop
   std::shared_ptr<socket_sender> journal;   // the journal's socket
-  std::shared_ptr<message_sender> syslog;   // a socket_sender, or a relp_sender
+  std::shared_ptr<message_sender> syslog;   // a socket_sender or a relp_sender, or:
+  std::shared_ptr<spooling_sender> spool;   // the syslog sender, when it has a disk spool
   std::shared_ptr<spdlog::logger> logger;
   std::unique_ptr<spdlog_adapter> adapter;
 };
@@ -46,16 +49,17 @@ constexpr std::size_t default_rotated_files = 5;
 // A syslog server is buffered for, then dropped and counted (it may come back); over TCP each
 // connection it ends says how many messages it acknowledged that it may not have read. RELP
 // drops nothing while the run goes on: what its server had not acknowledged is sent again.
-void watch_syslog(message_sender& sender) {
+void watch_syslog(message_sender& sender, bool spooled) {
   sender.on_dropping([name = sender.name()](const std::string& why) {
     std::cerr << "pipemux: warning: syslog " << name << ": dropping messages: " << why
               << " (the count comes at the end)\n";
   });
-  sender.on_connection_lost([name = sender.name()](std::size_t possibly_lost,
-                                                   const std::string& why) {
+  sender.on_connection_lost([name = sender.name(), spooled](std::size_t possibly_lost,
+                                                            const std::string& why) {
     if (why.starts_with("cannot connect")) {  // RELP: no session yet, or not again
-      std::cerr << "pipemux: warning: syslog " << name << ": " << why
-                << "; trying again, the children's lines wait\n";
+      std::cerr << "pipemux: warning: syslog " << name << ": " << why << "; trying again, "
+                << (spooled ? "spooling the children's lines" : "the children's lines wait")
+                << "\n";
       return;
     }
     std::cerr << "pipemux: warning: syslog " << name << ": connection lost (" << why << ")";
@@ -72,6 +76,31 @@ int open_append(const std::string& path) {
 std::string cannot_open(const log_sink_options& spec, const std::string& why) {
   return (spec.origin.empty() ? "" : spec.origin + ": ") + "cannot open output '" + spec.path +
          "': " + why;
+}
+
+// The sink's disk spool, in front of its sender; says what an earlier run left in it.
+std::shared_ptr<spooling_sender> open_spool(const log_sink_options& spec,
+                                            std::shared_ptr<message_sender> transport,
+                                            const boost::asio::any_io_executor& loop) {
+  spooling_sender::limits marks;
+  marks.max_bytes = spec.spool_max;
+  marks.lost_is_unsettled = spec.address.via == syslog_address::transport::relp;
+  const std::string name = transport->name();
+  std::shared_ptr<spooling_sender> spool;
+  try {
+    spool = std::make_shared<spooling_sender>(loop, std::move(transport),
+                                              spool_file_name(spec.spool, name), marks);
+  } catch (const std::runtime_error& e) {
+    throw output_open_error((spec.origin.empty() ? "" : spec.origin + ": ") + "syslog " + name +
+                            ": " + e.what());
+  }
+  if (!spool->damage().empty())
+    std::cerr << "pipemux: warning: syslog " << name << ": spool " << spool->path() << ": "
+              << spool->damage() << "\n";
+  if (spool->carried_over() > 0)
+    std::cerr << "pipemux: syslog " << name << ": sending first the " << spool->carried_over()
+              << " messages an earlier run left in " << spool->path() << "\n";
+  return spool;
 }
 
 }  // namespace
@@ -105,10 +134,15 @@ std::unique_ptr<log_outputs::output> log_outputs::open(log_sink_options spec, bo
     sink = std::make_shared<journal_sink>(out->journal);
   } else if (spec.kind == sink_kind::syslog) {
     const bool relp = spec.address.via == syslog_address::transport::relp;
-    if (relp)
+    if (relp) {
       out->syslog = std::make_shared<relp_sender>(loop, spec.address, spec.tls);
-    else
-      out->syslog = std::make_shared<socket_sender>(loop, spec.address);
+    } else {
+      socket_sender::limits marks;
+      // Spooled, a server away holds nothing back: the spool hands it a bounded amount.
+      if (!spec.spool.empty()) marks.max_queued = std::numeric_limits<std::size_t>::max();
+      out->syslog = std::make_shared<socket_sender>(loop, spec.address, marks);
+    }
+    if (!spec.spool.empty()) out->syslog = out->spool = open_spool(spec, out->syslog, loop);
     syslog_sink::delivery how;
     how.framed = spec.address.via == syslog_address::transport::tcp;
     how.numbered = relp;  // at least once: a duplicate is told by its seq
@@ -252,7 +286,7 @@ void log_outputs::on_error(std::function<void(output_failure)> handler) {
                   << "): dropping entries: " << why << " (the count comes at the end)\n";
       });
     else if (out->syslog)
-      watch_syslog(*out->syslog);
+      watch_syslog(*out->syslog, out->spool != nullptr);
     else if (out->direct)
       out->direct->on_write_error([report, name = out->name](std::error_code ec) {
         report({ec, name, false, {}});
@@ -322,7 +356,7 @@ void log_outputs::close(std::function<void()> done) {
     if (out->syslog) {
       pending->fetch_add(1);
       const bool relp = out->spec.address.via == syslog_address::transport::relp;
-      out->syslog->close([sender = out->syslog, one_done, relp] {
+      out->syslog->close([sender = out->syslog, spool = out->spool, one_done, relp] {
         if (sender->dropped() > 0)
           std::cerr << "pipemux: " << sender->dropped() << " log messages could not be sent to "
                     << "syslog " << sender->name() << "\n";
@@ -331,6 +365,10 @@ void log_outputs::close(std::function<void()> done) {
                     << " log messages may have been lost by syslog " << sender->name()
                     << (relp ? " (sent, and not acknowledged when pipemux ended)\n"
                              : " (its TCP acknowledged them; then the connection ended)\n");
+        if (spool && spool->spooled() > 0)
+          std::cerr << "pipemux: syslog " << sender->name() << ": " << spool->spooled()
+                    << " messages not delivered stay in " << spool->path()
+                    << "; the next run with this spool sends them first\n";
         one_done();
       });
     }

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 #include <string>
@@ -22,8 +23,8 @@ inline bool imrelp_installed() {
 
 // argv: LOG APP CHILDREN COUNT. For APP's spam lines in rsyslog's file, per child index: the
 // lines missing, the copies beyond the first, whether the first copies came in order, and
-// whether every copy of a message (the same index and seq="N") is the same line; then how many
-// lines it could not read.
+// whether every copy of a message (the same index and seq="N") is the same line, the highest
+// seq received; then how many lines it could not read.
 inline constexpr const char* relp_checker = R"PY(
 import re, sys
 log, app, children, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -57,12 +58,14 @@ for index in map(str, range(children)):
     missing = sum(1 for seq in range(count) if seq not in got)
     twice = sum(n - 1 for n in got.values())
     order = first.get(index, []) == sorted(first.get(index, []))
-    print(f"child {index}: missing {missing} ordered {order} twice {twice}")
+    highest = max(got) if got else -1
+    print(f"child {index}: missing {missing} ordered {order} twice {twice} highest {highest}")
 print("malformed", bad)
 )PY";
 
 struct delivery {
   std::size_t missing = 0, twice = 0;
+  long highest = -1;  // the highest seq of a child's received
   bool ordered = true;
   std::size_t malformed = 0;
   std::string text;
@@ -89,6 +92,10 @@ inline delivery check(const rsyslog& server, const std::string& app, int childre
       std::size_t n = 0;
       in >> n;
       said.twice += n;
+    } else if (word == "highest") {
+      long n = -1;
+      in >> n;
+      said.highest = std::max(said.highest, n);
     } else if (word == "malformed") {
       in >> said.malformed;
     }
