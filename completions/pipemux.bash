@@ -61,7 +61,7 @@ _pipemux_ctl() {
     --pid) return 0 ;;
   esac
   if [[ -z $request ]]; then
-    mapfile -t COMPREPLY < <(compgen -W "status restart stop start scale reopen stop-all
+    mapfile -t COMPREPLY < <(compgen -W "status outputs restart stop start scale reopen stop-all
       --socket --pid --json --help" -- "$cur")
   elif [[ $request == restart || $request == stop || $request == start || $request == scale ]]; then
     while IFS= read -r name; do

@@ -122,6 +122,6 @@ complete -c pipemux -n $not_spam -l control -r -F -d 'The control socket for pip
 complete -c pipemux -n '__fish_use_subcommand' -a ctl -d 'Ask a running pipemux to do something'
 complete -c pipemux -n $in_ctl -l socket -r -F -d "The run's control socket"
 complete -c pipemux -n $in_ctl -l pid -x -d 'The run of this pid'
-complete -c pipemux -n $in_ctl -l json -d 'status: one JSON object per child'
-complete -c pipemux -n "$in_ctl; and not __fish_seen_subcommand_from status restart stop start scale reopen stop-all" -x -a 'status restart stop start scale reopen stop-all'
+complete -c pipemux -n $in_ctl -l json -d 'status, outputs: one JSON object per line'
+complete -c pipemux -n "$in_ctl; and not __fish_seen_subcommand_from status outputs restart stop start scale reopen stop-all" -x -a 'status outputs restart stop start scale reopen stop-all'
 complete -c pipemux -n "$in_ctl; and __fish_seen_subcommand_from restart stop start" -x -a '(__pipemux_program_names)'

@@ -21,6 +21,7 @@
 #include <system_error>
 #include <vector>
 
+#include "pipemux/delivery_report.hpp"
 #include "pipemux/events.hpp"
 #include "pipemux/log_options.hpp"
 #include "pipemux/message.hpp"
@@ -82,6 +83,8 @@ class log_outputs {
   std::size_t dropped_bytes() const;
   /// Writes what is queued and closes every output, then calls `done` (on any thread).
   void close(std::function<void()> done);
+  /// What each syslog and journal output did with the messages so far (none: empty).
+  std::vector<delivery_report> deliveries() const;
   /// Opens each file again by its name (logrotate moved it away). Returns one line for each
   /// file that could not be: it is still written where it was.
   std::vector<std::string> reopen();

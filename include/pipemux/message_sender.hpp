@@ -9,6 +9,18 @@
 
 namespace pipemux {
 
+/// What a sender did with the messages of a run: for the report at the end, on SIGUSR2 and by
+/// `pipemux ctl outputs`.
+struct delivery_counts {
+  std::size_t accepted = 0;       ///< messages given to send()
+  std::size_t settled = 0;        ///< message_sender::settled()
+  std::size_t resent = 0;         ///< sent again on a new connection (RELP: at most)
+  std::size_t dropped = 0;        ///< message_sender::dropped()
+  std::size_t possibly_lost = 0;  ///< message_sender::possibly_lost()
+  std::size_t connections = 0;    ///< connections (RELP: sessions) made
+  std::size_t spooled = 0;        ///< in a disk spool and not settled (spooling_sender)
+};
+
 class message_sender {
  public:
   virtual ~message_sender() = default;
@@ -44,6 +56,8 @@ class message_sender {
   /// grows; what lies beyond it may still be sent, or be lost when the sender ends. A disk spool
   /// keeps a message until it is settled (spooling_sender.hpp).
   virtual std::size_t settled() const = 0;
+  /// All of the above, and more, at once.
+  virtual delivery_counts counts() const = 0;
   /// "tcp://127.0.0.1:514", "/dev/log": for messages.
   virtual std::string name() const = 0;
 };

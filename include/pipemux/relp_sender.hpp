@@ -76,6 +76,7 @@ class relp_sender final : public message_sender {
   /// more were handed to librelp after it (librelp waits for an acknowledgement when its window
   /// is full), and all of them are after a clean close.
   std::size_t settled() const override;
+  delivery_counts counts() const override;
   /// "relp://127.0.0.1:2514".
   std::string name() const override;
   /// Messages handed to librelp (the first sending of each; librelp's own resending is not

@@ -88,6 +88,7 @@ class socket_sender final : public message_sender {
   /// Messages taken off the queue's front: sent (a datagram), acknowledged by the server's TCP,
   /// or a datagram refused.
   std::size_t settled() const override;
+  delivery_counts counts() const override;
   /// "udp://127.0.0.1:514", "/dev/log": for messages.
   std::string name() const override;
 

@@ -65,6 +65,7 @@ class spooling_sender final : public message_sender {
   std::size_t dropped() const override;
   std::size_t possibly_lost() const override;
   std::size_t settled() const override;
+  delivery_counts counts() const override;
   std::string name() const override;
 
   /// The spool file.

@@ -118,6 +118,8 @@ command parse_ctl(int argc, const char* const* argv) {
   app.footer(
       "Requests:\n"
       "  status                 each child: pid, uptime, restarts, lines, bytes, state\n"
+      "  outputs                each syslog and journal output: messages, delivered, spooled,\n"
+      "                         sent again, dropped (as SIGUSR2 says in the log)\n"
       "  restart NAME[.N]       stop the program's children (or one) and start them again\n"
       "  stop NAME[.N]          stop them for good (the run ends when no child is left)\n"
       "  start NAME[.N]         start again those that have ended\n"
@@ -139,7 +141,7 @@ command parse_ctl(int argc, const char* const* argv) {
                    ? std::string()
                    : "a process id is a number from 1";
       });
-  app.add_flag("--json", json, "status: one JSON object per child and line");
+  app.add_flag("--json", json, "status, outputs: one JSON object per child (output) and line");
   app.add_option("request", words, "What to ask: see below")->required()->expected(1, 2);
   try {
     app.parse(argc, argv);
@@ -151,8 +153,8 @@ command parse_ctl(int argc, const char* const* argv) {
   if (pid > 0) ctl.pid = pid;
   std::string line = words.front();
   if (words.size() > 1) escape_into(words[1], line += ' ');
-  if (json && (words.front() != "status" || words.size() > 1))
-    return ctl_usage("--json goes with status alone (see pipemux ctl --help)");
+  if (json && ((words.front() != "status" && words.front() != "outputs") || words.size() > 1))
+    return ctl_usage("--json goes with status or outputs alone (see pipemux ctl --help)");
   if (json) line += " json";
   std::string error;
   const auto request = control_request::parse(line, error);

@@ -10,10 +10,10 @@ namespace pipemux::cli {
 namespace {
 
 using verb = control_request::verb;
-constexpr named<verb> verb_names[] = {{"status", verb::status},    {"restart", verb::restart},
-                                      {"stop", verb::stop},        {"start", verb::start},
-                                      {"scale", verb::scale},      {"reopen", verb::reopen},
-                                      {"stop-all", verb::stop_all}};
+constexpr named<verb> verb_names[] = {{"status", verb::status},     {"restart", verb::restart},
+                                      {"stop", verb::stop},         {"start", verb::start},
+                                      {"scale", verb::scale},       {"reopen", verb::reopen},
+                                      {"stop-all", verb::stop_all}, {"outputs", verb::outputs}};
 
 std::optional<std::size_t> number(std::string_view digits) {
   std::size_t value = 0;
@@ -40,18 +40,19 @@ std::optional<control_request> control_request::parse(std::string_view line, std
                                   [&](const auto& entry) { return entry.first == word; });
   if (known == std::end(verb_names)) {
     error = "unknown request '" + escaped(word) +
-            "' (status, restart, stop, start, scale, reopen, stop-all)";
+            "' (status, outputs, restart, stop, start, scale, reopen, stop-all)";
     return std::nullopt;
   }
   control_request request;
   request.what = known->second;
   switch (request.what) {
     case verb::status:
+    case verb::outputs:
       if (argument.empty() || argument == "json") {
         request.json = !argument.empty();
         return request;
       }
-      error = "status takes nothing, or json";
+      error = std::string(word) + " takes nothing, or json";
       return std::nullopt;
     case verb::reopen:
     case verb::stop_all:
@@ -91,6 +92,7 @@ std::string control_request::line() const {
   std::string out(name_of(what, verb_names));
   switch (what) {
     case verb::status:
+    case verb::outputs:
       if (json) out += " json";
       break;
     case verb::reopen:

@@ -20,9 +20,9 @@
 namespace pipemux::cli {
 
 struct control_request {
-  enum class verb { status, restart, stop, start, scale, reopen, stop_all };
+  enum class verb { status, restart, stop, start, scale, reopen, stop_all, outputs };
   verb what = verb::status;
-  bool json = false;      ///< status json
+  bool json = false;      ///< status json, outputs json
   std::string target;     ///< restart, stop, start: NAME or NAME.N, unescaped; scale: NAME
   std::size_t count = 0;  ///< scale
 

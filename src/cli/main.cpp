@@ -177,6 +177,7 @@ class supervised_run {
                       .kill = [this](int sig) { kill(sig); },
                       .give_up = [this](int sig) { give_up(sig); },
                       .reopen = [this] { reopen(); },
+                      .report = [this] { report_deliveries("received SIGUSR2"); },
                       .resize = any_on_a_terminal(programs_)
                                     ? std::function<void()>([this] { pass_the_terminal_size(); })
                                     : nullptr}),
@@ -316,6 +317,14 @@ class supervised_run {
     if (problems.empty()) log_.note(spdlog::level::info, "received SIGUSR1: log files reopened");
   }
 
+  // SIGUSR2 (and pipemux ctl outputs): what each syslog and journal output did so far, a line
+  // each in the log.
+  void report_deliveries(const std::string& why) {
+    const std::vector<delivery_report> all = log_.deliveries();
+    if (all.empty()) log_.note(spdlog::level::info, why + ": no syslog or journal output");
+    for (const auto& report : all) log_.note(spdlog::level::info, why + ": " + describe(report));
+  }
+
   // A request on the control socket (pipemux ctl): `reply` gets "ok\n..." or "error: ...\n".
   void answer(const cli::control_request& request, const std::string& requested_by,
               const std::function<void(std::string)>& reply) {
@@ -331,6 +340,12 @@ class supervised_run {
             text += line + '\n';
           reply(std::move(text));
         });
+      case verb::outputs: {
+        std::string text = "ok\n";
+        for (const auto& report : log_.deliveries())
+          text += (request.json ? to_json(report) : describe(report)) + '\n';
+        return reply(std::move(text));
+      }
       case verb::reopen: {
         const std::vector<std::string> problems = log_.reopen();
         for (const auto& problem : problems) log_.note(spdlog::level::err, problem);

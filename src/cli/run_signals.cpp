@@ -7,7 +7,7 @@ namespace pipemux::cli {
 
 run_signals::run_signals(boost::asio::io_context& io, handlers on)
     : stop_signals_(io, SIGINT, SIGTERM, SIGHUP),
-      reopen_signal_(io, SIGUSR1),
+      reopen_signal_(io, SIGUSR1, SIGUSR2),
       resize_signal_(io),
       on_(std::move(on)) {
   wait_for_stop();
@@ -44,9 +44,12 @@ void run_signals::wait_for_stop() {
 }
 
 void run_signals::wait_for_reopen() {
-  reopen_signal_.async_wait([this](const boost::system::error_code& ec, int) {
+  reopen_signal_.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (ec || closed_) return;
-    on_.reopen();
+    if (sig == SIGUSR2)
+      on_.report();
+    else
+      on_.reopen();
     wait_for_reopen();
   });
 }
@@ -64,7 +67,7 @@ void run_signals::close() {
   closed_ = true;
   sigset_t blocked;
   ::sigemptyset(&blocked);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) ::sigaddset(&blocked, sig);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) ::sigaddset(&blocked, sig);
   ::pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
   boost::system::error_code ignored;
   stop_signals_.cancel(ignored);

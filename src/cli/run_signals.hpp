@@ -1,7 +1,7 @@
 // The signals a CLI run answers: SIGINT, SIGTERM and SIGHUP ask it to stop (counted as
 // stop_requests.hpp says: stop, kill, give up; a forwarded copy is no new request), SIGUSR1
-// reopens the log files (logrotate), SIGWINCH says pipemux's terminal was resized (for --pty).
-// Process-wide, so the CLI's and not the library's.
+// reopens the log files (logrotate), SIGUSR2 asks for the outputs' delivery report, SIGWINCH says
+// pipemux's terminal was resized (for --pty). Process-wide, so the CLI's and not the library's.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -20,6 +20,7 @@ class run_signals {
     std::function<void(int sig)> kill;     ///< the second
     std::function<void(int sig)> give_up;  ///< the third and later
     std::function<void()> reopen;          ///< SIGUSR1
+    std::function<void()> report;          ///< SIGUSR2
     std::function<void()> resize;          ///< SIGWINCH; not listened to when empty
   };
 
@@ -36,7 +37,7 @@ class run_signals {
 
  private:
   void wait_for_stop();
-  void wait_for_reopen();
+  void wait_for_reopen();  // and the report (SIGUSR2)
   void wait_for_resize();
 
   boost::asio::signal_set stop_signals_;

@@ -103,6 +103,33 @@ std::shared_ptr<spooling_sender> open_spool(const log_sink_options& spec,
   return spool;
 }
 
+std::string_view transport_name(syslog_address::transport via) {
+  switch (via) {
+    case syslog_address::transport::udp:
+      return "udp";
+    case syslog_address::transport::tcp:
+      return "tcp";
+    case syslog_address::transport::relp:
+      return "relp";
+    case syslog_address::transport::unix_datagram:
+      break;
+  }
+  return "unix";
+}
+
+delivery_report syslog_report(const message_sender& sender, syslog_address::transport via,
+                              const spooling_sender* spool) {
+  delivery_report report;
+  report.output = "syslog " + sender.name();
+  report.transport = transport_name(via);
+  report.counts = sender.counts();
+  if (spool != nullptr) {
+    report.spool = spool->path();
+    report.from_earlier_run = spool->carried_over();
+  }
+  return report;
+}
+
 }  // namespace
 
 std::string output_name(const log_sink_options& sink) {
@@ -355,8 +382,9 @@ void log_outputs::close(std::function<void()> done) {
     }
     if (out->syslog) {
       pending->fetch_add(1);
-      const bool relp = out->spec.address.via == syslog_address::transport::relp;
-      out->syslog->close([sender = out->syslog, spool = out->spool, one_done, relp] {
+      const auto via = out->spec.address.via;
+      out->syslog->close([sender = out->syslog, spool = out->spool, one_done, via] {
+        const bool relp = via == syslog_address::transport::relp;
         if (sender->dropped() > 0)
           std::cerr << "pipemux: " << sender->dropped() << " log messages could not be sent to "
                     << "syslog " << sender->name() << "\n";
@@ -369,11 +397,31 @@ void log_outputs::close(std::function<void()> done) {
           std::cerr << "pipemux: syslog " << sender->name() << ": " << spool->spooled()
                     << " messages not delivered stay in " << spool->path()
                     << "; the next run with this spool sends them first\n";
+        // The report: for a server over the network or a spool always, for /dev/log if it
+        // lost any.
+        const delivery_report report = syslog_report(*sender, via, spool.get());
+        if (via != syslog_address::transport::unix_datagram || spool || report.troubled())
+          std::cerr << "pipemux: delivered: " << describe(report) << "\n";
         one_done();
       });
     }
   }
   one_done();
+}
+
+std::vector<delivery_report> log_outputs::deliveries() const {
+  std::vector<delivery_report> all;
+  for (const auto& out : outputs_) {
+    if (out->journal) {
+      delivery_report report;
+      report.output = "the journal";
+      report.transport = "unix";
+      report.counts = out->journal->counts();
+      all.push_back(std::move(report));
+    } else if (out->syslog)
+      all.push_back(syslog_report(*out->syslog, out->spec.address.via, out->spool.get()));
+  }
+  return all;
 }
 
 std::vector<std::string> log_outputs::reopen() {

@@ -56,6 +56,7 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
   // librelp's "shut down immediately", which its waits look at between two polls.
   std::atomic<int> stop_now{0};
   std::atomic<std::size_t> sent{0}, sessions{0};
+  std::atomic<std::size_t> resent{0};  // librelp's window at each break, and the end's copy
   std::thread worker;
 
   // The loop's.
@@ -195,6 +196,7 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
                                        std::make_move_iterator(recent.end()));
         recent.clear();  // send() keeps again those that go
         const std::size_t went = session->send(again);
+        resent += went;
         if (went == again.size() && session->close()) return true;
         recent.insert(recent.end(),
                       std::make_move_iterator(again.begin() + static_cast<std::ptrdiff_t>(went)),
@@ -278,6 +280,7 @@ struct relp_sender::state : std::enable_shared_from_this<state> {
       const std::size_t sent_now = session->send(batch);
       sent += sent_now;
       if (sent_now < batch.size()) {  // the session broke: librelp keeps its window for the next
+        resent += std::min<std::size_t>(sent.load(), static_cast<std::size_t>(bounds.window));
         outage_told = true;
         set_no_session_why("the session broke: " + session->last_error());
         tell_loop_connection_lost(session->last_error());
@@ -349,6 +352,16 @@ std::size_t relp_sender::dropped() const {
 
 std::size_t relp_sender::possibly_lost() const {
   return state_->possibly_lost;
+}
+
+delivery_counts relp_sender::counts() const {
+  const state& s = *state_;
+  return {.accepted = s.pushed,
+          .settled = settled(),
+          .resent = s.resent.load(),
+          .dropped = s.dropped,
+          .possibly_lost = s.possibly_lost,
+          .connections = s.sessions.load()};
 }
 
 std::size_t relp_sender::settled() const {

@@ -96,6 +96,7 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
 
   std::size_t dropped = 0, possibly_lost = 0;
   std::size_t settled = 0;  // messages taken off the queue's front
+  std::size_t accepted = 0, resent = 0, connections = 0;
   bool connected = false, connecting = false, closing = false, stopped = false;
   bool was_backlogged = false;
   std::chrono::milliseconds backoff = first_backoff;
@@ -134,6 +135,7 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
   }
 
   void push(std::string message) {
+    ++accepted;
     if (stopped) return drop(1, "the log was given up");
     if (!reachable() && held + message.size() > bounds.max_queued) return drop(1, not_connected());
     held += message.size();
@@ -266,6 +268,7 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
     const std::size_t maybe = acknowledged.count_within(possibly_unhandled());
     possibly_lost += maybe;
     for (std::size_t i = 0; i < unacknowledged; ++i) waiting += queue[i].size();
+    resent += unacknowledged;  // on the next connection
     unacknowledged = 0;
     if (on_connection_lost) on_connection_lost(maybe, cause.message());
     disconnect(cause);
@@ -358,6 +361,7 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
     connect_deadline.cancel();
     if (ec) return disconnect(ec);
     connected = true;
+    ++connections;
     if (address.via == transport::tcp) {
       peer_window = tcp_largest_peer_window(tcp.native_handle()).value_or(assumed_peer_window);
       watch_for_close(connection);
@@ -481,6 +485,16 @@ std::size_t socket_sender::dropped() const {
 
 std::size_t socket_sender::settled() const {
   return state_->settled;
+}
+
+delivery_counts socket_sender::counts() const {
+  const state& s = *state_;
+  return {.accepted = s.accepted,
+          .settled = s.settled,
+          .resent = s.resent,
+          .dropped = s.dropped,
+          .possibly_lost = s.possibly_lost,
+          .connections = s.connections};
 }
 
 std::size_t socket_sender::possibly_lost() const {

@@ -45,7 +45,7 @@ struct spooling_sender::state : std::enable_shared_from_this<state> {
 
   std::deque<std::uint64_t> handed;  // where the record of each message in flight ends
   std::size_t settled_seen = 0;      // the transport's settled() taken so far
-  std::size_t dropped = 0;
+  std::size_t dropped = 0, accepted = 0;
   std::chrono::steady_clock::time_point head_saved = std::chrono::steady_clock::now();
   std::string write_problem;  // the last flush's, while it fails
   bool turn_posted = false, poll_armed = false, was_backlogged = false;
@@ -217,6 +217,7 @@ void spooling_sender::send(std::string message) {
       s.on_dropping(s.finished ? "the log was given up" : "the spool is full and the log given up");
     return;
   }
+  ++s.accepted;
   state_->spool.append(message);
   if (state_->spool.pending_bytes() >= state_->bounds.max_bytes) state_->update_backlog();
   state_->post_turn();
@@ -267,6 +268,16 @@ std::size_t spooling_sender::possibly_lost() const {
 
 std::size_t spooling_sender::settled() const {
   return state_->settled_seen;
+}
+
+delivery_counts spooling_sender::counts() const {
+  delivery_counts counts = state_->transport->counts();
+  counts.accepted = state_->accepted;
+  counts.settled = settled();
+  counts.dropped = dropped();
+  counts.possibly_lost = possibly_lost();
+  counts.spooled = spooled();
+  return counts;
 }
 
 std::string spooling_sender::name() const {

@@ -406,7 +406,7 @@ TEST(Control, MalformedOversizedAndSilentClientsGetOneLineAndTheRunGoesOn) {
   const auto lines = test::lines_of(answers);
   ASSERT_EQ(lines.size(), 5U) << answers;
   EXPECT_EQ(lines[0],
-            "error: unknown request 'bogus' (status, restart, stop, start, scale, reopen, "
+            "error: unknown request 'bogus' (status, outputs, restart, stop, start, scale, reopen, "
             "stop-all)|");
   EXPECT_EQ(lines[1], "error: status takes nothing, or json|");
   EXPECT_EQ(lines[2], "error: the request is too long (at most 4096 bytes)|");
@@ -449,9 +449,10 @@ TEST(Control, CtlSaysWhatIsWrongWithItsOwnArguments) {
   EXPECT_NE(no_request.err.find("request is required"), std::string::npos) << no_request.err;
   const auto bad = run_command({pipemux_exe(), "ctl", "--socket", "/nonexistent.sock", "frob"});
   EXPECT_EQ(bad.exit_code, 2);
-  EXPECT_EQ(bad.err,
-            "pipemux ctl: unknown request 'frob' (status, restart, stop, start, scale, reopen, "
-            "stop-all) (see pipemux ctl --help)\n");
+  EXPECT_EQ(
+      bad.err,
+      "pipemux ctl: unknown request 'frob' (status, outputs, restart, stop, start, scale, reopen, "
+      "stop-all) (see pipemux ctl --help)\n");
   const auto json = run_command({pipemux_exe(), "ctl", "--json", "restart", "web"});
   EXPECT_EQ(json.exit_code, 2);
   const auto nobody =

@@ -92,7 +92,8 @@ TEST(Relp, OverTlsAServerWhoseCertificateNamesItsHostGetsEveryLine) {
   options.timeout = 160s;  // held, not ended, if TLS does not work (41 s seen under TSan)
   const auto result = run_command(argv, options);
   EXPECT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_EQ(result.err, "");
+  EXPECT_EQ(result.err, test::clean_report("relp://127.0.0.1:" + std::to_string(server.port()),
+                                           children * (count + 3)));
   ASSERT_TRUE(has_summaries(
       server.received_until([](const std::string& text) { return has_summaries(text, 3); }),
       children))
@@ -126,10 +127,13 @@ TEST(Relp, OverTlsAWrongNameOrAnotherCaIsRefusedWithOneClearLine) {
         "pipemux: warning: syslog relp://127.0.0.1:" + std::to_string(server.port()) +
         ": cannot connect: TLS: ";
     EXPECT_EQ(result.err.rfind(refused, 0), 0U) << server_certificate << ": " << result.err;
-    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 3)
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 4)
         << server_certificate
-        << ": one line for the refusal, two for the count at the end: " << result.err;
+        << ": one line for the refusal, two for the count at the end, the report: " << result.err;
     EXPECT_NE(result.err.find("log messages could not be sent to syslog relp://"),
+              std::string::npos)
+        << result.err;
+    EXPECT_NE(result.err.find("4 messages, 0 acknowledged, 0 sent again, 4 dropped, 0 sessions\n"),
               std::string::npos)
         << result.err;
     EXPECT_EQ(read_file(server.dir() + "/out.log").find("secret"), std::string::npos);

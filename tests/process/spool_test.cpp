@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,6 +56,32 @@ std::pair<std::size_t, std::size_t> lines_of(const std::string& text, const std:
   return {first, last};
 }
 
+// The report a run ends with (stderr): "pipemux: delivered: syslog relp://...: N messages, N
+// acknowledged, N sent again, N dropped, N sessions; spool FILE: N messages (N came from an
+// earlier run)".
+struct report {
+  std::size_t messages = 0, acknowledged = 0, resent = 0, dropped = 0, spooled = 0;
+  std::size_t from_earlier_run = 0;
+};
+
+report report_in(const std::string& err) {
+  const std::regex line(
+      R"(pipemux: delivered: syslog relp://\S+: (\d+) messages, (\d+) acknowledged, )"
+      R"((?:up to )?(\d+) sent again, (\d+) dropped, \d+ sessions?; spool \S+: (\d+) messages)"
+      R"((?: \((\d+) came from an earlier run\))?\n)");
+  std::smatch m;
+  report said;
+  EXPECT_TRUE(std::regex_search(err, m, line)) << err;
+  if (m.empty()) return said;
+  said.messages = std::stoul(m[1]);
+  said.acknowledged = std::stoul(m[2]);
+  said.resent = std::stoul(m[3]);
+  said.dropped = std::stoul(m[4]);
+  said.spooled = std::stoul(m[5]);
+  if (m[6].matched) said.from_earlier_run = std::stoul(m[6]);
+  return said;
+}
+
 TEST(Spool, ACollectorDownForAWholeRunGetsItsLinesFromTheNextRunBeforeItsOwn) {
   if (!imrelp_installed()) GTEST_SKIP() << "rsyslog-relp is not installed (scripts/setup does)";
   rsyslog server("spool-next", rsyslog::listening::relp);
@@ -71,6 +98,12 @@ TEST(Spool, ACollectorDownForAWholeRunGetsItsLinesFromTheNextRunBeforeItsOwn) {
             std::string::npos)
       << first.err;
   EXPECT_EQ(first.err.find("could not be sent"), std::string::npos) << first.err;
+  // The report: every message spooled, none acknowledged, none dropped.
+  const report said_first = report_in(first.err);
+  EXPECT_GT(said_first.messages, std::size_t{children} * count);
+  EXPECT_EQ(said_first.acknowledged, 0U);
+  EXPECT_EQ(said_first.spooled, said_first.messages) << first.err;
+  EXPECT_EQ(said_first.dropped, 0U);
   ASSERT_GT(std::filesystem::file_size(spool_file(spool, server)),
             std::uintmax_t{children} * count * 60);
 
@@ -82,6 +115,12 @@ TEST(Spool, ACollectorDownForAWholeRunGetsItsLinesFromTheNextRunBeforeItsOwn) {
             std::string::npos)
       << second.err;
   EXPECT_EQ(second.err.find("not delivered"), std::string::npos) << second.err;
+  // All of the first run's and of its own acknowledged, the spool empty.
+  const report said_second = report_in(second.err);
+  EXPECT_EQ(said_second.from_earlier_run, said_first.spooled) << second.err;
+  EXPECT_EQ(said_second.acknowledged, said_second.messages + said_first.spooled) << second.err;
+  EXPECT_EQ(said_second.spooled, 0U) << second.err;
+  EXPECT_EQ(said_second.dropped, 0U) << second.err;
 
   const std::string text = server.received_until(
       [](const std::string& got) { return has_summaries(got, children + 1); }, 60s);
@@ -162,6 +201,9 @@ TEST(Spool, ACollectorThatStopsAcknowledgingFillsTheSpoolThenHoldsTheChildAndLos
       << result.err;
   EXPECT_EQ(result.err.find("could not be sent"), std::string::npos) << result.err;
   EXPECT_EQ(result.err.find("may have been lost"), std::string::npos) << result.err;
+  const report said = report_in(result.err);
+  EXPECT_GT(said.spooled, 0U);
+  EXPECT_EQ(said.acknowledged + said.spooled, said.messages) << result.err;
 
   // The collector back (what the frozen one had unacknowledged is lost with it), the next run.
   server.stop(SIGKILL);
@@ -185,6 +227,58 @@ TEST(Spool, ACollectorThatStopsAcknowledgingFillsTheSpoolThenHoldsTheChildAndLos
   const auto [held_begins, held_ends] = lines_of(text, "held");
   const auto [next_begins, next_ends] = lines_of(text, "next");
   EXPECT_LT(held_ends, next_begins);
+}
+
+// While the run goes on: SIGUSR2 writes the report into the log, and `pipemux ctl outputs`
+// (--json) answers it, with the same counts.
+TEST(Spool, SigusrTwoAndCtlOutputsSayWhatEachSyslogOutputDidSoFar) {
+  const std::string dir = test::temp_path("spool-report");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string socket = dir + "/control.sock", log = dir + "/run.log";
+  std::string json, text;
+  test::command_options options;
+  options.watch = [&](int pid, const std::string&) {
+    // The child's 500 lines are logged (nobody listens at port 9: they are spooled).
+    if (!test::eventually([&] { return read_file(log).find("out | 500\n") != std::string::npos; }))
+      return true;
+    ::kill(pid, SIGUSR2);
+    test::eventually([&] { return read_file(log).find("received SIGUSR2") != std::string::npos; });
+    json = run_command({pipemux_exe(), "ctl", "--socket", socket, "outputs", "--json"}).out;
+    text = run_command({pipemux_exe(), "ctl", "--socket", socket, "outputs"}).out;
+    std::ofstream(dir + "/go").flush();
+    return true;
+  };
+  const auto result =
+      run_command({pipemux_exe(), "--control", socket, "-o", log, "--syslog-to",
+                   "relp://127.0.0.1:9", "--syslog-spool", dir + "/spool", "--names", "counted",
+                   "seq 1 500; while [ ! -e " + dir + "/go ]; do sleep 0.05; done"},
+                  options);
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  const std::string spool = dir + "/spool/relp-127.0.0.1-9.spool";
+  // At least the start report and the 500 lines, each of them spooled, none acknowledged.
+  const std::regex in_log(
+      R"(received SIGUSR2: syslog relp://127\.0\.0\.1:9: (\d+) messages, 0 acknowledged, )"
+      R"(0 sent again, 0 dropped, 0 sessions; spool )" +
+      spool + R"(: (\d+) messages)");
+  std::smatch m;
+  const std::string logged = read_file(log);
+  ASSERT_TRUE(std::regex_search(logged, m, in_log)) << logged;
+  EXPECT_GE(std::stoul(m[1]), 501U);
+  EXPECT_EQ(m[1].str(), m[2].str());
+  // The ctl answers one object (one line) per syslog or journal output.
+  const std::regex object(
+      R"(\{"output":"syslog relp://127\.0\.0\.1:9","transport":"relp","messages":(\d+),)"
+      R"("settled":0,"spooled":(\d+),"resent":0,"dropped":0,"possibly_lost":0,"connections":0,)"
+      R"("spool":")" +
+      spool + R"(","from_earlier_run":0\}\n)");
+  ASSERT_TRUE(std::regex_match(json, m, object)) << json;
+  EXPECT_EQ(m[1].str(), m[2].str());
+  EXPECT_GE(std::stoul(m[1]), 501U);
+  EXPECT_EQ(text.rfind("syslog relp://127.0.0.1:9: ", 0), 0U) << text;
+  EXPECT_NE(text.find(" 0 acknowledged, 0 sent again, 0 dropped, 0 sessions; spool " + spool),
+            std::string::npos)
+      << text;
 }
 
 // A spool that cannot be used stops the run before it starts, with one line and exit code 2: not

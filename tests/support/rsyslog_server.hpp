@@ -161,6 +161,19 @@ class rsyslog {
   pid_t pid_ = -1;
 };
 
+// The line a run ends with on stderr when its syslog output over the network delivered all of
+// its `messages` on one connection (a run that sends to a local socket says nothing).
+inline std::string clean_report(const std::string& address, std::size_t messages) {
+  const std::string n = std::to_string(messages);
+  if (address.find("://") == std::string::npos) return "";
+  const std::string via = address.substr(0, address.find("://"));
+  const std::string settled = via == "relp"  ? " acknowledged, 0 sent again"
+                              : via == "tcp" ? " acknowledged by the server's TCP, 0 sent again"
+                                             : " sent";
+  return "pipemux: delivered: syslog " + address + ": " + n + " messages, " + n + settled +
+         ", 0 dropped, 1 " + (via == "relp" ? "session" : "connection") + "\n";
+}
+
 inline bool rsyslogd_installed() {
   return std::system("command -v rsyslogd >/dev/null") == 0;
 }

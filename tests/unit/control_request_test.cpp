@@ -52,10 +52,11 @@ TEST(ControlRequest, NamesTravelEscapedSoAnyNameFitsOneLine) {
 }
 
 TEST(ControlRequest, EveryMistakeIsOneLineSayingWhat) {
-  EXPECT_EQ(refusal("bogus x"),
-            "unknown request 'bogus' (status, restart, stop, start, scale, reopen, stop-all)");
+  EXPECT_EQ(
+      refusal("bogus x"),
+      "unknown request 'bogus' (status, outputs, restart, stop, start, scale, reopen, stop-all)");
   EXPECT_EQ(refusal(""),
-            "unknown request '' (status, restart, stop, start, scale, reopen, stop-all)");
+            "unknown request '' (status, outputs, restart, stop, start, scale, reopen, stop-all)");
   EXPECT_EQ(refusal("status yaml"), "status takes nothing, or json");
   EXPECT_EQ(refusal("stop-all now"), "stop-all takes no argument");
   EXPECT_EQ(refusal("restart"), "restart needs a program, NAME or NAME.N");
@@ -65,9 +66,10 @@ TEST(ControlRequest, EveryMistakeIsOneLineSayingWhat) {
   EXPECT_EQ(refusal("scale web=99999999999999999999999"),
             "scale needs NAME=N (N a number of children)");
   EXPECT_EQ(refusal(std::string(control_request::max_request, 's')), "the request is too long");
-  EXPECT_EQ(refusal(std::string("st\x1b[2Jatus")),
-            "unknown request 'st\\x1b[2Jatus' (status, restart, stop, start, scale, reopen, "
-            "stop-all)");
+  EXPECT_EQ(
+      refusal(std::string("st\x1b[2Jatus")),
+      "unknown request 'st\\x1b[2Jatus' (status, outputs, restart, stop, start, scale, reopen, "
+      "stop-all)");
 }
 
 TEST(ControlRequest, ATargetIsAProgramOfThatVeryNameFirstThenNameDotN) {
