@@ -26,6 +26,15 @@ std::uint32_t crc32(const char* data, std::size_t size) {
   return crc.checksum();
 }
 
+// A record's checksum covers its length too: zeros (a hole punched out of settled space, a
+// file extended by a crash) are never a record, even an empty one.
+std::uint32_t record_checksum(const char* length_field, const char* message, std::size_t size) {
+  boost::crc_32_type crc;
+  crc.process_bytes(length_field, 4);
+  crc.process_bytes(message, size);
+  return crc.checksum();
+}
+
 void put_le(char* out, std::uint64_t value, int bytes) {
   for (int i = 0; i < bytes; ++i) out[i] = static_cast<char>((value >> (8 * i)) & 0xff);
 }
@@ -143,7 +152,7 @@ void disk_spool::recover() {
     const auto checksum = static_cast<std::uint32_t>(get_le(record + 4, 4));
     if (length > max_record || !in_chunk(at, record_header_size + length)) break;
     record = chunk.data() + (at - chunk_at);
-    if (crc32(record + record_header_size, length) != checksum) break;
+    if (record_checksum(record, record + record_header_size, length) != checksum) break;
     at += record_header_size + length;
     ++pending_;
   }
@@ -166,10 +175,18 @@ void disk_spool::append(std::string_view message) {
   const std::size_t at = buffer_.size();
   buffer_.resize(at + record_header_size + length);
   put_le(buffer_.data() + at, length, 4);
-  put_le(buffer_.data() + at + 4, crc32(message.data(), length), 4);
+  put_le(buffer_.data() + at + 4, record_checksum(buffer_.data() + at, message.data(), length), 4);
   std::memcpy(buffer_.data() + at + record_header_size, message.data(), length);
   ++buffered_;
   ++pending_;
+}
+
+std::size_t disk_spool::discard_unwritten() {
+  const std::size_t lost = buffered_;
+  pending_ -= std::min(buffered_, pending_);
+  buffer_.clear();
+  buffered_ = 0;
+  return lost;
 }
 
 std::error_code disk_spool::flush() {
@@ -236,6 +253,8 @@ void disk_spool::empty_if_all_settled() {
 // otherwise only grow: its settled start is punched out, the file keeping its offsets.
 void disk_spool::give_back_settled_space() {
   if (!can_punch_ || head_ < given_back_ + give_back_step) return;
+  // The header first: a crash must never leave it pointing into a hole.
+  if (save_head()) return;
   const std::uint64_t upto = head_ & ~std::uint64_t{4095};
   if (::fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(given_back_),
                   static_cast<off_t>(upto - given_back_)) != 0) {

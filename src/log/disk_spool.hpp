@@ -4,13 +4,14 @@
 // the same file sends it first.
 //
 //   header (32 bytes): "PMXSPL01", head (u64), CRC-32 of those 16 bytes (u32), zeros
-//   record:            length (u32), CRC-32 of the message (u32), the message
+//   record:            length (u32), CRC-32 of the length and the message (u32), the message
 //
 // Integers are little-endian. A record torn by a crash (or damaged) is found when the file is
 // opened: it and what follows are cut off, with a warning, and never sent as garbage. The head is
 // saved now and then (save_head) and at the end: after a crash the messages since the last save
 // are sent again (at least once). Settled space is given back to the file system as it goes
-// (punched holes) and the file is emptied whenever everything in it is settled.
+// (punched holes, only behind a saved head) and the file is emptied whenever everything in it is
+// settled.
 //
 // One spool file is one sender's: it is locked (flock) while open, so that a second pipemux
 // pointed at it fails at once rather than sending the same messages twice.
@@ -60,6 +61,8 @@ class disk_spool {
   void settle(std::uint64_t end, std::size_t count);
   /// Writes the head to the header.
   std::error_code save_head();
+  /// Gives up what flush() could not write; returns how many messages that was.
+  std::size_t discard_unwritten();
 
   const std::string& path() const noexcept { return path_; }
   /// Found when the file was opened: messages from an earlier run, and what was wrong with its

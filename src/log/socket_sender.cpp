@@ -483,14 +483,18 @@ std::size_t socket_sender::dropped() const {
   return state_->dropped;
 }
 
+// Asked of the kernel now (TCP): a spool asks when it has nothing new to write, and the
+// acknowledgements that came since the last write must count.
 std::size_t socket_sender::settled() const {
-  return state_->settled;
+  state& s = *state_;
+  if (s.connected && !s.stopped && s.address.via == transport::tcp) s.release_acknowledged();
+  return s.settled;
 }
 
 delivery_counts socket_sender::counts() const {
   const state& s = *state_;
   return {.accepted = s.accepted,
-          .settled = s.settled,
+          .settled = settled(),
           .resent = s.resent,
           .dropped = s.dropped,
           .possibly_lost = s.possibly_lost,

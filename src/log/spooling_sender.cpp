@@ -120,10 +120,12 @@ struct spooling_sender::state : std::enable_shared_from_this<state> {
     }
   }
 
-  // Backlogged at max_bytes until an eighth below; and while the disk refuses what is in memory.
+  // Backlogged at max_bytes waiting to be sent until an eighth below; and while the disk refuses
+  // what is in memory. What is in flight is not counted: a transport may settle its last
+  // messages only once more come (RELP's window), and the children must not wait for that.
   void update_backlog() {
     const std::uint64_t low = bounds.max_bytes - bounds.max_bytes / 8;
-    const std::uint64_t pending = spool.pending_bytes();
+    const std::uint64_t pending = spool.pending_bytes() - spool.in_flight_bytes();
     const bool over = (was_backlogged ? pending > low : pending >= bounds.max_bytes) ||
                       spool.unwritten_messages() > 0;
     if (over == was_backlogged) return;
@@ -159,8 +161,8 @@ struct spooling_sender::state : std::enable_shared_from_this<state> {
     finished = true;
     poll.cancel();
     deadline.cancel();
-    if (spool.flush()) {
-      const std::size_t lost = spool.unwritten_messages();
+    if (spool.flush()) {  // a full disk: what it holds in memory is lost, and counted
+      const std::size_t lost = spool.discard_unwritten();
       if (dropped == 0 && lost > 0 && on_dropping)
         on_dropping("the spool " + spool.path() + " cannot be written: " + write_problem);
       dropped += lost;
@@ -219,7 +221,8 @@ void spooling_sender::send(std::string message) {
   }
   ++s.accepted;
   state_->spool.append(message);
-  if (state_->spool.pending_bytes() >= state_->bounds.max_bytes) state_->update_backlog();
+  if (state_->spool.pending_bytes() - state_->spool.in_flight_bytes() >= state_->bounds.max_bytes)
+    state_->update_backlog();
   state_->post_turn();
 }
 
