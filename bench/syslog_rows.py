@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Lines per second into a real rsyslogd on this machine: plain TCP, RELP, and RELP over TLS,
-4 children of the bench producer, each RELP run paired with a plain TCP run right before it
-(the reference: the ratio is of the pairs' medians). rsyslogd writes what it takes to a file with a Direct queue (each message
+"""Lines per second into a real rsyslogd on this machine: plain TCP, TCP with TLS (tls://),
+RELP, RELP over TLS, and TCP and RELP through a disk spool; 4 children of the bench producer,
+each run paired with a plain TCP run right before it (the reference: the ratio is of the pairs'
+medians). rsyslogd writes what it takes to a file with a Direct queue (each message
 written before the next is taken: what makes RELP's acknowledgement mean "written"); every
 run's file is checked for every line. Prints a Markdown table; bench/syslog_results.md gets it.
 
@@ -43,7 +44,9 @@ def make_certificates(d):
     openssl("req", "-x509", *ec, "-days", "2", "-subj", "/CN=ca", "-keyout", f"{d}/ca.key",
             "-out", f"{d}/ca.pem")
     for name, host in (("server", "127.0.0.1"), ("client", "pipemux.client")):
-        Path(f"{d}/{name}.ext").write_text(f"subjectAltName=DNS:{host}\n")
+        # librelp matches an address as a DNS name; OpenSSL (tls://) as an IP address.
+        alt = f"DNS:{host},IP:{host}" if name == "server" else f"DNS:{host}"
+        Path(f"{d}/{name}.ext").write_text(f"subjectAltName={alt}\n")
         openssl("req", *ec, "-subj", f"/CN={host}", "-keyout", f"{d}/{name}.key",
                 "-out", f"{d}/{name}.csr")
         openssl("x509", "-req", "-days", "2", "-in", f"{d}/{name}.csr", "-CA", f"{d}/ca.pem",
@@ -52,11 +55,13 @@ def make_certificates(d):
 
 
 class Rsyslog:
-    """rsyslogd with imtcp, imrelp and imrelp over TLS on three loopback ports."""
+    """rsyslogd with imtcp, imrelp and imrelp over TLS on three loopback ports, and a second one
+    with imtcp over TLS (the gtls driver is the whole imtcp module's)."""
 
     def __init__(self, d):
         self.dir = d
-        self.ports = {"tcp": free_port(), "relp": free_port(), "relp+tls": free_port()}
+        self.ports = {"tcp": free_port(), "relp": free_port(), "relp+tls": free_port(),
+                      "tls": free_port()}
         make_certificates(d)
         # Certificates both ways (imrelp's anonymous mode has no cipher suite librelp's client
         # takes when it checks the server's name).
@@ -73,8 +78,20 @@ input(type="imrelp" port="{self.ports['relp+tls']}" address="127.0.0.1" {tls})
 template(name="t" type="string" string="%msg%\\n")
 action(type="omfile" file="{d}/out.log" template="t")
 """)
-        self.proc = subprocess.Popen(["rsyslogd", "-n", "-f", f"{d}/rs.conf", "-i", f"{d}/rs.pid"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        Path(f"{d}/tls.conf").write_text(f"""global(workDirectory="{d}/tls-work"
+  DefaultNetstreamDriver="gtls" DefaultNetstreamDriverCAFile="{d}/ca.pem"
+  DefaultNetstreamDriverCertFile="{d}/server.pem" DefaultNetstreamDriverKeyFile="{d}/server.key")
+main_queue(queue.type="Direct")
+module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")
+input(type="imtcp" port="{self.ports['tls']}" address="127.0.0.1")
+template(name="t" type="string" string="%msg%\\n")
+action(type="omfile" file="{d}/tls-out.log" template="t")
+""")
+        os.makedirs(f"{d}/tls-work", exist_ok=True)
+        self.procs = [subprocess.Popen(["rsyslogd", "-n", "-f", f"{d}/{conf}.conf", "-i",
+                                        f"{d}/{conf}.pid"],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                      for conf in ("rs", "tls")]
         deadline = time.monotonic() + 10
         while not all(listening(p) for p in self.ports.values()):
             if time.monotonic() > deadline:
@@ -82,26 +99,36 @@ action(type="omfile" file="{d}/out.log" template="t")
             time.sleep(0.05)
 
     def lines(self):
-        try:
-            with open(f"{self.dir}/out.log", "rb") as f:
-                return sum(1 for line in f if line.startswith(b"Spam "))
-        except OSError:
-            return 0
+        count = 0
+        for name in ("out.log", "tls-out.log"):
+            try:
+                with open(f"{self.dir}/{name}", "rb") as f:
+                    count += sum(1 for line in f if line.startswith(b"Spam "))
+            except OSError:
+                pass
+        return count
 
     def empty(self):
-        with open(f"{self.dir}/out.log", "ab") as f:
-            f.truncate(0)  # rsyslogd keeps it open: truncated, not removed
+        for name in ("out.log", "tls-out.log"):
+            with open(f"{self.dir}/{name}", "ab") as f:
+                f.truncate(0)  # rsyslogd keeps it open: truncated, not removed
+        shutil.rmtree(f"{self.dir}/spool", ignore_errors=True)
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait()
+        for proc in self.procs:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait()
 
 
 def sink_flags(kind, server):
+    spooled = kind.endswith("+spool")
+    kind = kind.removesuffix("+spool")
     port = server.ports[kind]
-    if kind == "tcp":
-        return ["--syslog-to", f"tcp://127.0.0.1:{port}"]
-    flags = ["--syslog-to", f"relp://127.0.0.1:{port}"]
+    spool = ["--syslog-spool", f"{server.dir}/spool"] if spooled else []
+    if kind in ("tcp", "tls"):
+        return ["--syslog-to", f"{kind}://127.0.0.1:{port}", *spool] + (
+            ["--syslog-tls-ca", f"{server.dir}/ca.pem"] if kind == "tls" else [])
+    flags = ["--syslog-to", f"relp://127.0.0.1:{port}", *spool]
     if kind == "relp+tls":
         flags += ["--syslog-tls-ca", f"{server.dir}/ca.pem", "--syslog-tls-cert",
                   f"{server.dir}/client.pem", "--syslog-tls-key", f"{server.dir}/client.key"]
@@ -137,9 +164,10 @@ def main():
     with tempfile.TemporaryDirectory(prefix="pipemux-syslog-bench.") as d:
         server = Rsyslog(d)
         try:
-            times = {"tcp": [], "relp": [], "relp+tls": []}
+            kinds = ("tls", "tcp+spool", "relp", "relp+tls", "relp+spool")
+            times = {"tcp": [], **{kind: [] for kind in kinds}}
             for _ in range(args.reps):
-                for kind in ("relp", "relp+tls"):
+                for kind in kinds:
                     times["tcp"].append(measure("tcp", server, args.lines))
                     times[kind].append(measure(kind, server, args.lines))
             tcp = statistics.median(times["tcp"])

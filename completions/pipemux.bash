@@ -112,7 +112,7 @@ _pipemux() {
       choices="kern user mail daemon auth syslog lpr news uucp cron authpriv ftp"
       choices+=" local0 local1 local2 local3 local4 local5 local6 local7" ;;
     --stop-signal) choices="SIGTERM SIGINT SIGQUIT SIGHUP SIGUSR1 SIGUSR2 SIGALRM SIGKILL" ;;
-    --syslog-to) choices="local udp:// tcp:// relp://" ;;
+    --syslog-to) choices="local udp:// tcp:// tls:// relp://" ;;
     -c | --config | -f | --procfile | -e | --env-file | --record | --control)
       compopt -o filenames 2>/dev/null
       mapfile -t COMPREPLY < <(compgen -f -- "$cur")

@@ -13,7 +13,8 @@ namespace pipemux {
 struct delivery_report {
   /// "syslog relp://logs:2514", "the journal".
   std::string output;
-  /// "relp", "tcp", "udp", "unix" (a local socket: /dev/log, the journal's).
+  /// "relp", "tcp", "tls" (TCP with TLS), "udp", "unix" (a local socket: /dev/log, the
+  /// journal's).
   std::string transport;
   delivery_counts counts;
   /// The spool file; empty: no spool. `from_earlier_run`: found in it when the run started.

@@ -50,10 +50,12 @@ struct syslog_address {
   transport via = transport::unix_datagram;
   std::string host = "/dev/log";  ///< or the socket's path
   std::uint16_t port = 0;
+  bool tls = false;  ///< tcp: TLS over the connection (tls://, RFC 5425)
 };
 
 /// "local" (/dev/log), "unix:/run/x.sock" or "/run/x.sock", "udp://host[:port]",
-/// "tcp://host[:port]" (port 514 unless given), "relp://host[:port]" (port 2514 unless given);
+/// "tcp://host[:port]" (port 514 unless given), "tls://host[:port]" (TCP with TLS, port 6514
+/// unless given), "relp://host[:port]" (port 2514 unless given);
 /// an IPv6 host in brackets, a zone after '%'.
 /// Nullopt when it is none of these, or could never be reached: a host that is no DNS name and
 /// no IP address, a socket's path too long for a socket address.
@@ -77,6 +79,7 @@ inline constexpr std::size_t max_syslog_stream_message = std::size_t{1} << 24;
 /// no assigned port (rsyslog's documentation uses 2514).
 inline constexpr std::uint16_t default_syslog_port = 514;
 inline constexpr std::uint16_t default_relp_port = 2514;
+inline constexpr std::uint16_t default_syslog_tls_port = 6514;  ///< RFC 5425
 
 /// What is wrong with `bytes` as the longest message to send to `address` (from 480 bytes to
 /// one datagram, or 16 MiB over TCP or RELP), for an error message; empty when it is fine.

@@ -55,7 +55,11 @@ class socket_sender final : public message_sender {
     std::chrono::milliseconds connect_timeout{2000};  ///< one attempt to connect, or look up
   };
 
-  socket_sender(const boost::asio::any_io_executor& loop, socket_address address, limits marks);
+  /// `address.tls` (tls://): TLS over the TCP connection, the server's certificate checked
+  /// against `tls.ca` (else the system's CAs) and for the address's host; throws
+  /// std::runtime_error naming a file that cannot be used.
+  socket_sender(const boost::asio::any_io_executor& loop, socket_address address, limits marks,
+                const syslog_tls_files& tls = {});
   socket_sender(const boost::asio::any_io_executor& loop, socket_address address)
       : socket_sender(loop, std::move(address), limits{}) {}
   ~socket_sender() override;

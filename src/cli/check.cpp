@@ -86,7 +86,7 @@ std::string output_text(const log_sink_options& sink, log_format_kind run_format
              (sink.address.via == syslog_address::transport::unix_datagram
                   ? escaped(sink.address.host)
                   : socket_address_name(sink.address)) +
-             (sink.tls.on() ? " over TLS" : "") +
+             (sink.tls.on() && !sink.address.tls ? " over TLS" : "") +
              (sink.spool.empty() ? ""
                                  : fmt::format(", spooled in {} ({} MiB at most)",
                                                escaped(sink.spool), sink.spool_max >> 20));

@@ -176,7 +176,8 @@ void declare_output_options(CLI::App& app, command_line_flags& flags) {
   flags.syslog_to.option =
       app.add_option("--syslog-to", flags.syslog_to.value,
                      "Where syslog goes: local (/dev/log), a socket's path, udp://HOST[:PORT], "
-                     "tcp://HOST[:PORT], relp://HOST[:PORT] (acknowledged); implies --syslog")
+                     "tcp://HOST[:PORT], tls://HOST[:PORT] (TCP with TLS), relp://HOST[:PORT] "
+                     "(acknowledged); implies --syslog")
           ->check([](const std::string& text) {
             const std::string why = syslog_address_problem(text);
             return why.empty() ? why : "not a syslog address: \"" + escaped(text) + "\": " + why;
@@ -193,9 +194,10 @@ void declare_output_options(CLI::App& app, command_line_flags& flags) {
                      "maxMessageSize); a longer line goes in pieces; implies --syslog")
           ->type_name("BYTES");
   flags.syslog_tls_ca.option =
-      app.add_option("--syslog-tls-ca", flags.syslog_tls_ca.value,
-                     "TLS to a relp:// server: the CA (PEM) that signed its certificate, which "
-                     "must name its host")
+      app.add_option(
+             "--syslog-tls-ca", flags.syslog_tls_ca.value,
+             "TLS to a tls:// or relp:// server: the CA (PEM) that signed its "
+             "certificate, which must name its host (tls://: the system's CAs unless given)")
           ->type_name("FILE");
   flags.syslog_tls_cert.option =
       app.add_option("--syslog-tls-cert", flags.syslog_tls_cert.value,

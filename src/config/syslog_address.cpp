@@ -1,9 +1,8 @@
-// Where syslog goes, from "local", a socket's path, udp://, tcp:// or relp://HOST[:PORT], and
-// how long a message may be on the way there.
-// Checked as far as can be without the network: an address that could never be reached
-// (tcp://user@host, tcp://256.1.1.1, a host with a newline) is refused when the command line or
-// the config is read, saying what is wrong, rather than costing the sender's close_timeout at
-// the end of every run.
+// Where syslog goes, from "local", a socket's path, udp://, tcp://, tls:// or relp://HOST[:PORT],
+// and how long a message may be on the way there. Checked as far as can be without the network: an
+// address that could never be reached (tcp://user@host, tcp://256.1.1.1, a host with a newline) is
+// refused when the command line or the config is read, saying what is wrong, rather than costing
+// the sender's close_timeout at the end of every run.
 #include <arpa/inet.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -128,11 +127,15 @@ std::optional<syslog_address> parse(std::string_view text, std::string& why) {
     address.via = syslog_address::transport::udp;
   } else if (text.starts_with("tcp://")) {
     address.via = syslog_address::transport::tcp;
+  } else if (text.starts_with("tls://")) {
+    address.via = syslog_address::transport::tcp;
+    address.tls = true;
+    address.port = default_syslog_tls_port;
   } else if (text.starts_with("relp://")) {
     address.via = syslog_address::transport::relp;
     address.port = default_relp_port;
   } else {
-    why = "expected \"local\", a socket's path, udp://, tcp:// or relp://HOST[:PORT]";
+    why = "expected \"local\", a socket's path, udp://, tcp://, tls:// or relp://HOST[:PORT]";
     return std::nullopt;
   }
   text.remove_prefix(text.find("://") + 3);
@@ -185,9 +188,13 @@ std::string syslog_address_problem(std::string_view text) {
 
 std::string syslog_tls_problem(const syslog_address& address, const syslog_tls_files& tls) {
   if (!tls.on()) return {};
-  if (address.via != syslog_address::transport::relp)
-    return "TLS is for a relp:// address (plain tcp:// has none yet)";
-  if (tls.ca.empty()) return "TLS needs the CA that signed the server's certificate (tls_ca)";
+  const bool relp = address.via == syslog_address::transport::relp;
+  if (!relp && !address.tls)
+    return "TLS is for a tls:// or relp:// address (tcp:// is plain TCP: tls://HOST[:PORT] is "
+           "TCP with TLS)";
+  // librelp has no way to the system's CAs: RELP's TLS needs its own.
+  if (relp && tls.ca.empty())
+    return "TLS needs the CA that signed the server's certificate (tls_ca)";
   if (tls.cert.empty() != tls.key.empty())
     return "a client certificate goes with its key: both or neither (tls_cert, tls_key)";
   // Looked at, not opened: opening a FIFO would wait for a writer.

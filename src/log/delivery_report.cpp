@@ -11,7 +11,7 @@ namespace {
 // What "settled" means on this transport.
 const char* settled_as(const std::string& transport) {
   if (transport == "relp") return "acknowledged";
-  if (transport == "tcp") return "acknowledged by the server's TCP";
+  if (transport == "tcp" || transport == "tls") return "acknowledged by the server's TCP";
   return "sent";
 }
 
@@ -31,7 +31,7 @@ std::string describe(const delivery_report& report) {
   const bool relp = report.transport == "relp";
   std::string text = fmt::format("{}: {} messages, {} {}", report.output, c.accepted, c.settled,
                                  settled_as(report.transport));
-  if (report.transport == "relp" || report.transport == "tcp")
+  if (report.transport == "relp" || report.transport == "tcp" || report.transport == "tls")
     text += fmt::format(", {}{} sent again", relp && c.resent > 0 ? "up to " : "", c.resent);
   text += fmt::format(", {} dropped", c.dropped);
   if (c.possibly_lost > 0) text += fmt::format(", {} possibly lost", c.possibly_lost);

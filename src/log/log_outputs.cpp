@@ -103,12 +103,12 @@ std::shared_ptr<spooling_sender> open_spool(const log_sink_options& spec,
   return spool;
 }
 
-std::string_view transport_name(syslog_address::transport via) {
-  switch (via) {
+std::string_view transport_name(const syslog_address& address) {
+  switch (address.via) {
     case syslog_address::transport::udp:
       return "udp";
     case syslog_address::transport::tcp:
-      return "tcp";
+      return address.tls ? "tls" : "tcp";
     case syslog_address::transport::relp:
       return "relp";
     case syslog_address::transport::unix_datagram:
@@ -117,11 +117,11 @@ std::string_view transport_name(syslog_address::transport via) {
   return "unix";
 }
 
-delivery_report syslog_report(const message_sender& sender, syslog_address::transport via,
+delivery_report syslog_report(const message_sender& sender, const syslog_address& address,
                               const spooling_sender* spool) {
   delivery_report report;
   report.output = "syslog " + sender.name();
-  report.transport = transport_name(via);
+  report.transport = transport_name(address);
   report.counts = sender.counts();
   if (spool != nullptr) {
     report.spool = spool->path();
@@ -167,11 +167,16 @@ std::unique_ptr<log_outputs::output> log_outputs::open(log_sink_options spec, bo
       socket_sender::limits marks;
       // Spooled, a server away holds nothing back: the spool hands it a bounded amount.
       if (!spec.spool.empty()) marks.max_queued = std::numeric_limits<std::size_t>::max();
-      out->syslog = std::make_shared<socket_sender>(loop, spec.address, marks);
+      try {
+        out->syslog = std::make_shared<socket_sender>(loop, spec.address, marks, spec.tls);
+      } catch (const std::runtime_error& e) {  // tls://: a file OpenSSL does not take
+        throw output_open_error((spec.origin.empty() ? "" : spec.origin + ": ") + "syslog " +
+                                socket_address_name(spec.address) + ": " + e.what());
+      }
     }
     if (!spec.spool.empty()) out->syslog = out->spool = open_spool(spec, out->syslog, loop);
     syslog_sink::delivery how;
-    how.framed = spec.address.via == syslog_address::transport::tcp;
+    how.framed = spec.address.via == syslog_address::transport::tcp;  // tls:// too (RFC 5425)
     how.numbered = relp;  // at least once: a duplicate is told by its seq
     sink = std::make_shared<syslog_sink>(out->syslog, spec.facility, spec.max_message, how);
   } else if (spec.rotate != rotation_kind::none) {
@@ -382,28 +387,29 @@ void log_outputs::close(std::function<void()> done) {
     }
     if (out->syslog) {
       pending->fetch_add(1);
-      const auto via = out->spec.address.via;
-      out->syslog->close([sender = out->syslog, spool = out->spool, one_done, via] {
-        const bool relp = via == syslog_address::transport::relp;
-        if (sender->dropped() > 0)
-          std::cerr << "pipemux: " << sender->dropped() << " log messages could not be sent to "
-                    << "syslog " << sender->name() << "\n";
-        if (sender->possibly_lost() > 0)
-          std::cerr << "pipemux: " << sender->possibly_lost()
-                    << " log messages may have been lost by syslog " << sender->name()
-                    << (relp ? " (sent, and not acknowledged when pipemux ended)\n"
-                             : " (its TCP acknowledged them; then the connection ended)\n");
-        if (spool && spool->spooled() > 0)
-          std::cerr << "pipemux: syslog " << sender->name() << ": " << spool->spooled()
-                    << " messages not delivered stay in " << spool->path()
-                    << "; the next run with this spool sends them first\n";
-        // The report: for a server over the network or a spool always, for /dev/log if it
-        // lost any.
-        const delivery_report report = syslog_report(*sender, via, spool.get());
-        if (via != syslog_address::transport::unix_datagram || spool || report.troubled())
-          std::cerr << "pipemux: delivered: " << describe(report) << "\n";
-        one_done();
-      });
+      out->syslog->close(
+          [sender = out->syslog, spool = out->spool, one_done, address = out->spec.address] {
+            const auto via = address.via;
+            const bool relp = via == syslog_address::transport::relp;
+            if (sender->dropped() > 0)
+              std::cerr << "pipemux: " << sender->dropped() << " log messages could not be sent to "
+                        << "syslog " << sender->name() << "\n";
+            if (sender->possibly_lost() > 0)
+              std::cerr << "pipemux: " << sender->possibly_lost()
+                        << " log messages may have been lost by syslog " << sender->name()
+                        << (relp ? " (sent, and not acknowledged when pipemux ended)\n"
+                                 : " (its TCP acknowledged them; then the connection ended)\n");
+            if (spool && spool->spooled() > 0)
+              std::cerr << "pipemux: syslog " << sender->name() << ": " << spool->spooled()
+                        << " messages not delivered stay in " << spool->path()
+                        << "; the next run with this spool sends them first\n";
+            // The report: for a server over the network or a spool always, for /dev/log if it
+            // lost any.
+            const delivery_report report = syslog_report(*sender, address, spool.get());
+            if (via != syslog_address::transport::unix_datagram || spool || report.troubled())
+              std::cerr << "pipemux: delivered: " << describe(report) << "\n";
+            one_done();
+          });
     }
   }
   one_done();
@@ -419,7 +425,7 @@ std::vector<delivery_report> log_outputs::deliveries() const {
       report.counts = out->journal->counts();
       all.push_back(std::move(report));
     } else if (out->syslog)
-      all.push_back(syslog_report(*out->syslog, out->spec.address.via, out->spool.get()));
+      all.push_back(syslog_report(*out->syslog, out->spec.address, out->spool.get()));
   }
   return all;
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "log/tcp_acknowledgement.hpp"
+#include "log/tls_session.hpp"
 
 namespace pipemux {
 
@@ -29,6 +30,7 @@ constexpr std::chrono::milliseconds max_backoff{5000};
 // close(): how often the kernel is asked whether the server's TCP acknowledged everything.
 constexpr std::chrono::milliseconds acknowledgement_poll{10};
 constexpr std::size_t max_batch = 256;  // TCP: messages gathered into one write
+constexpr std::chrono::milliseconds close_notify_grace{100};  // tls://: for the alert to go
 // When the kernel does not say how much a peer may hold unread: what a Linux server announces
 // by default (net.ipv4.tcp_rmem's maximum of 6 MiB gives a window scale of 7).
 constexpr std::size_t assumed_peer_window = std::size_t{65535} << 7;
@@ -44,7 +46,7 @@ std::string with_port(const socket_address& address, const char* scheme) {
 std::string socket_address_name(const socket_address& address) {
   switch (address.via) {
     case transport::tcp:
-      return with_port(address, "tcp://");
+      return with_port(address, address.tls ? "tls://" : "tcp://");
     case transport::udp:
       return with_port(address, "udp://");
     case transport::relp:
@@ -56,8 +58,10 @@ std::string socket_address_name(const socket_address& address) {
 }
 
 struct socket_sender::state : std::enable_shared_from_this<state> {
-  state(const asio::any_io_executor& loop, socket_address where, limits marks)
-      : address(std::move(where)),
+  state(const asio::any_io_executor& loop, socket_address where, limits marks,
+        const syslog_tls_files& files)
+      : tls(where.tls ? std::make_unique<detail::tls_session>(files, where.host) : nullptr),
+        address(std::move(where)),
         bounds(marks),
         resolver(loop),
         tcp(loop),
@@ -68,6 +72,11 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
         connect_deadline(loop),
         acknowledgement_wait(loop) {}
 
+  // tls://: the session of each connection, over `tcp`; the batches written in the current one,
+  // each as where its records end in the bytes TLS wrote, and how many messages it holds.
+  std::unique_ptr<detail::tls_session> tls;
+  std::shared_ptr<detail::tls_session::stream> secure;
+  std::deque<std::pair<std::uint64_t, std::size_t>> tls_batches;
   socket_address address;
   limits bounds;
   asio::ip::tcp::resolver resolver;
@@ -99,6 +108,7 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
   std::size_t accepted = 0, resent = 0, connections = 0;
   bool connected = false, connecting = false, closing = false, stopped = false;
   bool was_backlogged = false;
+  bool shutting_down = false;  // tls://: close_notify sent at the end, the answer awaited
   std::chrono::milliseconds backoff = first_backoff;
   std::function<void()> on_backlog;
   std::function<void(const std::string&)> on_dropping;
@@ -159,9 +169,13 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
       for (std::size_t i = unacknowledged; i < queue.size() && buffers.size() < max_batch; ++i)
         buffers.emplace_back(asio::buffer(queue[i]));
       in_flight = buffers.size();
-      asio::async_write(tcp, buffers, [self, current](const error_code& ec, std::size_t n) {
+      auto done = [self, current, secure = secure](const error_code& ec, std::size_t n) {
         self->written(current, ec, n);
-      });
+      };
+      if (secure)
+        asio::async_write(*secure, buffers, std::move(done));
+      else
+        asio::async_write(tcp, buffers, std::move(done));
       return;
     }
     in_flight = 1;
@@ -212,9 +226,10 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
     if (stopped || written_on != connection) return;
     const std::size_t count = in_flight;
     in_flight = 0;
-    written_bytes += bytes;
+    written_bytes = secure ? tls->bytes_out() : written_bytes + bytes;
     const error_code cause = lost_while_writing.value_or(ec);
     if (cause) return connection_lost(cause);
+    if (secure) tls_batches.emplace_back(written_bytes, count);
     unacknowledged += count;
     waiting -= bytes;
     backoff = first_backoff;
@@ -234,6 +249,7 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
     if (!unconfirmed) return;
     const std::uint64_t confirmed =
         written_bytes - std::min<std::uint64_t>(*unconfirmed, written_bytes);
+    if (secure) return release_acknowledged_batches(confirmed);
     while (unacknowledged > 0 && released_bytes + queue.front().size() <= confirmed) {
       released_bytes += queue.front().size();
       acknowledged.add(queue.front().size(), possibly_unhandled());
@@ -242,16 +258,34 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
     }
   }
 
+  // TLS: a batch's records acknowledged, its messages are (the bytes on the wire are not theirs).
+  void release_acknowledged_batches(std::uint64_t confirmed) {
+    while (!tls_batches.empty() && tls_batches.front().first <= confirmed) {
+      for (std::size_t i = 0; i < tls_batches.front().second && unacknowledged > 0; ++i) {
+        acknowledged.add(queue.front().size(), possibly_unhandled());
+        take_front();
+        --unacknowledged;
+      }
+      tls_batches.pop_front();
+    }
+  }
+
   // A read always pending on the connection: the server sends nothing, so its end (EOF, a
   // reset) is how a closed connection is noticed at once, even while nothing is written.
   void watch_for_close(unsigned watched) {
     auto self = shared_from_this();
-    tcp.async_read_some(asio::buffer(discard), [self, watched](const error_code& ec, std::size_t) {
-      if (self->stopped || watched != self->connection || ec == asio::error::operation_aborted)
+    auto heard = [self, watched, secure = secure](const error_code& ec, std::size_t) {
+      // Ending the TLS session: the server's answer (or its close) ends the read.
+      if (self->stopped || watched != self->connection || ec == asio::error::operation_aborted ||
+          self->shutting_down)
         return;
       if (!ec) return self->watch_for_close(watched);  // a server that talks: not listened to
       self->connection_lost(ec);
-    });
+    };
+    if (secure)
+      secure->async_read_some(asio::buffer(discard), std::move(heard));
+    else
+      tcp.async_read_some(asio::buffer(discard), std::move(heard));
   }
 
   // The TCP connection ended: what its server did not acknowledge is written again on the next
@@ -270,18 +304,21 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
     for (std::size_t i = 0; i < unacknowledged; ++i) waiting += queue[i].size();
     resent += unacknowledged;  // on the next connection
     unacknowledged = 0;
+    tls_batches.clear();
     if (on_connection_lost) on_connection_lost(maybe, cause.message());
     disconnect(cause);
   }
 
-  void disconnect(const error_code& ec) {
-    last_error = ec.message();
+  void disconnect(const error_code& ec, const std::string& why = {}) {
+    last_error = why.empty() ? ec.message() : why;
     error_code ignored;
     tcp.close(ignored);
     udp.close(ignored);
     local.close(ignored);
     ++connection;
     connected = false;
+    secure.reset();  // its last operations hold it until they come back
+    tls_batches.clear();
     written_bytes = released_bytes = 0;
     acknowledged.clear();
     lost_while_writing.reset();
@@ -350,16 +387,29 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
           asio::async_connect(
               self->tcp, found, [self, attempt](const error_code& connect_error, const auto&) {
                 if (self->stopped || attempt != self->connection || !self->connecting) return;
-                self->connected_or_not(attempt, connect_error);
+                if (connect_error || !self->tls)
+                  return self->connected_or_not(attempt, connect_error);
+                self->handshake(attempt);
               });
         });
   }
 
-  void connected_or_not(unsigned attempt, const error_code& ec) {
+  // tls://: the session, within the same connect_timeout as the connection.
+  void handshake(unsigned attempt) {
+    secure = tls->start(tcp);
+    secure->async_handshake(
+        asio::ssl::stream_base::client,
+        [self = shared_from_this(), attempt, secure = secure](const error_code& ec) {
+          if (self->stopped || attempt != self->connection || !self->connecting) return;
+          self->connected_or_not(attempt, ec, ec ? self->tls->why(ec) : std::string());
+        });
+  }
+
+  void connected_or_not(unsigned attempt, const error_code& ec, const std::string& why = {}) {
     if (attempt != connection) return;
     connecting = false;
     connect_deadline.cancel();
-    if (ec) return disconnect(ec);
+    if (ec) return disconnect(ec, why);
     connected = true;
     ++connections;
     if (address.via == transport::tcp) {
@@ -375,7 +425,7 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
   bool finished_closing() {
     if (!closing || stopped) return false;
     if (queue.empty()) {
-      finish();
+      end_session_then_finish();
       return true;
     }
     if (address.via != transport::tcp || !connected || in_flight > 0 ||
@@ -391,10 +441,26 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
     return true;
   }
 
+  // tls://: a TLS session ends with its close_notify (a server takes a bare close for an
+  // attack: rsyslog logs an error for each). Its answer is not needed (RFC 8446 6.1) and
+  // rsyslog sends none: a moment for the alert to go, then the connection is closed.
+  void end_session_then_finish() {
+    if (!secure || !connected || in_flight > 0) return finish();
+    if (shutting_down) return;
+    shutting_down = true;
+    secure->async_shutdown([self = shared_from_this(), secure = secure](const error_code&) {
+      if (!self->stopped) self->finish();
+    });
+    deadline.expires_after(close_notify_grace);
+    deadline.async_wait([self = shared_from_this()](const error_code& ec) {
+      if (!ec && !self->stopped) self->finish();
+    });
+  }
+
   void close(std::function<void()> done) {
     on_closed = std::move(done);
     closing = true;
-    if (queue.empty()) return finish();
+    if (queue.empty()) return end_session_then_finish();
     auto self = shared_from_this();
     deadline.expires_after(bounds.close_timeout);
     deadline.async_wait([self](const error_code& ec) {
@@ -433,8 +499,8 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
 };
 
 socket_sender::socket_sender(const asio::any_io_executor& loop, socket_address address,
-                             limits marks)
-    : state_(std::make_shared<state>(loop, std::move(address), marks)) {}
+                             limits marks, const syslog_tls_files& tls)
+    : state_(std::make_shared<state>(loop, std::move(address), marks, tls)) {}
 
 socket_sender::~socket_sender() {
   try {  // cancelling timers and closing sockets does not fail; a destructor must not throw

@@ -15,10 +15,12 @@
 #include "relp_delivery.hpp"
 #include "rsyslog_server.hpp"
 #include "run_command.hpp"
+#include "test_certificates.hpp"
 
 namespace pipemux {
 namespace {
 using namespace std::chrono_literals;
+using test::certificates;
 using test::check;
 using test::delivery;
 using test::has_summaries;
@@ -28,38 +30,6 @@ using test::read_file;
 using test::rsyslog;
 using test::run_command;
 using test::spam;
-
-// A CA, and certificates it signs, made with openssl in `dir`: `name`.pem and `name`.key for
-// the DNS name `host` (in subjectAltName). Elliptic-curve keys: made in milliseconds.
-class certificates {
- public:
-  explicit certificates(std::string dir) : dir_(std::move(dir)) {
-    std::filesystem::create_directories(dir_);
-  }
-  bool make_ca(const std::string& ca) const {
-    return openssl(
-        "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
-        "-subj /CN=" +
-        ca + " -keyout " + path(ca, "key") + " -out " + path(ca, "pem"));
-  }
-  bool make(const std::string& name, const std::string& host, const std::string& ca) const {
-    std::ofstream(path(name, "ext")) << "subjectAltName=DNS:" << host << "\n";
-    return openssl("req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" + host +
-                   " -keyout " + path(name, "key") + " -out " + path(name, "csr")) &&
-           openssl("x509 -req -days 2 -in " + path(name, "csr") + " -CA " + path(ca, "pem") +
-                   " -CAkey " + path(ca, "key") + " -CAcreateserial -extfile " + path(name, "ext") +
-                   " -out " + path(name, "pem"));
-  }
-  std::string path(const std::string& name, const std::string& kind) const {
-    return dir_ + "/" + name + "." + kind;
-  }
-
- private:
-  static bool openssl(const std::string& arguments) {
-    return std::system(("openssl " + arguments + " >/dev/null 2>&1").c_str()) == 0;
-  }
-  std::string dir_;
-};
 
 // imrelp over TLS with `server`'s certificate, asking for the client's: one that `ca` signed,
 // naming "pipemux.client".
@@ -152,7 +122,8 @@ TEST(Relp, TlsOptionsThatCannotWorkAreAUsageErrorNamingTheProblem) {
   };
   for (const auto& [flags, said] : std::vector<bad_use>{
            {{"--syslog-to", "tcp://127.0.0.1", "--syslog-tls-ca", ca},
-            "TLS is for a relp:// address (plain tcp:// has none yet)"},
+            "TLS is for a tls:// or relp:// address (tcp:// is plain TCP: tls://HOST[:PORT] is "
+            "TCP with TLS)"},
            {{"--syslog-to", "relp://127.0.0.1", "--syslog-tls-ca", dir + "/none.pem"},
             "cannot read \"" + dir + "/none.pem\": No such file or directory"},
            {{"--syslog-to", "relp://127.0.0.1", "--syslog-tls-ca", ca, "--syslog-tls-cert", ca},

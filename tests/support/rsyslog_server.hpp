@@ -54,9 +54,11 @@ inline bool tcp_answers(int port) {
 // that port with TCP and UDP and on a unix socket (listening::plain), or with RELP alone.
 class rsyslog {
  public:
-  enum class listening : unsigned char { plain, relp };
+  enum class listening : unsigned char { plain, relp, tls };
 
-  /// `relp_options`: more of imrelp's input parameters (TLS: tls="on" tls.caCert=...).
+  /// `relp_options`: more of imrelp's input parameters (TLS: tls="on" tls.caCert=...); for
+  /// `tls` (imtcp with the gtls driver), the global() parameters that name the files
+  /// (DefaultNetstreamDriverCAFile=... CertFile=... KeyFile=...).
   explicit rsyslog(const std::string& name, listening how = listening::plain,
                    const std::string& relp_options = "")
       : dir_(temp_path(name)), port_(free_port()), how_(how) {
@@ -71,7 +73,12 @@ class rsyslog {
          // default in-memory queue rsyslog writes batches out of order (two workers) and may
          // lose what it queued if it is killed (a loss no TCP client can see, README "syslog").
          << "main_queue(queue.type=\"Direct\")\n";
-    if (how == listening::relp)
+    if (how == listening::tls)
+      conf << "global(DefaultNetstreamDriver=\"gtls\" " << relp_options << ")\n"
+           << "module(load=\"imtcp\" StreamDriver.Name=\"gtls\" StreamDriver.Mode=\"1\" "
+              "StreamDriver.AuthMode=\"anon\")\n"
+           << "input(type=\"imtcp\" port=\"" << port << "\" address=\"127.0.0.1\")\n";
+    else if (how == listening::relp)
       conf << "module(load=\"imrelp\")\n"
            << "input(type=\"imrelp\" port=\"" << port << "\" address=\"127.0.0.1\" " << relp_options
            << ")\n";
@@ -107,7 +114,7 @@ class rsyslog {
       ::_exit(127);
     }
     for (int i = 0; i < 100; ++i) {
-      if (how_ == listening::relp
+      if (how_ != listening::plain
               ? tcp_listening(port_)
               : tcp_answers(port_) && std::filesystem::exists(dir_ + "/log.sock"))
         return true;
@@ -167,9 +174,10 @@ inline std::string clean_report(const std::string& address, std::size_t messages
   const std::string n = std::to_string(messages);
   if (address.find("://") == std::string::npos) return "";
   const std::string via = address.substr(0, address.find("://"));
-  const std::string settled = via == "relp"  ? " acknowledged, 0 sent again"
-                              : via == "tcp" ? " acknowledged by the server's TCP, 0 sent again"
-                                             : " sent";
+  const bool stream = via == "tcp" || via == "tls";
+  const std::string settled = via == "relp" ? " acknowledged, 0 sent again"
+                              : stream      ? " acknowledged by the server's TCP, 0 sent again"
+                                            : " sent";
   return "pipemux: delivered: syslog " + address + ": " + n + " messages, " + n + settled +
          ", 0 dropped, 1 " + (via == "relp" ? "session" : "connection") + "\n";
 }

@@ -206,7 +206,7 @@ INSTANTIATE_TEST_SUITE_P(
         bad_config{"[[log.sink]]\ntype = \"kafka\"", 2, 8, "log.sink[0].type",
                    "must be one of \"file\", \"journal\", \"syslog\""},
         bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"http://x\"", 3, 11,
-                   "log.sink[0].address", "udp://, tcp:// or relp://HOST[:PORT] (got"},
+                   "log.sink[0].address", "udp://, tcp://, tls:// or relp://HOST[:PORT] (got"},
         bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"tcp://256.1.1.1\"", 3, 11,
                    "log.sink[0].address",
                    "\"256.1.1.1\" is no IPv4 address (four numbers from 0 to 255) (got "
@@ -227,7 +227,7 @@ INSTANTIATE_TEST_SUITE_P(
         bad_config{"[[log.sink]]\npath = \"x\"\ntls_ca = \"/ca.pem\"", 3, 10, "log.sink[0].tls_ca",
                    "is for a syslog sink over relp://"},
         bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"tcp://h\"\ntls_ca = \"/ca.pem\"",
-                   4, 10, "log.sink[0].tls", "TLS is for a relp:// address"},
+                   4, 10, "log.sink[0].tls", "TLS is for a tls:// or relp:// address"},
         bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"relp://h\"\n"
                    "tls_ca = \"/nowhere/ca.pem\"",
                    4, 10, "log.sink[0].tls",
