@@ -35,7 +35,9 @@ class spooling_sender final : public message_sender {
     /// Handed to the transport and not settled yet, at most (at least 256 messages, so that a
     /// RELP window of long messages always moves).
     std::uint64_t in_flight = std::uint64_t{4} << 20;
-    std::chrono::milliseconds close_timeout{5000};  ///< close() waits this long at most
+    /// close() sends what is spooled as long as the transport settles messages: this long
+    /// without one ends it (what is left stays spooled).
+    std::chrono::milliseconds close_timeout{5000};
     /// What the transport's possibly_lost() counts is not settled (RELP: its window at the end):
     /// it stays in the spool, and is not lost.
     bool lost_is_unsettled = false;
@@ -57,8 +59,8 @@ class spooling_sender final : public message_sender {
   /// The transport's.
   void on_connection_lost(
       std::function<void(std::size_t possibly_lost, const std::string& why)> handler) override;
-  /// Hands the transport what it can take until close_timeout, then closes it; what it did not
-  /// settle stays spooled for the next run.
+  /// Hands the transport what is spooled while it settles messages (close_timeout without
+  /// one ends it), then closes it; what it did not settle stays spooled for the next run.
   void close(std::function<void()> done) override;
   /// Stops sending: what is not settled stays spooled. Returns the messages lost (not written).
   std::size_t abandon() override;

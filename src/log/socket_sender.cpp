@@ -108,7 +108,8 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
   std::size_t accepted = 0, resent = 0, connections = 0;
   bool connected = false, connecting = false, closing = false, stopped = false;
   bool was_backlogged = false;
-  bool shutting_down = false;  // tls://: close_notify sent at the end, the answer awaited
+  bool shutting_down = false;         // tls://: close_notify sent at the end, the answer awaited
+  std::size_t acknowledged_here = 0;  // messages acknowledged on this connection
   std::chrono::milliseconds backoff = first_backoff;
   std::function<void()> on_backlog;
   std::function<void(const std::string&)> on_dropping;
@@ -232,7 +233,6 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
     if (secure) tls_batches.emplace_back(written_bytes, count);
     unacknowledged += count;
     waiting -= bytes;
-    backoff = first_backoff;
     release_acknowledged();
     check_backlog();
     if (!finished_closing()) pump();
@@ -255,7 +255,15 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
       acknowledged.add(queue.front().size(), possibly_unhandled());
       take_front();
       --unacknowledged;
+      taken_on_this_connection();
     }
+  }
+
+  // A connection is taken to work once its server acknowledged a message: only then does the
+  // backoff start again from 0.1 s (a server that closes each connection at once, as one that
+  // wants a client certificate does after TLS 1.3's handshake, is not tried ten times a second).
+  void taken_on_this_connection() {
+    if (acknowledged_here++ == 0) backoff = first_backoff;
   }
 
   // TLS: a batch's records acknowledged, its messages are (the bytes on the wire are not theirs).
@@ -265,6 +273,7 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
         acknowledged.add(queue.front().size(), possibly_unhandled());
         take_front();
         --unacknowledged;
+        taken_on_this_connection();
       }
       tls_batches.pop_front();
     }
@@ -305,8 +314,16 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
     resent += unacknowledged;  // on the next connection
     unacknowledged = 0;
     tls_batches.clear();
-    if (on_connection_lost) on_connection_lost(maybe, cause.message());
-    disconnect(cause);
+    // TLS 1.3: a server that refuses the client (no certificate, or not one it takes) says so
+    // after the handshake, by ending the session.
+    const std::string why =
+        secure && acknowledged_here == 0
+            ? "the server ended the TLS session before it took anything: does it want a client "
+              "certificate (--syslog-tls-cert, --syslog-tls-key)? (" +
+                  cause.message() + ")"
+            : cause.message();
+    if (on_connection_lost) on_connection_lost(maybe, why);
+    disconnect(cause, why);
   }
 
   void disconnect(const error_code& ec, const std::string& why = {}) {
@@ -317,6 +334,7 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
     local.close(ignored);
     ++connection;
     connected = false;
+    acknowledged_here = 0;
     secure.reset();  // its last operations hold it until they come back
     tls_batches.clear();
     written_bytes = released_bytes = 0;
@@ -353,7 +371,11 @@ struct socket_sender::state : std::enable_shared_from_this<state> {
       self->resolver.cancel();
       error_code ignored;
       self->tcp.close(ignored);  // its handler then says operation_aborted: handled here
-      self->connected_or_not(attempt, asio::error::timed_out);
+      self->connected_or_not(attempt, asio::error::timed_out,
+                             self->secure
+                                 ? "TLS: the server did not finish the handshake within " +
+                                       std::to_string(self->bounds.connect_timeout.count()) + " ms"
+                                 : std::string());
     });
     const std::string port = std::to_string(address.port);
     if (address.via == transport::udp) {

@@ -91,7 +91,10 @@ struct spooling_sender::state : std::enable_shared_from_this<state> {
       ++settled_seen;
       ++count;
     }
-    if (count > 0) spool.settle(end, count);
+    if (count > 0) {
+      spool.settle(end, count);
+      if (closing && !transport_closing) wait_for_progress();
+    }
     if (std::chrono::steady_clock::now() - head_saved >= head_save_period) save_head();
   }
 
@@ -179,6 +182,14 @@ struct spooling_sender::state : std::enable_shared_from_this<state> {
     on_closed = std::move(done);
     closing = true;
     if (transport_gone) return finish();
+    wait_for_progress();
+    turn();
+  }
+
+  // At the end the spool is sent for as long as the server takes it: close_timeout without a
+  // message settled (a server away or stalled) ends the wait, what is left staying spooled. A
+  // stop bounds it from outside (the CLI gives up on its outputs after the stop grace).
+  void wait_for_progress() {
     deadline.expires_after(bounds.close_timeout);
     deadline.async_wait([weak = weak_from_this()](const error_code& ec) {
       auto self = weak.lock();
@@ -186,7 +197,6 @@ struct spooling_sender::state : std::enable_shared_from_this<state> {
       self->transport->abandon();  // what it had not settled is in the spool
       self->finish();
     });
-    turn();
   }
 };
 

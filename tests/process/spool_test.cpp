@@ -141,39 +141,6 @@ TEST(Spool, ACollectorDownForAWholeRunGetsItsLinesFromTheNextRunBeforeItsOwn) {
   EXPECT_EQ(std::filesystem::file_size(spool_file(spool, server)), 32U);
 }
 
-// Each child's spam lines of `app` in rsyslog's file over TCP (no seq="N" there: the line's own
-// "seq=S"): how many are missing or came twice, and whether they came in order.
-struct tcp_delivery {
-  std::size_t missing = 0, twice = 0;
-  bool ordered = true;
-};
-
-tcp_delivery tcp_check(const std::string& text, const std::string& app, int children, int count) {
-  std::vector<std::vector<int>> seen(static_cast<std::size_t>(children));
-  std::vector<int> last(static_cast<std::size_t>(children), -1);
-  tcp_delivery said;
-  const std::regex spam_line(R"( child=(\d+) seq=(\d+)$)");
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    std::smatch m;
-    if (line.rfind(app + " ", 0) != 0 || !std::regex_search(line, m, spam_line)) continue;
-    const auto child = std::stoul(m[1]);
-    const int seq = std::stoi(m[2]);
-    if (child >= seen.size() || seq >= count) continue;
-    seen[child].push_back(seq);
-    if (seq <= last[child]) said.ordered = false;
-    last[child] = std::max(last[child], seq);
-  }
-  for (auto& got : seen) {
-    std::sort(got.begin(), got.end());
-    const auto distinct =
-        static_cast<std::size_t>(std::unique(got.begin(), got.end()) - got.begin());
-    said.twice += got.size() - distinct;
-    said.missing += static_cast<std::size_t>(count) - distinct;
-  }
-  return said;
-}
-
 // A healthy server over plain TCP, spooled: every line goes through the spool and arrives once,
 // the children are never held for want of an acknowledgement looked at (a hostile test found
 // the run stalled after 7,475 lines: TCP's acknowledgements were asked only after a write), and
@@ -197,7 +164,7 @@ TEST(Spool, OverTcpAHealthyServerGetsEveryLineOnceAndTheSpoolEndsEmpty) {
   EXPECT_EQ(result.exit_code, 0) << result.err;
   const std::string text = server.received_until(
       [](const std::string& got) { return has_summaries(got, children); }, 60s);
-  const tcp_delivery got = tcp_check(text, "tcp", children, count);
+  const test::text_delivery got = test::check_text(text, "tcp", children, count);
   EXPECT_EQ(got.missing, 0U);
   EXPECT_EQ(got.twice, 0U);
   EXPECT_TRUE(got.ordered);

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "relp_delivery.hpp"
 #include "rsyslog_server.hpp"
 #include "run_command.hpp"
 #include "test_certificates.hpp"
@@ -42,34 +43,6 @@ std::string spam(int count) {
   return pipemux_exe() + " spam --count " + std::to_string(count) + " --interval 0 --sequence";
 }
 
-// Each child's lines, by the "child=I seq=S" in their text: none missing, none twice, in order.
-bool every_line_once_in_order(const std::string& text, const std::string& app, int children,
-                              int count, std::string& why) {
-  std::vector<int> next(static_cast<std::size_t>(children), 0);
-  const std::regex spam_line(R"( child=(\d+) seq=(\d+)$)");
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    std::smatch m;
-    if (line.rfind(app + " ", 0) != 0 || !std::regex_search(line, m, spam_line)) continue;
-    const auto child = std::stoul(m[1]);
-    const int seq = std::stoi(m[2]);
-    if (child >= next.size() || seq != next[child]) {
-      why = "child " + m[1].str() + ": seq " + m[2].str() + " where " +
-            std::to_string(child < next.size() ? next[child] : -1) + " was due";
-      return false;
-    }
-    ++next[child];
-  }
-  for (int child = 0; child < children; ++child)
-    if (next[static_cast<std::size_t>(child)] != count) {
-      why = "child " + std::to_string(child) + ": " +
-            std::to_string(next[static_cast<std::size_t>(child)]) + " lines of " +
-            std::to_string(count);
-      return false;
-    }
-  return true;
-}
-
 TEST(SyslogTls, AServerWhoseCertificateNamesItsHostGetsEveryLineOnceInOrder) {
   if (!gtls_installed()) GTEST_SKIP() << "rsyslog-gnutls is not installed (scripts/setup does)";
   const certificates made(test::temp_path("syslog-tls-certs"));
@@ -94,8 +67,10 @@ TEST(SyslogTls, AServerWhoseCertificateNamesItsHostGetsEveryLineOnceInOrder) {
         return std::count(got.begin(), got.end(), '\n') >= children * (count + 3);
       },
       60s);
-  std::string why;
-  EXPECT_TRUE(every_line_once_in_order(text, "tls", children, count, why)) << why;
+  const test::text_delivery got = test::check_text(text, "tls", children, count);
+  EXPECT_EQ(got.missing, 0U);
+  EXPECT_EQ(got.twice, 0U);
+  EXPECT_TRUE(got.ordered);
   EXPECT_EQ(server.startup_log().find("error"), std::string::npos) << server.startup_log();
 }
 

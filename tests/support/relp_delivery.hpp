@@ -7,8 +7,10 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <regex>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "rsyslog_server.hpp"
 #include "run_command.hpp"
@@ -99,6 +101,40 @@ inline delivery check(const rsyslog& server, const std::string& app, int childre
     } else if (word == "malformed") {
       in >> said.malformed;
     }
+  }
+  return said;
+}
+
+// Each child's spam lines of `app` in rsyslog's text (over TCP there is no seq="N": the line's
+// own "seq=S" says): how many are missing or came twice, and whether they came in order.
+struct text_delivery {
+  std::size_t missing = 0, twice = 0;
+  bool ordered = true;
+};
+
+inline text_delivery check_text(const std::string& text, const std::string& app, int children,
+                                int count) {
+  std::vector<std::vector<int>> seen(static_cast<std::size_t>(children));
+  std::vector<int> last(static_cast<std::size_t>(children), -1);
+  text_delivery said;
+  const std::regex spam_line(R"( child=(\d+) seq=(\d+)$)");
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (line.rfind(app + " ", 0) != 0 || !std::regex_search(line, m, spam_line)) continue;
+    const auto child = std::stoul(m[1]);
+    const int seq = std::stoi(m[2]);
+    if (child >= seen.size() || seq >= count) continue;
+    seen[child].push_back(seq);
+    if (seq <= last[child]) said.ordered = false;
+    last[child] = std::max(last[child], seq);
+  }
+  for (auto& got : seen) {
+    std::sort(got.begin(), got.end());
+    const auto distinct =
+        static_cast<std::size_t>(std::unique(got.begin(), got.end()) - got.begin());
+    said.twice += got.size() - distinct;
+    said.missing += static_cast<std::size_t>(count) - distinct;
   }
   return said;
 }
