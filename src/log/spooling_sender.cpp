@@ -212,10 +212,12 @@ spooling_sender::spooling_sender(const asio::any_io_executor& loop,
 }
 
 spooling_sender::~spooling_sender() {
-  if (!state_->finished) {
-    state_->finished = true;
+  if (state_->finished) return;
+  state_->finished = true;
+  try {  // cancelling timers does not fail; a destructor must not throw
     state_->poll.cancel();
     state_->deadline.cancel();
+  } catch (...) {  // NOLINT(bugprone-empty-catch): nothing to do about it here
   }
 }
 

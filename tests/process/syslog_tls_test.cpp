@@ -51,6 +51,7 @@ TEST(SyslogTls, AServerWhoseCertificateNamesItsHostGetsEveryLineOnceInOrder) {
   rsyslog server("syslog-tls", rsyslog::listening::tls, driver_files(made, "server"));
   ASSERT_TRUE(server.start()) << server.startup_log();
   constexpr int children = 3, count = 20000;
+  constexpr int messages = children * (count + 3);  // a start, an exit and a summary each
   const std::string address = "tls://localhost:" + std::to_string(server.port());
   test::command_options options;
   options.timeout = 120s;  // held, not ended, if TLS does not work
@@ -61,11 +62,9 @@ TEST(SyslogTls, AServerWhoseCertificateNamesItsHostGetsEveryLineOnceInOrder) {
       options);
   EXPECT_EQ(result.exit_code, 0) << result.err;
   // Every message acknowledged by the server's TCP, as over plain TCP (TLS records counted).
-  EXPECT_EQ(result.err, test::clean_report(address, children * (count + 3)));
+  EXPECT_EQ(result.err, test::clean_report(address, messages));
   const std::string text = server.received_until(
-      [](const std::string& got) {
-        return std::count(got.begin(), got.end(), '\n') >= children * (count + 3);
-      },
+      [](const std::string& got) { return std::count(got.begin(), got.end(), '\n') >= messages; },
       60s);
   const test::text_delivery got = test::check_text(text, "tls", children, count);
   EXPECT_EQ(got.missing, 0U);
@@ -91,11 +90,11 @@ TEST(SyslogTls, AWrongNameOrAnotherCaIsRefusedWithOneClearLineAndNothingIsSent) 
                                      made.path("ca", "pem"), "--names", "refused", "echo secret"});
     EXPECT_EQ(result.exit_code, 5) << server_certificate << ": " << result.err;
     // Not connected: the messages wait in the buffer, and are counted at the end.
-    EXPECT_NE(result.err.find("syslog " + address +
-                              ": dropping messages: not connected (TLS: "
-                              "the server's certificate: " +
-                              reason + ")"),
-              std::string::npos)
+    std::string refused = "syslog " + address;
+    refused += ": dropping messages: not connected (TLS: the server's certificate: ";
+    refused += reason;
+    refused += ")";
+    EXPECT_NE(result.err.find(refused), std::string::npos)
         << server_certificate << ": " << result.err;
     EXPECT_NE(result.err.find(" 0 acknowledged by the server's TCP, 0 sent again, 4 dropped, 0 "
                               "connections\n"),

@@ -170,7 +170,7 @@ class rsyslog {
 
 // The line a run ends with on stderr when its syslog output over the network delivered all of
 // its `messages` on one connection (a run that sends to a local socket says nothing).
-inline std::string clean_report(const std::string& address, std::size_t messages) {
+inline std::string clean_report(const std::string& address, int messages) {
   const std::string n = std::to_string(messages);
   if (address.find("://") == std::string::npos) return "";
   const std::string via = address.substr(0, address.find("://"));
