@@ -84,10 +84,11 @@ too), the systemd journal or syslog.")
 
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_NAME pipemux-dev)
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SECTION libdevel)
-# The headers include Boost.Asio, fmt and spdlog; the config library links toml++; the library
-# starts pipemux-guard, which the pipemux package installs.
+# The headers include Boost.Asio, fmt and spdlog; the config library links toml++, the log
+# library librelp (relp://) and OpenSSL (tls://); the library starts pipemux-guard, which the
+# pipemux package installs.
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_DEPENDS
-  "pipemux (= ${PROJECT_VERSION}), libboost1.81-dev, libfmt-dev, libspdlog-dev, libtomlplusplus-dev")
+  "pipemux (= ${PROJECT_VERSION}), libboost1.81-dev, libfmt-dev, libspdlog-dev, libtomlplusplus-dev, librelp-dev, libssl-dev")
 set(CPACK_DEBIAN_DEVELOPMENT_DESCRIPTION
 "C++ library of pipemux: supervise processes on a Boost.Asio io_context
 The static libraries pipemux-core (the supervisor: children, pipes, stop
