@@ -7,7 +7,6 @@ namespace pipemux::detail {
 
 namespace {
 
-// A syslog sink's keys: RFC 5424 messages to a socket, a server, or over RELP (with TLS).
 // A disk spool for the sink: a directory, and how much it may hold.
 void parse_spool(const config_reader& reader, const toml::table& table, const std::string& prefix,
                  log_sink_options& sink) {
@@ -26,6 +25,8 @@ void parse_spool(const config_reader& reader, const toml::table& table, const st
   }
 }
 
+// A syslog sink's keys: RFC 5424 messages to a socket or a server, over TCP or RELP with TLS,
+// through a disk spool.
 void parse_syslog_sink(const config_reader& reader, const toml::table& table,
                        const std::string& prefix, log_sink_options& sink) {
   for (auto&& [key, node] : table)
@@ -94,7 +95,7 @@ log_sink_options parse_sink(const config_reader& reader, const toml::table& tabl
   }
   for (const char* tls : {"tls_ca", "tls_cert", "tls_key"})
     if (const auto* node = table.get(tls))
-      reader.fail(node->source(), prefix + tls, "is for a syslog sink over relp://");
+      reader.fail(node->source(), prefix + tls, "is for a syslog sink over tls:// or relp://");
   for (const char* spool : {"spool", "spool_max"})
     if (const auto* node = table.get(spool))
       reader.fail(node->source(), prefix + spool, "is for a syslog sink: a file needs no spool");

@@ -79,6 +79,8 @@ class disk_spool {
   bool unread() const noexcept { return cursor_ < end_; }
   /// Bytes handed out by read() and not settled.
   std::uint64_t in_flight_bytes() const noexcept { return cursor_ - head_; }
+  /// Bytes not handed out by read() yet, those in memory included.
+  std::uint64_t waiting_bytes() const noexcept { return end_ + buffer_.size() - cursor_; }
 
  private:
   void recover();

@@ -73,9 +73,13 @@ int open_append(const std::string& path) {
   return ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 }
 
+// An output's error, after where the output was set: "pipemux.toml:4:10: log.sink[0].type: ".
+std::string from_origin(const log_sink_options& spec, const std::string& what) {
+  return (spec.origin.empty() ? "" : spec.origin + ": ") + what;
+}
+
 std::string cannot_open(const log_sink_options& spec, const std::string& why) {
-  return (spec.origin.empty() ? "" : spec.origin + ": ") + "cannot open output '" + spec.path +
-         "': " + why;
+  return from_origin(spec, "cannot open output '" + spec.path + "': " + why);
 }
 
 // The sink's disk spool, in front of its sender; says what an earlier run left in it.
@@ -91,8 +95,7 @@ std::shared_ptr<spooling_sender> open_spool(const log_sink_options& spec,
     spool = std::make_shared<spooling_sender>(loop, std::move(transport),
                                               spool_file_name(spec.spool, name), marks);
   } catch (const std::runtime_error& e) {
-    throw output_open_error((spec.origin.empty() ? "" : spec.origin + ": ") + "syslog " + name +
-                            ": " + e.what());
+    throw output_open_error(from_origin(spec, "syslog " + name + ": " + e.what()));
   }
   if (!spool->damage().empty())
     std::cerr << "pipemux: warning: syslog " << name << ": spool " << spool->path() << ": "
@@ -170,8 +173,8 @@ std::unique_ptr<log_outputs::output> log_outputs::open(log_sink_options spec, bo
       try {
         out->syslog = std::make_shared<socket_sender>(loop, spec.address, marks, spec.tls);
       } catch (const std::runtime_error& e) {  // tls://: a file OpenSSL does not take
-        throw output_open_error((spec.origin.empty() ? "" : spec.origin + ": ") + "syslog " +
-                                socket_address_name(spec.address) + ": " + e.what());
+        throw output_open_error(
+            from_origin(spec, "syslog " + socket_address_name(spec.address) + ": " + e.what()));
       }
     }
     if (!spec.spool.empty()) out->syslog = out->spool = open_spool(spec, out->syslog, loop);

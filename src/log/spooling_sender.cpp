@@ -128,8 +128,8 @@ struct spooling_sender::state : std::enable_shared_from_this<state> {
   // messages only once more come (RELP's window), and the children must not wait for that.
   void update_backlog() {
     const std::uint64_t low = bounds.max_bytes - bounds.max_bytes / 8;
-    const std::uint64_t pending = spool.pending_bytes() - spool.in_flight_bytes();
-    const bool over = (was_backlogged ? pending > low : pending >= bounds.max_bytes) ||
+    const std::uint64_t waiting = spool.waiting_bytes();
+    const bool over = (was_backlogged ? waiting > low : waiting >= bounds.max_bytes) ||
                       spool.unwritten_messages() > 0;
     if (over == was_backlogged) return;
     was_backlogged = over;
@@ -232,10 +232,9 @@ void spooling_sender::send(std::string message) {
     return;
   }
   ++s.accepted;
-  state_->spool.append(message);
-  if (state_->spool.pending_bytes() - state_->spool.in_flight_bytes() >= state_->bounds.max_bytes)
-    state_->update_backlog();
-  state_->post_turn();
+  s.spool.append(message);
+  if (s.spool.waiting_bytes() >= s.bounds.max_bytes) s.update_backlog();
+  s.post_turn();
 }
 
 bool spooling_sender::backlogged() const {

@@ -16,14 +16,22 @@ namespace asio = boost::asio;
 
 namespace {
 
+// OpenSSL's reason for `ec`, else what the error code says.
+std::string reason(const boost::system::error_code& ec) {
+  if (ec.category() == asio::error::get_ssl_category()) {
+    const char* said = ERR_reason_error_string(static_cast<unsigned long>(ec.value()));
+    if (said != nullptr) return said;
+  }
+  if (ec == asio::ssl::error::stream_truncated) return "the server ended the session";
+  return ec.message();
+}
+
 // Loads one file into the context; a file that is not what it must be is named.
 template <typename Load>
 void load(const std::string& file, const char* what, Load&& loader) {
   boost::system::error_code ec;
   loader(ec);
-  if (ec)
-    throw std::runtime_error("cannot use \"" + file + "\" as " + what + ": " +
-                             tls_session::describe(ec).substr(5));
+  if (ec) throw std::runtime_error("cannot use \"" + file + "\" as " + what + ": " + reason(ec));
 }
 
 }  // namespace
@@ -81,14 +89,7 @@ std::string tls_session::why(const boost::system::error_code& ec) const {
 }
 
 std::string tls_session::describe(const boost::system::error_code& ec) {
-  if (ec.category() == asio::error::get_ssl_category()) {
-    const auto code = static_cast<unsigned long>(ec.value());
-    const char* reason = ERR_reason_error_string(code);
-    std::string text = "TLS: " + std::string(reason != nullptr ? reason : ec.message().c_str());
-    return text;
-  }
-  if (ec == asio::ssl::error::stream_truncated) return "TLS: the server ended the session";
-  return "TLS: " + ec.message();
+  return "TLS: " + reason(ec);
 }
 
 }  // namespace pipemux::detail

@@ -225,7 +225,7 @@ INSTANTIATE_TEST_SUITE_P(
         bad_config{"[[log.sink]]\npath = \"x\"\nspool = \"q\"", 3, 9, "log.sink[0].spool",
                    "is for a syslog sink: a file needs no spool"},
         bad_config{"[[log.sink]]\npath = \"x\"\ntls_ca = \"/ca.pem\"", 3, 10, "log.sink[0].tls_ca",
-                   "is for a syslog sink over relp://"},
+                   "is for a syslog sink over tls:// or relp://"},
         bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"tcp://h\"\ntls_ca = \"/ca.pem\"",
                    4, 10, "log.sink[0].tls", "TLS is for a tls:// or relp:// address"},
         bad_config{"[[log.sink]]\ntype = \"syslog\"\naddress = \"relp://h\"\n"
